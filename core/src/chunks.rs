@@ -1,0 +1,43 @@
+//! Index chunk objects: immutable runs of segment entries sealed out of a manifest to keep it
+//! small (DESIGN §6 rule 7). Written with a conditional create before the commit that
+//! references them; read by readers and cached forever.
+
+use object_store::{ObjectStoreExt, PutMode, PutOptions};
+use ulid::Ulid;
+
+use crate::error::Result;
+use crate::ids::{ObjectId, PartitionId, TopicName};
+use crate::manifest::{ChunkRef, IndexChunk, Manifest, SegmentEntry, codec};
+use crate::store::Storage;
+
+impl Storage {
+    /// Writes a chunk holding `entries` (the oldest tail entries of `manifest`) and returns the
+    /// reference to commit. Nothing refers to it until that commit succeeds.
+    pub async fn write_chunk(&self, topic: &TopicName, manifest: &Manifest, entries: &[SegmentEntry]) -> Result<Option<ChunkRef>> {
+        let id = ObjectId(Ulid::new());
+        let Some(chunk) = ChunkRef::covering(id, entries) else { return Ok(None) };
+        let body = IndexChunk {
+            format_version: codec::FORMAT_VERSION,
+            topic_id: manifest.topic_id,
+            partition: manifest.partition,
+            entries: entries.to_vec(),
+        };
+        let path = self.keys.index_chunk(topic, manifest.partition, id);
+        let opts = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
+        self.objects.put_opts(&path, codec::encode_chunk(&body).into(), opts).await?;
+        Ok(Some(chunk))
+    }
+
+    /// Reads the entries of a sealed chunk.
+    pub async fn read_chunk(&self, topic: &TopicName, partition: PartitionId, chunk: &ChunkRef) -> Result<Vec<SegmentEntry>> {
+        let path = self.keys.index_chunk(topic, partition, chunk.id);
+        let bytes = self.objects.get(&path).await?.bytes().await?;
+        let body = codec::decode_chunk(&bytes, path.as_ref())?;
+        let covers = ChunkRef::covering(chunk.id, &body.entries);
+        if covers != Some(*chunk) {
+            let reason = "entries differ from the manifest's reference".to_string();
+            return Err(crate::error::Corruption { what: "index chunk", location: path.to_string(), reason }.into());
+        }
+        Ok(body.entries)
+    }
+}

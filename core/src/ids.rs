@@ -1,0 +1,207 @@
+//! Newtypes for every id and counter, so an offset can never be mixed up with an epoch or a
+//! manifest version. Names that come from users (topic names) are validated here, once.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+use crate::error::InvalidInput;
+use crate::limits::{PARTITIONS_MAX, TOPIC_NAME_LEN_MAX};
+
+/// Position of a record in its partition: dense, from 0, never reused.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Offset(pub u64);
+
+impl Offset {
+    /// The offset `n` records after this one.
+    pub fn plus(self, n: u64) -> Offset {
+        Offset(self.0 + n)
+    }
+}
+
+impl fmt::Display for Offset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Index of a partition within its topic (0-based).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct PartitionId(pub u32);
+
+impl fmt::Display for PartitionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Leader generation of a partition. A writer that claims a partition bumps it, fencing older
+/// leaders. 0 means no writer ever claimed the partition.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Epoch(pub u64);
+
+impl fmt::Display for Epoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Version of a partition manifest: +1 on every commit, so two versions never share bytes.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct ManifestVersion(pub u64);
+
+impl fmt::Display for ManifestVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Sequence number of a commit within one committer (writer or job); with the committer's id it
+/// forms the marker that resolves ambiguous commit outcomes.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct CommitSeq(pub u64);
+
+macro_rules! ulid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Ulid);
+
+        impl $name {
+            /// Milliseconds since the Unix epoch encoded in the id.
+            pub fn timestamp_ms(&self) -> u64 {
+                self.0.timestamp_ms()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ulid::DecodeError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ulid::from_str(s).map($name)
+            }
+        }
+    };
+}
+
+ulid_id!(
+    /// Identity of one topic incarnation: a deleted and re-created topic gets a new id.
+    TopicId
+);
+ulid_id!(
+    /// Identity of one writer (or job) incarnation; every process start gets a new one.
+    WriterId
+);
+ulid_id!(
+    /// Name of an immutable object (segment or index chunk); its time part orders orphan sweeps.
+    ObjectId
+);
+
+/// A validated topic name: `[a-zA-Z0-9._-]{1,249}`, not `.` or `..` (Kafka's rule).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TopicName(String);
+
+impl TopicName {
+    /// Validates `name`, or says what is wrong with it.
+    pub fn new(name: impl Into<String>) -> Result<TopicName, InvalidInput> {
+        let name = name.into();
+        let valid_chars = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if name.is_empty()
+            || name.len() > TOPIC_NAME_LEN_MAX
+            || !valid_chars
+            || name == "."
+            || name == ".."
+        {
+            return Err(InvalidInput::TopicName { name });
+        }
+        Ok(TopicName(name))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TopicName {
+    type Error = InvalidInput;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        TopicName::new(s)
+    }
+}
+
+impl From<TopicName> for String {
+    fn from(t: TopicName) -> String {
+        t.0
+    }
+}
+
+impl FromStr for TopicName {
+    type Err = InvalidInput;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TopicName::new(s)
+    }
+}
+
+impl fmt::Display for TopicName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Checks a partition count given when creating a topic.
+pub fn validate_partition_count(partitions: u32) -> Result<u32, InvalidInput> {
+    if partitions == 0 || partitions > PARTITIONS_MAX {
+        return Err(InvalidInput::PartitionCount { partitions, max: PARTITIONS_MAX });
+    }
+    Ok(partitions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names_follow_kafka_rules() {
+        for ok in ["orders", "a", "a.b_c-D9", &"x".repeat(249)] {
+            assert!(TopicName::new(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "a b", "é", &"x".repeat(250)] {
+            assert!(TopicName::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn partition_counts_are_bounded() {
+        assert!(validate_partition_count(0).is_err());
+        assert!(validate_partition_count(1).is_ok());
+        assert!(validate_partition_count(10_000).is_ok());
+        assert!(validate_partition_count(10_001).is_err());
+    }
+}

@@ -1,0 +1,92 @@
+//! The object-key layout (DESIGN §4). This is the only module that formats keys; nothing else
+//! builds a path by hand.
+//!
+//! ```text
+//! <root>/topics/<topic>/topic.json                      topic config (conditional create)
+//! <root>/topics/<topic>/<partition:05>/manifest         partition manifest (object-store manifests)
+//! <root>/topics/<topic>/<partition:05>/seg/<id>.seg     hot segments, immutable
+//! <root>/topics/<topic>/<partition:05>/idx/<id>.idx     sealed manifest chunks, immutable
+//! <root>/_probe/<id>                                    conditional-write capability probe
+//! ```
+
+use object_store::path::Path;
+
+use crate::ids::{ObjectId, PartitionId, TopicName};
+
+/// Formats every key under one root prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    root: Path,
+}
+
+impl Keys {
+    /// Keys under `root` (empty for the store's root).
+    pub fn new(root: Path) -> Keys {
+        Keys { root }
+    }
+
+    /// The root prefix.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Folder holding all topics (listed by `topic list`).
+    pub fn topics(&self) -> Path {
+        self.root.clone().join("topics")
+    }
+
+    /// Folder of one topic.
+    pub fn topic(&self, topic: &TopicName) -> Path {
+        self.topics().join(topic.as_str())
+    }
+
+    /// The topic's configuration document.
+    pub fn topic_config(&self, topic: &TopicName) -> Path {
+        self.topic(topic).join("topic.json")
+    }
+
+    /// Folder of one partition.
+    pub fn partition(&self, topic: &TopicName, partition: PartitionId) -> Path {
+        self.topic(topic).join(format!("{:05}", partition.0))
+    }
+
+    /// The partition manifest (object-store and local-directory manifest stores).
+    pub fn manifest(&self, topic: &TopicName, partition: PartitionId) -> Path {
+        self.partition(topic, partition).join("manifest")
+    }
+
+    /// A hot segment.
+    pub fn segment(&self, topic: &TopicName, partition: PartitionId, id: ObjectId) -> Path {
+        self.partition(topic, partition).join("seg").join(format!("{id}.seg"))
+    }
+
+    /// A sealed index chunk.
+    pub fn index_chunk(&self, topic: &TopicName, partition: PartitionId, id: ObjectId) -> Path {
+        self.partition(topic, partition).join("idx").join(format!("{id}.idx"))
+    }
+
+    /// A scratch object of the conditional-write probe.
+    pub fn probe(&self, id: ObjectId) -> Path {
+        self.root.clone().join("_probe").join(id.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ulid::Ulid;
+
+    #[test]
+    fn layout_matches_the_design() {
+        let keys = Keys::new(Path::from("prefix"));
+        let t = TopicName::new("orders").unwrap();
+        let id = ObjectId(Ulid::from_parts(0, 1));
+        assert_eq!(keys.topic_config(&t).as_ref(), "prefix/topics/orders/topic.json");
+        assert_eq!(keys.manifest(&t, PartitionId(7)).as_ref(), "prefix/topics/orders/00007/manifest");
+        assert_eq!(
+            keys.segment(&t, PartitionId(7), id).as_ref(),
+            format!("prefix/topics/orders/00007/seg/{id}.seg")
+        );
+        assert_eq!(Keys::new(Path::default()).topics().as_ref(), "topics");
+    }
+}

@@ -1,0 +1,17 @@
+//! Every limit in one place (DESIGN §11). Each is checked at the edge and answered with an
+//! [`InvalidInput`](crate::error::InvalidInput) that names the field, the value and the limit.
+
+/// Largest record: key + value + header keys and values, in bytes.
+pub const RECORD_BYTES_MAX: usize = 1024 * 1024;
+/// Largest batch a producer may append at once, in bytes.
+pub const BATCH_BYTES_MAX: usize = 8 * 1024 * 1024;
+/// Most headers on one record.
+pub const HEADERS_MAX: usize = 64;
+/// Longest topic name (Kafka's limit).
+pub const TOPIC_NAME_LEN_MAX: usize = 249;
+/// Most partitions in a topic.
+pub const PARTITIONS_MAX: u32 = 10_000;
+/// Largest segment object a reader will accept, in bytes (a corrupt length beyond it is an error).
+pub const SEGMENT_BYTES_MAX: u64 = 512 * 1024 * 1024;
+/// Most records in one segment.
+pub const SEGMENT_RECORDS_MAX: u32 = 1_000_000;

@@ -1,0 +1,196 @@
+//! Edits: the only ways a manifest changes. [`apply`] is a pure function that checks every rule
+//! and invariant; the stores call it on the manifest they read and, after a lost race, again on
+//! the newer one (a rebase): the same edit, never a re-upload.
+
+use super::invariants;
+use super::model::{ChunkRef, Leader, Manifest, SegmentEntry, WriterMarker};
+use super::{WRITER_MARKER_TTL_MS, WRITER_MARKERS_MAX};
+use crate::error::Rejection;
+use crate::ids::{CommitSeq, Epoch, ManifestVersion, ObjectId, Offset, WriterId};
+
+/// One commit: an edit plus the marker that makes its outcome observable (DESIGN §6 rule 5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// Who commits (a writer or a job incarnation).
+    pub writer: WriterId,
+    /// Strictly increasing per `writer`.
+    pub seq: CommitSeq,
+    /// The committer's clock when it built the commit; used for leases and markers.
+    pub now_ms: i64,
+    /// The change.
+    pub edit: Edit,
+}
+
+/// A change to a manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// Give uploaded segments the next offsets.
+    Append(Append),
+    /// Become the exclusive leader: bump the epoch, fencing the previous leader, and take a
+    /// lease. Succeeds whatever lease the previous leader held.
+    Claim {
+        /// End of the advisory lease.
+        lease_until_ms: i64,
+    },
+    /// Give up leadership of `epoch` (clean shutdown): ends the lease so others may append.
+    Release {
+        /// The epoch this writer holds.
+        epoch: Epoch,
+    },
+}
+
+/// Uploaded segments to commit, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Append {
+    /// The segments; they receive consecutive offsets starting at the next offset.
+    pub segments: Vec<NewSegment>,
+    /// `Some(epoch)` for an exclusive leader: the append is conditional on that epoch.
+    pub leader_epoch: Option<Epoch>,
+    /// Conditional append: only if the next offset is exactly this.
+    pub expect_next_offset: Option<Offset>,
+    /// Lease renewal for a leader.
+    pub lease_until_ms: Option<i64>,
+    /// Seal the oldest tail entries into this (already written) index chunk. Dropped silently
+    /// if, after a rebase, the tail no longer starts with exactly the entries it covers.
+    pub seal: Option<ChunkRef>,
+}
+
+/// An uploaded, not yet committed segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewSegment {
+    /// Object id.
+    pub id: ObjectId,
+    /// Records in it.
+    pub records: u32,
+    /// Object size.
+    pub bytes: u64,
+    /// Smallest record timestamp.
+    pub min_ts: i64,
+    /// Largest record timestamp.
+    pub max_ts: i64,
+}
+
+impl Commit {
+    /// True when `manifest` already holds this commit: the marker says so, or (for an append)
+    /// its first segment is in the tail.
+    pub fn is_in(&self, manifest: &Manifest) -> bool {
+        let marked = manifest
+            .marker(self.writer)
+            .is_some_and(|m| m.commit_seq >= self.seq);
+        let appended = match &self.edit {
+            Edit::Append(a) => a
+                .segments
+                .first()
+                .is_some_and(|s| manifest.segments.iter().any(|e| e.id == s.id)),
+            _ => false,
+        };
+        marked || appended
+    }
+
+    /// The offset of the first record of this append in `manifest`, once it is committed.
+    pub fn base_offset_in(&self, manifest: &Manifest) -> Option<Offset> {
+        if let Some(m) = manifest.marker(self.writer).filter(|m| m.commit_seq == self.seq) {
+            return Some(m.base_offset);
+        }
+        let Edit::Append(a) = &self.edit else { return None };
+        let first = a.segments.first()?;
+        manifest.segments.iter().find(|e| e.id == first.id).map(|e| e.base_offset)
+    }
+}
+
+/// Applies `commit` to `m`, returning the next version or a definite rejection.
+pub fn apply(m: &Manifest, commit: &Commit) -> Result<Manifest, Rejection> {
+    let mut next = m.clone();
+    let base_offset = m.next_offset;
+    match &commit.edit {
+        Edit::Append(a) => append(&mut next, commit, a)?,
+        Edit::Claim { lease_until_ms } => {
+            next.epoch = Epoch(m.epoch.0 + 1);
+            next.leader = Some(Leader { writer_id: commit.writer, lease_until_ms: *lease_until_ms });
+        }
+        Edit::Release { epoch } => {
+            if m.epoch == *epoch && m.leader.is_some_and(|l| l.writer_id == commit.writer) {
+                next.leader = Some(Leader { writer_id: commit.writer, lease_until_ms: 0 });
+            }
+        }
+    }
+    next.version = ManifestVersion(m.version.0 + 1);
+    record_marker(&mut next, commit, base_offset);
+    invariants::check_transition(m, &next)?;
+    Ok(next)
+}
+
+fn append(next: &mut Manifest, commit: &Commit, a: &Append) -> Result<(), Rejection> {
+    let partition = next.partition;
+    match a.leader_epoch {
+        Some(mine) => {
+            let leader = next.leader.map(|l| l.writer_id);
+            if next.epoch != mine || leader != Some(commit.writer) {
+                let leader = leader.unwrap_or(commit.writer);
+                return Err(Rejection::Fenced { partition, epoch: next.epoch, mine, leader });
+            }
+            if let (Some(l), Some(until)) = (next.leader.as_mut(), a.lease_until_ms) {
+                l.lease_until_ms = until;
+            }
+        }
+        None => {
+            if let Some(l) = next.live_leader(commit.now_ms) {
+                return Err(Rejection::LeaderActive {
+                    partition,
+                    epoch: next.epoch,
+                    leader: l.writer_id,
+                    lease_until_ms: l.lease_until_ms,
+                });
+            }
+        }
+    }
+    if let Some(expected) = a.expect_next_offset
+        && expected != next.next_offset
+    {
+        return Err(Rejection::OffsetMismatch { partition, expected, actual: next.next_offset });
+    }
+    for s in &a.segments {
+        if (s.id.timestamp_ms() as i64) < next.orphan_floor_ms {
+            return Err(Rejection::StaleUpload { partition, id: s.id, floor_ms: next.orphan_floor_ms });
+        }
+        next.segments.push(SegmentEntry {
+            id: s.id,
+            base_offset: next.next_offset,
+            records: s.records,
+            bytes: s.bytes,
+            min_ts: s.min_ts,
+            max_ts: s.max_ts,
+        });
+        next.next_offset = next.next_offset.plus(u64::from(s.records));
+    }
+    if let Some(chunk) = a.seal {
+        seal(next, chunk);
+    }
+    Ok(())
+}
+
+/// Replaces the oldest tail entries with `chunk` if they are exactly the entries it covers.
+fn seal(m: &mut Manifest, chunk: ChunkRef) {
+    let n = chunk.segments as usize;
+    let covered = &m.segments[..n.min(m.segments.len())];
+    if n > 0 && covered.len() == n && ChunkRef::covering(chunk.id, covered) == Some(chunk) {
+        m.segments.drain(..n);
+        m.chunks.push(chunk);
+    }
+}
+
+fn record_marker(m: &mut Manifest, commit: &Commit, base_offset: Offset) {
+    let marker = WriterMarker {
+        writer_id: commit.writer,
+        commit_seq: commit.seq,
+        base_offset,
+        at_ms: commit.now_ms,
+    };
+    m.writers.retain(|w| w.writer_id != commit.writer);
+    m.writers.retain(|w| commit.now_ms - w.at_ms < WRITER_MARKER_TTL_MS);
+    if m.writers.len() >= WRITER_MARKERS_MAX {
+        m.writers.sort_by_key(|w| w.at_ms);
+        m.writers.drain(..=m.writers.len() - WRITER_MARKERS_MAX);
+    }
+    m.writers.push(marker);
+}

@@ -1,0 +1,27 @@
+//! The partition manifest (DESIGN §6): the one document that gives segments their offsets and
+//! decides who may append. Pure code: [`Manifest`] is the model, [`Commit`]/[`Edit`] the only
+//! ways to change it, [`apply`] the pure function that checks every rule, and [`codec`] the
+//! versioned bytes. The stores that write it conditionally live in [`crate::store`].
+
+pub mod codec;
+mod edit;
+mod invariants;
+mod model;
+
+pub use edit::{Append, Commit, Edit, NewSegment, apply};
+pub use invariants::check as check_invariants;
+pub use model::{
+    ChunkRef, IndexChunk, Leader, Manifest, SegmentEntry, Tombstone, WriterMarker,
+};
+
+/// Entries in the tail after which a writer seals the oldest ones into an index chunk.
+pub const TAIL_SEAL_AT: usize = 256;
+/// Entries sealed into one index chunk.
+pub const CHUNK_ENTRIES: usize = 192;
+/// Markers older than this may be dropped (far longer than any commit resolution takes).
+pub const WRITER_MARKER_TTL_MS: i64 = 60 * 60 * 1000;
+/// Most writer markers kept; beyond it the oldest are dropped (the tail's segment ids remain a
+/// second proof of a commit).
+pub const WRITER_MARKERS_MAX: usize = 256;
+/// Largest encoded manifest; a commit that would exceed it is refused with `ManifestFull`.
+pub const MANIFEST_BYTES_MAX: usize = 1024 * 1024;

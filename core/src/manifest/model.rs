@@ -1,0 +1,187 @@
+//! The manifest document and its parts, as stored (JSON, versioned; see `codec`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CommitSeq, Epoch, ManifestVersion, ObjectId, Offset, PartitionId, TopicId, WriterId};
+
+/// The state of one partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format of this document (see `codec::FORMAT_VERSION`).
+    pub format_version: u32,
+    /// The topic incarnation this partition belongs to.
+    pub topic_id: TopicId,
+    /// The partition.
+    pub partition: PartitionId,
+    /// +1 on every commit; makes every stored document (and so its ETag) unique.
+    pub version: ManifestVersion,
+    /// Current leader generation; 0 until a writer first claims the partition.
+    pub epoch: Epoch,
+    /// The exclusive writer of the current epoch, if any claimed the partition.
+    pub leader: Option<Leader>,
+    /// One past the last committed offset (the high watermark).
+    pub next_offset: Offset,
+    /// First readable offset.
+    pub log_start_offset: Offset,
+    /// Sealed index chunks, oldest first; they precede `segments`.
+    #[serde(default)]
+    pub chunks: Vec<ChunkRef>,
+    /// The newest committed segments, not yet sealed into a chunk, oldest first.
+    #[serde(default)]
+    pub segments: Vec<SegmentEntry>,
+    /// The last commit of each recent writer: resolves ambiguous commit outcomes.
+    #[serde(default)]
+    pub writers: Vec<WriterMarker>,
+    /// Objects logically removed, waiting for the reader grace period before deletion.
+    #[serde(default)]
+    pub graveyard: Vec<Tombstone>,
+    /// Objects whose id time is below this may be swept as orphans, so no commit may
+    /// reference one (DESIGN §6 rule 8).
+    #[serde(default)]
+    pub orphan_floor_ms: i64,
+}
+
+/// The exclusive writer of a partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Leader {
+    /// The writer that claimed the current epoch.
+    pub writer_id: WriterId,
+    /// Advisory lease: until then, appends of other writers are refused.
+    pub lease_until_ms: i64,
+}
+
+/// One committed segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentEntry {
+    /// Object id of the segment (`seg/<id>.seg`).
+    pub id: ObjectId,
+    /// Offset of its first record.
+    pub base_offset: Offset,
+    /// Number of records.
+    pub records: u32,
+    /// Size of the object in bytes.
+    pub bytes: u64,
+    /// Smallest record timestamp.
+    pub min_ts: i64,
+    /// Largest record timestamp.
+    pub max_ts: i64,
+}
+
+impl SegmentEntry {
+    /// One past its last offset.
+    pub fn end_offset(&self) -> Offset {
+        self.base_offset.plus(u64::from(self.records))
+    }
+}
+
+/// A sealed, immutable index chunk holding a run of segment entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkRef {
+    /// Object id of the chunk (`idx/<id>.idx`).
+    pub id: ObjectId,
+    /// Offset of the first record of its first segment.
+    pub base_offset: Offset,
+    /// One past the last offset of its last segment.
+    pub end_offset: Offset,
+    /// Number of segment entries in it.
+    pub segments: u32,
+    /// Total segment bytes.
+    pub bytes: u64,
+    /// Smallest record timestamp.
+    pub min_ts: i64,
+    /// Largest record timestamp.
+    pub max_ts: i64,
+}
+
+impl ChunkRef {
+    /// Describes a chunk holding `entries` (which must not be empty).
+    pub fn covering(id: ObjectId, entries: &[SegmentEntry]) -> Option<ChunkRef> {
+        let (first, last) = (entries.first()?, entries.last()?);
+        Some(ChunkRef {
+            id,
+            base_offset: first.base_offset,
+            end_offset: last.end_offset(),
+            segments: entries.len() as u32,
+            bytes: entries.iter().map(|e| e.bytes).sum(),
+            min_ts: entries.iter().map(|e| e.min_ts).min().unwrap_or(0),
+            max_ts: entries.iter().map(|e| e.max_ts).max().unwrap_or(0),
+        })
+    }
+}
+
+/// The body of an index chunk object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexChunk {
+    /// Format of this document.
+    pub format_version: u32,
+    /// Topic incarnation.
+    pub topic_id: TopicId,
+    /// Partition.
+    pub partition: PartitionId,
+    /// The entries, oldest first.
+    pub entries: Vec<SegmentEntry>,
+}
+
+/// The last commit a writer made to this partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriterMarker {
+    /// The writer (or job).
+    pub writer_id: WriterId,
+    /// Its last committed sequence number.
+    pub commit_seq: CommitSeq,
+    /// Offset given to the first record of that commit (for an append).
+    pub base_offset: Offset,
+    /// When it committed (the writer's clock).
+    pub at_ms: i64,
+}
+
+/// An object logically removed from the manifest, to be deleted after the reader grace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// Object key relative to the store root.
+    pub key: String,
+    /// When it was removed.
+    pub removed_at_ms: i64,
+}
+
+impl Manifest {
+    /// The manifest of a new, empty partition.
+    pub fn new(topic_id: TopicId, partition: PartitionId) -> Manifest {
+        Manifest {
+            format_version: super::codec::FORMAT_VERSION,
+            topic_id,
+            partition,
+            version: ManifestVersion(1),
+            epoch: Epoch(0),
+            leader: None,
+            next_offset: Offset(0),
+            log_start_offset: Offset(0),
+            chunks: Vec::new(),
+            segments: Vec::new(),
+            writers: Vec::new(),
+            graveyard: Vec::new(),
+            orphan_floor_ms: 0,
+        }
+    }
+
+    /// The marker of `writer`, if it committed here recently.
+    pub fn marker(&self, writer: WriterId) -> Option<&WriterMarker> {
+        self.writers.iter().find(|w| w.writer_id == writer)
+    }
+
+    /// Number of committed segments (sealed and not).
+    pub fn segment_count(&self) -> u64 {
+        self.chunks.iter().map(|c| u64::from(c.segments)).sum::<u64>() + self.segments.len() as u64
+    }
+
+    /// Total bytes of committed segments.
+    pub fn segment_bytes(&self) -> u64 {
+        self.chunks.iter().map(|c| c.bytes).sum::<u64>()
+            + self.segments.iter().map(|s| s.bytes).sum::<u64>()
+    }
+
+    /// True while a leader's lease is live at `now_ms`.
+    pub fn live_leader(&self, now_ms: i64) -> Option<Leader> {
+        self.leader.filter(|l| l.lease_until_ms > now_ms)
+    }
+}

@@ -1,0 +1,115 @@
+//! Records → segment bytes. See the format in the module above.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::{BLOCK_RAW_BYTES_TARGET, BlockInfo, FORMAT_VERSION, INDEX_ENTRY_BYTES, MAGIC};
+use super::{HEADER_BYTES, SegmentHeader, TRAILER_BYTES};
+use crate::record::Record;
+
+/// Encodes `records` as one segment, compressing blocks with zstd at `zstd_level`.
+///
+/// The header's record count and timestamps are computed from `records`; the caller supplies
+/// the identity fields. Fails only if zstd itself fails.
+pub fn encode(
+    identity: &SegmentHeader,
+    records: &[Record],
+    zstd_level: i32,
+) -> std::io::Result<Bytes> {
+    let header = SegmentHeader {
+        record_count: records.len() as u32,
+        min_ts: records.iter().map(|r| r.timestamp_ms).min().unwrap_or(0),
+        max_ts: records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0),
+        ..identity.clone()
+    };
+    let mut out = BytesMut::with_capacity(HEADER_BYTES + records.len() * 64);
+    put_header(&mut out, &header);
+
+    let mut blocks = Vec::new();
+    let mut raw = Vec::with_capacity(BLOCK_RAW_BYTES_TARGET + 1024);
+    let mut first_position = 0u32;
+    for (i, record) in records.iter().enumerate() {
+        put_record(&mut raw, record);
+        let position = i as u32 + 1;
+        if raw.len() >= BLOCK_RAW_BYTES_TARGET || position as usize == records.len() {
+            let block = compress_block(&mut out, &raw, first_position, position, zstd_level)?;
+            blocks.push(block);
+            raw.clear();
+            first_position = position;
+        }
+    }
+
+    let index_offset = out.len() as u64;
+    out.put_u32_le(blocks.len() as u32);
+    for b in &blocks {
+        out.put_u32_le(b.first_position);
+        out.put_u32_le(b.records);
+        out.put_u64_le(b.byte_offset);
+        out.put_u32_le(b.byte_len);
+        out.put_u32_le(b.raw_len);
+        out.put_u32_le(b.crc32c);
+    }
+    let index_len = 4 + blocks.len() * INDEX_ENTRY_BYTES;
+    out.reserve(TRAILER_BYTES);
+    out.put_u64_le(index_offset);
+    out.put_u32_le(index_len as u32);
+    out.put_u32_le(0); // reserved
+    let crc = crc32c::crc32c(&out);
+    out.put_u32_le(crc);
+    out.put_slice(&MAGIC);
+    Ok(out.freeze())
+}
+
+fn put_header(out: &mut BytesMut, h: &SegmentHeader) {
+    out.put_slice(&MAGIC);
+    out.put_u16_le(FORMAT_VERSION);
+    out.put_u16_le(0); // flags
+    out.put_slice(&h.topic_id.0.to_bytes());
+    out.put_u32_le(h.partition.0);
+    out.put_slice(&h.writer_id.0.to_bytes());
+    out.put_u64_le(h.epoch.0);
+    out.put_u32_le(h.record_count);
+    out.put_i64_le(h.min_ts);
+    out.put_i64_le(h.max_ts);
+    debug_assert_eq!(out.len(), HEADER_BYTES);
+}
+
+fn compress_block(
+    out: &mut BytesMut,
+    raw: &[u8],
+    first_position: u32,
+    end_position: u32,
+    zstd_level: i32,
+) -> std::io::Result<BlockInfo> {
+    let compressed = zstd::bulk::compress(raw, zstd_level)?;
+    let block = BlockInfo {
+        first_position,
+        records: end_position - first_position,
+        byte_offset: out.len() as u64,
+        byte_len: compressed.len() as u32,
+        raw_len: raw.len() as u32,
+        crc32c: crc32c::crc32c(&compressed),
+    };
+    out.put_slice(&compressed);
+    Ok(block)
+}
+
+/// Flag bits of an encoded record.
+pub(super) const HAS_KEY: u8 = 1;
+pub(super) const HAS_VALUE: u8 = 2;
+
+fn put_record(raw: &mut Vec<u8>, r: &Record) {
+    let flags = if r.key.is_some() { HAS_KEY } else { 0 } | if r.value.is_some() { HAS_VALUE } else { 0 };
+    raw.put_u8(flags);
+    raw.put_i64_le(r.timestamp_ms);
+    for part in [&r.key, &r.value].into_iter().flatten() {
+        raw.put_u32_le(part.len() as u32);
+        raw.put_slice(part);
+    }
+    raw.put_u16_le(r.headers.len() as u16);
+    for h in &r.headers {
+        raw.put_u32_le(h.key.len() as u32);
+        raw.put_slice(h.key.as_bytes());
+        raw.put_u32_le(h.value.len() as u32);
+        raw.put_slice(&h.value);
+    }
+}

@@ -1,0 +1,92 @@
+//! Segment format v1 (DESIGN §5): the immutable object that holds a run of one partition's
+//! records. Pure code, no I/O: [`encode`] turns records into bytes, [`decode`] validates and
+//! reads them back, and [`Footer`] lets a reader range-GET a single block.
+//!
+//! ```text
+//! header   magic "SILT" | version u16 | flags u16 | topic id [16] | partition u32
+//!          | writer id [16] | epoch u64 | record count u32 | min ts i64 | max ts i64
+//! blocks   zstd frames, each a run of encoded records (about BLOCK_RAW_BYTES_TARGET raw):
+//!          flags u8 | timestamp i64 | [key len u32 | key] | [value len u32 | value]
+//!          | header count u16 | per header: name len u32 | name | value len u32 | value
+//! index    block count u32, then per block: first position u32 | records u32
+//!          | byte offset u64 | byte length u32 | raw length u32 | crc32c u32
+//! trailer  index offset u64 | index length u32 | reserved u32 | crc32c u32 | magic "SILT"
+//! ```
+//!
+//! All integers are little-endian. The trailer's crc32c covers every byte before it (header,
+//! blocks, index and the index offset/length); each block also carries its own crc32c so a
+//! ranged read is verified too. Segments store positions relative to their first record only:
+//! the manifest gives them their offsets, so a commit that loses a race can be re-applied at a
+//! new base offset without rewriting the object.
+
+mod decode;
+mod encode;
+mod wire;
+
+pub use decode::{Footer, decode, decode_block};
+pub use encode::encode;
+
+use crate::ids::{Epoch, PartitionId, TopicId, WriterId};
+
+/// First four bytes of every segment, and its last four.
+pub const MAGIC: [u8; 4] = *b"SILT";
+/// The format version this code writes and the newest it reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Uncompressed bytes after which the encoder starts a new block.
+pub const BLOCK_RAW_BYTES_TARGET: usize = 256 * 1024;
+/// Largest uncompressed block the decoder accepts (a block holds at least one record).
+pub const BLOCK_RAW_BYTES_MAX: usize = 32 * 1024 * 1024;
+/// Size of the fixed header.
+pub const HEADER_BYTES: usize = 72;
+/// Size of the fixed trailer.
+pub const TRAILER_BYTES: usize = 24;
+/// Size of one index entry.
+pub const INDEX_ENTRY_BYTES: usize = 28;
+
+/// What a segment says about itself in its header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentHeader {
+    /// The topic incarnation the segment belongs to.
+    pub topic_id: TopicId,
+    /// The partition it belongs to.
+    pub partition: PartitionId,
+    /// The writer that wrote it (forensics).
+    pub writer_id: WriterId,
+    /// That writer's epoch when it wrote it (0 in shared mode).
+    pub epoch: Epoch,
+    /// Number of records.
+    pub record_count: u32,
+    /// Smallest record timestamp.
+    pub min_ts: i64,
+    /// Largest record timestamp.
+    pub max_ts: i64,
+}
+
+/// Where one block sits in a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// Relative position of the block's first record in the segment.
+    pub first_position: u32,
+    /// Records in the block.
+    pub records: u32,
+    /// Byte offset of the compressed block in the object.
+    pub byte_offset: u64,
+    /// Compressed length.
+    pub byte_len: u32,
+    /// Uncompressed length.
+    pub raw_len: u32,
+    /// crc32c of the compressed bytes.
+    pub crc32c: u32,
+}
+
+impl BlockInfo {
+    /// The byte range of the block in the object.
+    pub fn range(&self) -> std::ops::Range<u64> {
+        self.byte_offset..self.byte_offset + u64::from(self.byte_len)
+    }
+
+    /// True when the block holds relative position `position`.
+    pub fn contains(&self, position: u32) -> bool {
+        position >= self.first_position && position - self.first_position < self.records
+    }
+}

@@ -1,0 +1,132 @@
+//! Topics: a name, an id that tells incarnations apart, a partition count and settings, stored
+//! as `topics/<name>/topic.json` (written once, with a conditional create). Creating a topic
+//! also creates each partition's manifest; writers create any that a crash left missing.
+
+use bytes::Bytes;
+use futures::future::try_join_all;
+use object_store::{ObjectStoreExt, PutMode, PutOptions};
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+use crate::error::{Corruption, Error, InvalidInput, Result};
+use crate::ids::{PartitionId, TopicId, TopicName, validate_partition_count};
+use crate::store::Storage;
+
+/// Format version of `topic.json`.
+pub const TOPIC_FORMAT_VERSION: u32 = 1;
+
+/// Settings a topic is created with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicSettings {
+    /// Records older than this may be removed by retention (`None`: keep forever).
+    #[serde(default)]
+    pub retention_ms: Option<i64>,
+    /// A partition larger than this may lose its oldest segments (`None`: no limit).
+    #[serde(default)]
+    pub retention_bytes: Option<u64>,
+}
+
+/// The stored topic document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicConfig {
+    /// Format of this document.
+    pub format_version: u32,
+    /// The topic's name.
+    pub name: TopicName,
+    /// This incarnation's id; every manifest carries it.
+    pub topic_id: TopicId,
+    /// Number of partitions.
+    pub partitions: u32,
+    /// When it was created.
+    pub created_ms: i64,
+    /// Settings.
+    #[serde(default)]
+    pub settings: TopicSettings,
+}
+
+impl TopicConfig {
+    /// Checks that `partition` exists in this topic.
+    pub fn check_partition(&self, partition: PartitionId) -> Result<PartitionId, InvalidInput> {
+        if partition.0 >= self.partitions {
+            return Err(InvalidInput::PartitionOutOfRange {
+                topic: self.name.clone(),
+                partition,
+                partitions: self.partitions,
+            });
+        }
+        Ok(partition)
+    }
+
+    /// All partition ids.
+    pub fn partition_ids(&self) -> impl Iterator<Item = PartitionId> + use<> {
+        (0..self.partitions).map(PartitionId)
+    }
+}
+
+impl Storage {
+    /// Creates a topic and its partition manifests; fails with `TopicExists` if the name is taken.
+    pub async fn create_topic(&self, name: &TopicName, partitions: u32, settings: TopicSettings) -> Result<TopicConfig> {
+        let config = TopicConfig {
+            format_version: TOPIC_FORMAT_VERSION,
+            name: name.clone(),
+            topic_id: TopicId(Ulid::new()),
+            partitions: validate_partition_count(partitions)?,
+            created_ms: self.clock.now_ms(),
+            settings,
+        };
+        let body = serde_json::to_vec_pretty(&config).unwrap_or_default();
+        let opts = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
+        let path = self.keys.topic_config(name);
+        match self.objects.put_opts(&path, Bytes::from(body).into(), opts).await {
+            Ok(_) => {}
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                // Possibly our own retried create: only the topic id tells.
+                let existing = self.topic(name).await?;
+                if existing.topic_id != config.topic_id {
+                    return Err(Error::TopicExists(name.clone()));
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let creates = config.partition_ids().map(|p| self.manifests.create(name, p, config.topic_id));
+        try_join_all(creates).await?;
+        Ok(config)
+    }
+
+    /// Reads a topic's configuration.
+    pub async fn topic(&self, name: &TopicName) -> Result<TopicConfig> {
+        let path = self.keys.topic_config(name);
+        let bytes = match self.objects.get(&path).await {
+            Ok(got) => got.bytes().await?,
+            Err(object_store::Error::NotFound { .. }) => return Err(Error::UnknownTopic(name.clone())),
+            Err(e) => return Err(e.into()),
+        };
+        let corrupt = |reason: String| Corruption { what: "topic config", location: path.to_string(), reason };
+        let config: TopicConfig = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        if config.format_version > TOPIC_FORMAT_VERSION {
+            return Err(Error::FutureFormat {
+                what: "topic config",
+                location: path.to_string(),
+                found: config.format_version,
+                supported: TOPIC_FORMAT_VERSION,
+            });
+        }
+        if &config.name != name {
+            return Err(corrupt(format!("names topic {}", config.name)).into());
+        }
+        validate_partition_count(config.partitions).map_err(|e| corrupt(e.to_string()))?;
+        Ok(config)
+    }
+
+    /// Names of all topics, sorted.
+    pub async fn list_topics(&self) -> Result<Vec<TopicName>> {
+        let listed = self.objects.list_with_delimiter(Some(&self.keys.topics())).await?;
+        let mut names: Vec<TopicName> = listed
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().and_then(|n| TopicName::new(n).ok()))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}

@@ -1,0 +1,51 @@
+//! One task per partition owns its batch, its uploads, its single in-flight commit and its view
+//! of the manifest (DESIGN §6 rule 6). Producers reach it through a bounded channel and wait on
+//! a oneshot for their acknowledgement.
+//!
+//! - [`task`]: the event loop: batch → upload → group commit → ack;
+//! - [`upload`]: encode a segment and PUT it under a fresh id;
+//! - [`committer`]: claim leadership, seal old entries, commit appends.
+
+mod committer;
+mod task;
+mod upload;
+
+pub(crate) use committer::Committer;
+pub(crate) use task::spawn;
+
+use silt_core::ids::{Offset, PartitionId};
+use silt_core::record::Record;
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
+
+use crate::{AppendAck, AppendError};
+
+/// An append as it travels to the partition task.
+#[derive(Debug)]
+pub(crate) struct Request {
+    pub(crate) records: Vec<Record>,
+    pub(crate) bytes: usize,
+    pub(crate) expect_offset: Option<Offset>,
+    pub(crate) waiter: Waiter,
+}
+
+/// Someone waiting for records to be committed. Holds its share of the in-flight byte budget
+/// until answered.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    pub(crate) records: u32,
+    pub(crate) ack: oneshot::Sender<Result<AppendAck, AppendError>>,
+    pub(crate) permit: OwnedSemaphorePermit,
+}
+
+impl Waiter {
+    fn succeed(self, partition: PartitionId, base_offset: Offset) {
+        let last_offset = base_offset.plus(u64::from(self.records) - 1);
+        let _ = self.ack.send(Ok(AppendAck { partition, base_offset, last_offset }));
+        drop(self.permit);
+    }
+
+    fn fail(self, error: &AppendError) {
+        let _ = self.ack.send(Err(error.clone()));
+        drop(self.permit);
+    }
+}

@@ -1,0 +1,43 @@
+//! Encode a batch as a segment (on a blocking thread: zstd is CPU work) and upload it under a
+//! fresh object id. The id is unique, so the PUT is a plain idempotent overwrite that the
+//! object store client may retry on its own. An upload is invisible until committed.
+
+use object_store::{ObjectStoreExt, PutPayload};
+use silt_core::error::{Error, Result};
+use silt_core::ids::{Epoch, ObjectId};
+use silt_core::manifest::NewSegment;
+use silt_core::record::Record;
+use silt_core::segment::{self, SegmentHeader};
+use ulid::Ulid;
+
+use super::Committer;
+
+/// Encodes `records` and PUTs them as `seg/<new id>.seg`.
+pub(crate) async fn upload(committer: Committer, records: Vec<Record>, epoch: Epoch, zstd_level: i32) -> Result<NewSegment> {
+    let id = ObjectId(Ulid::new());
+    let identity = SegmentHeader {
+        topic_id: committer.topic_id,
+        partition: committer.partition,
+        writer_id: committer.writer_id,
+        epoch,
+        record_count: 0,
+        min_ts: 0,
+        max_ts: 0,
+    };
+    let encoded = tokio::task::spawn_blocking(move || {
+        let bytes = segment::encode(&identity, &records, zstd_level);
+        let min_ts = records.iter().map(|r| r.timestamp_ms).min().unwrap_or(0);
+        let max_ts = records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0);
+        bytes.map(|b| (b, records.len() as u32, min_ts, max_ts))
+    })
+    .await;
+    let (bytes, records, min_ts, max_ts) = match encoded {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => return Err(object_store::Error::Generic { store: "zstd", source: Box::new(e) }.into()),
+        Err(e) => return Err(object_store::Error::Generic { store: "encoder", source: Box::new(e) }.into()),
+    };
+    let path = committer.storage.keys.segment(&committer.topic, committer.partition, id);
+    let len = bytes.len() as u64;
+    committer.storage.objects.put(&path, PutPayload::from_bytes(bytes)).await.map_err(Error::from)?;
+    Ok(NewSegment { id, records, bytes: len, min_ts, max_ts })
+}

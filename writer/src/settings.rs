@@ -1,0 +1,86 @@
+//! Writer settings: plain data with documented defaults and units in the names, validated
+//! when the writer is built.
+
+use silt_core::error::InvalidInput;
+use silt_core::limits::{BATCH_BYTES_MAX, SEGMENT_RECORDS_MAX};
+
+/// How a writer batches, uploads and commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterSettings {
+    /// Longest a record waits for more records before its segment is flushed. Default 10 ms.
+    pub linger_ms: u64,
+    /// A segment is flushed once its records reach this many bytes. Default 8 MiB.
+    pub segment_bytes_max: usize,
+    /// A segment is flushed once it holds this many records. Default 100 000.
+    pub segment_records_max: u32,
+    /// Record bytes accepted but not yet acknowledged, across partitions; producers wait beyond
+    /// it. Default 64 MiB.
+    pub inflight_bytes_max: usize,
+    /// Segment uploads in flight per partition. Default 4.
+    pub uploads_in_flight_max: usize,
+    /// zstd level of segment blocks. Default 3.
+    pub zstd_level: i32,
+    /// Claim each partition before writing to it (exclusive leader, fencing the previous one).
+    /// Default false: many writers may append to a partition at once.
+    pub exclusive: bool,
+    /// Advisory lease an exclusive leader takes and renews on each commit. Default 10 s.
+    pub lease_ms: i64,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        WriterSettings {
+            linger_ms: 10,
+            segment_bytes_max: 8 * 1024 * 1024,
+            segment_records_max: 100_000,
+            inflight_bytes_max: 64 * 1024 * 1024,
+            uploads_in_flight_max: 4,
+            zstd_level: 3,
+            exclusive: false,
+            lease_ms: 10_000,
+        }
+    }
+}
+
+impl WriterSettings {
+    /// Checks every field, naming the first one out of range.
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        let checks: [(bool, &'static str, String, &'static str); 6] = [
+            (self.linger_ms <= 60_000, "linger_ms", self.linger_ms.to_string(), "must be at most 60000"),
+            (
+                (1024..=64 * 1024 * 1024).contains(&self.segment_bytes_max),
+                "segment_bytes_max",
+                self.segment_bytes_max.to_string(),
+                "must be between 1 KiB and 64 MiB",
+            ),
+            (
+                (1..=SEGMENT_RECORDS_MAX).contains(&self.segment_records_max),
+                "segment_records_max",
+                self.segment_records_max.to_string(),
+                "must be between 1 and 1000000",
+            ),
+            (
+                self.inflight_bytes_max >= BATCH_BYTES_MAX,
+                "inflight_bytes_max",
+                self.inflight_bytes_max.to_string(),
+                "must be at least the 8 MiB batch limit",
+            ),
+            (
+                (1..=64).contains(&self.uploads_in_flight_max),
+                "uploads_in_flight_max",
+                self.uploads_in_flight_max.to_string(),
+                "must be between 1 and 64",
+            ),
+            ((1..=19).contains(&self.zstd_level), "zstd_level", self.zstd_level.to_string(), "must be between 1 and 19"),
+        ];
+        for (ok, field, value, rule) in checks {
+            if !ok {
+                return Err(InvalidInput::Setting { field, value, rule });
+            }
+        }
+        if self.exclusive && self.lease_ms <= 0 {
+            return Err(InvalidInput::Setting { field: "lease_ms", value: self.lease_ms.to_string(), rule: "must be positive" });
+        }
+        Ok(())
+    }
+}

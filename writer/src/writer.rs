@@ -1,0 +1,164 @@
+//! The producer-facing handle. `send` validates, picks the partition, waits for room in the
+//! in-flight byte budget (backpressure: producers wait, they are not dropped) and hands the
+//! records to the partition's task; the returned [`AckFuture`] resolves once they are committed.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::task::{Context, Poll};
+
+use silt_core::error::{Error, InvalidInput};
+use silt_core::ids::{Offset, PartitionId, TopicName, WriterId};
+use silt_core::limits::BATCH_BYTES_MAX;
+use silt_core::record::Record;
+use silt_core::store::Storage;
+use silt_core::topic::TopicConfig;
+use tokio::sync::{Mutex, Semaphore, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use ulid::Ulid;
+
+use crate::partition::{self, Committer, Request, Waiter};
+use crate::{AppendError, Partitioner, WriterSettings};
+
+/// Requests queued per partition before `send` waits.
+const PARTITION_QUEUE: usize = 1024;
+
+/// Where a batch of records was committed: offsets `base_offset..=last_offset` of `partition`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendAck {
+    /// The partition.
+    pub partition: PartitionId,
+    /// Offset of the first record.
+    pub base_offset: Offset,
+    /// Offset of the last record.
+    pub last_offset: Offset,
+}
+
+/// Resolves when the records of one `send` are committed, or failed.
+#[derive(Debug)]
+pub struct AckFuture(oneshot::Receiver<Result<AppendAck, AppendError>>);
+
+impl Future for AckFuture {
+    type Output = Result<AppendAck, AppendError>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|r| r.unwrap_or(Err(AppendError::Closed)))
+    }
+}
+
+/// Appends records to one topic. Cheap to share behind an `Arc`; `close` flushes everything.
+#[derive(Debug)]
+pub struct Writer {
+    storage: Storage,
+    topic: TopicConfig,
+    settings: WriterSettings,
+    writer_id: WriterId,
+    seq: Arc<AtomicU64>,
+    budget: Arc<Semaphore>,
+    partitioner: Partitioner,
+    partitions: Mutex<HashMap<PartitionId, (mpsc::Sender<Request>, JoinHandle<()>)>>,
+}
+
+impl Writer {
+    /// A writer for `topic`, which must exist.
+    pub async fn open(storage: Storage, topic: &TopicName, settings: WriterSettings) -> Result<Writer, Error> {
+        settings.validate()?;
+        let topic = storage.topic(topic).await?;
+        Ok(Writer {
+            storage,
+            topic,
+            budget: Arc::new(Semaphore::new(settings.inflight_bytes_max)),
+            settings,
+            writer_id: WriterId(Ulid::new()),
+            seq: Arc::new(AtomicU64::new(1)),
+            partitioner: Partitioner::default(),
+            partitions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// This writer's id (recorded in the manifests it commits to).
+    pub fn id(&self) -> WriterId {
+        self.writer_id
+    }
+
+    /// The topic it writes to.
+    pub fn topic(&self) -> &TopicConfig {
+        &self.topic
+    }
+
+    /// Sends one record to the partition of its key (or the next one, round-robin).
+    pub async fn send(&self, record: Record) -> Result<AckFuture, AppendError> {
+        let partition = self.partitioner.choose(record.key.as_deref(), self.topic.partitions);
+        self.send_batch(partition, vec![record], None).await
+    }
+
+    /// Sends records to one partition; they are committed together at consecutive offsets.
+    /// With `expect_offset`, only if the partition's next offset is exactly that
+    /// (otherwise `Rejection::OffsetMismatch`).
+    pub async fn send_batch(&self, partition: PartitionId, records: Vec<Record>, expect_offset: Option<Offset>) -> Result<AckFuture, AppendError> {
+        let partition = self.topic.check_partition(partition)?;
+        let bytes = validate(&records)?;
+        let permits = bytes.clamp(1, self.settings.inflight_bytes_max) as u32;
+        let permit = self.budget.clone().acquire_many_owned(permits).await.map_err(|_| AppendError::Closed)?;
+        let (ack, rx) = oneshot::channel();
+        let waiter = Waiter { records: records.len() as u32, ack, permit };
+        let request = Request { records, bytes, expect_offset, waiter };
+        let sender = self.partition_sender(partition).await?;
+        sender.send(request).await.map_err(|_| AppendError::Closed)?;
+        Ok(AckFuture(rx))
+    }
+
+    /// Sends and waits for the acknowledgement.
+    pub async fn append(&self, partition: PartitionId, records: Vec<Record>) -> Result<AppendAck, AppendError> {
+        self.send_batch(partition, records, None).await?.await
+    }
+
+    async fn partition_sender(&self, partition: PartitionId) -> Result<mpsc::Sender<Request>, AppendError> {
+        let mut partitions = self.partitions.lock().await;
+        if let Some((sender, _)) = partitions.get(&partition) {
+            return Ok(sender.clone());
+        }
+        let (sender, receiver) = mpsc::channel(PARTITION_QUEUE);
+        let committer = Committer {
+            storage: self.storage.clone(),
+            topic: self.topic.name.clone(),
+            topic_id: self.topic.topic_id,
+            partition,
+            writer_id: self.writer_id,
+            seq: self.seq.clone(),
+            lease_ms: self.settings.lease_ms,
+        };
+        let task = partition::spawn(committer, self.settings.clone(), receiver);
+        partitions.insert(partition, (sender.clone(), task));
+        Ok(sender)
+    }
+
+    /// Flushes and commits everything sent, answers every waiter, releases exclusive leases,
+    /// and stops the partition tasks.
+    pub async fn close(self) {
+        let partitions = std::mem::take(&mut *self.partitions.lock().await);
+        for (_, (sender, task)) in partitions {
+            drop(sender);
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "partition task failed");
+            }
+        }
+    }
+}
+
+/// Checks the batch against the limits and returns its payload size.
+fn validate(records: &[Record]) -> Result<usize, InvalidInput> {
+    if records.is_empty() {
+        return Err(InvalidInput::EmptyBatch);
+    }
+    let mut bytes = 0;
+    for r in records {
+        r.validate()?;
+        bytes += r.payload_bytes();
+    }
+    if bytes > BATCH_BYTES_MAX {
+        return Err(InvalidInput::BatchTooLarge { bytes, max: BATCH_BYTES_MAX });
+    }
+    Ok(bytes)
+}
