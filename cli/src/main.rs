@@ -1,1 +1,48 @@
-fn main() {}
+//! # silt: the command line
+//!
+//! Topics, produce (stdin → acknowledged offsets), consume (offsets → stdout), and `demo`, the
+//! whole flow on the embedded default store for a newcomer. Every command takes `--store URL`
+//! (or `SILT_STORE`; default `file://./silt-data`).
+
+mod args;
+mod consume;
+mod demo;
+mod json;
+mod produce;
+mod topic;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use silt_core::store::Storage;
+
+use crate::args::{Args, Command};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SILT_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A command's failure, printed as `error: ...`.
+pub(crate) type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+async fn run(args: Args) -> CliResult {
+    let storage = Storage::open(&args.store).await?;
+    match args.command {
+        Command::Topic(cmd) => topic::run(&storage, cmd).await,
+        Command::Produce(cmd) => produce::run(&storage, cmd).await,
+        Command::Consume(cmd) => consume::run(&storage, cmd).await,
+        Command::Demo => demo::run(&storage).await,
+    }
+}

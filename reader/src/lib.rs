@@ -1,1 +1,123 @@
-//! placeholder
+//! # silt-reader: from offsets to records
+//!
+//! ```text
+//! read(topic, partition, from earliest | latest | offset | timestamp)
+//!    manifest view (read once, then revalidated with If-None-Match)
+//!    offset → segment entry (binary search: sealed chunks, cached forever, then the tail)
+//!    GET the segment (whole, or footer + one block by range) → decode → records
+//!    at the end of the log: long-poll the manifest until it moves
+//! ```
+//!
+//! Reads never LIST. An offset below the log start or past the next offset is
+//! [`ReadError::OffsetOutOfRange`], naming the valid range. A segment that vanished (compacted
+//! or expired under a reader holding an old manifest) is looked up again in a fresh manifest.
+
+mod cursor;
+mod error;
+mod fetch;
+mod lookup;
+mod view;
+
+pub use cursor::{Consumed, Cursor};
+pub use error::ReadError;
+pub use fetch::WHOLE_FETCH_BYTES_MAX;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use silt_core::error::Error;
+use silt_core::ids::{Offset, PartitionId, TopicName};
+use silt_core::store::Storage;
+use silt_core::topic::TopicConfig;
+
+use crate::lookup::{ChunkCache, first_segment_reaching};
+use crate::view::View;
+
+/// How often a waiting cursor revalidates the manifest.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Where a cursor starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartFrom {
+    /// The log start offset.
+    Earliest,
+    /// The next offset: only records committed from now on.
+    Latest,
+    /// This offset (between the log start and the next offset).
+    Offset(Offset),
+    /// The first record whose timestamp is at or after this many ms since the Unix epoch
+    /// (the next offset if there is none).
+    Timestamp(i64),
+}
+
+/// Reads the partitions of one topic.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    storage: Storage,
+    topic: TopicConfig,
+    chunks: Arc<ChunkCache>,
+}
+
+impl Reader {
+    /// A reader of `topic`, which must exist.
+    pub async fn open(storage: Storage, topic: &TopicName) -> Result<Reader, Error> {
+        let topic = storage.topic(topic).await?;
+        Ok(Reader { storage, topic, chunks: Arc::default() })
+    }
+
+    /// The topic's configuration.
+    pub fn topic(&self) -> &TopicConfig {
+        &self.topic
+    }
+
+    /// A cursor on `partition` positioned at `from`.
+    pub async fn cursor(&self, partition: PartitionId, from: StartFrom) -> Result<Cursor, ReadError> {
+        let partition = self.topic.check_partition(partition)?;
+        let mut cursor = Cursor {
+            storage: self.storage.clone(),
+            topic: self.topic.name.clone(),
+            topic_id: self.topic.topic_id,
+            partition,
+            chunks: self.chunks.clone(),
+            view: View::new(self.topic.topic_id, partition),
+            position: Offset(0),
+            loaded: None,
+            poll_interval: POLL_INTERVAL,
+        };
+        cursor.refresh().await?;
+        let m = cursor.view.manifest().clone();
+        cursor.position = match from {
+            StartFrom::Earliest => m.log_start_offset,
+            StartFrom::Latest => m.next_offset,
+            StartFrom::Offset(o) if o < m.log_start_offset || o > m.next_offset => {
+                return Err(ReadError::OffsetOutOfRange {
+                    partition,
+                    requested: o,
+                    log_start: m.log_start_offset,
+                    next: m.next_offset,
+                });
+            }
+            StartFrom::Offset(o) => o,
+            StartFrom::Timestamp(ts) => {
+                let entry = first_segment_reaching(&m, ts, &self.chunks, &self.storage, &self.topic.name).await?;
+                match entry {
+                    None => m.next_offset,
+                    Some(e) => {
+                        cursor.position = e.base_offset.max(m.log_start_offset);
+                        let records = cursor.next_batch(e.records as usize).await?;
+                        let hit = records.iter().find(|c| c.record.timestamp_ms >= ts);
+                        hit.map_or(e.end_offset(), |c| c.offset)
+                    }
+                }
+            }
+        };
+        Ok(cursor)
+    }
+
+    /// The log start and next offsets of a partition, read fresh.
+    pub async fn offsets(&self, partition: PartitionId) -> Result<(Offset, Offset), ReadError> {
+        let cursor = self.cursor(partition, StartFrom::Latest).await?;
+        let m = cursor.view.manifest();
+        Ok((m.log_start_offset, m.next_offset))
+    }
+}

@@ -1,0 +1,121 @@
+//! Command-line arguments.
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use silt_core::store::DEFAULT_STORE_URL;
+
+/// silt: a partitioned log on object storage.
+#[derive(Debug, Parser)]
+#[command(name = "silt", version, about)]
+pub(crate) struct Args {
+    /// Where the log lives: file://DIR, s3://BUCKET/PREFIX (AWS_* variables) or memory://.
+    #[arg(long, env = "SILT_STORE", default_value = DEFAULT_STORE_URL, global = true)]
+    pub(crate) store: String,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create, list and describe topics.
+    #[command(subcommand)]
+    Topic(TopicCommand),
+    /// Append records read from stdin and print where they were committed.
+    Produce(ProduceArgs),
+    /// Print records from a topic.
+    Consume(ConsumeArgs),
+    /// Show the whole flow on the current store: create a topic, produce, consume, describe.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TopicCommand {
+    /// Create a topic.
+    Create {
+        /// Topic name: 1 to 249 characters from [a-zA-Z0-9._-].
+        name: String,
+        /// Number of partitions (1 to 10000).
+        #[arg(long, default_value_t = 1)]
+        partitions: u32,
+        /// Keep records at least this long (ms); default forever.
+        #[arg(long)]
+        retention_ms: Option<i64>,
+        /// Keep at most about this many bytes per partition; default unlimited.
+        #[arg(long)]
+        retention_bytes: Option<u64>,
+    },
+    /// List topics.
+    List,
+    /// Show partitions with their offsets, segments, bytes and leader epoch.
+    Describe {
+        /// Topic name.
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ProduceFormat {
+    /// One value per line.
+    Lines,
+    /// One JSON object per line: key, value, partition, timestamp, headers (all optional).
+    Jsonl,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct ProduceArgs {
+    /// Topic to append to.
+    pub(crate) topic: String,
+    /// Send every record to this partition (default: by key, or round-robin).
+    #[arg(long)]
+    pub(crate) partition: Option<u32>,
+    /// Key for every record (lines format).
+    #[arg(long)]
+    pub(crate) key: Option<String>,
+    /// Input format.
+    #[arg(long, value_enum, default_value_t = ProduceFormat::Lines)]
+    pub(crate) format: ProduceFormat,
+    /// Claim the partitions written to: fence any previous exclusive writer and refuse others.
+    #[arg(long)]
+    pub(crate) exclusive: bool,
+    /// Append all input as one batch, only if the partition's next offset is exactly this
+    /// (needs --partition).
+    #[arg(long, requires = "partition")]
+    pub(crate) expect_offset: Option<u64>,
+    /// Wait at most this long for more records before committing a segment.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) linger_ms: u64,
+    /// Print one line per acknowledged record (partition and offset) as acks arrive.
+    #[arg(long)]
+    pub(crate) print_acks: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ConsumeFormat {
+    /// The value only.
+    Value,
+    /// One JSON object per record: partition, offset, timestamp, key, value, headers.
+    Jsonl,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct ConsumeArgs {
+    /// Topic to read.
+    pub(crate) topic: String,
+    /// Read only this partition (default: all).
+    #[arg(long)]
+    pub(crate) partition: Option<u32>,
+    /// Where to start: earliest, latest, an offset, or @TIMESTAMP_MS.
+    #[arg(long, default_value = "earliest")]
+    pub(crate) from: String,
+    /// Stop after this many records.
+    #[arg(long)]
+    pub(crate) max: Option<u64>,
+    /// Keep waiting for new records at the end of the log.
+    #[arg(long)]
+    pub(crate) follow: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ConsumeFormat::Value)]
+    pub(crate) format: ConsumeFormat,
+}

@@ -1,0 +1,74 @@
+//! `silt topic create | list | describe`.
+
+use serde_json::json;
+use silt_core::ids::TopicName;
+use silt_core::manifest::Manifest;
+use silt_core::store::Storage;
+use silt_core::topic::TopicSettings;
+
+use crate::CliResult;
+use crate::args::TopicCommand;
+
+pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
+    match cmd {
+        TopicCommand::Create { name, partitions, retention_ms, retention_bytes } => {
+            let name = TopicName::new(name)?;
+            let settings = TopicSettings { retention_ms, retention_bytes };
+            let config = storage.create_topic(&name, partitions, settings).await?;
+            println!("created topic {} with {} partitions (id {})", config.name, config.partitions, config.topic_id);
+        }
+        TopicCommand::List => {
+            for name in storage.list_topics().await? {
+                println!("{name}");
+            }
+        }
+        TopicCommand::Describe { name, json } => describe(storage, &TopicName::new(name)?, json).await?,
+    }
+    Ok(())
+}
+
+/// Prints each partition's offsets, segments, bytes and leader epoch.
+pub(crate) async fn describe(storage: &Storage, name: &TopicName, as_json: bool) -> CliResult {
+    let config = storage.topic(name).await?;
+    let mut rows = Vec::new();
+    for p in config.partition_ids() {
+        let m = match storage.manifests.read(name, p).await? {
+            Some(s) => (*s.manifest).clone(),
+            None => Manifest::new(config.topic_id, p),
+        };
+        rows.push(m);
+    }
+    if as_json {
+        let partitions: Vec<_> = rows
+            .iter()
+            .map(|m| {
+                json!({
+                    "partition": m.partition.0,
+                    "log_start_offset": m.log_start_offset.0,
+                    "next_offset": m.next_offset.0,
+                    "segments": m.segment_count(),
+                    "bytes": m.segment_bytes(),
+                    "epoch": m.epoch.0,
+                    "leader": m.leader.map(|l| l.writer_id.to_string()),
+                })
+            })
+            .collect();
+        let doc = json!({ "topic": name.as_str(), "topic_id": config.topic_id.to_string(), "partitions": partitions });
+        println!("{doc}");
+        return Ok(());
+    }
+    println!("topic {} (id {}, {} partitions)", name, config.topic_id, config.partitions);
+    println!("{:>9} {:>12} {:>12} {:>9} {:>12} {:>6}", "partition", "log_start", "next_offset", "segments", "bytes", "epoch");
+    for m in rows {
+        println!(
+            "{:>9} {:>12} {:>12} {:>9} {:>12} {:>6}",
+            m.partition.0,
+            m.log_start_offset.0,
+            m.next_offset.0,
+            m.segment_count(),
+            m.segment_bytes(),
+            m.epoch.0
+        );
+    }
+    Ok(())
+}

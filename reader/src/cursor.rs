@@ -1,0 +1,154 @@
+//! A consumer's position in one partition: reads records in offset order, and at the end of
+//! the log long-polls the manifest (cheap revalidation) until more records are committed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use silt_core::error::Error;
+use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
+use silt_core::record::Record;
+use silt_core::store::Storage;
+use tokio::time::Instant;
+
+use crate::error::ReadError;
+use crate::fetch::{Fetched, fetch};
+use crate::lookup::{ChunkCache, segment_at};
+use crate::view::View;
+
+/// Times a vanished segment (compacted or expired under us) is looked up again.
+const VANISHED_RETRIES: usize = 3;
+
+/// One record as read, with its place in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumed {
+    /// Partition it was read from.
+    pub partition: PartitionId,
+    /// Its offset.
+    pub offset: Offset,
+    /// The record.
+    pub record: Record,
+}
+
+/// Reads one partition in order from a position.
+#[derive(Debug)]
+pub struct Cursor {
+    pub(crate) storage: Storage,
+    pub(crate) topic: TopicName,
+    pub(crate) topic_id: TopicId,
+    pub(crate) partition: PartitionId,
+    pub(crate) chunks: Arc<ChunkCache>,
+    pub(crate) view: View,
+    pub(crate) position: Offset,
+    pub(crate) loaded: Option<Fetched>,
+    pub(crate) poll_interval: Duration,
+}
+
+impl Cursor {
+    /// The offset of the next record this cursor returns.
+    pub fn position(&self) -> Offset {
+        self.position
+    }
+
+    /// The partition it reads.
+    pub fn partition(&self) -> PartitionId {
+        self.partition
+    }
+
+    /// The next offset (high watermark) as last seen.
+    pub fn end_offset(&self) -> Offset {
+        self.view.manifest().next_offset
+    }
+
+    /// Up to `max_records` records from the position on; empty at the end of the log.
+    pub async fn next_batch(&mut self, max_records: usize) -> Result<Vec<Consumed>, ReadError> {
+        self.check_in_range().await?;
+        if self.position == self.end_offset() || max_records == 0 {
+            return Ok(Vec::new());
+        }
+        if !self.loaded_covers(self.position) {
+            self.load().await?;
+        }
+        let Some(loaded) = &self.loaded else { return Ok(Vec::new()) };
+        let skip = (self.position.0 - loaded.first.0) as usize;
+        let out: Vec<Consumed> = loaded.records[skip..]
+            .iter()
+            .take(max_records)
+            .enumerate()
+            .map(|(i, r)| Consumed { partition: self.partition, offset: self.position.plus(i as u64), record: r.clone() })
+            .collect();
+        self.position = self.position.plus(out.len() as u64);
+        Ok(out)
+    }
+
+    /// Waits until records past the position are committed, or `timeout` passes; returns
+    /// whether there are.
+    pub async fn wait_for_more(&mut self, timeout: Duration) -> Result<bool, ReadError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.refresh().await?;
+            if self.end_offset() > self.position {
+                return Ok(true);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(self.poll_interval.min(deadline - now)).await;
+        }
+    }
+
+    pub(crate) async fn refresh(&mut self) -> Result<bool, Error> {
+        self.view.refresh(&self.storage, &self.topic, self.partition).await
+    }
+
+    /// Fails with `OffsetOutOfRange` if the position left the log (after a fresh look).
+    async fn check_in_range(&mut self) -> Result<(), ReadError> {
+        let position = self.position;
+        let out = |m: &silt_core::manifest::Manifest| position < m.log_start_offset || position > m.next_offset;
+        if out(self.view.manifest()) {
+            self.refresh().await?;
+            let m = self.view.manifest();
+            if out(m) {
+                return Err(ReadError::OffsetOutOfRange {
+                    partition: self.partition,
+                    requested: self.position,
+                    log_start: m.log_start_offset,
+                    next: m.next_offset,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn loaded_covers(&self, offset: Offset) -> bool {
+        self.loaded.as_ref().is_some_and(|l| l.first <= offset && offset.0 < l.first.0 + l.records.len() as u64)
+    }
+
+    /// Fetches the segment (or block) holding the position. A segment that vanished means the
+    /// manifest moved on (compaction or retention): read it again and retry.
+    async fn load(&mut self) -> Result<(), ReadError> {
+        for _ in 0..VANISHED_RETRIES {
+            let m = self.view.manifest().clone();
+            let entry = segment_at(&m, self.position, &self.chunks, &self.storage, &self.topic).await?;
+            let Some(entry) = entry else {
+                let reason = format!("no segment holds offset {} below next offset {}", self.position, m.next_offset);
+                let location = self.storage.keys.manifest(&self.topic, self.partition).to_string();
+                return Err(Error::Corrupt(silt_core::error::Corruption { what: "manifest", location, reason }).into());
+            };
+            match fetch(&self.storage, &self.topic, self.topic_id, self.partition, &entry, self.position).await {
+                Ok(fetched) => {
+                    self.loaded = Some(fetched);
+                    return Ok(());
+                }
+                Err(Error::Store(e)) if matches!(*e, object_store::Error::NotFound { .. }) => {
+                    self.refresh().await?;
+                    self.check_in_range().await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let location = self.storage.keys.partition(&self.topic, self.partition).to_string();
+        let reason = format!("the segment holding offset {} keeps vanishing", self.position);
+        Err(Error::Corrupt(silt_core::error::Corruption { what: "segment", location, reason }).into())
+    }
+}

@@ -1,0 +1,81 @@
+//! Segment entry → records. A read from a segment's start, or of a small segment, GETs the whole
+//! object and verifies all of it; a read from the middle of a large segment GETs the footer
+//! (one suffix range) and then only the block that holds the offset.
+
+use bytes::Bytes;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use silt_core::error::{Corruption, Error, Result};
+use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
+use silt_core::manifest::SegmentEntry;
+use silt_core::record::Record;
+use silt_core::segment::{self, Footer};
+use silt_core::store::Storage;
+
+/// Segments up to this size are always fetched whole.
+pub const WHOLE_FETCH_BYTES_MAX: u64 = 1024 * 1024;
+/// First guess of how many trailing bytes hold a segment's footer.
+const FOOTER_GUESS_BYTES: u64 = 64 * 1024;
+
+/// Records of a segment from some offset on.
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    /// Offset of `records[0]`.
+    pub(crate) first: Offset,
+    pub(crate) records: Vec<Record>,
+}
+
+/// Fetches the records of `entry` from `offset` on (at least the block holding it).
+pub(crate) async fn fetch(
+    storage: &Storage,
+    topic: &TopicName,
+    topic_id: TopicId,
+    partition: PartitionId,
+    entry: &SegmentEntry,
+    offset: Offset,
+) -> Result<Fetched> {
+    let path = storage.keys.segment(topic, partition, entry.id);
+    let location = path.to_string();
+    let position = (offset.0 - entry.base_offset.0) as u32;
+    let objects = storage.objects.as_ref();
+    if position == 0 || entry.bytes <= WHOLE_FETCH_BYTES_MAX {
+        let bytes = objects.get(&path).await?.bytes().await?;
+        let (header, records) = segment::decode(bytes, &location)?;
+        let belongs = header.topic_id == topic_id && header.partition == partition;
+        if !belongs || records.len() != entry.records as usize {
+            return Err(mismatch(&location, "header or record count differs from the manifest"));
+        }
+        let records = records.into_iter().skip(position as usize).collect();
+        return Ok(Fetched { first: offset, records });
+    }
+    let footer = read_footer(objects, &path, entry.bytes, &location).await?;
+    if footer.record_count() != u64::from(entry.records) {
+        return Err(mismatch(&location, "record count differs from the manifest"));
+    }
+    let block = *footer.block_for(position).ok_or_else(|| mismatch(&location, "no block holds the offset"))?;
+    let range = block.range();
+    let compressed = objects.get_range(&path, range).await?;
+    let records = segment::decode_block(&block, compressed, &location)?;
+    let skip = (position - block.first_position) as usize;
+    Ok(Fetched { first: offset, records: records.into_iter().skip(skip).collect() })
+}
+
+async fn read_footer(objects: &dyn ObjectStore, path: &object_store::path::Path, len: u64, location: &str) -> Result<Footer> {
+    let mut want = FOOTER_GUESS_BYTES.min(len);
+    loop {
+        let tail = suffix(objects, path, want).await?;
+        match Footer::parse(tail, len, location)? {
+            Ok(footer) => return Ok(footer),
+            Err(needed) if needed > want => want = needed,
+            Err(_) => return Err(mismatch(location, "footer does not fit")),
+        }
+    }
+}
+
+async fn suffix(objects: &dyn ObjectStore, path: &object_store::path::Path, n: u64) -> Result<Bytes> {
+    let options = GetOptions { range: Some(GetRange::Suffix(n)), ..GetOptions::default() };
+    Ok(objects.get_opts(path, options).await?.bytes().await?)
+}
+
+fn mismatch(location: &str, reason: &str) -> Error {
+    Error::Corrupt(Corruption { what: "segment", location: location.to_string(), reason: reason.to_string() })
+}

@@ -1,0 +1,43 @@
+//! The reader's view of one partition's manifest: read once, then revalidated cheaply
+//! (`If-None-Match` on the ETag, so an unchanged manifest costs a 304).
+
+use std::sync::Arc;
+
+use silt_core::error::Result;
+use silt_core::ids::{PartitionId, TopicId, TopicName};
+use silt_core::manifest::Manifest;
+use silt_core::store::{Snapshot, Storage};
+
+/// The last manifest seen for a partition.
+#[derive(Debug, Clone)]
+pub(crate) struct View {
+    snapshot: Option<Snapshot>,
+    empty: Arc<Manifest>,
+}
+
+impl View {
+    pub(crate) fn new(topic_id: TopicId, partition: PartitionId) -> View {
+        View { snapshot: None, empty: Arc::new(Manifest::new(topic_id, partition)) }
+    }
+
+    /// The manifest as last seen (an empty one if the partition has none yet).
+    pub(crate) fn manifest(&self) -> &Arc<Manifest> {
+        self.snapshot.as_ref().map_or(&self.empty, |s| &s.manifest)
+    }
+
+    /// Revalidates; returns true if the manifest changed.
+    pub(crate) async fn refresh(&mut self, storage: &Storage, topic: &TopicName, partition: PartitionId) -> Result<bool> {
+        let fresh = match &self.snapshot {
+            Some(known) => storage.manifests.read_if_changed(topic, partition, known).await?,
+            None => storage.manifests.read(topic, partition).await?,
+        };
+        match fresh {
+            Some(s) => {
+                let changed = self.snapshot.as_ref().is_none_or(|old| old.manifest.version != s.manifest.version);
+                self.snapshot = Some(s);
+                Ok(changed)
+            }
+            None => Ok(false),
+        }
+    }
+}
