@@ -27,7 +27,9 @@ pub(crate) fn parse_from(from: &str) -> Result<StartFrom, String> {
         s => s
             .parse()
             .map(|o| StartFrom::Offset(Offset(o)))
-            .map_err(|_| format!("--from {s}: expected earliest, latest, an offset, or @TIMESTAMP_MS")),
+            .map_err(|_| {
+                format!("--from {s}: expected earliest, latest, an offset, or @TIMESTAMP_MS")
+            }),
     }
 }
 

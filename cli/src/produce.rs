@@ -19,7 +19,8 @@ use crate::CliResult;
 use crate::args::{ProduceArgs, ProduceFormat};
 use crate::json::parse_line;
 
-type Pending = FuturesUnordered<futures::future::BoxFuture<'static, (u64, Result<AppendAck, AppendError>)>>;
+type Pending =
+    FuturesUnordered<futures::future::BoxFuture<'static, (u64, Result<AppendAck, AppendError>)>>;
 
 /// Acknowledged ranges and failures, per partition.
 #[derive(Debug, Default)]
@@ -35,12 +36,22 @@ impl Tally {
         match result {
             Ok(ack) => {
                 let n = ack.last_offset.0 - ack.base_offset.0 + 1;
-                let e = self.acked.entry(ack.partition).or_insert((0, ack.base_offset, ack.last_offset));
+                let e = self.acked.entry(ack.partition).or_insert((
+                    0,
+                    ack.base_offset,
+                    ack.last_offset,
+                ));
                 *e = (e.0 + n, e.1.min(ack.base_offset), e.2.max(ack.last_offset));
                 if self.print_acks {
                     let mut out = std::io::stdout().lock();
                     for i in 0..n {
-                        let _ = writeln!(out, "{}\t{}\t{}", line + i, ack.partition, ack.base_offset.0 + i);
+                        let _ = writeln!(
+                            out,
+                            "{}\t{}\t{}",
+                            line + i,
+                            ack.partition,
+                            ack.base_offset.0 + i
+                        );
                     }
                     let _ = out.flush();
                 }
@@ -55,9 +66,16 @@ impl Tally {
 
 pub(crate) async fn run(storage: &Storage, args: ProduceArgs) -> CliResult {
     let topic = TopicName::new(args.topic.clone())?;
-    let settings = WriterSettings { linger_ms: args.linger_ms, exclusive: args.exclusive, ..WriterSettings::default() };
+    let settings = WriterSettings {
+        linger_ms: args.linger_ms,
+        exclusive: args.exclusive,
+        ..WriterSettings::default()
+    };
     let writer = std::sync::Arc::new(Writer::open(storage.clone(), &topic, settings).await?);
-    let mut tally = Tally { print_acks: args.print_acks, ..Tally::default() };
+    let mut tally = Tally {
+        print_acks: args.print_acks,
+        ..Tally::default()
+    };
     let read = read_and_send(storage, &writer, &args, &mut tally).await;
     if let Ok(writer) = std::sync::Arc::try_unwrap(writer) {
         writer.close().await;
@@ -66,13 +84,19 @@ pub(crate) async fn run(storage: &Storage, args: ProduceArgs) -> CliResult {
     summarize(&topic, &tally)
 }
 
-async fn read_and_send(storage: &Storage, writer: &std::sync::Arc<Writer>, args: &ProduceArgs, tally: &mut Tally) -> CliResult {
+async fn read_and_send(
+    storage: &Storage,
+    writer: &std::sync::Arc<Writer>,
+    args: &ProduceArgs,
+    tally: &mut Tally,
+) -> CliResult {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut pending = Pending::new();
     let mut batch = Vec::new();
     let mut line_no = 0u64;
     while let Some(line) = lines.next_line().await? {
-        let (partition, record) = to_record(storage, &line, args).map_err(|e| format!("line {}: {e}", line_no + 1))?;
+        let (partition, record) =
+            to_record(storage, &line, args).map_err(|e| format!("line {}: {e}", line_no + 1))?;
         if args.expect_offset.is_some() {
             batch.push(record);
         } else {
@@ -89,7 +113,9 @@ async fn read_and_send(storage: &Storage, writer: &std::sync::Arc<Writer>, args:
         line_no += 1;
     }
     if let (Some(expect), Some(p)) = (args.expect_offset, args.partition) {
-        let ack = writer.send_batch(PartitionId(p), batch, Some(Offset(expect))).await?;
+        let ack = writer
+            .send_batch(PartitionId(p), batch, Some(Offset(expect)))
+            .await?;
         pending.push(ack.map(|r| (0, r)).boxed());
     }
     while let Some((line, result)) = pending.next().await {
@@ -98,12 +124,21 @@ async fn read_and_send(storage: &Storage, writer: &std::sync::Arc<Writer>, args:
     Ok(())
 }
 
-fn to_record(storage: &Storage, line: &str, args: &ProduceArgs) -> Result<(Option<u32>, Record), String> {
+fn to_record(
+    storage: &Storage,
+    line: &str,
+    args: &ProduceArgs,
+) -> Result<(Option<u32>, Record), String> {
     let now_ms = storage.clock.now_ms();
     match args.format {
         ProduceFormat::Lines => {
             let key = args.key.as_ref().map(|k| Bytes::from(k.clone()));
-            let record = Record { key, value: Some(Bytes::from(line.to_string())), timestamp_ms: now_ms, headers: Vec::new() };
+            let record = Record {
+                key,
+                value: Some(Bytes::from(line.to_string())),
+                timestamp_ms: now_ms,
+                headers: Vec::new(),
+            };
             Ok((None, record))
         }
         ProduceFormat::Jsonl => {

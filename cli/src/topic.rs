@@ -11,18 +11,31 @@ use crate::args::TopicCommand;
 
 pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
     match cmd {
-        TopicCommand::Create { name, partitions, retention_ms, retention_bytes } => {
+        TopicCommand::Create {
+            name,
+            partitions,
+            retention_ms,
+            retention_bytes,
+        } => {
             let name = TopicName::new(name)?;
-            let settings = TopicSettings { retention_ms, retention_bytes };
+            let settings = TopicSettings {
+                retention_ms,
+                retention_bytes,
+            };
             let config = storage.create_topic(&name, partitions, settings).await?;
-            println!("created topic {} with {} partitions (id {})", config.name, config.partitions, config.topic_id);
+            println!(
+                "created topic {} with {} partitions (id {})",
+                config.name, config.partitions, config.topic_id
+            );
         }
         TopicCommand::List => {
             for name in storage.list_topics().await? {
                 println!("{name}");
             }
         }
-        TopicCommand::Describe { name, json } => describe(storage, &TopicName::new(name)?, json).await?,
+        TopicCommand::Describe { name, json } => {
+            describe(storage, &TopicName::new(name)?, json).await?
+        }
     }
     Ok(())
 }
@@ -57,8 +70,14 @@ pub(crate) async fn describe(storage: &Storage, name: &TopicName, as_json: bool)
         println!("{doc}");
         return Ok(());
     }
-    println!("topic {} (id {}, {} partitions)", name, config.topic_id, config.partitions);
-    println!("{:>9} {:>12} {:>12} {:>9} {:>12} {:>6}", "partition", "log_start", "next_offset", "segments", "bytes", "epoch");
+    println!(
+        "topic {} (id {}, {} partitions)",
+        name, config.topic_id, config.partitions
+    );
+    println!(
+        "{:>9} {:>12} {:>12} {:>9} {:>12} {:>6}",
+        "partition", "log_start", "next_offset", "segments", "bytes", "epoch"
+    );
     for m in rows {
         println!(
             "{:>9} {:>12} {:>12} {:>9} {:>12} {:>6}",

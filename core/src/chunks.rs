@@ -13,9 +13,16 @@ use crate::store::Storage;
 impl Storage {
     /// Writes a chunk holding `entries` (the oldest tail entries of `manifest`) and returns the
     /// reference to commit. Nothing refers to it until that commit succeeds.
-    pub async fn write_chunk(&self, topic: &TopicName, manifest: &Manifest, entries: &[SegmentEntry]) -> Result<Option<ChunkRef>> {
+    pub async fn write_chunk(
+        &self,
+        topic: &TopicName,
+        manifest: &Manifest,
+        entries: &[SegmentEntry],
+    ) -> Result<Option<ChunkRef>> {
         let id = ObjectId(Ulid::new());
-        let Some(chunk) = ChunkRef::covering(id, entries) else { return Ok(None) };
+        let Some(chunk) = ChunkRef::covering(id, entries) else {
+            return Ok(None);
+        };
         let body = IndexChunk {
             format_version: codec::FORMAT_VERSION,
             topic_id: manifest.topic_id,
@@ -23,20 +30,35 @@ impl Storage {
             entries: entries.to_vec(),
         };
         let path = self.keys.index_chunk(topic, manifest.partition, id);
-        let opts = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
-        self.objects.put_opts(&path, codec::encode_chunk(&body).into(), opts).await?;
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        self.objects
+            .put_opts(&path, codec::encode_chunk(&body).into(), opts)
+            .await?;
         Ok(Some(chunk))
     }
 
     /// Reads the entries of a sealed chunk.
-    pub async fn read_chunk(&self, topic: &TopicName, partition: PartitionId, chunk: &ChunkRef) -> Result<Vec<SegmentEntry>> {
+    pub async fn read_chunk(
+        &self,
+        topic: &TopicName,
+        partition: PartitionId,
+        chunk: &ChunkRef,
+    ) -> Result<Vec<SegmentEntry>> {
         let path = self.keys.index_chunk(topic, partition, chunk.id);
         let bytes = self.objects.get(&path).await?.bytes().await?;
         let body = codec::decode_chunk(&bytes, path.as_ref())?;
         let covers = ChunkRef::covering(chunk.id, &body.entries);
         if covers != Some(*chunk) {
             let reason = "entries differ from the manifest's reference".to_string();
-            return Err(crate::error::Corruption { what: "index chunk", location: path.to_string(), reason }.into());
+            return Err(crate::error::Corruption {
+                what: "index chunk",
+                location: path.to_string(),
+                reason,
+            }
+            .into());
         }
         Ok(body.entries)
     }

@@ -20,9 +20,15 @@ pub enum InvalidInput {
     PartitionCount { partitions: u32, max: u32 },
     /// A partition that the topic does not have.
     #[error("partition {partition} does not exist: topic {topic} has partitions 0..{partitions}")]
-    PartitionOutOfRange { topic: TopicName, partition: PartitionId, partitions: u32 },
+    PartitionOutOfRange {
+        topic: TopicName,
+        partition: PartitionId,
+        partitions: u32,
+    },
     /// A record larger than the limit.
-    #[error("record of {bytes} bytes is too large: the limit is {max} bytes (key + value + headers)")]
+    #[error(
+        "record of {bytes} bytes is too large: the limit is {max} bytes (key + value + headers)"
+    )]
     RecordTooLarge { bytes: usize, max: usize },
     /// A record with too many headers.
     #[error("record has {count} headers: the limit is {max}")]
@@ -35,7 +41,11 @@ pub enum InvalidInput {
     EmptyBatch,
     /// A setting outside its allowed range.
     #[error("invalid setting {field} = {value}: {rule}")]
-    Setting { field: &'static str, value: String, rule: &'static str },
+    Setting {
+        field: &'static str,
+        value: String,
+        rule: &'static str,
+    },
     /// A store URL that silt cannot use.
     #[error("invalid store URL {url:?}: {reason}")]
     StoreUrl { url: String, reason: String },
@@ -61,30 +71,55 @@ pub enum Rejection {
     #[error(
         "fenced: partition {partition} was claimed by writer {leader} at epoch {epoch}; this writer (epoch {mine}) acknowledges nothing more"
     )]
-    Fenced { partition: PartitionId, epoch: Epoch, mine: Epoch, leader: WriterId },
+    Fenced {
+        partition: PartitionId,
+        epoch: Epoch,
+        mine: Epoch,
+        leader: WriterId,
+    },
     /// An exclusive leader holds a live lease; only it may append until the lease ends.
     #[error(
         "partition {partition} is held by exclusive writer {leader} (epoch {epoch}) until {lease_until_ms} ms; retry later or claim it with --exclusive"
     )]
-    LeaderActive { partition: PartitionId, epoch: Epoch, leader: WriterId, lease_until_ms: i64 },
+    LeaderActive {
+        partition: PartitionId,
+        epoch: Epoch,
+        leader: WriterId,
+        lease_until_ms: i64,
+    },
     /// A conditional append whose expected next offset did not match.
     #[error(
         "conditional append failed on partition {partition}: expected next offset {expected}, but it is {actual}"
     )]
-    OffsetMismatch { partition: PartitionId, expected: Offset, actual: Offset },
+    OffsetMismatch {
+        partition: PartitionId,
+        expected: Offset,
+        actual: Offset,
+    },
     /// A segment uploaded before the orphan floor: GC may have deleted it; upload it again.
     #[error(
         "segment {id} on partition {partition} was uploaded before the orphan floor ({floor_ms} ms) and may have been swept; upload it again"
     )]
-    StaleUpload { partition: PartitionId, id: ObjectId, floor_ms: i64 },
+    StaleUpload {
+        partition: PartitionId,
+        id: ObjectId,
+        floor_ms: i64,
+    },
     /// An edit that would break a manifest invariant (a bug or a corrupt manifest).
     #[error("manifest invariant violated on partition {partition}: {reason}")]
-    Invariant { partition: PartitionId, reason: String },
+    Invariant {
+        partition: PartitionId,
+        reason: String,
+    },
     /// The manifest reached its size budget; run compaction or retention.
     #[error(
         "manifest of partition {partition} is full ({bytes} bytes, limit {max}); run `silt compact run` or lower retention"
     )]
-    ManifestFull { partition: PartitionId, bytes: usize, max: usize },
+    ManifestFull {
+        partition: PartitionId,
+        bytes: usize,
+        max: usize,
+    },
 }
 
 /// Every error of the shared layer.
@@ -103,7 +138,12 @@ pub enum Error {
     #[error(
         "manifest of {topic}/{partition} belongs to topic id {found}, but the topic is {expected}: the topic was re-created; refusing to mix them"
     )]
-    TopicIdMismatch { topic: TopicName, partition: PartitionId, expected: TopicId, found: TopicId },
+    TopicIdMismatch {
+        topic: TopicName,
+        partition: PartitionId,
+        expected: TopicId,
+        found: TopicId,
+    },
     /// Damaged or foreign bytes on storage.
     #[error(transparent)]
     Corrupt(#[from] Corruption),
@@ -111,7 +151,12 @@ pub enum Error {
     #[error(
         "{what} at {location} has format version {found}; this silt reads up to {supported}: upgrade silt"
     )]
-    FutureFormat { what: &'static str, location: String, found: u32, supported: u32 },
+    FutureFormat {
+        what: &'static str,
+        location: String,
+        found: u32,
+        supported: u32,
+    },
     /// The manifest refused the commit; nothing was committed.
     #[error(transparent)]
     Rejected(#[from] Rejection),
@@ -119,10 +164,19 @@ pub enum Error {
     #[error(
         "commit outcome unknown on partition {partition} after {waited_ms} ms (last error: {last_error}); the records may or may not be in the log: read it before retrying"
     )]
-    Indeterminate { partition: PartitionId, waited_ms: u64, last_error: String },
+    Indeterminate {
+        partition: PartitionId,
+        waited_ms: u64,
+        last_error: String,
+    },
     /// Too many writers raced for the partition; nothing was committed. Retry.
-    #[error("commit on partition {partition} lost {attempts} races in a row to other writers; nothing was committed: retry")]
-    Contended { partition: PartitionId, attempts: u32 },
+    #[error(
+        "commit on partition {partition} lost {attempts} races in a row to other writers; nothing was committed: retry"
+    )]
+    Contended {
+        partition: PartitionId,
+        attempts: u32,
+    },
     /// The storage backend failed; retry later.
     #[error("storage error: {0}")]
     Store(Arc<object_store::Error>),

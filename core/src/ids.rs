@@ -178,7 +178,10 @@ impl fmt::Display for TopicName {
 /// Checks a partition count given when creating a topic.
 pub fn validate_partition_count(partitions: u32) -> Result<u32, InvalidInput> {
     if partitions == 0 || partitions > PARTITIONS_MAX {
-        return Err(InvalidInput::PartitionCount { partitions, max: PARTITIONS_MAX });
+        return Err(InvalidInput::PartitionCount {
+            partitions,
+            max: PARTITIONS_MAX,
+        });
     }
     Ok(partitions)
 }

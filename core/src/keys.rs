@@ -57,12 +57,16 @@ impl Keys {
 
     /// A hot segment.
     pub fn segment(&self, topic: &TopicName, partition: PartitionId, id: ObjectId) -> Path {
-        self.partition(topic, partition).join("seg").join(format!("{id}.seg"))
+        self.partition(topic, partition)
+            .join("seg")
+            .join(format!("{id}.seg"))
     }
 
     /// A sealed index chunk.
     pub fn index_chunk(&self, topic: &TopicName, partition: PartitionId, id: ObjectId) -> Path {
-        self.partition(topic, partition).join("idx").join(format!("{id}.idx"))
+        self.partition(topic, partition)
+            .join("idx")
+            .join(format!("{id}.idx"))
     }
 
     /// A scratch object of the conditional-write probe.
@@ -81,8 +85,14 @@ mod tests {
         let keys = Keys::new(Path::from("prefix"));
         let t = TopicName::new("orders").unwrap();
         let id = ObjectId(Ulid::from_parts(0, 1));
-        assert_eq!(keys.topic_config(&t).as_ref(), "prefix/topics/orders/topic.json");
-        assert_eq!(keys.manifest(&t, PartitionId(7)).as_ref(), "prefix/topics/orders/00007/manifest");
+        assert_eq!(
+            keys.topic_config(&t).as_ref(),
+            "prefix/topics/orders/topic.json"
+        );
+        assert_eq!(
+            keys.manifest(&t, PartitionId(7)).as_ref(),
+            "prefix/topics/orders/00007/manifest"
+        );
         assert_eq!(
             keys.segment(&t, PartitionId(7), id).as_ref(),
             format!("prefix/topics/orders/00007/seg/{id}.seg")

@@ -30,25 +30,39 @@ pub struct Record {
 impl Record {
     /// A record with just a value.
     pub fn from_value(value: impl Into<Bytes>, timestamp_ms: i64) -> Record {
-        Record { value: Some(value.into()), timestamp_ms, ..Record::default() }
+        Record {
+            value: Some(value.into()),
+            timestamp_ms,
+            ..Record::default()
+        }
     }
 
     /// Size counted against [`RECORD_BYTES_MAX`]: key + value + header keys and values.
     pub fn payload_bytes(&self) -> usize {
         let key = self.key.as_ref().map_or(0, Bytes::len);
         let value = self.value.as_ref().map_or(0, Bytes::len);
-        let headers: usize = self.headers.iter().map(|h| h.key.len() + h.value.len()).sum();
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|h| h.key.len() + h.value.len())
+            .sum();
         key + value + headers
     }
 
     /// Checks the record against the limits of DESIGN §11.
     pub fn validate(&self) -> Result<(), InvalidInput> {
         if self.headers.len() > HEADERS_MAX {
-            return Err(InvalidInput::TooManyHeaders { count: self.headers.len(), max: HEADERS_MAX });
+            return Err(InvalidInput::TooManyHeaders {
+                count: self.headers.len(),
+                max: HEADERS_MAX,
+            });
         }
         let bytes = self.payload_bytes();
         if bytes > RECORD_BYTES_MAX {
-            return Err(InvalidInput::RecordTooLarge { bytes, max: RECORD_BYTES_MAX });
+            return Err(InvalidInput::RecordTooLarge {
+                bytes,
+                max: RECORD_BYTES_MAX,
+            });
         }
         Ok(())
     }
@@ -63,11 +77,25 @@ mod tests {
         let big = Record::from_value(vec![0u8; RECORD_BYTES_MAX + 1], 0);
         assert_eq!(
             big.validate(),
-            Err(InvalidInput::RecordTooLarge { bytes: RECORD_BYTES_MAX + 1, max: RECORD_BYTES_MAX })
+            Err(InvalidInput::RecordTooLarge {
+                bytes: RECORD_BYTES_MAX + 1,
+                max: RECORD_BYTES_MAX
+            })
         );
-        let headers = (0..65).map(|i| Header { key: i.to_string(), value: Bytes::new() }).collect();
-        let many = Record { headers, ..Record::default() };
-        assert_eq!(many.validate(), Err(InvalidInput::TooManyHeaders { count: 65, max: 64 }));
+        let headers = (0..65)
+            .map(|i| Header {
+                key: i.to_string(),
+                value: Bytes::new(),
+            })
+            .collect();
+        let many = Record {
+            headers,
+            ..Record::default()
+        };
+        assert_eq!(
+            many.validate(),
+            Err(InvalidInput::TooManyHeaders { count: 65, max: 64 })
+        );
         assert!(Record::from_value("ok", 0).validate().is_ok());
     }
 }

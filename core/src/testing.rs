@@ -95,7 +95,12 @@ pub struct Rule {
 impl Rule {
     /// A rule for every key.
     pub fn new(call: Call, fault: Fault, probability: f64) -> Rule {
-        Rule { call, fault, probability, key_contains: None }
+        Rule {
+            call,
+            fault,
+            probability,
+            key_contains: None,
+        }
     }
     /// Narrows the rule to keys containing `text`.
     pub fn on_keys(mut self, text: &str) -> Rule {
@@ -164,13 +169,26 @@ impl FlakyStore {
 fn injected(path: &Path, fault: Fault) -> object_store::Error {
     let path = path.to_string();
     match fault {
-        Fault::PreconditionAfter => object_store::Error::Precondition { path, source: "injected 412".into() },
-        Fault::ConflictAfter => object_store::Error::AlreadyExists { path, source: "injected 409".into() },
-        _ => object_store::Error::Generic { store: "FlakyStore", source: format!("injected {fault:?} on {path}").into() },
+        Fault::PreconditionAfter => object_store::Error::Precondition {
+            path,
+            source: "injected 412".into(),
+        },
+        Fault::ConflictAfter => object_store::Error::AlreadyExists {
+            path,
+            source: "injected 409".into(),
+        },
+        _ => object_store::Error::Generic {
+            store: "FlakyStore",
+            source: format!("injected {fault:?} on {path}").into(),
+        },
     }
 }
 
-async fn with_fault<T>(fault: Option<Fault>, path: &Path, call: impl Future<Output = Result<T>>) -> Result<T> {
+async fn with_fault<T>(
+    fault: Option<Fault>,
+    path: &Path,
+    call: impl Future<Output = Result<T>>,
+) -> Result<T> {
     match fault {
         None => call.await,
         Some(Fault::Delay(d)) => {
@@ -187,17 +205,31 @@ async fn with_fault<T>(fault: Option<Fault>, path: &Path, call: impl Future<Outp
 
 #[async_trait]
 impl ObjectStore for FlakyStore {
-    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> Result<PutResult> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
         let call = match opts.mode {
             PutMode::Overwrite => Call::PutOverwrite,
             PutMode::Create => Call::PutCreate,
             PutMode::Update(_) => Call::PutUpdate,
         };
         let fault = self.pick(call, location);
-        with_fault(fault, location, self.inner.put_opts(location, payload, opts)).await
+        with_fault(
+            fault,
+            location,
+            self.inner.put_opts(location, payload, opts),
+        )
+        .await
     }
 
-    async fn put_multipart_opts(&self, location: &Path, opts: PutMultipartOptions) -> Result<Box<dyn MultipartUpload>> {
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
         self.inner.put_multipart_opts(location, opts).await
     }
 
@@ -211,7 +243,10 @@ impl ObjectStore for FlakyStore {
         with_fault(fault, location, self.inner.get_ranges(location, ranges)).await
     }
 
-    fn delete_stream(&self, locations: BoxStream<'static, Result<Path>>) -> BoxStream<'static, Result<Path>> {
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
         self.inner.delete_stream(locations)
     }
 

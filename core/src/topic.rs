@@ -65,7 +65,12 @@ impl TopicConfig {
 
 impl Storage {
     /// Creates a topic and its partition manifests; fails with `TopicExists` if the name is taken.
-    pub async fn create_topic(&self, name: &TopicName, partitions: u32, settings: TopicSettings) -> Result<TopicConfig> {
+    pub async fn create_topic(
+        &self,
+        name: &TopicName,
+        partitions: u32,
+        settings: TopicSettings,
+    ) -> Result<TopicConfig> {
         let config = TopicConfig {
             format_version: TOPIC_FORMAT_VERSION,
             name: name.clone(),
@@ -75,9 +80,16 @@ impl Storage {
             settings,
         };
         let body = serde_json::to_vec_pretty(&config).unwrap_or_default();
-        let opts = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
         let path = self.keys.topic_config(name);
-        match self.objects.put_opts(&path, Bytes::from(body).into(), opts).await {
+        match self
+            .objects
+            .put_opts(&path, Bytes::from(body).into(), opts)
+            .await
+        {
             Ok(_) => {}
             Err(object_store::Error::AlreadyExists { .. }) => {
                 // Possibly our own retried create: only the topic id tells.
@@ -88,7 +100,9 @@ impl Storage {
             }
             Err(e) => return Err(e.into()),
         }
-        let creates = config.partition_ids().map(|p| self.manifests.create(name, p, config.topic_id));
+        let creates = config
+            .partition_ids()
+            .map(|p| self.manifests.create(name, p, config.topic_id));
         try_join_all(creates).await?;
         Ok(config)
     }
@@ -98,11 +112,18 @@ impl Storage {
         let path = self.keys.topic_config(name);
         let bytes = match self.objects.get(&path).await {
             Ok(got) => got.bytes().await?,
-            Err(object_store::Error::NotFound { .. }) => return Err(Error::UnknownTopic(name.clone())),
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(Error::UnknownTopic(name.clone()));
+            }
             Err(e) => return Err(e.into()),
         };
-        let corrupt = |reason: String| Corruption { what: "topic config", location: path.to_string(), reason };
-        let config: TopicConfig = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        let corrupt = |reason: String| Corruption {
+            what: "topic config",
+            location: path.to_string(),
+            reason,
+        };
+        let config: TopicConfig =
+            serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
         if config.format_version > TOPIC_FORMAT_VERSION {
             return Err(Error::FutureFormat {
                 what: "topic config",
@@ -120,7 +141,10 @@ impl Storage {
 
     /// Names of all topics, sorted.
     pub async fn list_topics(&self) -> Result<Vec<TopicName>> {
-        let listed = self.objects.list_with_delimiter(Some(&self.keys.topics())).await?;
+        let listed = self
+            .objects
+            .list_with_delimiter(Some(&self.keys.topics()))
+            .await?;
         let mut names: Vec<TopicName> = listed
             .common_prefixes
             .iter()

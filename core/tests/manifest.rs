@@ -1,6 +1,8 @@
 //! The manifest: invariants under random edit sequences, codec round-trips, and the commit
 //! protocol under concurrent committers with conflicts and ambiguous outcomes injected.
 
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,11 +11,15 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use proptest::prelude::*;
 use silt_core::error::{Error, Rejection};
-use silt_core::ids::{CommitSeq, Epoch, ObjectId, Offset, PartitionId, TopicId, TopicName, WriterId};
-use silt_core::manifest::{Append, Commit, Edit, Manifest, NewSegment, apply, check_invariants, codec};
+use silt_core::ids::{
+    CommitSeq, Epoch, ObjectId, Offset, PartitionId, TopicId, TopicName, WriterId,
+};
+use silt_core::keys::Keys;
+use silt_core::manifest::{
+    Append, Commit, Edit, Manifest, NewSegment, apply, check_invariants, codec,
+};
 use silt_core::store::{ManifestStore, ObjectManifestStore};
 use silt_core::testing::{Call, Fault, FlakyStore, Rule};
-use silt_core::keys::Keys;
 use ulid::Ulid;
 
 fn writer(i: u8) -> WriterId {
@@ -21,11 +27,23 @@ fn writer(i: u8) -> WriterId {
 }
 
 fn segment(n: u64, records: u32) -> NewSegment {
-    NewSegment { id: ObjectId(Ulid::from_parts(1_000 + n, n.into())), records, bytes: 100, min_ts: 0, max_ts: 0 }
+    NewSegment {
+        id: ObjectId(Ulid::from_parts(1_000 + n, n.into())),
+        records,
+        bytes: 100,
+        min_ts: 0,
+        max_ts: 0,
+    }
 }
 
 fn append(segments: Vec<NewSegment>, leader_epoch: Option<Epoch>, expect: Option<Offset>) -> Edit {
-    Edit::Append(Append { segments, leader_epoch, expect_next_offset: expect, lease_until_ms: Some(100), seal: None })
+    Edit::Append(Append {
+        segments,
+        leader_epoch,
+        expect_next_offset: expect,
+        lease_until_ms: Some(100),
+        seal: None,
+    })
 }
 
 /// One step of a random history: who acts, and how.
@@ -115,24 +133,41 @@ fn decoding_rejects_broken_and_future_manifests() {
     m.next_offset = Offset(0);
     m.format_version = 7;
     let bytes = serde_json::to_vec(&m).unwrap();
-    assert!(matches!(codec::decode(&bytes, "m"), Err(Error::FutureFormat { found: 7, .. })));
-    assert!(matches!(codec::decode(b"{\"format_version\":1,", "m"), Err(Error::Corrupt(_))));
+    assert!(matches!(
+        codec::decode(&bytes, "m"),
+        Err(Error::FutureFormat { found: 7, .. })
+    ));
+    assert!(matches!(
+        codec::decode(b"{\"format_version\":1,", "m"),
+        Err(Error::Corrupt(_))
+    ));
 }
 
 /// What one committer saw for one append.
 #[derive(Debug)]
 enum Seen {
     Committed(ObjectId, Offset, u32),
-    Unknown(ObjectId),
+    Unknown,
     NotCommitted(ObjectId),
 }
 
-async fn race(seed: u64, faults: Vec<Rule>, writers: u8, commits_each: u64) -> Result<(), TestCaseError> {
+async fn race(
+    seed: u64,
+    faults: Vec<Rule>,
+    writers: u8,
+    commits_each: u64,
+) -> Result<(), TestCaseError> {
     let flaky = FlakyStore::new(Arc::new(InMemory::new()), seed);
     let keys = Keys::new(Path::from("root"));
-    let store = Arc::new(ObjectManifestStore::new(flaky.clone(), keys).with_resolve_timeout(Duration::from_millis(200)));
+    let store = Arc::new(
+        ObjectManifestStore::new(flaky.clone(), keys)
+            .with_resolve_timeout(Duration::from_millis(200)),
+    );
     let topic = TopicName::new("t").unwrap();
-    store.create(&topic, PartitionId(0), TopicId(Ulid::from_parts(9, 9))).await.unwrap();
+    store
+        .create(&topic, PartitionId(0), TopicId(Ulid::from_parts(9, 9)))
+        .await
+        .unwrap();
     flaky.set_rules(faults);
     let mut tasks = Vec::new();
     for w in 0..writers {
@@ -141,16 +176,26 @@ async fn race(seed: u64, faults: Vec<Rule>, writers: u8, commits_each: u64) -> R
             let mut seen = Vec::new();
             for n in 0..commits_each {
                 let seg = segment(u64::from(w) * 1_000 + n, 1 + (n % 3) as u32);
-                let commit = Commit { writer: writer(w), seq: CommitSeq(n + 1), now_ms: 0, edit: append(vec![seg], None, None) };
+                let commit = Commit {
+                    writer: writer(w),
+                    seq: CommitSeq(n + 1),
+                    now_ms: 0,
+                    edit: append(vec![seg], None, None),
+                };
                 let base = match store.read(&topic, PartitionId(0)).await {
                     Ok(Some(s)) => s,
-                    _ => { seen.push(Seen::NotCommitted(seg.id)); continue }
+                    _ => {
+                        seen.push(Seen::NotCommitted(seg.id));
+                        continue;
+                    }
                 };
-                seen.push(match store.commit(&topic, PartitionId(0), &base, &commit).await {
-                    Ok(done) => Seen::Committed(seg.id, done.base_offset.unwrap(), seg.records),
-                    Err(Error::Indeterminate { .. }) => Seen::Unknown(seg.id),
-                    Err(_) => Seen::NotCommitted(seg.id),
-                });
+                seen.push(
+                    match store.commit(&topic, PartitionId(0), &base, &commit).await {
+                        Ok(done) => Seen::Committed(seg.id, done.base_offset.unwrap(), seg.records),
+                        Err(Error::Indeterminate { .. }) => Seen::Unknown,
+                        Err(_) => Seen::NotCommitted(seg.id),
+                    },
+                );
             }
             seen
         }));
@@ -160,15 +205,31 @@ async fn race(seed: u64, faults: Vec<Rule>, writers: u8, commits_each: u64) -> R
         seen.extend(t.await.unwrap());
     }
     flaky.set_rules(Vec::new());
-    let m = store.read(&topic, PartitionId(0)).await.unwrap().unwrap().manifest;
+    let m = store
+        .read(&topic, PartitionId(0))
+        .await
+        .unwrap()
+        .unwrap()
+        .manifest;
     check_invariants(&m).map_err(TestCaseError::fail)?;
-    let at: HashMap<ObjectId, (Offset, u32)> = m.segments.iter().map(|e| (e.id, (e.base_offset, e.records))).collect();
+    let at: HashMap<ObjectId, (Offset, u32)> = m
+        .segments
+        .iter()
+        .map(|e| (e.id, (e.base_offset, e.records)))
+        .collect();
     prop_assert_eq!(at.len(), m.segments.len(), "a segment was committed twice");
     for s in &seen {
         match s {
-            Seen::Committed(id, base, records) => prop_assert_eq!(at.get(id), Some(&(*base, *records)), "acknowledged commit lost or moved"),
-            Seen::NotCommitted(id) => prop_assert!(!at.contains_key(id), "a commit reported as failed is in the log"),
-            Seen::Unknown(_) => {}
+            Seen::Committed(id, base, records) => prop_assert_eq!(
+                at.get(id),
+                Some(&(*base, *records)),
+                "acknowledged commit lost or moved"
+            ),
+            Seen::NotCommitted(id) => prop_assert!(
+                !at.contains_key(id),
+                "a commit reported as failed is in the log"
+            ),
+            Seen::Unknown => {}
         }
     }
     Ok(())
@@ -182,7 +243,11 @@ fn fault_rules() -> impl Strategy<Value = Vec<Rule>> {
         Just(Fault::ConflictAfter),
         Just(Fault::Delay(Duration::from_millis(3))),
     ];
-    let rule = (fault, prop_oneof![Just(Call::PutUpdate), Just(Call::Get)], 0.0f64..0.4)
+    let rule = (
+        fault,
+        prop_oneof![Just(Call::PutUpdate), Just(Call::Get)],
+        0.0f64..0.4,
+    )
         .prop_map(|(fault, call, p)| Rule::new(call, fault, p).on_keys("/manifest"));
     proptest::collection::vec(rule, 0..4)
 }

@@ -1,6 +1,8 @@
 //! Segment format: round-trips, corruption always detected, random bytes never panic, and the
 //! v1 golden bytes stay readable.
 
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
 use bytes::Bytes;
 use proptest::prelude::*;
 use silt_core::error::Error;
@@ -26,10 +28,25 @@ fn bytes_strategy(max: usize) -> impl Strategy<Value = Option<Bytes>> {
 }
 
 fn record_strategy() -> impl Strategy<Value = Record> {
-    let header = ("[a-z]{0,8}", proptest::collection::vec(any::<u8>(), 0..16))
-        .prop_map(|(key, value)| Header { key, value: Bytes::from(value) });
-    (bytes_strategy(32), bytes_strategy(300), any::<i64>(), proptest::collection::vec(header, 0..3))
-        .prop_map(|(key, value, timestamp_ms, headers)| Record { key, value, timestamp_ms, headers })
+    let header =
+        ("[a-z]{0,8}", proptest::collection::vec(any::<u8>(), 0..16)).prop_map(|(key, value)| {
+            Header {
+                key,
+                value: Bytes::from(value),
+            }
+        });
+    (
+        bytes_strategy(32),
+        bytes_strategy(300),
+        any::<i64>(),
+        proptest::collection::vec(header, 0..3),
+    )
+        .prop_map(|(key, value, timestamp_ms, headers)| Record {
+            key,
+            value,
+            timestamp_ms,
+            headers,
+        })
 }
 
 proptest! {
@@ -76,23 +93,54 @@ proptest! {
 
 #[test]
 fn large_segments_split_into_blocks() {
-    let records: Vec<Record> = (0..3000).map(|i| Record::from_value(vec![i as u8; 300], i)).collect();
+    let records: Vec<Record> = (0..3000)
+        .map(|i| Record::from_value(vec![i as u8; 300], i))
+        .collect();
     let bytes = segment::encode(&identity(), &records, 1).unwrap();
-    let footer = Footer::parse(bytes.clone(), bytes.len() as u64, "t").unwrap().unwrap();
+    let footer = Footer::parse(bytes.clone(), bytes.len() as u64, "t")
+        .unwrap()
+        .unwrap();
     assert!(footer.blocks.len() >= 3, "{} blocks", footer.blocks.len());
-    assert_eq!(footer.block_for(2999).unwrap().first_position + footer.block_for(2999).unwrap().records, 3000);
+    assert_eq!(
+        footer.block_for(2999).unwrap().first_position + footer.block_for(2999).unwrap().records,
+        3000
+    );
     // A tail too short for the index asks for exactly the bytes it needs.
     let short = bytes.slice(bytes.len() - 30..);
-    let needed = Footer::parse(short, bytes.len() as u64, "t").unwrap().unwrap_err();
+    let needed = Footer::parse(short, bytes.len() as u64, "t")
+        .unwrap()
+        .unwrap_err();
     let tail = bytes.slice(bytes.len() - needed as usize..);
-    assert!(Footer::parse(tail, bytes.len() as u64, "t").unwrap().is_ok());
+    assert!(
+        Footer::parse(tail, bytes.len() as u64, "t")
+            .unwrap()
+            .is_ok()
+    );
 }
 
 fn golden_records() -> Vec<Record> {
     vec![
-        Record { key: Some(Bytes::from_static(b"k1")), value: Some(Bytes::from_static(b"hello")), timestamp_ms: 1_700_000_000_000, headers: vec![] },
-        Record { key: None, value: None, timestamp_ms: -5, headers: vec![Header { key: "h".into(), value: Bytes::from_static(b"\x00\xff") }] },
-        Record { key: Some(Bytes::new()), value: Some(Bytes::from_static(b"world")), timestamp_ms: 42, headers: vec![] },
+        Record {
+            key: Some(Bytes::from_static(b"k1")),
+            value: Some(Bytes::from_static(b"hello")),
+            timestamp_ms: 1_700_000_000_000,
+            headers: vec![],
+        },
+        Record {
+            key: None,
+            value: None,
+            timestamp_ms: -5,
+            headers: vec![Header {
+                key: "h".into(),
+                value: Bytes::from_static(b"\x00\xff"),
+            }],
+        },
+        Record {
+            key: Some(Bytes::new()),
+            value: Some(Bytes::from_static(b"world")),
+            timestamp_ms: 42,
+            headers: vec![],
+        },
     ]
 }
 
@@ -101,20 +149,38 @@ fn golden_records() -> Vec<Record> {
 fn golden_v1_segment_decodes() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/segment-v1.bin");
     if std::env::var_os("SILT_WRITE_GOLDEN").is_some() {
-        std::fs::write(path, segment::encode(&identity(), &golden_records(), 3).unwrap()).unwrap();
+        std::fs::write(
+            path,
+            segment::encode(&identity(), &golden_records(), 3).unwrap(),
+        )
+        .unwrap();
     }
     let bytes = Bytes::from(std::fs::read(path).unwrap());
     let (header, records) = segment::decode(bytes, path).unwrap();
     assert_eq!(records, golden_records());
-    assert_eq!(header, SegmentHeader { record_count: 3, min_ts: -5, max_ts: 1_700_000_000_000, ..identity() });
+    assert_eq!(
+        header,
+        SegmentHeader {
+            record_count: 3,
+            min_ts: -5,
+            max_ts: 1_700_000_000_000,
+            ..identity()
+        }
+    );
 }
 
 #[test]
 fn future_versions_are_refused_by_name() {
-    let mut bytes = segment::encode(&identity(), &golden_records(), 1).unwrap().to_vec();
+    let mut bytes = segment::encode(&identity(), &golden_records(), 1)
+        .unwrap()
+        .to_vec();
     bytes[4] = 9; // format version, little-endian u16 after the magic
     match segment::decode(Bytes::from(bytes), "seg") {
-        Err(Error::FutureFormat { found: 9, supported: 1, .. }) => {}
+        Err(Error::FutureFormat {
+            found: 9,
+            supported: 1,
+            ..
+        }) => {}
         other => panic!("expected FutureFormat, got {other:?}"),
     }
 }

@@ -17,7 +17,10 @@ pub struct Backend {
 
 /// A fresh `memory://` store.
 pub fn memory() -> Backend {
-    Backend { storage: Storage::over(Arc::new(InMemory::new()), Path::default(), "memory://"), _dir: None }
+    Backend {
+        storage: Storage::over(Arc::new(InMemory::new()), Path::default(), "memory://"),
+        _dir: None,
+    }
 }
 
 /// A fresh `file://` store in a temporary directory.
@@ -25,5 +28,8 @@ pub async fn local() -> Backend {
     let dir = tempfile::tempdir().expect("temporary directory");
     let url = format!("file://{}", dir.path().display());
     let storage = Storage::open(&url).await.expect("open local store");
-    Backend { storage, _dir: Some(dir) }
+    Backend {
+        storage,
+        _dir: Some(dir),
+    }
 }

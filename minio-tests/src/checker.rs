@@ -25,9 +25,21 @@ pub struct History {
 
 impl History {
     /// Records the answer for `value`, sent by `producer` as its `seq`-th record.
-    pub fn answer(&mut self, producer: &str, seq: u64, value: Bytes, result: &Result<AppendAck, AppendError>) {
+    pub fn answer(
+        &mut self,
+        producer: &str,
+        seq: u64,
+        value: Bytes,
+        result: &Result<AppendAck, AppendError>,
+    ) {
         match result {
-            Ok(ack) => self.acked.push((value, ack.partition, ack.base_offset, producer.to_string(), seq)),
+            Ok(ack) => self.acked.push((
+                value,
+                ack.partition,
+                ack.base_offset,
+                producer.to_string(),
+                seq,
+            )),
             Err(AppendError::Indeterminate(_)) => self.unknown += 1,
             Err(_) => self.not_written.push(value),
         }
@@ -40,7 +52,12 @@ impl History {
 
     /// Counts of each answer, for logs.
     pub fn summary(&self) -> String {
-        format!("acked {}, not written {}, unknown {}", self.acked.len(), self.not_written.len(), self.unknown)
+        format!(
+            "acked {}, not written {}, unknown {}",
+            self.acked.len(),
+            self.not_written.len(),
+            self.unknown
+        )
     }
 
     /// Merges another history.
@@ -76,13 +93,18 @@ impl Report {
             && self.gaps.is_empty()
             && self.reordered.is_empty()
             && self.phantom.is_empty();
-        assert!(clean, "log does not match what producers were told: {self:#?}");
+        assert!(
+            clean,
+            "log does not match what producers were told: {self:#?}"
+        );
     }
 }
 
 /// Reads every partition of `topic` from the log start and checks it against `history`.
 pub async fn check(storage: &Storage, topic: &TopicName, history: &History) -> Report {
-    let reader = Reader::open(storage.clone(), topic).await.expect("open reader");
+    let reader = Reader::open(storage.clone(), topic)
+        .await
+        .expect("open reader");
     let mut report = Report::default();
     let mut found: HashMap<Bytes, (PartitionId, Offset)> = HashMap::new();
     for p in reader.topic().partition_ids() {
@@ -95,13 +117,18 @@ pub async fn check(storage: &Storage, topic: &TopicName, history: &History) -> R
             }
             for c in batch {
                 if c.offset != expected {
-                    report.gaps.push(format!("partition {p}: expected offset {expected}, read {}", c.offset));
+                    report.gaps.push(format!(
+                        "partition {p}: expected offset {expected}, read {}",
+                        c.offset
+                    ));
                 }
                 expected = c.offset.plus(1);
                 report.read += 1;
                 let value = c.record.value.clone().unwrap_or_default();
                 if let Some(first) = found.insert(value.clone(), (p, c.offset)) {
-                    report.duplicates.push(format!("{value:?} at {first:?} and {p}/{}", c.offset));
+                    report
+                        .duplicates
+                        .push(format!("{value:?} at {first:?} and {p}/{}", c.offset));
                 }
             }
         }
@@ -111,17 +138,24 @@ pub async fn check(storage: &Storage, topic: &TopicName, history: &History) -> R
     acked.sort_by_key(|(_, _, _, producer, seq)| (producer.clone(), *seq));
     for (value, p, offset, producer, seq) in acked {
         if found.get(&value) != Some(&(p, offset)) {
-            report.lost.push(format!("{value:?} acked at {p}/{offset}, found at {:?}", found.get(&value)));
+            report.lost.push(format!(
+                "{value:?} acked at {p}/{offset}, found at {:?}",
+                found.get(&value)
+            ));
         }
         if let Some((prev_seq, prev)) = last.insert((producer.clone(), p), (seq, offset))
             && prev >= offset
         {
-            report.reordered.push(format!("{producer} #{prev_seq} at {prev} but #{seq} at {offset}"));
+            report.reordered.push(format!(
+                "{producer} #{prev_seq} at {prev} but #{seq} at {offset}"
+            ));
         }
     }
     for value in &history.not_written {
         if let Some(at) = found.get(value) {
-            report.phantom.push(format!("{value:?} reported as not written, found at {at:?}"));
+            report.phantom.push(format!(
+                "{value:?} reported as not written, found at {at:?}"
+            ));
         }
     }
     report

@@ -6,6 +6,9 @@
 //! run every scenario on each backend ([`backends`]): `memory://` and a local directory today,
 //! real S3-compatible servers when their endpoint variables are set.
 
+// This crate is a test suite: a panic with details is how a scenario reports a failure.
+#![allow(clippy::unwrap_used)]
+
 pub mod backends;
 pub mod checker;
 pub mod scenarios;

@@ -1,6 +1,8 @@
 //! Every scenario on every backend available here. Real S3-compatible servers join when their
 //! endpoint variables are set (see the test script).
 
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
 use silt_minio_tests::{backends, scenarios};
 
 macro_rules! suite {

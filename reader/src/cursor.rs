@@ -68,13 +68,19 @@ impl Cursor {
         if !self.loaded_covers(self.position) {
             self.load().await?;
         }
-        let Some(loaded) = &self.loaded else { return Ok(Vec::new()) };
+        let Some(loaded) = &self.loaded else {
+            return Ok(Vec::new());
+        };
         let skip = (self.position.0 - loaded.first.0) as usize;
         let out: Vec<Consumed> = loaded.records[skip..]
             .iter()
             .take(max_records)
             .enumerate()
-            .map(|(i, r)| Consumed { partition: self.partition, offset: self.position.plus(i as u64), record: r.clone() })
+            .map(|(i, r)| Consumed {
+                partition: self.partition,
+                offset: self.position.plus(i as u64),
+                record: r.clone(),
+            })
             .collect();
         self.position = self.position.plus(out.len() as u64);
         Ok(out)
@@ -98,13 +104,17 @@ impl Cursor {
     }
 
     pub(crate) async fn refresh(&mut self) -> Result<bool, Error> {
-        self.view.refresh(&self.storage, &self.topic, self.partition).await
+        self.view
+            .refresh(&self.storage, &self.topic, self.partition)
+            .await
     }
 
     /// Fails with `OffsetOutOfRange` if the position left the log (after a fresh look).
     async fn check_in_range(&mut self) -> Result<(), ReadError> {
         let position = self.position;
-        let out = |m: &silt_core::manifest::Manifest| position < m.log_start_offset || position > m.next_offset;
+        let out = |m: &silt_core::manifest::Manifest| {
+            position < m.log_start_offset || position > m.next_offset
+        };
         if out(self.view.manifest()) {
             self.refresh().await?;
             let m = self.view.manifest();
@@ -121,7 +131,9 @@ impl Cursor {
     }
 
     fn loaded_covers(&self, offset: Offset) -> bool {
-        self.loaded.as_ref().is_some_and(|l| l.first <= offset && offset.0 < l.first.0 + l.records.len() as u64)
+        self.loaded
+            .as_ref()
+            .is_some_and(|l| l.first <= offset && offset.0 < l.first.0 + l.records.len() as u64)
     }
 
     /// Fetches the segment (or block) holding the position. A segment that vanished means the
@@ -129,13 +141,35 @@ impl Cursor {
     async fn load(&mut self) -> Result<(), ReadError> {
         for _ in 0..VANISHED_RETRIES {
             let m = self.view.manifest().clone();
-            let entry = segment_at(&m, self.position, &self.chunks, &self.storage, &self.topic).await?;
+            let entry =
+                segment_at(&m, self.position, &self.chunks, &self.storage, &self.topic).await?;
             let Some(entry) = entry else {
-                let reason = format!("no segment holds offset {} below next offset {}", self.position, m.next_offset);
-                let location = self.storage.keys.manifest(&self.topic, self.partition).to_string();
-                return Err(Error::Corrupt(silt_core::error::Corruption { what: "manifest", location, reason }).into());
+                let reason = format!(
+                    "no segment holds offset {} below next offset {}",
+                    self.position, m.next_offset
+                );
+                let location = self
+                    .storage
+                    .keys
+                    .manifest(&self.topic, self.partition)
+                    .to_string();
+                return Err(Error::Corrupt(silt_core::error::Corruption {
+                    what: "manifest",
+                    location,
+                    reason,
+                })
+                .into());
             };
-            match fetch(&self.storage, &self.topic, self.topic_id, self.partition, &entry, self.position).await {
+            match fetch(
+                &self.storage,
+                &self.topic,
+                self.topic_id,
+                self.partition,
+                &entry,
+                self.position,
+            )
+            .await
+            {
                 Ok(fetched) => {
                     self.loaded = Some(fetched);
                     return Ok(());
@@ -147,8 +181,20 @@ impl Cursor {
                 Err(e) => return Err(e.into()),
             }
         }
-        let location = self.storage.keys.partition(&self.topic, self.partition).to_string();
-        let reason = format!("the segment holding offset {} keeps vanishing", self.position);
-        Err(Error::Corrupt(silt_core::error::Corruption { what: "segment", location, reason }).into())
+        let location = self
+            .storage
+            .keys
+            .partition(&self.topic, self.partition)
+            .to_string();
+        let reason = format!(
+            "the segment holding offset {} keeps vanishing",
+            self.position
+        );
+        Err(Error::Corrupt(silt_core::error::Corruption {
+            what: "segment",
+            location,
+            reason,
+        })
+        .into())
     }
 }

@@ -13,7 +13,12 @@ pub enum ReadError {
     #[error(
         "offset {requested} is out of range for partition {partition}: valid offsets are {log_start}..{next} (log start ..= next offset)"
     )]
-    OffsetOutOfRange { partition: PartitionId, requested: Offset, log_start: Offset, next: Offset },
+    OffsetOutOfRange {
+        partition: PartitionId,
+        requested: Offset,
+        log_start: Offset,
+        next: Offset,
+    },
     /// Bad input, such as a partition the topic does not have.
     #[error(transparent)]
     Invalid(#[from] InvalidInput),

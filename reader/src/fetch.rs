@@ -42,24 +42,43 @@ pub(crate) async fn fetch(
         let (header, records) = segment::decode(bytes, &location)?;
         let belongs = header.topic_id == topic_id && header.partition == partition;
         if !belongs || records.len() != entry.records as usize {
-            return Err(mismatch(&location, "header or record count differs from the manifest"));
+            return Err(mismatch(
+                &location,
+                "header or record count differs from the manifest",
+            ));
         }
         let records = records.into_iter().skip(position as usize).collect();
-        return Ok(Fetched { first: offset, records });
+        return Ok(Fetched {
+            first: offset,
+            records,
+        });
     }
     let footer = read_footer(objects, &path, entry.bytes, &location).await?;
     if footer.record_count() != u64::from(entry.records) {
-        return Err(mismatch(&location, "record count differs from the manifest"));
+        return Err(mismatch(
+            &location,
+            "record count differs from the manifest",
+        ));
     }
-    let block = *footer.block_for(position).ok_or_else(|| mismatch(&location, "no block holds the offset"))?;
+    let block = *footer
+        .block_for(position)
+        .ok_or_else(|| mismatch(&location, "no block holds the offset"))?;
     let range = block.range();
     let compressed = objects.get_range(&path, range).await?;
     let records = segment::decode_block(&block, compressed, &location)?;
     let skip = (position - block.first_position) as usize;
-    Ok(Fetched { first: offset, records: records.into_iter().skip(skip).collect() })
+    Ok(Fetched {
+        first: offset,
+        records: records.into_iter().skip(skip).collect(),
+    })
 }
 
-async fn read_footer(objects: &dyn ObjectStore, path: &object_store::path::Path, len: u64, location: &str) -> Result<Footer> {
+async fn read_footer(
+    objects: &dyn ObjectStore,
+    path: &object_store::path::Path,
+    len: u64,
+    location: &str,
+) -> Result<Footer> {
     let mut want = FOOTER_GUESS_BYTES.min(len);
     loop {
         let tail = suffix(objects, path, want).await?;
@@ -71,11 +90,22 @@ async fn read_footer(objects: &dyn ObjectStore, path: &object_store::path::Path,
     }
 }
 
-async fn suffix(objects: &dyn ObjectStore, path: &object_store::path::Path, n: u64) -> Result<Bytes> {
-    let options = GetOptions { range: Some(GetRange::Suffix(n)), ..GetOptions::default() };
+async fn suffix(
+    objects: &dyn ObjectStore,
+    path: &object_store::path::Path,
+    n: u64,
+) -> Result<Bytes> {
+    let options = GetOptions {
+        range: Some(GetRange::Suffix(n)),
+        ..GetOptions::default()
+    };
     Ok(objects.get_opts(path, options).await?.bytes().await?)
 }
 
 fn mismatch(location: &str, reason: &str) -> Error {
-    Error::Corrupt(Corruption { what: "segment", location: location.to_string(), reason: reason.to_string() })
+    Error::Corrupt(Corruption {
+        what: "segment",
+        location: location.to_string(),
+        reason: reason.to_string(),
+    })
 }

@@ -62,7 +62,11 @@ impl Reader {
     /// A reader of `topic`, which must exist.
     pub async fn open(storage: Storage, topic: &TopicName) -> Result<Reader, Error> {
         let topic = storage.topic(topic).await?;
-        Ok(Reader { storage, topic, chunks: Arc::default() })
+        Ok(Reader {
+            storage,
+            topic,
+            chunks: Arc::default(),
+        })
     }
 
     /// The topic's configuration.
@@ -71,7 +75,11 @@ impl Reader {
     }
 
     /// A cursor on `partition` positioned at `from`.
-    pub async fn cursor(&self, partition: PartitionId, from: StartFrom) -> Result<Cursor, ReadError> {
+    pub async fn cursor(
+        &self,
+        partition: PartitionId,
+        from: StartFrom,
+    ) -> Result<Cursor, ReadError> {
         let partition = self.topic.check_partition(partition)?;
         let mut cursor = Cursor {
             storage: self.storage.clone(),
@@ -99,7 +107,9 @@ impl Reader {
             }
             StartFrom::Offset(o) => o,
             StartFrom::Timestamp(ts) => {
-                let entry = first_segment_reaching(&m, ts, &self.chunks, &self.storage, &self.topic.name).await?;
+                let entry =
+                    first_segment_reaching(&m, ts, &self.chunks, &self.storage, &self.topic.name)
+                        .await?;
                 match entry {
                     None => m.next_offset,
                     Some(e) => {

@@ -14,7 +14,13 @@ use silt_core::store::Storage;
 pub(crate) struct ChunkCache(Mutex<HashMap<ObjectId, Arc<Vec<SegmentEntry>>>>);
 
 impl ChunkCache {
-    async fn entries(&self, storage: &Storage, topic: &TopicName, p: PartitionId, chunk: &ChunkRef) -> Result<Arc<Vec<SegmentEntry>>> {
+    async fn entries(
+        &self,
+        storage: &Storage,
+        topic: &TopicName,
+        p: PartitionId,
+        chunk: &ChunkRef,
+    ) -> Result<Arc<Vec<SegmentEntry>>> {
         if let Some(hit) = self.0.lock().ok().and_then(|c| c.get(&chunk.id).cloned()) {
             return Ok(hit);
         }
@@ -39,7 +45,9 @@ pub(crate) async fn segment_at(
         return Ok(find(&m.segments, offset));
     }
     let i = m.chunks.partition_point(|c| c.end_offset <= offset);
-    let Some(chunk) = m.chunks.get(i).filter(|c| c.base_offset <= offset) else { return Ok(None) };
+    let Some(chunk) = m.chunks.get(i).filter(|c| c.base_offset <= offset) else {
+        return Ok(None);
+    };
     let entries = cache.entries(storage, topic, m.partition, chunk).await?;
     Ok(find(&entries, offset))
 }
@@ -58,7 +66,11 @@ pub(crate) async fn first_segment_reaching(
     topic: &TopicName,
 ) -> Result<Option<SegmentEntry>> {
     let live = |e: &SegmentEntry| e.end_offset() > m.log_start_offset && e.max_ts >= ts;
-    for chunk in m.chunks.iter().filter(|c| c.end_offset > m.log_start_offset && c.max_ts >= ts) {
+    for chunk in m
+        .chunks
+        .iter()
+        .filter(|c| c.end_offset > m.log_start_offset && c.max_ts >= ts)
+    {
         let entries = cache.entries(storage, topic, m.partition, chunk).await?;
         if let Some(e) = entries.iter().find(|e| live(e)) {
             return Ok(Some(*e));

@@ -17,7 +17,10 @@ pub(crate) struct View {
 
 impl View {
     pub(crate) fn new(topic_id: TopicId, partition: PartitionId) -> View {
-        View { snapshot: None, empty: Arc::new(Manifest::new(topic_id, partition)) }
+        View {
+            snapshot: None,
+            empty: Arc::new(Manifest::new(topic_id, partition)),
+        }
     }
 
     /// The manifest as last seen (an empty one if the partition has none yet).
@@ -26,14 +29,27 @@ impl View {
     }
 
     /// Revalidates; returns true if the manifest changed.
-    pub(crate) async fn refresh(&mut self, storage: &Storage, topic: &TopicName, partition: PartitionId) -> Result<bool> {
+    pub(crate) async fn refresh(
+        &mut self,
+        storage: &Storage,
+        topic: &TopicName,
+        partition: PartitionId,
+    ) -> Result<bool> {
         let fresh = match &self.snapshot {
-            Some(known) => storage.manifests.read_if_changed(topic, partition, known).await?,
+            Some(known) => {
+                storage
+                    .manifests
+                    .read_if_changed(topic, partition, known)
+                    .await?
+            }
             None => storage.manifests.read(topic, partition).await?,
         };
         match fresh {
             Some(s) => {
-                let changed = self.snapshot.as_ref().is_none_or(|old| old.manifest.version != s.manifest.version);
+                let changed = self
+                    .snapshot
+                    .as_ref()
+                    .is_none_or(|old| old.manifest.version != s.manifest.version);
                 self.snapshot = Some(s);
                 Ok(changed)
             }

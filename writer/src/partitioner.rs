@@ -67,10 +67,18 @@ mod tests {
             (b"a-little-bit-longer-string", -1486304829),
         ];
         for (input, expected) in cases {
-            assert_eq!(murmur2(input) as i32, expected, "{}", String::from_utf8_lossy(input));
+            assert_eq!(
+                murmur2(input) as i32,
+                expected,
+                "{}",
+                String::from_utf8_lossy(input)
+            );
         }
         let p = Partitioner::default();
-        assert_eq!(p.choose(Some(b"foobar"), 10), PartitionId(((-790332482i32 as u32) & 0x7fff_ffff) % 10));
+        assert_eq!(
+            p.choose(Some(b"foobar"), 10),
+            PartitionId(((-790332482i32 as u32) & 0x7fff_ffff) % 10)
+        );
     }
 
     #[test]

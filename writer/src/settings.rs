@@ -46,7 +46,12 @@ impl WriterSettings {
     /// Checks every field, naming the first one out of range.
     pub fn validate(&self) -> Result<(), InvalidInput> {
         let checks: [(bool, &'static str, String, &'static str); 6] = [
-            (self.linger_ms <= 60_000, "linger_ms", self.linger_ms.to_string(), "must be at most 60000"),
+            (
+                self.linger_ms <= 60_000,
+                "linger_ms",
+                self.linger_ms.to_string(),
+                "must be at most 60000",
+            ),
             (
                 (1024..=64 * 1024 * 1024).contains(&self.segment_bytes_max),
                 "segment_bytes_max",
@@ -71,7 +76,12 @@ impl WriterSettings {
                 self.uploads_in_flight_max.to_string(),
                 "must be between 1 and 64",
             ),
-            ((1..=19).contains(&self.zstd_level), "zstd_level", self.zstd_level.to_string(), "must be between 1 and 19"),
+            (
+                (1..=19).contains(&self.zstd_level),
+                "zstd_level",
+                self.zstd_level.to_string(),
+                "must be between 1 and 19",
+            ),
         ];
         for (ok, field, value, rule) in checks {
             if !ok {
@@ -79,7 +89,11 @@ impl WriterSettings {
             }
         }
         if self.exclusive && self.lease_ms <= 0 {
-            return Err(InvalidInput::Setting { field: "lease_ms", value: self.lease_ms.to_string(), rule: "must be positive" });
+            return Err(InvalidInput::Setting {
+                field: "lease_ms",
+                value: self.lease_ms.to_string(),
+                rule: "must be positive",
+            });
         }
         Ok(())
     }

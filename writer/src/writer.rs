@@ -43,7 +43,9 @@ pub struct AckFuture(oneshot::Receiver<Result<AppendAck, AppendError>>);
 impl Future for AckFuture {
     type Output = Result<AppendAck, AppendError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx).map(|r| r.unwrap_or(Err(AppendError::Closed)))
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(AppendError::Closed)))
     }
 }
 
@@ -57,12 +59,23 @@ pub struct Writer {
     seq: Arc<AtomicU64>,
     budget: Arc<Semaphore>,
     partitioner: Partitioner,
-    partitions: Mutex<HashMap<PartitionId, (mpsc::Sender<Request>, JoinHandle<()>)>>,
+    partitions: Mutex<HashMap<PartitionId, PartitionTask>>,
+}
+
+/// The running task of one partition and the way to reach it.
+#[derive(Debug)]
+struct PartitionTask {
+    sender: mpsc::Sender<Request>,
+    task: JoinHandle<()>,
 }
 
 impl Writer {
     /// A writer for `topic`, which must exist.
-    pub async fn open(storage: Storage, topic: &TopicName, settings: WriterSettings) -> Result<Writer, Error> {
+    pub async fn open(
+        storage: Storage,
+        topic: &TopicName,
+        settings: WriterSettings,
+    ) -> Result<Writer, Error> {
         settings.validate()?;
         let topic = storage.topic(topic).await?;
         Ok(Writer {
@@ -89,35 +102,66 @@ impl Writer {
 
     /// Sends one record to the partition of its key (or the next one, round-robin).
     pub async fn send(&self, record: Record) -> Result<AckFuture, AppendError> {
-        let partition = self.partitioner.choose(record.key.as_deref(), self.topic.partitions);
+        let partition = self
+            .partitioner
+            .choose(record.key.as_deref(), self.topic.partitions);
         self.send_batch(partition, vec![record], None).await
     }
 
     /// Sends records to one partition; they are committed together at consecutive offsets.
     /// With `expect_offset`, only if the partition's next offset is exactly that
     /// (otherwise `Rejection::OffsetMismatch`).
-    pub async fn send_batch(&self, partition: PartitionId, records: Vec<Record>, expect_offset: Option<Offset>) -> Result<AckFuture, AppendError> {
+    pub async fn send_batch(
+        &self,
+        partition: PartitionId,
+        records: Vec<Record>,
+        expect_offset: Option<Offset>,
+    ) -> Result<AckFuture, AppendError> {
         let partition = self.topic.check_partition(partition)?;
         let bytes = validate(&records)?;
         let permits = bytes.clamp(1, self.settings.inflight_bytes_max) as u32;
-        let permit = self.budget.clone().acquire_many_owned(permits).await.map_err(|_| AppendError::Closed)?;
+        let permit = self
+            .budget
+            .clone()
+            .acquire_many_owned(permits)
+            .await
+            .map_err(|_| AppendError::Closed)?;
         let (ack, rx) = oneshot::channel();
-        let waiter = Waiter { records: records.len() as u32, ack, permit };
-        let request = Request { records, bytes, expect_offset, waiter };
+        let waiter = Waiter {
+            records: records.len() as u32,
+            ack,
+            permit,
+        };
+        let request = Request {
+            records,
+            bytes,
+            expect_offset,
+            waiter,
+        };
         let sender = self.partition_sender(partition).await?;
-        sender.send(request).await.map_err(|_| AppendError::Closed)?;
+        sender
+            .send(request)
+            .await
+            .map_err(|_| AppendError::Closed)?;
         Ok(AckFuture(rx))
     }
 
     /// Sends and waits for the acknowledgement.
-    pub async fn append(&self, partition: PartitionId, records: Vec<Record>) -> Result<AppendAck, AppendError> {
+    pub async fn append(
+        &self,
+        partition: PartitionId,
+        records: Vec<Record>,
+    ) -> Result<AppendAck, AppendError> {
         self.send_batch(partition, records, None).await?.await
     }
 
-    async fn partition_sender(&self, partition: PartitionId) -> Result<mpsc::Sender<Request>, AppendError> {
+    async fn partition_sender(
+        &self,
+        partition: PartitionId,
+    ) -> Result<mpsc::Sender<Request>, AppendError> {
         let mut partitions = self.partitions.lock().await;
-        if let Some((sender, _)) = partitions.get(&partition) {
-            return Ok(sender.clone());
+        if let Some(running) = partitions.get(&partition) {
+            return Ok(running.sender.clone());
         }
         let (sender, receiver) = mpsc::channel(PARTITION_QUEUE);
         let committer = Committer {
@@ -130,7 +174,13 @@ impl Writer {
             lease_ms: self.settings.lease_ms,
         };
         let task = partition::spawn(committer, self.settings.clone(), receiver);
-        partitions.insert(partition, (sender.clone(), task));
+        partitions.insert(
+            partition,
+            PartitionTask {
+                sender: sender.clone(),
+                task,
+            },
+        );
         Ok(sender)
     }
 
@@ -138,7 +188,7 @@ impl Writer {
     /// and stops the partition tasks.
     pub async fn close(self) {
         let partitions = std::mem::take(&mut *self.partitions.lock().await);
-        for (_, (sender, task)) in partitions {
+        for (_, PartitionTask { sender, task }) in partitions {
             drop(sender);
             if let Err(e) = task.await {
                 tracing::error!(error = %e, "partition task failed");
@@ -158,7 +208,10 @@ fn validate(records: &[Record]) -> Result<usize, InvalidInput> {
         bytes += r.payload_bytes();
     }
     if bytes > BATCH_BYTES_MAX {
-        return Err(InvalidInput::BatchTooLarge { bytes, max: BATCH_BYTES_MAX });
+        return Err(InvalidInput::BatchTooLarge {
+            bytes,
+            max: BATCH_BYTES_MAX,
+        });
     }
     Ok(bytes)
 }

@@ -2,9 +2,9 @@
 
 use bytes::Bytes;
 
+use super::MANIFEST_BYTES_MAX;
 use super::invariants;
 use super::model::{IndexChunk, Manifest};
-use super::MANIFEST_BYTES_MAX;
 use crate::error::{Corruption, Error, Rejection};
 
 /// The manifest format this code writes and the newest it reads.
@@ -29,7 +29,11 @@ pub fn encode(m: &Manifest) -> Result<Bytes, Error> {
 
 /// Decodes and validates a manifest read from `location`.
 pub fn decode(bytes: &[u8], location: &str) -> Result<Manifest, Error> {
-    let corrupt = |reason: String| Corruption { what: "manifest", location: location.to_string(), reason };
+    let corrupt = |reason: String| Corruption {
+        what: "manifest",
+        location: location.to_string(),
+        reason,
+    };
     check_version(bytes, "manifest", location)?;
     let m: Manifest = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
     invariants::check(&m).map_err(corrupt)?;
@@ -46,7 +50,11 @@ pub fn encode_chunk(c: &IndexChunk) -> Bytes {
 pub fn decode_chunk(bytes: &[u8], location: &str) -> Result<IndexChunk, Error> {
     check_version(bytes, "index chunk", location)?;
     serde_json::from_slice(bytes).map_err(|e| {
-        Error::Corrupt(Corruption { what: "index chunk", location: location.to_string(), reason: e.to_string() })
+        Error::Corrupt(Corruption {
+            what: "index chunk",
+            location: location.to_string(),
+            reason: e.to_string(),
+        })
     })
 }
 
@@ -64,6 +72,10 @@ fn check_version(bytes: &[u8], what: &'static str, location: &str) -> Result<(),
             supported: FORMAT_VERSION,
         }),
         Ok(_) => Ok(()),
-        Err(e) => Err(Error::Corrupt(Corruption { what, location: location.to_string(), reason: e.to_string() })),
+        Err(e) => Err(Error::Corrupt(Corruption {
+            what,
+            location: location.to_string(),
+            reason: e.to_string(),
+        })),
     }
 }

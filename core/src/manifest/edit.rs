@@ -89,12 +89,21 @@ impl Commit {
 
     /// The offset of the first record of this append in `manifest`, once it is committed.
     pub fn base_offset_in(&self, manifest: &Manifest) -> Option<Offset> {
-        if let Some(m) = manifest.marker(self.writer).filter(|m| m.commit_seq == self.seq) {
+        if let Some(m) = manifest
+            .marker(self.writer)
+            .filter(|m| m.commit_seq == self.seq)
+        {
             return Some(m.base_offset);
         }
-        let Edit::Append(a) = &self.edit else { return None };
+        let Edit::Append(a) = &self.edit else {
+            return None;
+        };
         let first = a.segments.first()?;
-        manifest.segments.iter().find(|e| e.id == first.id).map(|e| e.base_offset)
+        manifest
+            .segments
+            .iter()
+            .find(|e| e.id == first.id)
+            .map(|e| e.base_offset)
     }
 }
 
@@ -106,11 +115,17 @@ pub fn apply(m: &Manifest, commit: &Commit) -> Result<Manifest, Rejection> {
         Edit::Append(a) => append(&mut next, commit, a)?,
         Edit::Claim { lease_until_ms } => {
             next.epoch = Epoch(m.epoch.0 + 1);
-            next.leader = Some(Leader { writer_id: commit.writer, lease_until_ms: *lease_until_ms });
+            next.leader = Some(Leader {
+                writer_id: commit.writer,
+                lease_until_ms: *lease_until_ms,
+            });
         }
         Edit::Release { epoch } => {
             if m.epoch == *epoch && m.leader.is_some_and(|l| l.writer_id == commit.writer) {
-                next.leader = Some(Leader { writer_id: commit.writer, lease_until_ms: 0 });
+                next.leader = Some(Leader {
+                    writer_id: commit.writer,
+                    lease_until_ms: 0,
+                });
             }
         }
     }
@@ -127,7 +142,12 @@ fn append(next: &mut Manifest, commit: &Commit, a: &Append) -> Result<(), Reject
             let leader = next.leader.map(|l| l.writer_id);
             if next.epoch != mine || leader != Some(commit.writer) {
                 let leader = leader.unwrap_or(commit.writer);
-                return Err(Rejection::Fenced { partition, epoch: next.epoch, mine, leader });
+                return Err(Rejection::Fenced {
+                    partition,
+                    epoch: next.epoch,
+                    mine,
+                    leader,
+                });
             }
             if let (Some(l), Some(until)) = (next.leader.as_mut(), a.lease_until_ms) {
                 l.lease_until_ms = until;
@@ -147,11 +167,19 @@ fn append(next: &mut Manifest, commit: &Commit, a: &Append) -> Result<(), Reject
     if let Some(expected) = a.expect_next_offset
         && expected != next.next_offset
     {
-        return Err(Rejection::OffsetMismatch { partition, expected, actual: next.next_offset });
+        return Err(Rejection::OffsetMismatch {
+            partition,
+            expected,
+            actual: next.next_offset,
+        });
     }
     for s in &a.segments {
         if (s.id.timestamp_ms() as i64) < next.orphan_floor_ms {
-            return Err(Rejection::StaleUpload { partition, id: s.id, floor_ms: next.orphan_floor_ms });
+            return Err(Rejection::StaleUpload {
+                partition,
+                id: s.id,
+                floor_ms: next.orphan_floor_ms,
+            });
         }
         next.segments.push(SegmentEntry {
             id: s.id,
@@ -187,7 +215,8 @@ fn record_marker(m: &mut Manifest, commit: &Commit, base_offset: Offset) {
         at_ms: commit.now_ms,
     };
     m.writers.retain(|w| w.writer_id != commit.writer);
-    m.writers.retain(|w| commit.now_ms - w.at_ms < WRITER_MARKER_TTL_MS);
+    m.writers
+        .retain(|w| commit.now_ms - w.at_ms < WRITER_MARKER_TTL_MS);
     if m.writers.len() >= WRITER_MARKERS_MAX {
         m.writers.sort_by_key(|w| w.at_ms);
         m.writers.drain(..=m.writers.len() - WRITER_MARKERS_MAX);

@@ -13,7 +13,11 @@ pub fn check(m: &Manifest) -> Result<(), String> {
         .chunks
         .iter()
         .map(|c| (c.base_offset, c.end_offset, "chunk"))
-        .chain(m.segments.iter().map(|s| (s.base_offset, s.end_offset(), "segment")));
+        .chain(
+            m.segments
+                .iter()
+                .map(|s| (s.base_offset, s.end_offset(), "segment")),
+        );
     for (base, end, what) in ranges {
         if end <= base {
             return Err(format!("{what} at offset {base} holds no records"));
@@ -25,14 +29,24 @@ pub fn check(m: &Manifest) -> Result<(), String> {
         }
         expected = Some(end);
     }
-    let first = m.chunks.first().map(|c| c.base_offset).or(m.segments.first().map(|s| s.base_offset));
+    let first = m
+        .chunks
+        .first()
+        .map(|c| c.base_offset)
+        .or(m.segments.first().map(|s| s.base_offset));
     match (first, expected) {
         (Some(first), Some(end)) => {
             if end != m.next_offset {
-                return Err(format!("segments end at {end}, next offset is {}", m.next_offset));
+                return Err(format!(
+                    "segments end at {end}, next offset is {}",
+                    m.next_offset
+                ));
             }
             if m.log_start_offset < first {
-                return Err(format!("log start {} precedes the first segment {first}", m.log_start_offset));
+                return Err(format!(
+                    "log start {} precedes the first segment {first}",
+                    m.log_start_offset
+                ));
             }
         }
         _ if m.log_start_offset != m.next_offset && m.next_offset != Offset(0) => {
@@ -44,7 +58,10 @@ pub fn check(m: &Manifest) -> Result<(), String> {
         _ => {}
     }
     if m.log_start_offset > m.next_offset {
-        return Err(format!("log start {} is past next offset {}", m.log_start_offset, m.next_offset));
+        return Err(format!(
+            "log start {} is past next offset {}",
+            m.log_start_offset, m.next_offset
+        ));
     }
     if m.leader.is_some() && m.epoch.0 == 0 {
         return Err("a leader at epoch 0".into());
@@ -54,15 +71,33 @@ pub fn check(m: &Manifest) -> Result<(), String> {
 
 /// Checks `next` on its own and as the successor of `prev`.
 pub(crate) fn check_transition(prev: &Manifest, next: &Manifest) -> Result<(), Rejection> {
-    let fail = |reason: String| Rejection::Invariant { partition: prev.partition, reason };
+    let fail = |reason: String| Rejection::Invariant {
+        partition: prev.partition,
+        reason,
+    };
     check(next).map_err(fail)?;
     let rules = [
-        (next.version.0 == prev.version.0 + 1, "version must grow by one"),
-        (next.topic_id == prev.topic_id && next.partition == prev.partition, "identity changed"),
+        (
+            next.version.0 == prev.version.0 + 1,
+            "version must grow by one",
+        ),
+        (
+            next.topic_id == prev.topic_id && next.partition == prev.partition,
+            "identity changed",
+        ),
         (next.epoch >= prev.epoch, "epoch went backwards"),
-        (next.next_offset >= prev.next_offset, "next offset went backwards"),
-        (next.log_start_offset >= prev.log_start_offset, "log start went backwards"),
-        (next.orphan_floor_ms >= prev.orphan_floor_ms, "orphan floor went backwards"),
+        (
+            next.next_offset >= prev.next_offset,
+            "next offset went backwards",
+        ),
+        (
+            next.log_start_offset >= prev.log_start_offset,
+            "log start went backwards",
+        ),
+        (
+            next.orphan_floor_ms >= prev.orphan_floor_ms,
+            "orphan floor went backwards",
+        ),
     ];
     match rules.iter().find(|(ok, _)| !ok) {
         Some((_, reason)) => Err(fail((*reason).to_string())),

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CommitSeq, Epoch, ManifestVersion, ObjectId, Offset, PartitionId, TopicId, WriterId};
+use crate::ids::{
+    CommitSeq, Epoch, ManifestVersion, ObjectId, Offset, PartitionId, TopicId, WriterId,
+};
 
 /// The state of one partition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,7 +173,11 @@ impl Manifest {
 
     /// Number of committed segments (sealed and not).
     pub fn segment_count(&self) -> u64 {
-        self.chunks.iter().map(|c| u64::from(c.segments)).sum::<u64>() + self.segments.len() as u64
+        self.chunks
+            .iter()
+            .map(|c| u64::from(c.segments))
+            .sum::<u64>()
+            + self.segments.len() as u64
     }
 
     /// Total bytes of committed segments.

@@ -14,7 +14,11 @@ use crate::limits::SEGMENT_RECORDS_MAX;
 use crate::record::{Header, Record};
 
 fn corrupt(location: &str, reason: impl Into<String>) -> Error {
-    Error::Corrupt(Corruption { what: "segment", location: location.to_string(), reason: reason.into() })
+    Error::Corrupt(Corruption {
+        what: "segment",
+        location: location.to_string(),
+        reason: reason.into(),
+    })
 }
 
 /// The trailer and block index of a segment: enough to range-GET any one block.
@@ -28,9 +32,16 @@ impl Footer {
     /// Parses the footer from `tail`, the last `tail.len()` bytes of an object of `object_len`
     /// bytes. Returns `Ok(Err(needed))` when `tail` does not reach back to the start of the
     /// index: fetch the last `needed` bytes and call again.
-    pub fn parse(tail: Bytes, object_len: u64, location: &str) -> Result<Result<Footer, u64>, Error> {
+    pub fn parse(
+        tail: Bytes,
+        object_len: u64,
+        location: &str,
+    ) -> Result<Result<Footer, u64>, Error> {
         if (tail.len() as u64) > object_len || tail.len() < TRAILER_BYTES {
-            return Err(corrupt(location, format!("{} bytes cannot hold a trailer", tail.len())));
+            return Err(corrupt(
+                location,
+                format!("{} bytes cannot hold a trailer", tail.len()),
+            ));
         }
         let mut c = Cursor::new(tail.slice(tail.len() - TRAILER_BYTES..));
         let trailer = read_trailer(&mut c).map_err(|e| corrupt(location, e))?;
@@ -58,7 +69,9 @@ impl Footer {
 
     /// The block holding relative position `position`.
     pub fn block_for(&self, position: u32) -> Option<&BlockInfo> {
-        let i = self.blocks.partition_point(|b| b.first_position + b.records <= position);
+        let i = self
+            .blocks
+            .partition_point(|b| b.first_position + b.records <= position);
         self.blocks.get(i).filter(|b| b.contains(position))
     }
 }
@@ -77,14 +90,21 @@ fn read_trailer(c: &mut Cursor) -> Result<Trailer, String> {
     if c.take(4, "magic")?.as_ref() != MAGIC {
         return Err("trailer magic is not SILT (truncated or not a segment)".into());
     }
-    Ok(Trailer { index_offset, index_len, crc32c })
+    Ok(Trailer {
+        index_offset,
+        index_len,
+        crc32c,
+    })
 }
 
 fn read_index(index: Bytes, index_offset: u64) -> Result<Vec<BlockInfo>, String> {
     let mut c = Cursor::new(index);
     let count = c.u32("block count")? as usize;
     if c.remaining() != count * INDEX_ENTRY_BYTES {
-        return Err(format!("index claims {count} blocks but holds {} bytes", c.remaining()));
+        return Err(format!(
+            "index claims {count} blocks but holds {} bytes",
+            c.remaining()
+        ));
     }
     let mut blocks: Vec<BlockInfo> = Vec::with_capacity(count);
     let mut next_position = 0u32;
@@ -120,7 +140,10 @@ fn read_index(index: Bytes, index_offset: u64) -> Result<Vec<BlockInfo>, String>
 pub fn decode(bytes: Bytes, location: &str) -> Result<(SegmentHeader, Vec<Record>), Error> {
     let len = bytes.len();
     if len < HEADER_BYTES + TRAILER_BYTES {
-        return Err(corrupt(location, format!("{len} bytes is shorter than any segment")));
+        return Err(corrupt(
+            location,
+            format!("{len} bytes is shorter than any segment"),
+        ));
     }
     let mut head = Cursor::new(bytes.slice(..HEADER_BYTES));
     let header = read_header(&mut head, location)?;
@@ -135,7 +158,10 @@ pub fn decode(bytes: Bytes, location: &str) -> Result<(SegmentHeader, Vec<Record
         Err(_) => return Err(corrupt(location, "index does not fit in the object")),
     };
     if footer.record_count() != u64::from(header.record_count) {
-        return Err(corrupt(location, "header record count differs from the index"));
+        return Err(corrupt(
+            location,
+            "header record count differs from the index",
+        ));
     }
     let mut records = Vec::with_capacity(header.record_count as usize);
     for block in &footer.blocks {
@@ -178,14 +204,28 @@ fn read_header(c: &mut Cursor, location: &str) -> Result<SegmentHeader, Error> {
 
 /// Decodes one compressed block (as fetched by a ranged GET), checking its checksum, its
 /// uncompressed length and every record in it.
-pub fn decode_block(block: &BlockInfo, compressed: Bytes, location: &str) -> Result<Vec<Record>, Error> {
+pub fn decode_block(
+    block: &BlockInfo,
+    compressed: Bytes,
+    location: &str,
+) -> Result<Vec<Record>, Error> {
     if compressed.len() != block.byte_len as usize || crc32c::crc32c(&compressed) != block.crc32c {
-        return Err(corrupt(location, format!("block at byte {} fails its checksum", block.byte_offset)));
+        return Err(corrupt(
+            location,
+            format!("block at byte {} fails its checksum", block.byte_offset),
+        ));
     }
-    let raw = zstd::bulk::decompress(&compressed, block.raw_len as usize)
-        .map_err(|e| corrupt(location, format!("block at byte {}: {e}", block.byte_offset)))?;
+    let raw = zstd::bulk::decompress(&compressed, block.raw_len as usize).map_err(|e| {
+        corrupt(
+            location,
+            format!("block at byte {}: {e}", block.byte_offset),
+        )
+    })?;
     if raw.len() != block.raw_len as usize {
-        return Err(corrupt(location, "block decompressed to an unexpected length"));
+        return Err(corrupt(
+            location,
+            "block decompressed to an unexpected length",
+        ));
     }
     let mut c = Cursor::new(Bytes::from(raw));
     let mut records = Vec::with_capacity(block.records as usize);
@@ -193,7 +233,10 @@ pub fn decode_block(block: &BlockInfo, compressed: Bytes, location: &str) -> Res
         records.push(read_record(&mut c).map_err(|e| corrupt(location, e))?);
     }
     if c.remaining() != 0 {
-        return Err(corrupt(location, "trailing bytes after the last record of a block"));
+        return Err(corrupt(
+            location,
+            "trailing bytes after the last record of a block",
+        ));
     }
     Ok(records)
 }
@@ -220,7 +263,15 @@ fn read_record(c: &mut Cursor) -> Result<Record, String> {
         let key = String::from_utf8(c.take(key_len, "header name")?.to_vec())
             .map_err(|_| "header name is not UTF-8".to_string())?;
         let value_len = c.u32("header value length")? as usize;
-        headers.push(Header { key, value: c.take(value_len, "header value")? });
+        headers.push(Header {
+            key,
+            value: c.take(value_len, "header value")?,
+        });
     }
-    Ok(Record { key, value, timestamp_ms, headers })
+    Ok(Record {
+        key,
+        value,
+        timestamp_ms,
+        headers,
+    })
 }

@@ -98,7 +98,8 @@ pub(super) const HAS_KEY: u8 = 1;
 pub(super) const HAS_VALUE: u8 = 2;
 
 fn put_record(raw: &mut Vec<u8>, r: &Record) {
-    let flags = if r.key.is_some() { HAS_KEY } else { 0 } | if r.value.is_some() { HAS_VALUE } else { 0 };
+    let flags =
+        if r.key.is_some() { HAS_KEY } else { 0 } | if r.value.is_some() { HAS_VALUE } else { 0 };
     raw.put_u8(flags);
     raw.put_i64_le(r.timestamp_ms);
     for part in [&r.key, &r.value].into_iter().flatten() {

@@ -31,16 +31,26 @@ impl LocalCasStore {
     /// Objects under `dir` (created if missing).
     pub fn new(dir: impl Into<PathBuf>) -> Result<LocalCasStore> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|e| generic(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| generic(format!("cannot create {}: {e}", dir.display())))?;
         let inner = LocalFileSystem::new_with_prefix(&dir)?.with_fsync(true);
-        Ok(LocalCasStore { dir, inner: Arc::new(inner) })
+        Ok(LocalCasStore {
+            dir,
+            inner: Arc::new(inner),
+        })
     }
 
     fn lock_path(&self, location: &Path) -> PathBuf {
         self.dir.join(format!("{location}.lock"))
     }
 
-    async fn update(&self, location: &Path, payload: PutPayload, opts: PutOptions, expected: Option<String>) -> Result<PutResult> {
+    async fn update(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+        expected: Option<String>,
+    ) -> Result<PutResult> {
         let lock_path = self.lock_path(location);
         let lock = tokio::task::spawn_blocking(move || lock_exclusive(lock_path))
             .await
@@ -56,7 +66,10 @@ impl LocalCasStore {
                 source: "the object changed since it was read (ETag differs)".into(),
             });
         }
-        let opts = PutOptions { mode: PutMode::Overwrite, ..opts };
+        let opts = PutOptions {
+            mode: PutMode::Overwrite,
+            ..opts
+        };
         let result = self.inner.put_opts(location, payload, opts).await;
         drop(lock); // closing the file releases the lock
         result
@@ -73,12 +86,16 @@ fn lock_exclusive(path: PathBuf) -> Result<File> {
         .write(true)
         .open(&path)
         .map_err(|e| generic(format!("cannot open lock {}: {e}", path.display())))?;
-    file.lock().map_err(|e| generic(format!("cannot lock {}: {e}", path.display())))?;
+    file.lock()
+        .map_err(|e| generic(format!("cannot lock {}: {e}", path.display())))?;
     Ok(file)
 }
 
 fn generic(message: String) -> object_store::Error {
-    object_store::Error::Generic { store: "LocalCasStore", source: message.into() }
+    object_store::Error::Generic {
+        store: "LocalCasStore",
+        source: message.into(),
+    }
 }
 
 impl fmt::Display for LocalCasStore {
@@ -89,7 +106,12 @@ impl fmt::Display for LocalCasStore {
 
 #[async_trait]
 impl ObjectStore for LocalCasStore {
-    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> Result<PutResult> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
         match &opts.mode {
             PutMode::Update(v) => {
                 let expected = v.e_tag.clone();
@@ -99,7 +121,11 @@ impl ObjectStore for LocalCasStore {
         }
     }
 
-    async fn put_multipart_opts(&self, location: &Path, opts: PutMultipartOptions) -> Result<Box<dyn MultipartUpload>> {
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
         self.inner.put_multipart_opts(location, opts).await
     }
 
@@ -111,7 +137,10 @@ impl ObjectStore for LocalCasStore {
         self.inner.get_ranges(location, ranges).await
     }
 
-    fn delete_stream(&self, locations: BoxStream<'static, Result<Path>>) -> BoxStream<'static, Result<Path>> {
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
         self.inner.delete_stream(locations)
     }
 

@@ -52,7 +52,12 @@ pub struct Committed {
 #[async_trait]
 pub trait ManifestStore: Send + Sync + Debug {
     /// Creates the manifest of a new partition unless it exists; returns the current one.
-    async fn create(&self, topic: &TopicName, partition: PartitionId, topic_id: TopicId) -> Result<Snapshot>;
+    async fn create(
+        &self,
+        topic: &TopicName,
+        partition: PartitionId,
+        topic_id: TopicId,
+    ) -> Result<Snapshot>;
 
     /// Reads the current manifest, strongly consistent; `None` if the partition has none.
     async fn read(&self, topic: &TopicName, partition: PartitionId) -> Result<Option<Snapshot>>;

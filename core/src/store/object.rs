@@ -33,7 +33,11 @@ pub struct ObjectManifestStore {
 impl ObjectManifestStore {
     /// Manifests in `objects`, laid out by `keys`. The store must honour `PutMode::Update`.
     pub fn new(objects: Arc<dyn ObjectStore>, keys: Keys) -> ObjectManifestStore {
-        ObjectManifestStore { objects, keys, resolve_timeout: COMMIT_RESOLVE_TIMEOUT }
+        ObjectManifestStore {
+            objects,
+            keys,
+            resolve_timeout: COMMIT_RESOLVE_TIMEOUT,
+        }
     }
 
     /// Overrides how long ambiguous outcomes are resolved before giving up (tests).
@@ -43,10 +47,19 @@ impl ObjectManifestStore {
     }
 
     fn snapshot(manifest: Manifest, put: PutResult) -> Snapshot {
-        Snapshot { manifest: Arc::new(manifest), e_tag: put.e_tag, object_version: put.version }
+        Snapshot {
+            manifest: Arc::new(manifest),
+            e_tag: put.e_tag,
+            object_version: put.version,
+        }
     }
 
-    async fn get(&self, topic: &TopicName, p: PartitionId, options: GetOptions) -> Result<Option<Snapshot>> {
+    async fn get(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+        options: GetOptions,
+    ) -> Result<Option<Snapshot>> {
         let path = self.keys.manifest(topic, p);
         let got = match self.objects.get_opts(&path, options).await {
             Ok(got) => got,
@@ -56,11 +69,22 @@ impl ObjectManifestStore {
         let (e_tag, object_version) = (got.meta.e_tag.clone(), got.meta.version.clone());
         let bytes = got.bytes().await?;
         let manifest = codec::decode(&bytes, path.as_ref())?;
-        Ok(Some(Snapshot { manifest: Arc::new(manifest), e_tag, object_version }))
+        Ok(Some(Snapshot {
+            manifest: Arc::new(manifest),
+            e_tag,
+            object_version,
+        }))
     }
 
     /// Reads the manifest, retrying transient failures until `deadline`.
-    async fn read_back(&self, topic: &TopicName, p: PartitionId, deadline: Instant, started: Instant, cause: &str) -> Result<Snapshot> {
+    async fn read_back(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+        deadline: Instant,
+        started: Instant,
+        cause: &str,
+    ) -> Result<Snapshot> {
         let mut delay = Duration::from_millis(10);
         loop {
             let last_error = match self.read(topic, p).await {
@@ -71,7 +95,11 @@ impl ObjectManifestStore {
             };
             if Instant::now() + delay > deadline {
                 let waited_ms = started.elapsed().as_millis() as u64;
-                return Err(Error::Indeterminate { partition: p, waited_ms, last_error });
+                return Err(Error::Indeterminate {
+                    partition: p,
+                    waited_ms,
+                    last_error,
+                });
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(1));
@@ -81,11 +109,22 @@ impl ObjectManifestStore {
 
 #[async_trait]
 impl ManifestStore for ObjectManifestStore {
-    async fn create(&self, topic: &TopicName, p: PartitionId, topic_id: TopicId) -> Result<Snapshot> {
+    async fn create(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+        topic_id: TopicId,
+    ) -> Result<Snapshot> {
         let path = self.keys.manifest(topic, p);
         let manifest = Manifest::new(topic_id, p);
-        let opts = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
-        let created = self.objects.put_opts(&path, codec::encode(&manifest)?.into(), opts).await;
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        let created = self
+            .objects
+            .put_opts(&path, codec::encode(&manifest)?.into(), opts)
+            .await;
         let snapshot = match created {
             Ok(put) => return Ok(Self::snapshot(manifest, put)),
             // AlreadyExists may be our own retried write: read to learn what is there.
@@ -109,16 +148,32 @@ impl ManifestStore for ObjectManifestStore {
         self.get(topic, p, GetOptions::default()).await
     }
 
-    async fn read_if_changed(&self, topic: &TopicName, p: PartitionId, known: &Snapshot) -> Result<Option<Snapshot>> {
-        let options = GetOptions { if_none_match: known.e_tag.clone(), ..GetOptions::default() };
+    async fn read_if_changed(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+        known: &Snapshot,
+    ) -> Result<Option<Snapshot>> {
+        let options = GetOptions {
+            if_none_match: known.e_tag.clone(),
+            ..GetOptions::default()
+        };
         match self.get(topic, p, options).await {
-            Err(Error::Store(e)) if matches!(*e, object_store::Error::NotModified { .. }) => Ok(None),
+            Err(Error::Store(e)) if matches!(*e, object_store::Error::NotModified { .. }) => {
+                Ok(None)
+            }
             Ok(Some(s)) if s.manifest.version == known.manifest.version => Ok(None),
             other => other,
         }
     }
 
-    async fn commit(&self, topic: &TopicName, p: PartitionId, base: &Snapshot, commit: &Commit) -> Result<Committed> {
+    async fn commit(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+        base: &Snapshot,
+        commit: &Commit,
+    ) -> Result<Committed> {
         let path = self.keys.manifest(topic, p);
         let started = Instant::now();
         let deadline = started + self.resolve_timeout;
@@ -127,29 +182,51 @@ impl ManifestStore for ObjectManifestStore {
         loop {
             if commit.is_in(&current.manifest) {
                 let base_offset = commit.base_offset_in(&current.manifest);
-                return Ok(Committed { snapshot: current, base_offset });
+                return Ok(Committed {
+                    snapshot: current,
+                    base_offset,
+                });
             }
             let next = apply(&current.manifest, commit)?;
             let mode = PutMode::Update(UpdateVersion {
                 e_tag: current.e_tag.clone(),
                 version: current.object_version.clone(),
             });
-            let opts = PutOptions { mode, ..PutOptions::default() };
-            let cause = match self.objects.put_opts(&path, codec::encode(&next)?.into(), opts).await {
+            let opts = PutOptions {
+                mode,
+                ..PutOptions::default()
+            };
+            let cause = match self
+                .objects
+                .put_opts(&path, codec::encode(&next)?.into(), opts)
+                .await
+            {
                 Ok(put) => {
                     let base_offset = commit.base_offset_in(&next);
-                    return Ok(Committed { snapshot: Self::snapshot(next, put), base_offset });
+                    return Ok(Committed {
+                        snapshot: Self::snapshot(next, put),
+                        base_offset,
+                    });
                 }
                 Err(e) => e,
             };
             // Whatever the error says, our write may have landed: read back and decide.
-            if matches!(cause, object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. }) {
+            if matches!(
+                cause,
+                object_store::Error::Precondition { .. }
+                    | object_store::Error::AlreadyExists { .. }
+            ) {
                 races += 1;
                 backoff_after_race(races, commit).await;
             }
-            current = self.read_back(topic, p, deadline, started, &cause.to_string()).await?;
+            current = self
+                .read_back(topic, p, deadline, started, &cause.to_string())
+                .await?;
             if races >= COMMIT_RACES_MAX && !commit.is_in(&current.manifest) {
-                return Err(Error::Contended { partition: p, attempts: races });
+                return Err(Error::Contended {
+                    partition: p,
+                    attempts: races,
+                });
             }
         }
     }
@@ -160,6 +237,7 @@ async fn backoff_after_race(races: u32, commit: &Commit) {
     if races < 3 {
         return;
     }
-    let spread = (commit.writer.0.random() as u64 ^ u64::from(races)) % u64::from(races.min(20) * 2);
+    let spread =
+        (commit.writer.0.random() as u64 ^ u64::from(races)) % u64::from(races.min(20) * 2);
     tokio::time::sleep(Duration::from_millis(spread + 1)).await;
 }

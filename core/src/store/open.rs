@@ -34,7 +34,10 @@ pub struct Storage {
 
 impl fmt::Debug for Storage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Storage").field("url", &self.url).field("keys", &self.keys).finish()
+        f.debug_struct("Storage")
+            .field("url", &self.url)
+            .field("keys", &self.keys)
+            .finish()
     }
 }
 
@@ -42,13 +45,23 @@ impl Storage {
     /// Opens the store at `url`. For `s3://` it first probes that conditional writes are
     /// honoured and refuses to continue otherwise.
     pub async fn open(url: &str) -> Result<Storage> {
-        let invalid = |reason: &str| InvalidInput::StoreUrl { url: url.to_string(), reason: reason.to_string() };
+        let invalid = |reason: &str| InvalidInput::StoreUrl {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
         if url == "memory://" || url == "memory:///" {
-            return Ok(Storage::over(Arc::new(InMemory::new()), Path::default(), url));
+            return Ok(Storage::over(
+                Arc::new(InMemory::new()),
+                Path::default(),
+                url,
+            ));
         }
         if let Some(dir) = url.strip_prefix("file://") {
             if dir.is_empty() {
-                return Err(invalid("give a directory, as in file:///var/lib/silt or file://./silt-data").into());
+                return Err(invalid(
+                    "give a directory, as in file:///var/lib/silt or file://./silt-data",
+                )
+                .into());
             }
             let store = LocalCasStore::new(dir).map_err(Error::from)?;
             return Ok(Storage::over(Arc::new(store), Path::default(), url));
@@ -69,7 +82,13 @@ impl Storage {
     pub fn over(objects: Arc<dyn ObjectStore>, root: Path, url: &str) -> Storage {
         let keys = Keys::new(root);
         let manifests = Arc::new(ObjectManifestStore::new(objects.clone(), keys.clone()));
-        Storage { objects, keys, manifests, clock: Arc::new(SystemClock), url: url.to_string() }
+        Storage {
+            objects,
+            keys,
+            manifests,
+            clock: Arc::new(SystemClock),
+            url: url.to_string(),
+        }
     }
 
     /// The same storage with another clock.

@@ -18,29 +18,70 @@ use crate::checker::check;
 
 /// Invalid names, counts, partitions, sizes and offsets: typed errors, log intact.
 pub async fn bad_input_is_typed_and_harmless(storage: Storage) {
-    assert!(matches!(TopicName::new("no spaces"), Err(InvalidInput::TopicName { .. })));
+    assert!(matches!(
+        TopicName::new("no spaces"),
+        Err(InvalidInput::TopicName { .. })
+    ));
     let name = topic(&storage, "strict", 2).await;
-    let zero = storage.create_topic(&TopicName::new("zero").unwrap(), 0, Default::default()).await;
-    assert!(matches!(zero, Err(Error::Invalid(InvalidInput::PartitionCount { partitions: 0, .. }))), "{zero:?}");
+    let zero = storage
+        .create_topic(&TopicName::new("zero").unwrap(), 0, Default::default())
+        .await;
+    assert!(
+        matches!(
+            zero,
+            Err(Error::Invalid(InvalidInput::PartitionCount {
+                partitions: 0,
+                ..
+            }))
+        ),
+        "{zero:?}"
+    );
     let again = storage.create_topic(&name, 2, Default::default()).await;
     assert!(matches!(again, Err(Error::TopicExists(_))), "{again:?}");
     let unknown = Writer::open(storage.clone(), &TopicName::new("nope").unwrap(), quick()).await;
-    assert!(matches!(unknown, Err(Error::UnknownTopic(_))), "{unknown:?}");
+    assert!(
+        matches!(unknown, Err(Error::UnknownTopic(_))),
+        "{unknown:?}"
+    );
 
     let writer = Arc::new(Writer::open(storage.clone(), &name, quick()).await.unwrap());
     let history = produce(writer.clone(), "good", 50, None).await;
-    let wrong_partition = writer.send_batch(PartitionId(2), vec![Record::from_value("x", 0)], None).await;
-    assert!(matches!(wrong_partition, Err(AppendError::Invalid(InvalidInput::PartitionOutOfRange { .. }))));
+    let wrong_partition = writer
+        .send_batch(PartitionId(2), vec![Record::from_value("x", 0)], None)
+        .await;
+    assert!(matches!(
+        wrong_partition,
+        Err(AppendError::Invalid(
+            InvalidInput::PartitionOutOfRange { .. }
+        ))
+    ));
     let huge = Record::from_value(vec![0u8; RECORD_BYTES_MAX + 1], 0);
     let too_big = writer.send_batch(PartitionId(0), vec![huge], None).await;
-    assert!(matches!(too_big, Err(AppendError::Invalid(InvalidInput::RecordTooLarge { max: RECORD_BYTES_MAX, .. }))));
+    assert!(matches!(
+        too_big,
+        Err(AppendError::Invalid(InvalidInput::RecordTooLarge {
+            max: RECORD_BYTES_MAX,
+            ..
+        }))
+    ));
     let empty = writer.send_batch(PartitionId(0), Vec::new(), None).await;
-    assert!(matches!(empty, Err(AppendError::Invalid(InvalidInput::EmptyBatch))));
+    assert!(matches!(
+        empty,
+        Err(AppendError::Invalid(InvalidInput::EmptyBatch))
+    ));
 
     let reader = Reader::open(storage.clone(), &name).await.unwrap();
-    assert!(matches!(reader.cursor(PartitionId(9), StartFrom::Earliest).await, Err(ReadError::Invalid(_))));
-    let beyond = reader.cursor(PartitionId(0), StartFrom::Offset(Offset(1_000_000))).await;
-    assert!(matches!(beyond, Err(ReadError::OffsetOutOfRange { .. })), "{beyond:?}");
+    assert!(matches!(
+        reader.cursor(PartitionId(9), StartFrom::Earliest).await,
+        Err(ReadError::Invalid(_))
+    ));
+    let beyond = reader
+        .cursor(PartitionId(0), StartFrom::Offset(Offset(1_000_000)))
+        .await;
+    assert!(
+        matches!(beyond, Err(ReadError::OffsetOutOfRange { .. })),
+        "{beyond:?}"
+    );
     let report = check(&storage, &name, &history).await;
     report.assert_clean();
     assert_eq!(report.read, 50);
@@ -52,33 +93,94 @@ pub async fn corrupted_objects_are_reported(storage: Storage) {
     let name = topic(&storage, "damaged", 3).await;
     let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
     for p in 0..3 {
-        writer.append(PartitionId(p), vec![Record::from_value("fine", 5)]).await.unwrap();
+        writer
+            .append(PartitionId(p), vec![Record::from_value("fine", 5)])
+            .await
+            .unwrap();
     }
-    let m0 = storage.manifests.read(&name, PartitionId(0)).await.unwrap().unwrap().manifest;
-    let segment = storage.keys.segment(&name, PartitionId(0), m0.segments[0].id);
-    storage.objects.put(&segment, Bytes::from_static(b"not a segment at all, not at all").into()).await.unwrap();
+    let m0 = storage
+        .manifests
+        .read(&name, PartitionId(0))
+        .await
+        .unwrap()
+        .unwrap()
+        .manifest;
+    let segment = storage
+        .keys
+        .segment(&name, PartitionId(0), m0.segments[0].id);
+    storage
+        .objects
+        .put(
+            &segment,
+            Bytes::from_static(b"not a segment at all, not at all").into(),
+        )
+        .await
+        .unwrap();
     let manifest1 = storage.keys.manifest(&name, PartitionId(1));
-    storage.objects.put(&manifest1, Bytes::from_static(b"{\"garbage\": true}").into()).await.unwrap();
+    storage
+        .objects
+        .put(
+            &manifest1,
+            Bytes::from_static(b"{\"garbage\": true}").into(),
+        )
+        .await
+        .unwrap();
     let manifest2 = storage.keys.manifest(&name, PartitionId(2));
     let future = serde_json::json!({ "format_version": 99 }).to_string();
-    storage.objects.put(&manifest2, Bytes::from(future).into()).await.unwrap();
+    storage
+        .objects
+        .put(&manifest2, Bytes::from(future).into())
+        .await
+        .unwrap();
 
     let reader = Reader::open(storage.clone(), &name).await.unwrap();
-    let mut cursor = reader.cursor(PartitionId(0), StartFrom::Earliest).await.unwrap();
+    let mut cursor = reader
+        .cursor(PartitionId(0), StartFrom::Earliest)
+        .await
+        .unwrap();
     let read = cursor.next_batch(10).await;
-    assert!(matches!(read, Err(ReadError::Store(Error::Corrupt(_)))), "{read:?}");
+    assert!(
+        matches!(read, Err(ReadError::Store(Error::Corrupt(_)))),
+        "{read:?}"
+    );
     let broken = reader.cursor(PartitionId(1), StartFrom::Earliest).await;
-    assert!(matches!(broken, Err(ReadError::Store(Error::Corrupt(_)))), "{broken:?}");
+    assert!(
+        matches!(broken, Err(ReadError::Store(Error::Corrupt(_)))),
+        "{broken:?}"
+    );
     let newer = reader.cursor(PartitionId(2), StartFrom::Earliest).await;
-    assert!(matches!(newer, Err(ReadError::Store(Error::FutureFormat { found: 99, .. }))), "{newer:?}");
+    assert!(
+        matches!(
+            newer,
+            Err(ReadError::Store(Error::FutureFormat { found: 99, .. }))
+        ),
+        "{newer:?}"
+    );
 
     // Writing to the damaged manifests fails with the same errors, and creates nothing.
     let fresh = Writer::open(storage.clone(), &name, quick()).await.unwrap();
-    let refused = fresh.append(PartitionId(1), vec![Record::from_value("x", 0)]).await;
-    assert!(matches!(&refused, Err(AppendError::Retryable(e)) if matches!(**e, Error::Corrupt(_))), "{refused:?}");
+    let refused = fresh
+        .append(PartitionId(1), vec![Record::from_value("x", 0)])
+        .await;
+    assert!(
+        matches!(&refused, Err(AppendError::Retryable(e)) if matches!(**e, Error::Corrupt(_))),
+        "{refused:?}"
+    );
     // Partition 0's manifest is intact: it still accepts appends past the damaged segment.
-    let ack = fresh.append(PartitionId(0), vec![Record::from_value("more", 6)]).await.unwrap();
+    let ack = fresh
+        .append(PartitionId(0), vec![Record::from_value("more", 6)])
+        .await
+        .unwrap();
     assert_eq!(ack.base_offset, Offset(1));
-    let mut tail = reader.cursor(PartitionId(0), StartFrom::Offset(Offset(1))).await.unwrap();
-    assert_eq!(tail.next_batch(10).await.unwrap()[0].record.value.as_deref(), Some(&b"more"[..]));
+    let mut tail = reader
+        .cursor(PartitionId(0), StartFrom::Offset(Offset(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        tail.next_batch(10).await.unwrap()[0]
+            .record
+            .value
+            .as_deref(),
+        Some(&b"more"[..])
+    );
 }

@@ -24,7 +24,12 @@ pub(crate) fn write_path_faults() -> Vec<Rule> {
         Rule::new(Call::Get, Fault::ErrorBefore, 0.08).on_keys("/manifest"),
         Rule::new(Call::PutOverwrite, Fault::ErrorBefore, 0.03).on_keys("/seg/"),
         Rule::new(Call::PutOverwrite, Fault::ErrorAfter, 0.03).on_keys("/seg/"),
-        Rule::new(Call::PutOverwrite, Fault::Delay(Duration::from_millis(15)), 0.05).on_keys("/seg/"),
+        Rule::new(
+            Call::PutOverwrite,
+            Fault::Delay(Duration::from_millis(15)),
+            0.05,
+        )
+        .on_keys("/seg/"),
     ]
 }
 
@@ -37,15 +42,25 @@ pub async fn ambiguous_commits_lose_nothing(storage: Storage) {
     let mut tasks = Vec::new();
     for w in 0..3 {
         let writer = Arc::new(Writer::open(faulty.clone(), &name, quick()).await.unwrap());
-        tasks.push(tokio::spawn(async move { produce_in_waves(writer, &format!("w{w}"), 300, None, 5).await }));
+        tasks.push(tokio::spawn(async move {
+            produce_in_waves(writer, &format!("w{w}"), 300, None, 5).await
+        }));
     }
     let mut history = History::default();
     for t in tasks {
         history.extend(t.await.unwrap());
     }
     flaky.set_rules(Vec::new());
-    assert!(flaky.injected() > 20, "only {} faults injected", flaky.injected());
-    assert!(history.acked() > 300, "only {} of 900 acknowledged", history.acked());
+    assert!(
+        flaky.injected() > 20,
+        "only {} faults injected",
+        flaky.injected()
+    );
+    assert!(
+        history.acked() > 300,
+        "only {} of 900 acknowledged",
+        history.acked()
+    );
     let report = check(&storage, &name, &history).await;
     eprintln!(
         "faults: {} injected; {} of 900 acknowledged; {} read back; {}",

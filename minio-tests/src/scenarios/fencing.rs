@@ -13,7 +13,10 @@ use super::{produce, quick, topic};
 use crate::checker::{History, check};
 
 fn exclusive() -> WriterSettings {
-    WriterSettings { exclusive: true, ..quick() }
+    WriterSettings {
+        exclusive: true,
+        ..quick()
+    }
 }
 
 /// A second exclusive writer takes over: the first is fenced, acknowledges nothing more, and
@@ -21,26 +24,46 @@ fn exclusive() -> WriterSettings {
 pub async fn exclusive_takeover_fences_old_writer(storage: Storage) {
     let name = topic(&storage, "takeover", 1).await;
     let p = Some(PartitionId(0));
-    let first = Arc::new(Writer::open(storage.clone(), &name, exclusive()).await.unwrap());
+    let first = Arc::new(
+        Writer::open(storage.clone(), &name, exclusive())
+            .await
+            .unwrap(),
+    );
     let mut history = produce(first.clone(), "first", 100, p).await;
     assert_eq!(history.acked(), 100);
 
-    let second = Arc::new(Writer::open(storage.clone(), &name, exclusive()).await.unwrap());
+    let second = Arc::new(
+        Writer::open(storage.clone(), &name, exclusive())
+            .await
+            .unwrap(),
+    );
     history.extend(produce(second.clone(), "second", 100, p).await);
     assert_eq!(history.acked(), 200);
 
     // The old leader is fenced: its appends fail with `Fenced`, and keep failing.
     for _ in 0..2 {
-        let result = first.append(PartitionId(0), vec![Record::from_value("late", 0)]).await;
+        let result = first
+            .append(PartitionId(0), vec![Record::from_value("late", 0)])
+            .await;
         match result {
-            Err(AppendError::Rejected(Rejection::Fenced { epoch, mine, .. })) => assert!(epoch > mine),
+            Err(AppendError::Rejected(Rejection::Fenced { epoch, mine, .. })) => {
+                assert!(epoch > mine)
+            }
             other => panic!("expected Fenced, got {other:?}"),
         }
     }
     // A shared writer is refused while the new leader's lease is live.
     let shared = Writer::open(storage.clone(), &name, quick()).await.unwrap();
-    let refused = shared.append(PartitionId(0), vec![Record::from_value("shared", 0)]).await;
-    assert!(matches!(refused, Err(AppendError::Rejected(Rejection::LeaderActive { .. }))), "{refused:?}");
+    let refused = shared
+        .append(PartitionId(0), vec![Record::from_value("shared", 0)])
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(AppendError::Rejected(Rejection::LeaderActive { .. }))
+        ),
+        "{refused:?}"
+    );
 
     history.extend(produce(second.clone(), "second-again", 50, p).await);
     let report = check(&storage, &name, &history).await;
@@ -49,7 +72,10 @@ pub async fn exclusive_takeover_fences_old_writer(storage: Storage) {
 
     // A clean close releases the lease, so shared writers may append again at once.
     Arc::try_unwrap(second).unwrap().close().await;
-    shared.append(PartitionId(0), vec![Record::from_value("after-release", 0)]).await.unwrap();
+    shared
+        .append(PartitionId(0), vec![Record::from_value("after-release", 0)])
+        .await
+        .unwrap();
 }
 
 /// `expect_offset`: appends only when the next offset matches; otherwise a typed error and
@@ -58,17 +84,38 @@ pub async fn conditional_append(storage: Storage) {
     let name = topic(&storage, "conditional", 2).await;
     let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
     let p = PartitionId(1);
-    let batch = |v: &str| vec![Record::from_value(Bytes::from(v.to_string()), 0), Record::from_value("b", 0)];
-    let ack = writer.send_batch(p, batch("a"), Some(Offset(0))).await.unwrap().await.unwrap();
+    let batch = |v: &str| {
+        vec![
+            Record::from_value(Bytes::from(v.to_string()), 0),
+            Record::from_value("b", 0),
+        ]
+    };
+    let ack = writer
+        .send_batch(p, batch("a"), Some(Offset(0)))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
     assert_eq!((ack.base_offset, ack.last_offset), (Offset(0), Offset(1)));
-    let stale = writer.send_batch(p, batch("x"), Some(Offset(0))).await.unwrap().await;
+    let stale = writer
+        .send_batch(p, batch("x"), Some(Offset(0)))
+        .await
+        .unwrap()
+        .await;
     match stale {
-        Err(AppendError::Rejected(Rejection::OffsetMismatch { expected, actual, .. })) => {
+        Err(AppendError::Rejected(Rejection::OffsetMismatch {
+            expected, actual, ..
+        })) => {
             assert_eq!((expected, actual), (Offset(0), Offset(2)));
         }
         other => panic!("expected OffsetMismatch, got {other:?}"),
     }
-    let next = writer.send_batch(p, batch("c"), Some(Offset(2))).await.unwrap().await.unwrap();
+    let next = writer
+        .send_batch(p, batch("c"), Some(Offset(2)))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
     assert_eq!(next.base_offset, Offset(2));
     let report = check(&storage, &name, &History::default()).await;
     assert_eq!(report.read, 4, "the refused batch must not be written");

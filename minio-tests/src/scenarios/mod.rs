@@ -10,7 +10,10 @@ pub use bad_input::{bad_input_is_typed_and_harmless, corrupted_objects_are_repor
 pub use faults::ambiguous_commits_lose_nothing;
 pub use fencing::{conditional_append, exclusive_takeover_fences_old_writer};
 pub use produce::{many_partitions_many_producers, many_writers_one_partition};
-pub use reading::{follower_sees_new_records, ranged_reads_of_large_segments, sealed_chunks_stay_readable, start_positions};
+pub use reading::{
+    follower_sees_new_records, ranged_reads_of_large_segments, sealed_chunks_stay_readable,
+    start_positions,
+};
 
 use std::sync::Arc;
 
@@ -25,24 +28,41 @@ use crate::checker::History;
 /// Creates `name` with `partitions` partitions.
 pub async fn topic(storage: &Storage, name: &str, partitions: u32) -> TopicName {
     let name = TopicName::new(name).expect("valid name");
-    storage.create_topic(&name, partitions, Default::default()).await.expect("create topic");
+    storage
+        .create_topic(&name, partitions, Default::default())
+        .await
+        .expect("create topic");
     name
 }
 
 /// Settings with a short linger, for tests.
 pub fn quick() -> WriterSettings {
-    WriterSettings { linger_ms: 2, ..WriterSettings::default() }
+    WriterSettings {
+        linger_ms: 2,
+        ..WriterSettings::default()
+    }
 }
 
 /// Sends `count` records `<producer>-<seq>` (keyed by seq, or all to `partition`), pipelined,
 /// and returns what each send was told.
-pub async fn produce(writer: Arc<Writer>, producer: &str, count: u64, partition: Option<PartitionId>) -> History {
+pub async fn produce(
+    writer: Arc<Writer>,
+    producer: &str,
+    count: u64,
+    partition: Option<PartitionId>,
+) -> History {
     produce_in_waves(writer, producer, count, partition, count).await
 }
 
 /// Like [`produce`], but waits for every `wave` records to be answered before sending more,
 /// so the records spread over many commits.
-pub async fn produce_in_waves(writer: Arc<Writer>, producer: &str, count: u64, partition: Option<PartitionId>, wave: u64) -> History {
+pub async fn produce_in_waves(
+    writer: Arc<Writer>,
+    producer: &str,
+    count: u64,
+    partition: Option<PartitionId>,
+    wave: u64,
+) -> History {
     let mut pending = Vec::new();
     let mut history = History::default();
     for seq in 0..count {

@@ -17,7 +17,9 @@ pub async fn many_partitions_many_producers(storage: Storage) {
     let mut tasks = Vec::new();
     for producer in 0..4 {
         let writer = writer.clone();
-        tasks.push(tokio::spawn(async move { produce(writer, &format!("p{producer}"), 400, None).await }));
+        tasks.push(tokio::spawn(async move {
+            produce(writer, &format!("p{producer}"), 400, None).await
+        }));
     }
     let mut history = History::default();
     for t in tasks {
@@ -37,7 +39,8 @@ pub async fn many_writers_one_partition(storage: Storage) {
     for w in 0..6 {
         let writer = Arc::new(Writer::open(storage.clone(), &name, quick()).await.unwrap());
         tasks.push(tokio::spawn(async move {
-            let history = produce(writer.clone(), &format!("w{w}"), 150, Some(PartitionId(0))).await;
+            let history =
+                produce(writer.clone(), &format!("w{w}"), 150, Some(PartitionId(0))).await;
             if let Ok(writer) = Arc::try_unwrap(writer) {
                 writer.close().await;
             }

@@ -42,17 +42,51 @@ pub async fn start_positions(storage: Storage) {
     let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
     let p = PartitionId(0);
     for batch in 0..10 {
-        writer.append(p, numbered(batch * 10, 10, 10)).await.unwrap();
+        writer
+            .append(p, numbered(batch * 10, 10, 10))
+            .await
+            .unwrap();
     }
     let reader = Reader::open(storage.clone(), &name).await.unwrap();
-    assert_eq!(value_at(&reader, p, StartFrom::Earliest).await, (Offset(0), "r0".into()));
-    assert_eq!(value_at(&reader, p, StartFrom::Offset(Offset(37))).await, (Offset(37), "r37".into()));
-    assert_eq!(value_at(&reader, p, StartFrom::Timestamp(1_055)).await, (Offset(55), "r55".into()));
-    assert_eq!(reader.cursor(p, StartFrom::Latest).await.unwrap().position(), Offset(100));
-    assert_eq!(reader.cursor(p, StartFrom::Timestamp(9_999)).await.unwrap().position(), Offset(100));
+    assert_eq!(
+        value_at(&reader, p, StartFrom::Earliest).await,
+        (Offset(0), "r0".into())
+    );
+    assert_eq!(
+        value_at(&reader, p, StartFrom::Offset(Offset(37))).await,
+        (Offset(37), "r37".into())
+    );
+    assert_eq!(
+        value_at(&reader, p, StartFrom::Timestamp(1_055)).await,
+        (Offset(55), "r55".into())
+    );
+    assert_eq!(
+        reader
+            .cursor(p, StartFrom::Latest)
+            .await
+            .unwrap()
+            .position(),
+        Offset(100)
+    );
+    assert_eq!(
+        reader
+            .cursor(p, StartFrom::Timestamp(9_999))
+            .await
+            .unwrap()
+            .position(),
+        Offset(100)
+    );
     match reader.cursor(p, StartFrom::Offset(Offset(101))).await {
-        Err(ReadError::OffsetOutOfRange { requested, log_start, next, .. }) => {
-            assert_eq!((requested, log_start, next), (Offset(101), Offset(0), Offset(100)));
+        Err(ReadError::OffsetOutOfRange {
+            requested,
+            log_start,
+            next,
+            ..
+        }) => {
+            assert_eq!(
+                (requested, log_start, next),
+                (Offset(101), Offset(0), Offset(100))
+            );
         }
         other => panic!("expected OffsetOutOfRange, got {other:?}"),
     }
@@ -62,12 +96,23 @@ pub async fn start_positions(storage: Storage) {
 pub async fn follower_sees_new_records(storage: Storage) {
     let name = topic(&storage, "follow", 1).await;
     let reader = Reader::open(storage.clone(), &name).await.unwrap();
-    let mut cursor = reader.cursor(PartitionId(0), StartFrom::Latest).await.unwrap();
-    assert!(!cursor.wait_for_more(Duration::from_millis(50)).await.unwrap());
+    let mut cursor = reader
+        .cursor(PartitionId(0), StartFrom::Latest)
+        .await
+        .unwrap();
+    assert!(
+        !cursor
+            .wait_for_more(Duration::from_millis(50))
+            .await
+            .unwrap()
+    );
     let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
     let append = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(150)).await;
-        writer.append(PartitionId(0), numbered(0, 5, 10)).await.unwrap()
+        writer
+            .append(PartitionId(0), numbered(0, 5, 10))
+            .await
+            .unwrap()
     });
     assert!(cursor.wait_for_more(Duration::from_secs(10)).await.unwrap());
     let got = cursor.next_batch(100).await.unwrap();
@@ -80,19 +125,40 @@ pub async fn follower_sees_new_records(storage: Storage) {
 /// by offset and by timestamp.
 pub async fn sealed_chunks_stay_readable(storage: Storage) {
     let name = topic(&storage, "sealed", 1).await;
-    let settings = WriterSettings { linger_ms: 0, ..WriterSettings::default() };
-    let writer = Writer::open(storage.clone(), &name, settings).await.unwrap();
+    let settings = WriterSettings {
+        linger_ms: 0,
+        ..WriterSettings::default()
+    };
+    let writer = Writer::open(storage.clone(), &name, settings)
+        .await
+        .unwrap();
     let p = PartitionId(0);
     for i in 0..600 {
         writer.append(p, numbered(i, 1, 10)).await.unwrap();
     }
-    let m = storage.manifests.read(&name, p).await.unwrap().unwrap().manifest;
+    let m = storage
+        .manifests
+        .read(&name, p)
+        .await
+        .unwrap()
+        .unwrap()
+        .manifest;
     assert!(!m.chunks.is_empty(), "600 commits must have sealed a chunk");
-    assert!(m.segments.len() <= silt_core::manifest::TAIL_SEAL_AT, "tail of {}", m.segments.len());
+    assert!(
+        m.segments.len() <= silt_core::manifest::TAIL_SEAL_AT,
+        "tail of {}",
+        m.segments.len()
+    );
     assert_eq!(m.segment_count(), 600);
     let reader = Reader::open(storage.clone(), &name).await.unwrap();
-    assert_eq!(value_at(&reader, p, StartFrom::Offset(Offset(10))).await, (Offset(10), "r10".into()));
-    assert_eq!(value_at(&reader, p, StartFrom::Timestamp(1_123)).await, (Offset(123), "r123".into()));
+    assert_eq!(
+        value_at(&reader, p, StartFrom::Offset(Offset(10))).await,
+        (Offset(10), "r10".into())
+    );
+    assert_eq!(
+        value_at(&reader, p, StartFrom::Timestamp(1_123)).await,
+        (Offset(123), "r123".into())
+    );
     let mut cursor = reader.cursor(p, StartFrom::Earliest).await.unwrap();
     let mut read = 0;
     loop {
@@ -116,17 +182,35 @@ pub async fn ranged_reads_of_large_segments(storage: Storage) {
     let p = PartitionId(0);
     let ack = writer.append(p, numbered(0, 3000, 1000)).await.unwrap();
     assert_eq!(ack.last_offset, Offset(2999));
-    let m = storage.manifests.read(&name, p).await.unwrap().unwrap().manifest;
-    assert!(m.segments[0].bytes > silt_reader::WHOLE_FETCH_BYTES_MAX, "segment of {} bytes", m.segments[0].bytes);
+    let m = storage
+        .manifests
+        .read(&name, p)
+        .await
+        .unwrap()
+        .unwrap()
+        .manifest;
+    assert!(
+        m.segments[0].bytes > silt_reader::WHOLE_FETCH_BYTES_MAX,
+        "segment of {} bytes",
+        m.segments[0].bytes
+    );
     let reader = Reader::open(storage.clone(), &name).await.unwrap();
-    let mut cursor = reader.cursor(p, StartFrom::Offset(Offset(2500))).await.unwrap();
+    let mut cursor = reader
+        .cursor(p, StartFrom::Offset(Offset(2500)))
+        .await
+        .unwrap();
     let mut next = 2500;
     while next < 3000 {
         let batch = cursor.next_batch(10_000).await.unwrap();
         assert!(!batch.is_empty());
         for c in batch {
             assert_eq!(c.offset, Offset(next));
-            assert!(c.record.value.unwrap().starts_with(format!("r{next}-").as_bytes()));
+            assert!(
+                c.record
+                    .value
+                    .unwrap()
+                    .starts_with(format!("r{next}-").as_bytes())
+            );
             next += 1;
         }
     }

@@ -46,16 +46,31 @@ pub(crate) struct CommitReport {
 impl Committer {
     fn commit_of(&self, edit: Edit) -> Commit {
         let seq = CommitSeq(self.seq.fetch_add(1, Ordering::SeqCst));
-        Commit { writer: self.writer_id, seq, now_ms: self.storage.clock.now_ms(), edit }
+        Commit {
+            writer: self.writer_id,
+            seq,
+            now_ms: self.storage.clock.now_ms(),
+            edit,
+        }
     }
 
     /// The cached manifest, or the stored one (created if a crash left it missing).
     async fn snapshot(&self, cached: Option<Snapshot>) -> Result<Snapshot> {
         let snapshot = match cached {
             Some(s) => s,
-            None => match self.storage.manifests.read(&self.topic, self.partition).await? {
+            None => match self
+                .storage
+                .manifests
+                .read(&self.topic, self.partition)
+                .await?
+            {
                 Some(s) => s,
-                None => self.storage.manifests.create(&self.topic, self.partition, self.topic_id).await?,
+                None => {
+                    self.storage
+                        .manifests
+                        .create(&self.topic, self.partition, self.topic_id)
+                        .await?
+                }
             },
         };
         if snapshot.manifest.topic_id != self.topic_id {
@@ -73,13 +88,22 @@ impl Committer {
     async fn claim(&self, base: &Snapshot) -> Result<(Snapshot, Epoch)> {
         let lease_until_ms = self.storage.clock.now_ms() + self.lease_ms;
         let commit = self.commit_of(Edit::Claim { lease_until_ms });
-        let done = self.storage.manifests.commit(&self.topic, self.partition, base, &commit).await?;
+        let done = self
+            .storage
+            .manifests
+            .commit(&self.topic, self.partition, base, &commit)
+            .await?;
         let m = &done.snapshot.manifest;
         let epoch = m.epoch;
         if m.leader.map(|l| l.writer_id) != Some(self.writer_id) {
             // Someone claimed after us before we read our own claim back.
             let leader = m.leader.map_or(self.writer_id, |l| l.writer_id);
-            let fenced = Rejection::Fenced { partition: self.partition, epoch, mine: epoch, leader };
+            let fenced = Rejection::Fenced {
+                partition: self.partition,
+                epoch,
+                mine: epoch,
+                leader,
+            };
             return Err(fenced.into());
         }
         tracing::info!(partition = %self.partition, %epoch, "claimed partition");
@@ -95,8 +119,20 @@ impl Committer {
         segments: Vec<NewSegment>,
         expect_next_offset: Option<Offset>,
     ) -> CommitReport {
-        let mut report = CommitReport { snapshot: None, leadership: leadership.clone(), outcome: Ok(Offset(0)) };
-        let outcome = self.try_append(cached, leadership, segments, expect_next_offset, &mut report).await;
+        let mut report = CommitReport {
+            snapshot: None,
+            leadership: leadership.clone(),
+            outcome: Ok(Offset(0)),
+        };
+        let outcome = self
+            .try_append(
+                cached,
+                leadership,
+                segments,
+                expect_next_offset,
+                &mut report,
+            )
+            .await;
         if let Err(Error::Rejected(r @ Rejection::Fenced { .. })) = &outcome {
             report.leadership = Leadership::Fenced(r.clone());
         }
@@ -126,9 +162,19 @@ impl Committer {
         };
         let seal = self.seal_if_long(&base).await;
         let lease_until_ms = leader_epoch.map(|_| self.storage.clock.now_ms() + self.lease_ms);
-        let append = Append { segments, leader_epoch, expect_next_offset, lease_until_ms, seal };
+        let append = Append {
+            segments,
+            leader_epoch,
+            expect_next_offset,
+            lease_until_ms,
+            seal,
+        };
         let commit = self.commit_of(Edit::Append(append));
-        let done = self.storage.manifests.commit(&self.topic, self.partition, &base, &commit).await?;
+        let done = self
+            .storage
+            .manifests
+            .commit(&self.topic, self.partition, &base, &commit)
+            .await?;
         let base_offset = done.base_offset.ok_or_else(|| Error::Indeterminate {
             partition: self.partition,
             waited_ms: 0,
@@ -159,7 +205,10 @@ impl Committer {
     pub(crate) async fn release(&self, cached: Option<Snapshot>, epoch: Epoch) -> Result<()> {
         let base = self.snapshot(cached).await?;
         let commit = self.commit_of(Edit::Release { epoch });
-        self.storage.manifests.commit(&self.topic, self.partition, &base, &commit).await?;
+        self.storage
+            .manifests
+            .commit(&self.topic, self.partition, &base, &commit)
+            .await?;
         Ok(())
     }
 }

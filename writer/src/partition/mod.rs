@@ -40,7 +40,11 @@ pub(crate) struct Waiter {
 impl Waiter {
     fn succeed(self, partition: PartitionId, base_offset: Offset) {
         let last_offset = base_offset.plus(u64::from(self.records) - 1);
-        let _ = self.ack.send(Ok(AppendAck { partition, base_offset, last_offset }));
+        let _ = self.ack.send(Ok(AppendAck {
+            partition,
+            base_offset,
+            last_offset,
+        }));
         drop(self.permit);
     }
 

@@ -59,8 +59,16 @@ struct Task {
 
 /// Starts the task of one partition; it runs until `requests` closes and everything accepted
 /// has been answered.
-pub(crate) fn spawn(committer: Committer, settings: WriterSettings, requests: mpsc::Receiver<Request>) -> JoinHandle<()> {
-    let leadership = if settings.exclusive { Leadership::Unclaimed } else { Leadership::Shared };
+pub(crate) fn spawn(
+    committer: Committer,
+    settings: WriterSettings,
+    requests: mpsc::Receiver<Request>,
+) -> JoinHandle<()> {
+    let leadership = if settings.exclusive {
+        Leadership::Unclaimed
+    } else {
+        Leadership::Shared
+    };
     let task = Task {
         committer,
         settings,
@@ -110,7 +118,10 @@ impl Task {
     }
 
     fn idle(&self) -> bool {
-        self.batch.records.is_empty() && self.uploads.is_empty() && self.ready.is_empty() && self.commit.is_none()
+        self.batch.records.is_empty()
+            && self.uploads.is_empty()
+            && self.ready.is_empty()
+            && self.commit.is_none()
     }
 
     fn batch_full(&self) -> bool {
@@ -131,7 +142,8 @@ impl Task {
             return;
         }
         if self.batch.records.is_empty() {
-            self.batch.deadline = Some(Instant::now() + Duration::from_millis(self.settings.linger_ms));
+            self.batch.deadline =
+                Some(Instant::now() + Duration::from_millis(self.settings.linger_ms));
         }
         self.add(request.records, request.bytes, request.waiter);
     }
@@ -156,7 +168,11 @@ impl Task {
         let level = self.settings.zstd_level;
         let waiters = batch.waiters;
         self.uploads.push_back(tokio::spawn(async move {
-            (upload(committer, batch.records, epoch, level).await, waiters, expect)
+            (
+                upload(committer, batch.records, epoch, level).await,
+                waiters,
+                expect,
+            )
         }));
     }
 
@@ -172,7 +188,11 @@ impl Task {
         };
         match (result, &self.leadership) {
             (_, Leadership::Fenced(r)) => fail_all(waiters, &AppendError::Rejected(r.clone())),
-            (Ok(segment), _) => self.ready.push_back(Uploaded { segment, waiters, expect }),
+            (Ok(segment), _) => self.ready.push_back(Uploaded {
+                segment,
+                waiters,
+                expect,
+            }),
             (Err(e), _) => fail_all(waiters, &AppendError::Retryable(e.into())),
         }
     }
@@ -191,7 +211,12 @@ impl Task {
         };
         self.committing = self.ready.drain(..take).collect();
         let segments = self.committing.iter().map(|u| u.segment).collect();
-        let job = self.committer.clone().append(self.snapshot.take(), self.leadership.clone(), segments, conditional);
+        let job = self.committer.clone().append(
+            self.snapshot.take(),
+            self.leadership.clone(),
+            segments,
+            conditional,
+        );
         self.commit = Some(tokio::spawn(job));
     }
 
@@ -200,8 +225,15 @@ impl Task {
         let report = match report {
             Ok(r) => r,
             Err(e) => {
-                let error = Error::Indeterminate { partition: self.committer.partition, waited_ms: 0, last_error: e.to_string() };
-                fail_all(committing.into_iter().flat_map(|u| u.waiters), &error.into());
+                let error = Error::Indeterminate {
+                    partition: self.committer.partition,
+                    waited_ms: 0,
+                    last_error: e.to_string(),
+                };
+                fail_all(
+                    committing.into_iter().flat_map(|u| u.waiters),
+                    &error.into(),
+                );
                 return;
             }
         };
@@ -229,7 +261,9 @@ impl Task {
 }
 
 /// Waits for the running commit (never called without one: the branch is guarded).
-async fn join(commit: &mut Option<JoinHandle<CommitReport>>) -> Result<CommitReport, tokio::task::JoinError> {
+async fn join(
+    commit: &mut Option<JoinHandle<CommitReport>>,
+) -> Result<CommitReport, tokio::task::JoinError> {
     match commit {
         Some(handle) => handle.await,
         None => std::future::pending().await,

@@ -13,7 +13,12 @@ use ulid::Ulid;
 use super::Committer;
 
 /// Encodes `records` and PUTs them as `seg/<new id>.seg`.
-pub(crate) async fn upload(committer: Committer, records: Vec<Record>, epoch: Epoch, zstd_level: i32) -> Result<NewSegment> {
+pub(crate) async fn upload(
+    committer: Committer,
+    records: Vec<Record>,
+    epoch: Epoch,
+    zstd_level: i32,
+) -> Result<NewSegment> {
     let id = ObjectId(Ulid::new());
     let identity = SegmentHeader {
         topic_id: committer.topic_id,
@@ -33,11 +38,37 @@ pub(crate) async fn upload(committer: Committer, records: Vec<Record>, epoch: Ep
     .await;
     let (bytes, records, min_ts, max_ts) = match encoded {
         Ok(Ok(done)) => done,
-        Ok(Err(e)) => return Err(object_store::Error::Generic { store: "zstd", source: Box::new(e) }.into()),
-        Err(e) => return Err(object_store::Error::Generic { store: "encoder", source: Box::new(e) }.into()),
+        Ok(Err(e)) => {
+            return Err(object_store::Error::Generic {
+                store: "zstd",
+                source: Box::new(e),
+            }
+            .into());
+        }
+        Err(e) => {
+            return Err(object_store::Error::Generic {
+                store: "encoder",
+                source: Box::new(e),
+            }
+            .into());
+        }
     };
-    let path = committer.storage.keys.segment(&committer.topic, committer.partition, id);
+    let path = committer
+        .storage
+        .keys
+        .segment(&committer.topic, committer.partition, id);
     let len = bytes.len() as u64;
-    committer.storage.objects.put(&path, PutPayload::from_bytes(bytes)).await.map_err(Error::from)?;
-    Ok(NewSegment { id, records, bytes: len, min_ts, max_ts })
+    committer
+        .storage
+        .objects
+        .put(&path, PutPayload::from_bytes(bytes))
+        .await
+        .map_err(Error::from)?;
+    Ok(NewSegment {
+        id,
+        records,
+        bytes: len,
+        min_ts,
+        max_ts,
+    })
 }

@@ -1,0 +1,317 @@
+//! The `silt` binary as users run it: on a local directory, several processes at once, and bad
+//! input that must produce clear errors and a non-zero exit.
+
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+struct Silt {
+    dir: TempDir,
+}
+
+impl Silt {
+    fn new() -> Silt {
+        Silt {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_silt"));
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("SILT_STORE");
+        c
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "silt {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str], stdin: &str, message: &str) {
+        let out = self.run(args, stdin);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "silt {args:?} should fail: {stderr}"
+        );
+        assert!(
+            stderr.contains(message),
+            "silt {args:?}: expected {message:?} in {stderr}"
+        );
+    }
+}
+
+#[test]
+fn demo_runs_on_the_embedded_default() {
+    let silt = Silt::new();
+    let out = silt.ok(&["demo"], "");
+    assert!(
+        out.contains("read every record back at its acknowledged offset"),
+        "{out}"
+    );
+    assert!(
+        silt.dir
+            .path()
+            .join("silt-data/topics/demo/topic.json")
+            .exists()
+    );
+    let described: Value =
+        serde_json::from_str(&silt.ok(&["topic", "describe", "demo", "--json"], "")).unwrap();
+    let total: u64 = described["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["next_offset"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 1000);
+}
+
+#[test]
+fn jsonl_round_trips_every_field() {
+    let silt = Silt::new();
+    silt.ok(&["topic", "create", "orders", "--partitions", "3"], "");
+    assert_eq!(silt.ok(&["topic", "list"], ""), "orders\n");
+    let input = concat!(
+        r#"{"key":"a","value":"one","timestamp":1000,"headers":[{"key":"h","value":"x"}],"partition":2}"#,
+        "\n",
+        r#"{"value":{"base64":"AP8="},"timestamp":2000,"partition":2}"#,
+        "\n",
+        r#"{"key":"b","timestamp":3000,"partition":2}"#,
+        "\n",
+    );
+    silt.ok(&["produce", "orders", "--format", "jsonl"], input);
+    let out = silt.ok(
+        &["consume", "orders", "--partition", "2", "--format", "jsonl"],
+        "",
+    );
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["offset"], 0);
+    assert_eq!(lines[0]["key"], "a");
+    assert_eq!(lines[0]["value"], "one");
+    assert_eq!(lines[0]["timestamp"], 1000);
+    assert_eq!(lines[0]["headers"][0]["value"], "x");
+    assert_eq!(lines[1]["value"]["base64"], "AP8=");
+    assert_eq!(lines[1]["key"], Value::Null);
+    assert_eq!(lines[2]["value"], Value::Null);
+    // Start positions: an offset, a timestamp, latest.
+    assert_eq!(
+        silt.ok(
+            &[
+                "consume",
+                "orders",
+                "--partition",
+                "2",
+                "--from",
+                "1",
+                "--max",
+                "1",
+                "--format",
+                "jsonl"
+            ],
+            ""
+        )
+        .lines()
+        .count(),
+        1
+    );
+    let from_ts = silt.ok(
+        &[
+            "consume",
+            "orders",
+            "--partition",
+            "2",
+            "--from",
+            "@2500",
+            "--format",
+            "jsonl",
+        ],
+        "",
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(from_ts.trim()).unwrap()["offset"],
+        2
+    );
+    assert_eq!(silt.ok(&["consume", "orders", "--from", "latest"], ""), "");
+}
+
+#[test]
+fn bad_input_fails_clearly() {
+    let silt = Silt::new();
+    silt.fails(&["topic", "create", "bad name"], "", "invalid topic name");
+    silt.fails(
+        &["topic", "create", "t", "--partitions", "0"],
+        "",
+        "invalid partition count 0",
+    );
+    silt.ok(&["topic", "create", "t", "--partitions", "2"], "");
+    silt.fails(&["topic", "create", "t"], "", "already exists");
+    silt.fails(
+        &["produce", "missing"],
+        "x\n",
+        "topic missing does not exist",
+    );
+    silt.fails(
+        &["produce", "t", "--partition", "7"],
+        "x\n",
+        "partition 7 does not exist",
+    );
+    silt.fails(
+        &["produce", "t", "--format", "jsonl"],
+        "{\"value\":\"ok\"}\nnot json\n",
+        "line 2: not JSON",
+    );
+    let huge = "x".repeat(1024 * 1024 + 1) + "\n";
+    silt.fails(
+        &["produce", "t", "--partition", "0"],
+        &huge,
+        "too large: the limit is 1048576 bytes",
+    );
+    silt.fails(
+        &["consume", "t", "--partition", "0", "--from", "99"],
+        "",
+        "out of range",
+    );
+    silt.fails(
+        &["consume", "t", "--from", "yesterday"],
+        "",
+        "expected earliest, latest",
+    );
+    silt.fails(
+        &["--store", "ftp://x", "topic", "list"],
+        "",
+        "invalid store URL",
+    );
+    // What was acknowledged before the bad input is intact.
+    assert_eq!(silt.ok(&["consume", "t"], ""), "ok\n");
+}
+
+#[test]
+fn conditional_and_exclusive_produce() {
+    let silt = Silt::new();
+    silt.ok(&["topic", "create", "c"], "");
+    silt.ok(
+        &["produce", "c", "--partition", "0", "--expect-offset", "0"],
+        "a\nb\n",
+    );
+    silt.fails(
+        &["produce", "c", "--partition", "0", "--expect-offset", "0"],
+        "c\n",
+        "expected next offset 0, but it is 2",
+    );
+    silt.ok(
+        &["produce", "c", "--partition", "0", "--expect-offset", "2"],
+        "c\n",
+    );
+    silt.ok(&["produce", "c", "--exclusive"], "d\n");
+    silt.ok(&["produce", "c", "--exclusive"], "e\n");
+    let described: Value =
+        serde_json::from_str(&silt.ok(&["topic", "describe", "c", "--json"], "")).unwrap();
+    assert_eq!(
+        described["partitions"][0]["epoch"], 2,
+        "each exclusive producer claims a new epoch"
+    );
+    assert_eq!(silt.ok(&["consume", "c"], ""), "a\nb\nc\nd\ne\n");
+}
+
+/// Several `silt produce` processes append to one partition at once: every acknowledged line
+/// is read back exactly once at its acknowledged offset, and offsets are dense.
+#[test]
+fn concurrent_producer_processes_share_a_partition() {
+    let silt = Silt::new();
+    silt.ok(&["topic", "create", "shared"], "");
+    let children: Vec<_> = (0..4)
+        .map(|p| {
+            let mut child = silt
+                .command(&[
+                    "produce",
+                    "shared",
+                    "--partition",
+                    "0",
+                    "--print-acks",
+                    "--linger-ms",
+                    "1",
+                ])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let input: String = (0..250).map(|i| format!("proc{p}-{i}\n")).collect();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+            (p, child)
+        })
+        .collect();
+    let mut acked: HashMap<u64, String> = HashMap::new();
+    for (p, child) in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in String::from_utf8(out.stdout).unwrap().lines() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let offset: u64 = fields[2].parse().unwrap();
+            assert!(
+                acked
+                    .insert(offset, format!("proc{p}-{}", fields[0]))
+                    .is_none(),
+                "offset {offset} acknowledged twice"
+            );
+        }
+    }
+    assert_eq!(acked.len(), 1000);
+    let consumed = silt.ok(&["consume", "shared", "--format", "jsonl"], "");
+    let records: Vec<Value> = consumed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 1000);
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r["offset"], i as u64, "offsets must be dense");
+        assert_eq!(
+            r["value"].as_str(),
+            acked.get(&(i as u64)).map(String::as_str),
+            "offset {i}"
+        );
+    }
+}
