@@ -10,12 +10,45 @@ use ulid::Ulid;
 use crate::error::InvalidInput;
 use crate::limits::{PARTITIONS_MAX, TOPIC_NAME_LEN_MAX};
 
-/// Position of a record in its partition: dense, from 0, never reused.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct Offset(pub u64);
+macro_rules! number_id {
+    ($(#[$doc:meta])* $name:ident($inner:ty)) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(pub $inner);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+number_id!(
+    /// Position of a record in its partition: dense, from 0, never reused.
+    Offset(u64)
+);
+number_id!(
+    /// Index of a partition within its topic (0-based).
+    PartitionId(u32)
+);
+number_id!(
+    /// Leader generation of a partition. A writer that claims a partition bumps it, fencing
+    /// older leaders. 0 means no writer ever claimed the partition.
+    Epoch(u64)
+);
+number_id!(
+    /// Version of a partition manifest: +1 on every commit, so two versions never share bytes.
+    ManifestVersion(u64)
+);
+number_id!(
+    /// Sequence number of a commit within one committer (writer or job); with the committer's
+    /// id it forms the marker that resolves ambiguous commit outcomes.
+    CommitSeq(u64)
+);
 
 impl Offset {
     /// The offset `n` records after this one.
@@ -23,60 +56,6 @@ impl Offset {
         Offset(self.0 + n)
     }
 }
-
-impl fmt::Display for Offset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// Index of a partition within its topic (0-based).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct PartitionId(pub u32);
-
-impl fmt::Display for PartitionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// Leader generation of a partition. A writer that claims a partition bumps it, fencing older
-/// leaders. 0 means no writer ever claimed the partition.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct Epoch(pub u64);
-
-impl fmt::Display for Epoch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// Version of a partition manifest: +1 on every commit, so two versions never share bytes.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct ManifestVersion(pub u64);
-
-impl fmt::Display for ManifestVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-/// Sequence number of a commit within one committer (writer or job); with the committer's id it
-/// forms the marker that resolves ambiguous commit outcomes.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct CommitSeq(pub u64);
 
 macro_rules! ulid_id {
     ($(#[$doc:meta])* $name:ident) => {

@@ -264,3 +264,29 @@ proptest! {
         rt.block_on(race(seed, faults, 4, 12))?;
     }
 }
+
+/// A store whose manifest writes always fail (but whose reads work) must not spin forever: the
+/// commit gives up with `Indeterminate` once its resolve time is spent.
+#[tokio::test]
+async fn commits_give_up_when_writes_keep_failing() {
+    let flaky = FlakyStore::new(Arc::new(InMemory::new()), 1);
+    let store = ObjectManifestStore::new(flaky.clone(), Keys::new(Path::default()))
+        .with_resolve_timeout(Duration::from_millis(100));
+    let topic = TopicName::new("t").unwrap();
+    let base = store
+        .create(&topic, PartitionId(0), TopicId(Ulid::from_parts(9, 9)))
+        .await
+        .unwrap();
+    flaky.set_rules(vec![Rule::new(Call::PutUpdate, Fault::ErrorBefore, 1.0)]);
+    let commit = Commit {
+        writer: writer(0),
+        seq: CommitSeq(1),
+        now_ms: 0,
+        edit: append(vec![segment(1, 1)], None, None),
+    };
+    let outcome = store.commit(&topic, PartitionId(0), &base, &commit).await;
+    assert!(
+        matches!(outcome, Err(Error::Indeterminate { .. })),
+        "{outcome:?}"
+    );
+}

@@ -219,13 +219,30 @@ impl ManifestStore for ObjectManifestStore {
                 races += 1;
                 backoff_after_race(races, commit).await;
             }
+            let attempted_on = current.manifest.version;
             current = self
                 .read_back(topic, p, deadline, started, &cause.to_string())
                 .await?;
-            if races >= COMMIT_RACES_MAX && !commit.is_in(&current.manifest) {
+            if commit.is_in(&current.manifest) {
+                continue;
+            }
+            // Each write so far was conditional on a version the manifest has now left behind,
+            // so none of them can land any more: a definite "not committed".
+            let moved_on = current.manifest.version > attempted_on;
+            let out_of_time = Instant::now() >= deadline;
+            if moved_on && (races >= COMMIT_RACES_MAX || out_of_time) {
                 return Err(Error::Contended {
                     partition: p,
                     attempts: races,
+                });
+            }
+            if out_of_time {
+                let waited_ms = started.elapsed().as_millis() as u64;
+                let last_error = cause.to_string();
+                return Err(Error::Indeterminate {
+                    partition: p,
+                    waited_ms,
+                    last_error,
                 });
             }
         }
