@@ -1,11 +1,26 @@
-//! The backends a scenario runs on. Each call gives a fresh, empty store.
+//! The backends a scenario runs on. Each call gives a fresh, empty store: a new in-memory
+//! store, a new temporary directory, or a new prefix in a real S3-compatible bucket.
+//!
+//! Real servers are found through environment variables, which the test script sets after
+//! starting them (a developer running plain `cargo test` has none, and those runs skip with
+//! a message):
+//!
+//! - `SILT_TEST_SEAWEEDFS`: endpoint of a SeaweedFS S3 gateway (bucket `silt-test`);
+//! - `SILT_TEST_MOTO`: endpoint of a moto server (bucket `silt-test`);
+//! - `SILT_TEST_S3_URL`: any `s3://bucket/prefix`, reached with the usual `AWS_*` variables
+//!   (real MinIO or AWS).
 
+use std::io::Write;
 use std::sync::Arc;
 
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use silt_core::store::Storage;
 use tempfile::TempDir;
+use ulid::Ulid;
+
+/// Bucket the test script creates on each server.
+pub const TEST_BUCKET: &str = "silt-test";
 
 /// A store plus whatever must live as long as it (a temporary directory).
 #[derive(Debug)]
@@ -32,4 +47,49 @@ pub async fn local() -> Backend {
         storage,
         _dir: Some(dir),
     }
+}
+
+/// The S3 URL and options of a real server named by `variable`, with a fresh prefix; `None`
+/// (after saying so on stderr) when the variable is not set.
+pub fn s3_target(variable: &str) -> Option<(String, Vec<(String, String)>)> {
+    let prefix = format!("run-{}", Ulid::new());
+    if variable == "SILT_TEST_S3_URL" {
+        let base = std::env::var(variable).ok()?;
+        let env = std::env::vars()
+            .filter(|(k, _)| k.starts_with("AWS_"))
+            .collect();
+        return Some((format!("{}/{prefix}", base.trim_end_matches('/')), env));
+    }
+    let Ok(endpoint) = std::env::var(variable) else {
+        // Written to the handle itself, not with eprintln!, so the test harness shows it.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped on {variable}: not set (./scripts/test starts the test servers)"
+        );
+        return None;
+    };
+    let options = [
+        ("aws_endpoint", endpoint.as_str()),
+        ("aws_allow_http", "true"),
+        ("aws_access_key_id", "silt-test"),
+        ("aws_secret_access_key", "silt-test"),
+        ("aws_region", "us-east-1"),
+    ];
+    let options = options
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Some((format!("s3://{TEST_BUCKET}/{prefix}"), options))
+}
+
+/// A fresh prefix on the real server named by `variable`, or `None` when it is not set.
+pub async fn s3(variable: &str) -> Option<Backend> {
+    let (url, options) = s3_target(variable)?;
+    let storage = Storage::open_with(&url, options)
+        .await
+        .unwrap_or_else(|e| panic!("open {url}: {e}"));
+    Some(Backend {
+        storage,
+        _dir: None,
+    })
 }

@@ -1,5 +1,5 @@
-//! Every scenario on every backend available here. Real S3-compatible servers join when their
-//! endpoint variables are set (see the test script).
+//! Every scenario on every backend: `memory://` and `file://` always; SeaweedFS, moto and any
+//! `SILT_TEST_S3_URL` target when the test script (or you) set their variables.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
@@ -14,19 +14,23 @@ macro_rules! suite {
                 exclusive_takeover_fences_old_writer, conditional_append,
                 ambiguous_commits_lose_nothing, start_positions, follower_sees_new_records,
                 sealed_chunks_stay_readable, ranged_reads_of_large_segments,
-                bad_input_is_typed_and_harmless, corrupted_objects_are_reported);
+                bad_input_is_typed_and_harmless, corrupted_objects_are_reported,
+                writer_killed_between_upload_and_commit, writer_restarts_mid_stream);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $scenario() {
-                let backend = $open;
+                let Some(backend) = $open else { return };
                 scenarios::$scenario(backend.storage.clone()).await;
             }
         )*
     };
 }
 
-suite!(memory: backends::memory());
-suite!(local: backends::local().await);
+suite!(memory: Some(backends::memory()));
+suite!(local: Some(backends::local().await));
+suite!(seaweedfs: backends::s3("SILT_TEST_SEAWEEDFS").await);
+suite!(moto: backends::s3("SILT_TEST_MOTO").await);
+suite!(s3_url: backends::s3("SILT_TEST_S3_URL").await);

@@ -42,9 +42,19 @@ impl fmt::Debug for Storage {
 }
 
 impl Storage {
-    /// Opens the store at `url`. For `s3://` it first probes that conditional writes are
-    /// honoured and refuses to continue otherwise.
+    /// Opens the store at `url`. For `s3://` it reads the `AWS_*` environment variables and
+    /// first probes that conditional writes are honoured, refusing to continue otherwise.
     pub async fn open(url: &str) -> Result<Storage> {
+        let env = std::env::vars().filter(|(k, _)| k.starts_with("AWS_"));
+        Storage::open_with(url, env).await
+    }
+
+    /// Like [`Storage::open`], with explicit `object_store` options for `s3://` (such as
+    /// `aws_endpoint`, `aws_allow_http`, `aws_access_key_id`) instead of the environment.
+    pub async fn open_with(
+        url: &str,
+        options: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Storage> {
         let invalid = |reason: &str| InvalidInput::StoreUrl {
             url: url.to_string(),
             reason: reason.to_string(),
@@ -68,8 +78,8 @@ impl Storage {
         }
         if url.starts_with("s3://") || url.starts_with("s3a://") {
             let parsed = url::Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
-            let env = std::env::vars().filter(|(k, _)| k.starts_with("AWS_"));
-            let (store, root) = object_store::parse_url_opts(&parsed, env).map_err(Error::from)?;
+            let (store, root) =
+                object_store::parse_url_opts(&parsed, options).map_err(Error::from)?;
             let storage = Storage::over(Arc::from(store), root, url);
             probe_conditional_writes(storage.objects.as_ref(), &storage.keys, url).await?;
             return Ok(storage);

@@ -1,12 +1,14 @@
 //! The scenarios. Each takes a fresh [`Storage`] and panics with details on any deviation.
 
 mod bad_input;
+mod crashes;
 mod faults;
 mod fencing;
 mod produce;
 mod reading;
 
 pub use bad_input::{bad_input_is_typed_and_harmless, corrupted_objects_are_reported};
+pub use crashes::{writer_killed_between_upload_and_commit, writer_restarts_mid_stream};
 pub use faults::ambiguous_commits_lose_nothing;
 pub use fencing::{conditional_append, exclusive_takeover_fences_old_writer};
 pub use produce::{many_partitions_many_producers, many_writers_one_partition};

