@@ -71,3 +71,57 @@ pub async fn ambiguous_commits_lose_nothing(storage: Storage) {
     );
     report.assert_clean();
 }
+
+/// Reads through a store whose GETs fail or stall: each call returns correct records or an
+/// error, never wrong data, a gap or a false end of log; retrying reads everything.
+pub async fn reads_survive_faults(storage: Storage) {
+    let name = topic(&storage, "read-faults", 1).await;
+    let writer = Arc::new(Writer::open(storage.clone(), &name, quick()).await.unwrap());
+    let history =
+        produce_in_waves(writer, "r", 400, Some(silt_core::ids::PartitionId(0)), 40).await;
+    assert_eq!(history.acked(), 400);
+
+    let flaky = FlakyStore::new(storage.objects.clone(), 11);
+    let faulty = Storage::over(flaky.clone(), storage.keys.root().clone(), &storage.url);
+    flaky.set_rules(vec![
+        Rule::new(Call::Get, Fault::ErrorBefore, 0.3),
+        Rule::new(Call::Get, Fault::ErrorAfter, 0.1),
+        Rule::new(Call::Get, Fault::Delay(Duration::from_millis(5)), 0.1),
+    ]);
+    let reader = loop {
+        if let Ok(r) = silt_reader::Reader::open(faulty.clone(), &name).await {
+            break r;
+        }
+    };
+    let p = silt_core::ids::PartitionId(0);
+    let mut cursor = loop {
+        if let Ok(c) = reader.cursor(p, silt_reader::StartFrom::Earliest).await {
+            break c;
+        }
+    };
+    let (mut next, mut errors) = (0u64, 0u32);
+    while next < 400 {
+        match cursor.next_batch(7).await {
+            Ok(batch) => {
+                assert!(
+                    !batch.is_empty(),
+                    "a fault must not look like the end of the log"
+                );
+                for c in batch {
+                    assert_eq!(c.offset.0, next);
+                    assert_eq!(
+                        c.record.value.as_deref(),
+                        Some(format!("r-{next}").as_bytes())
+                    );
+                    next += 1;
+                }
+            }
+            Err(_) => errors += 1,
+        }
+        assert!(errors < 10_000, "reads never recover");
+    }
+    assert!(
+        errors > 0 && flaky.injected() > 0,
+        "no read fault was injected"
+    );
+}

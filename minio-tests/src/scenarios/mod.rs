@@ -9,7 +9,7 @@ mod reading;
 
 pub use bad_input::{bad_input_is_typed_and_harmless, corrupted_objects_are_reported};
 pub use crashes::{writer_killed_between_upload_and_commit, writer_restarts_mid_stream};
-pub use faults::ambiguous_commits_lose_nothing;
+pub use faults::{ambiguous_commits_lose_nothing, reads_survive_faults};
 pub use fencing::{conditional_append, exclusive_takeover_fences_old_writer};
 pub use produce::{many_partitions_many_producers, many_writers_one_partition};
 pub use reading::{
