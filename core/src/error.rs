@@ -36,6 +36,9 @@ pub enum InvalidInput {
     /// A batch larger than the limit.
     #[error("batch of {bytes} bytes is too large: the limit is {max} bytes")]
     BatchTooLarge { bytes: usize, max: usize },
+    /// A batch with more records than a segment may hold.
+    #[error("batch of {records} records is too many: the limit is {max} records")]
+    BatchTooManyRecords { records: usize, max: usize },
     /// A batch with no records.
     #[error("a batch must hold at least one record")]
     EmptyBatch,

@@ -51,9 +51,10 @@ number_id!(
 );
 
 impl Offset {
-    /// The offset `n` records after this one.
+    /// The offset `n` records after this one (saturating: offsets near `u64::MAX` only come
+    /// from damaged manifests, which the invariants then reject).
     pub fn plus(self, n: u64) -> Offset {
-        Offset(self.0 + n)
+        Offset(self.0.saturating_add(n))
     }
 }
 

@@ -290,3 +290,40 @@ async fn commits_give_up_when_writes_keep_failing() {
         "{outcome:?}"
     );
 }
+
+/// Markers leave by age, never by count: hundreds of writers keep theirs until the TTL passes.
+#[test]
+fn markers_expire_by_age_not_count() {
+    let mut m = Manifest::new(TopicId(Ulid::from_parts(9, 9)), PartitionId(0));
+    for w in 0..300u64 {
+        let commit = Commit {
+            writer: WriterId(Ulid::from_parts(2, u128::from(w))),
+            seq: CommitSeq(1),
+            now_ms: 1_000,
+            edit: append(vec![segment(w, 1)], None, None),
+        };
+        m = apply(&m, &commit).unwrap();
+    }
+    assert_eq!(m.writers.len(), 300);
+    let later = Commit {
+        writer: writer(0),
+        seq: CommitSeq(1),
+        now_ms: 1_000 + silt_core::manifest::WRITER_MARKER_TTL_MS,
+        edit: append(vec![segment(999, 1)], None, None),
+    };
+    assert_eq!(apply(&m, &later).unwrap().writers.len(), 1);
+}
+
+/// Offsets near the top of u64 in a stored manifest are corruption, not a panic.
+#[test]
+fn overflowing_offsets_in_storage_are_corrupt() {
+    let json = r#"{"format_version":1,"topic_id":"01ARZ3NDEKTSV4RRFFQ69G5FAV","partition":0,
+        "version":1,"epoch":0,"leader":null,"next_offset":18446744073709551615,
+        "log_start_offset":18446744073709551613,
+        "segments":[{"id":"01ARZ3NDEKTSV4RRFFQ69G5FAV","base_offset":18446744073709551613,
+        "records":9,"bytes":1,"min_ts":0,"max_ts":0}]}"#;
+    assert!(matches!(
+        codec::decode(json.as_bytes(), "m"),
+        Err(Error::Corrupt(_))
+    ));
+}

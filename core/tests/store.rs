@@ -120,3 +120,61 @@ proptest! {
         let _ = codec::decode_chunk(&bytes, "random");
     }
 }
+
+/// Every version of a local object gets an mtime strictly after the previous one, even when
+/// the previous one is ahead of the clock (a coarse clock tick, or skew), so its ETag (inode,
+/// mtime, size) never repeats and a stale compare-and-swap can never succeed (no ABA).
+#[tokio::test]
+async fn local_versions_get_strictly_later_mtimes() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalCasStore::new(dir.path()).unwrap();
+    let path = Path::from("m");
+    let file = dir.path().join("m");
+    let create = PutOptions {
+        mode: PutMode::Create,
+        ..PutOptions::default()
+    };
+    let mut e_tag = store
+        .put_opts(&path, Bytes::from("v0").into(), create)
+        .await
+        .unwrap()
+        .e_tag;
+    let future = UNIX_EPOCH + Duration::from_secs(4_000_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(future)
+        .unwrap();
+    e_tag = store.head(&path).await.unwrap().e_tag.or(e_tag);
+    let mut seen = std::collections::HashSet::new();
+    let mut last = std::fs::metadata(&file).unwrap().modified().unwrap();
+    for i in 1..100 {
+        assert!(
+            seen.insert(e_tag.clone()),
+            "ETag {e_tag:?} repeated at version {i}"
+        );
+        let mode = PutMode::Update(UpdateVersion {
+            e_tag: e_tag.clone(),
+            version: None,
+        });
+        let opts = PutOptions {
+            mode,
+            ..PutOptions::default()
+        };
+        let body = Bytes::from(format!("v{}", i % 10)); // same size, to invite collisions
+        e_tag = store
+            .put_opts(&path, body.into(), opts)
+            .await
+            .unwrap()
+            .e_tag;
+        let now = std::fs::metadata(&file).unwrap().modified().unwrap();
+        assert!(
+            now > last,
+            "version {i} has mtime {now:?}, not after {last:?}"
+        );
+        assert_eq!(store.head(&path).await.unwrap().e_tag, e_tag);
+        last = now;
+    }
+}

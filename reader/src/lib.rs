@@ -106,22 +106,39 @@ impl Reader {
                 });
             }
             StartFrom::Offset(o) => o,
-            StartFrom::Timestamp(ts) => {
-                let entry =
-                    first_segment_reaching(&m, ts, &self.chunks, &self.storage, &self.topic.name)
-                        .await?;
-                match entry {
-                    None => m.next_offset,
-                    Some(e) => {
-                        cursor.position = e.base_offset.max(m.log_start_offset);
-                        let records = cursor.next_batch(e.records as usize).await?;
-                        let hit = records.iter().find(|c| c.record.timestamp_ms >= ts);
-                        hit.map_or(e.end_offset(), |c| c.offset)
-                    }
-                }
-            }
+            StartFrom::Timestamp(ts) => self.offset_for_timestamp(&mut cursor, ts).await?,
         };
         Ok(cursor)
+    }
+
+    /// The first offset at or after the log start whose record has a timestamp at or after
+    /// `ts`, or the next offset. Segments whose newest record is older are skipped unread;
+    /// the first one that may hold a match is scanned block by block, then the next, and so on.
+    async fn offset_for_timestamp(
+        &self,
+        cursor: &mut Cursor,
+        ts: i64,
+    ) -> Result<Offset, ReadError> {
+        let m = cursor.view.manifest().clone();
+        let mut from = m.log_start_offset;
+        while let Some(e) =
+            first_segment_reaching(&m, ts, from, &self.chunks, &self.storage, &self.topic.name)
+                .await?
+        {
+            cursor.position = e.base_offset.max(from);
+            while cursor.position < e.end_offset() {
+                let left = (e.end_offset().0 - cursor.position.0) as usize;
+                let batch = cursor.next_batch(left).await?;
+                if let Some(hit) = batch.iter().find(|c| c.record.timestamp_ms >= ts) {
+                    return Ok(hit.offset);
+                }
+                if batch.is_empty() {
+                    break;
+                }
+            }
+            from = e.end_offset();
+        }
+        Ok(m.next_offset)
     }
 
     /// The log start and next offsets of a partition, read fresh.

@@ -57,19 +57,20 @@ fn find(entries: &[SegmentEntry], offset: Offset) -> Option<SegmentEntry> {
     entries.get(i).filter(|e| e.base_offset <= offset).copied()
 }
 
-/// The first segment, at or after the log start, whose newest record is at or after `ts`.
+/// The first segment ending after offset `from` whose newest record is at or after `ts`.
 pub(crate) async fn first_segment_reaching(
     m: &Manifest,
     ts: i64,
+    from: Offset,
     cache: &ChunkCache,
     storage: &Storage,
     topic: &TopicName,
 ) -> Result<Option<SegmentEntry>> {
-    let live = |e: &SegmentEntry| e.end_offset() > m.log_start_offset && e.max_ts >= ts;
+    let live = |e: &SegmentEntry| e.end_offset() > from && e.max_ts >= ts;
     for chunk in m
         .chunks
         .iter()
-        .filter(|c| c.end_offset > m.log_start_offset && c.max_ts >= ts)
+        .filter(|c| c.end_offset > from && c.max_ts >= ts)
     {
         let entries = cache.entries(storage, topic, m.partition, chunk).await?;
         if let Some(e) = entries.iter().find(|e| live(e)) {

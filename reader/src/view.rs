@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use silt_core::error::Result;
+use silt_core::error::{Error, Result};
 use silt_core::ids::{PartitionId, TopicId, TopicName};
 use silt_core::manifest::Manifest;
 use silt_core::store::{Snapshot, Storage};
@@ -45,6 +45,12 @@ impl View {
             None => storage.manifests.read(topic, partition).await?,
         };
         match fresh {
+            Some(s) if s.manifest.topic_id != self.empty.topic_id => Err(Error::TopicIdMismatch {
+                topic: topic.clone(),
+                partition,
+                expected: self.empty.topic_id,
+                found: s.manifest.topic_id,
+            }),
             Some(s) => {
                 let changed = self
                     .snapshot

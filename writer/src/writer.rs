@@ -118,7 +118,7 @@ impl Writer {
         expect_offset: Option<Offset>,
     ) -> Result<AckFuture, AppendError> {
         let partition = self.topic.check_partition(partition)?;
-        let bytes = validate(&records)?;
+        let bytes = validate(&records, self.settings.segment_records_max)?;
         let permits = bytes.clamp(1, self.settings.inflight_bytes_max) as u32;
         let permit = self
             .budget
@@ -198,9 +198,15 @@ impl Writer {
 }
 
 /// Checks the batch against the limits and returns its payload size.
-fn validate(records: &[Record]) -> Result<usize, InvalidInput> {
+fn validate(records: &[Record], records_max: u32) -> Result<usize, InvalidInput> {
     if records.is_empty() {
         return Err(InvalidInput::EmptyBatch);
+    }
+    if records.len() > records_max as usize {
+        return Err(InvalidInput::BatchTooManyRecords {
+            records: records.len(),
+            max: records_max as usize,
+        });
     }
     let mut bytes = 0;
     for r in records {

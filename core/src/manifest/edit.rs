@@ -2,9 +2,9 @@
 //! and invariant; the stores call it on the manifest they read and, after a lost race, again on
 //! the newer one (a rebase): the same edit, never a re-upload.
 
+use super::WRITER_MARKER_TTL_MS;
 use super::invariants;
 use super::model::{ChunkRef, Leader, Manifest, SegmentEntry, WriterMarker};
-use super::{WRITER_MARKER_TTL_MS, WRITER_MARKERS_MAX};
 use crate::error::Rejection;
 use crate::ids::{CommitSeq, Epoch, ManifestVersion, ObjectId, Offset, WriterId};
 
@@ -114,7 +114,7 @@ pub fn apply(m: &Manifest, commit: &Commit) -> Result<Manifest, Rejection> {
     match &commit.edit {
         Edit::Append(a) => append(&mut next, commit, a)?,
         Edit::Claim { lease_until_ms } => {
-            next.epoch = Epoch(m.epoch.0 + 1);
+            next.epoch = Epoch(m.epoch.0.saturating_add(1));
             next.leader = Some(Leader {
                 writer_id: commit.writer,
                 lease_until_ms: *lease_until_ms,
@@ -129,7 +129,7 @@ pub fn apply(m: &Manifest, commit: &Commit) -> Result<Manifest, Rejection> {
             }
         }
     }
-    next.version = ManifestVersion(m.version.0 + 1);
+    next.version = ManifestVersion(m.version.0.saturating_add(1));
     record_marker(&mut next, commit, base_offset);
     invariants::check_transition(m, &next)?;
     Ok(next)
@@ -215,11 +215,8 @@ fn record_marker(m: &mut Manifest, commit: &Commit, base_offset: Offset) {
         at_ms: commit.now_ms,
     };
     m.writers.retain(|w| w.writer_id != commit.writer);
+    // By age only, never by count: a marker must outlive any commit still being resolved.
     m.writers
-        .retain(|w| commit.now_ms - w.at_ms < WRITER_MARKER_TTL_MS);
-    if m.writers.len() >= WRITER_MARKERS_MAX {
-        m.writers.sort_by_key(|w| w.at_ms);
-        m.writers.drain(..=m.writers.len() - WRITER_MARKERS_MAX);
-    }
+        .retain(|w| commit.now_ms.saturating_sub(w.at_ms) < WRITER_MARKER_TTL_MS);
     m.writers.push(marker);
 }

@@ -19,7 +19,7 @@ pub fn check(m: &Manifest) -> Result<(), String> {
                 .map(|s| (s.base_offset, s.end_offset(), "segment")),
         );
     for (base, end, what) in ranges {
-        if end <= base {
+        if end <= base || end == Offset(u64::MAX) {
             return Err(format!("{what} at offset {base} holds no records"));
         }
         if let Some(e) = expected
@@ -78,7 +78,7 @@ pub(crate) fn check_transition(prev: &Manifest, next: &Manifest) -> Result<(), R
     check(next).map_err(fail)?;
     let rules = [
         (
-            next.version.0 == prev.version.0 + 1,
+            Some(next.version.0) == prev.version.0.checked_add(1),
             "version must grow by one",
         ),
         (

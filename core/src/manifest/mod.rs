@@ -16,10 +16,10 @@ pub use model::{ChunkRef, IndexChunk, Leader, Manifest, SegmentEntry, Tombstone,
 pub const TAIL_SEAL_AT: usize = 256;
 /// Entries sealed into one index chunk.
 pub const CHUNK_ENTRIES: usize = 192;
-/// Markers older than this may be dropped (far longer than any commit resolution takes).
-pub const WRITER_MARKER_TTL_MS: i64 = 60 * 60 * 1000;
-/// Most writer markers kept; beyond it the oldest are dropped (the tail's segment ids remain a
-/// second proof of a commit).
-pub const WRITER_MARKERS_MAX: usize = 256;
+/// Markers older than this (by the committer's clock) are dropped. It must exceed, with room
+/// for clock skew, the longest a commit can take to resolve (`COMMIT_RESOLVE_TIMEOUT` plus the
+/// object store client's own retries). Markers are never dropped by count: the manifest's size
+/// budget is the bound, so thousands of distinct writers within the TTL grow the document.
+pub const WRITER_MARKER_TTL_MS: i64 = 15 * 60 * 1000;
 /// Largest encoded manifest; a commit that would exceed it is refused with `ManifestFull`.
 pub const MANIFEST_BYTES_MAX: usize = 1024 * 1024;

@@ -4,6 +4,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{BLOCK_RAW_BYTES_TARGET, BlockInfo, FORMAT_VERSION, INDEX_ENTRY_BYTES, MAGIC};
 use super::{HEADER_BYTES, SegmentHeader, TRAILER_BYTES};
+use crate::limits::SEGMENT_RECORDS_MAX;
 use crate::record::Record;
 
 /// Encodes `records` as one segment, compressing blocks with zstd at `zstd_level`.
@@ -15,6 +16,16 @@ pub fn encode(
     records: &[Record],
     zstd_level: i32,
 ) -> std::io::Result<Bytes> {
+    if records.len() > SEGMENT_RECORDS_MAX as usize {
+        let message = format!(
+            "{} records exceed the segment limit of {SEGMENT_RECORDS_MAX}",
+            records.len()
+        );
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            message,
+        ));
+    }
     let header = SegmentHeader {
         record_count: records.len() as u32,
         min_ts: records.iter().map(|r| r.timestamp_ms).min().unwrap_or(0),

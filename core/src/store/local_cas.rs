@@ -5,10 +5,11 @@
 //! processes on one machine (flock), which is what the embedded default needs.
 
 use std::fmt;
-use std::fs::File;
+use std::fs::{File, TryLockError};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -52,9 +53,7 @@ impl LocalCasStore {
         expected: Option<String>,
     ) -> Result<PutResult> {
         let lock_path = self.lock_path(location);
-        let lock = tokio::task::spawn_blocking(move || lock_exclusive(lock_path))
-            .await
-            .map_err(|e| generic(e.to_string()))??;
+        let lock = blocking(move || lock_exclusive(lock_path)).await?;
         let current = match self.inner.head(location).await {
             Ok(meta) => meta.e_tag,
             Err(object_store::Error::NotFound { .. }) => None,
@@ -66,14 +65,30 @@ impl LocalCasStore {
                 source: "the object changed since it was read (ETag differs)".into(),
             });
         }
+        let file = self.dir.join(location.as_ref());
+        let before = file.clone();
+        let old_mtime = blocking(move || modified(&before)).await?;
         let opts = PutOptions {
             mode: PutMode::Overwrite,
             ..opts
         };
-        let result = self.inner.put_opts(location, payload, opts).await;
+        let mut put = self.inner.put_opts(location, payload, opts).await?;
+        blocking(move || advance_mtime(&file, old_mtime)).await?;
+        let meta = self.inner.head(location).await?;
         drop(lock); // closing the file releases the lock
-        result
+        put.e_tag = meta.e_tag;
+        Ok(put)
     }
+}
+
+/// Longest a commit waits for another process's lock on the same manifest.
+const LOCK_WAIT_MS: u64 = 30_000;
+const LOCK_POLL_MS: u64 = 2;
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| generic(e.to_string()))?
 }
 
 fn lock_exclusive(path: PathBuf) -> Result<File> {
@@ -86,9 +101,47 @@ fn lock_exclusive(path: PathBuf) -> Result<File> {
         .write(true)
         .open(&path)
         .map_err(|e| generic(format!("cannot open lock {}: {e}", path.display())))?;
-    file.lock()
-        .map_err(|e| generic(format!("cannot lock {}: {e}", path.display())))?;
-    Ok(file)
+    for _ in 0..LOCK_WAIT_MS / LOCK_POLL_MS {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) => {
+                std::thread::sleep(Duration::from_millis(LOCK_POLL_MS))
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(generic(format!("cannot lock {}: {e}", path.display())));
+            }
+        }
+    }
+    Err(generic(format!(
+        "{} stayed locked by another process for {LOCK_WAIT_MS} ms",
+        path.display()
+    )))
+}
+
+fn modified(file: &std::path::Path) -> Result<SystemTime> {
+    std::fs::metadata(file)
+        .and_then(|m| m.modified())
+        .map_err(|e| generic(format!("cannot read {}: {e}", file.display())))
+}
+
+/// `LocalFileSystem`'s ETag is inode, mtime (µs) and size; a replaced file's inode can be reused
+/// and two writes can share a clock tick. Making every version's mtime strictly later than the
+/// previous one means no two versions of an object ever share an ETag (no ABA).
+fn advance_mtime(file: &std::path::Path, old: SystemTime) -> Result<()> {
+    let micros = |t: SystemTime| {
+        t.duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros())
+            .unwrap_or(0)
+    };
+    if micros(modified(file)?) > micros(old) {
+        return Ok(());
+    }
+    let later = old + Duration::from_micros(1);
+    let set = File::options().write(true).open(file).and_then(|f| {
+        f.set_modified(later)?;
+        f.sync_all()
+    });
+    set.map_err(|e| generic(format!("cannot set the time of {}: {e}", file.display())))
 }
 
 fn generic(message: String) -> object_store::Error {

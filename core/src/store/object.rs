@@ -178,8 +178,17 @@ impl ManifestStore for ObjectManifestStore {
         let started = Instant::now();
         let deadline = started + self.resolve_timeout;
         let mut current = base.clone();
+        let mut fresh = false;
         let mut races = 0u32;
         loop {
+            if current.manifest.topic_id != base.manifest.topic_id {
+                return Err(Error::TopicIdMismatch {
+                    topic: topic.clone(),
+                    partition: p,
+                    expected: base.manifest.topic_id,
+                    found: current.manifest.topic_id,
+                });
+            }
             if commit.is_in(&current.manifest) {
                 let base_offset = commit.base_offset_in(&current.manifest);
                 return Ok(Committed {
@@ -187,7 +196,18 @@ impl ManifestStore for ObjectManifestStore {
                     base_offset,
                 });
             }
-            let next = apply(&current.manifest, commit)?;
+            let next = match apply(&current.manifest, commit) {
+                Ok(next) => next,
+                // A "no" decided on the caller's cached copy may be stale: decide on a fresh one.
+                Err(_) if !fresh => {
+                    current = self
+                        .read_back(topic, p, deadline, started, "refusal on a cached manifest")
+                        .await?;
+                    fresh = true;
+                    continue;
+                }
+                Err(rejection) => return Err(rejection.into()),
+            };
             let mode = PutMode::Update(UpdateVersion {
                 e_tag: current.e_tag.clone(),
                 version: current.object_version.clone(),
@@ -220,6 +240,7 @@ impl ManifestStore for ObjectManifestStore {
                 backoff_after_race(races, commit).await;
             }
             let attempted_on = current.manifest.version;
+            fresh = true;
             current = self
                 .read_back(topic, p, deadline, started, &cause.to_string())
                 .await?;

@@ -11,7 +11,7 @@ use silt_core::limits::RECORD_BYTES_MAX;
 use silt_core::record::Record;
 use silt_core::store::Storage;
 use silt_reader::{ReadError, Reader, StartFrom};
-use silt_writer::{AppendError, Writer};
+use silt_writer::{AppendError, Writer, WriterSettings};
 
 use super::{produce, quick, topic};
 use crate::checker::check;
@@ -70,6 +70,49 @@ pub async fn bad_input_is_typed_and_harmless(storage: Storage) {
         Err(AppendError::Invalid(InvalidInput::EmptyBatch))
     ));
 
+    // A segment never exceeds its record limit: too many records in one batch is refused, and
+    // batches that together would exceed it go to separate segments.
+    let capped = WriterSettings {
+        segment_records_max: 100,
+        ..quick()
+    };
+    let small = Writer::open(storage.clone(), &name, capped).await.unwrap();
+    let tiny = |tag: &str, n| {
+        (0..n)
+            .map(|i| Record::from_value(format!("{tag}{i}"), 0))
+            .collect::<Vec<_>>()
+    };
+    let refused = small.send_batch(PartitionId(1), tiny("x", 101), None).await;
+    assert!(matches!(
+        refused,
+        Err(AppendError::Invalid(InvalidInput::BatchTooManyRecords {
+            records: 101,
+            max: 100
+        }))
+    ));
+    let a = small
+        .send_batch(PartitionId(1), tiny("a", 60), None)
+        .await
+        .unwrap();
+    let b = small
+        .send_batch(PartitionId(1), tiny("b", 60), None)
+        .await
+        .unwrap();
+    a.await.unwrap();
+    b.await.unwrap();
+    let m = storage
+        .manifests
+        .read(&name, PartitionId(1))
+        .await
+        .unwrap()
+        .unwrap()
+        .manifest;
+    assert!(
+        m.segments.iter().all(|s| s.records <= 100),
+        "{:?}",
+        m.segments
+    );
+
     let reader = Reader::open(storage.clone(), &name).await.unwrap();
     assert!(matches!(
         reader.cursor(PartitionId(9), StartFrom::Earliest).await,
@@ -84,7 +127,7 @@ pub async fn bad_input_is_typed_and_harmless(storage: Storage) {
     );
     let report = check(&storage, &name, &history).await;
     report.assert_clean();
-    assert_eq!(report.read, 50);
+    assert_eq!(report.read, 50 + 120);
 }
 
 /// A garbage segment, a garbage manifest and a manifest from the future are each reported as

@@ -117,6 +117,20 @@ pub async fn conditional_append(storage: Storage) {
         .await
         .unwrap();
     assert_eq!(next.base_offset, Offset(2));
+    // Another writer moves the partition on; this writer's cached manifest is now stale, yet
+    // its conditional append on the true next offset succeeds (decided on a fresh read).
+    let other = Writer::open(storage.clone(), &name, quick()).await.unwrap();
+    other
+        .append(p, vec![Record::from_value("d", 0)])
+        .await
+        .unwrap();
+    let fresh = writer
+        .send_batch(p, batch("e"), Some(Offset(5)))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(fresh.base_offset, Offset(5));
     let report = check(&storage, &name, &History::default()).await;
-    assert_eq!(report.read, 4, "the refused batch must not be written");
+    assert_eq!(report.read, 7, "the refused batch must not be written");
 }

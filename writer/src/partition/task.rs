@@ -141,6 +141,11 @@ impl Task {
             self.flush(request.expect_offset);
             return;
         }
+        // A segment never holds more than `segment_records_max` records: readers refuse more.
+        let records_max = self.settings.segment_records_max as usize;
+        if self.batch.records.len() + request.records.len() > records_max {
+            self.flush(None);
+        }
         if self.batch.records.is_empty() {
             self.batch.deadline =
                 Some(Instant::now() + Duration::from_millis(self.settings.linger_ms));
