@@ -25,6 +25,56 @@ pub(crate) enum Command {
     Consume(ConsumeArgs),
     /// Show the whole flow on the current store: create a topic, produce, consume, describe.
     Demo,
+    /// Measure throughput, latency and request cost next to the store's raw limits.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Payload {
+    /// Incompressible bytes.
+    Random,
+    /// Log-like text lines (compress several times).
+    Text,
+}
+
+#[derive(Debug, ClapArgs)]
+pub(crate) struct BenchArgs {
+    /// Partitions of the bench topic.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) partitions: u32,
+    /// Concurrent producer tasks.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) producers: usize,
+    /// Bytes per record (value).
+    #[arg(long, default_value_t = 1024)]
+    pub(crate) record_bytes: usize,
+    /// What the records hold.
+    #[arg(long, value_enum, default_value_t = Payload::Random)]
+    pub(crate) payload: Payload,
+    /// Target produce rate in MiB/s of payload; 0 = as fast as possible.
+    #[arg(long, default_value_t = 0.0)]
+    pub(crate) rate_mib_s: f64,
+    /// How long to produce.
+    #[arg(long, default_value_t = 10.0)]
+    pub(crate) seconds: f64,
+    /// Produce this many records instead of for a time.
+    #[arg(long)]
+    pub(crate) records: Option<u64>,
+    /// Writer linger.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) linger_ms: u64,
+    /// Segment size (MiB) at which the writer flushes.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) segment_mib: usize,
+    /// zstd level of segments.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) zstd_level: i32,
+    /// How long each raw store measurement runs.
+    #[arg(long, default_value_t = 3.0)]
+    pub(crate) raw_seconds: f64,
+    /// Also write every figure as JSON to this file.
+    #[arg(long)]
+    pub(crate) json: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 //! (or `SILT_STORE`; default `file://./silt-data`).
 
 mod args;
+mod bench;
 mod consume;
 mod demo;
 mod json;
@@ -47,5 +48,6 @@ async fn run(args: Args) -> CliResult {
         Command::Produce(cmd) => produce::run(&storage, cmd).await,
         Command::Consume(cmd) => consume::run(&storage, cmd).await,
         Command::Demo => demo::run(&storage).await,
+        Command::Bench(args) => bench::run(&storage, args).await,
     }
 }

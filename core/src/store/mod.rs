@@ -9,11 +9,13 @@
 //! [`Storage`] bundles an object store, the key layout, a manifest store and a clock; it is
 //! opened from a URL by [`Storage::open`].
 
+mod counting;
 mod local_cas;
 mod object;
 mod open;
 mod probe;
 
+pub use counting::{CountingStore, RequestCounts};
 pub use local_cas::LocalCasStore;
 pub use object::{COMMIT_RACES_MAX, COMMIT_RESOLVE_TIMEOUT, ObjectManifestStore};
 pub use open::{DEFAULT_STORE_URL, Storage};

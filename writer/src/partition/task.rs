@@ -88,7 +88,10 @@ impl Task {
         let mut closing = false;
         loop {
             let accepting = !closing && !self.batch_full();
-            let linger = self.batch.deadline;
+            // A lingering batch waits for an upload slot, growing meanwhile: under load,
+            // segments fill up instead of leaving at every linger tick.
+            let room = self.uploads.len() < self.settings.uploads_in_flight_max;
+            let linger = self.batch.deadline.filter(|_| room);
             tokio::select! {
                 request = requests.recv(), if accepting => match request {
                     Some(r) => self.accept(r),
@@ -102,7 +105,9 @@ impl Task {
                 }
             }
             let room = self.uploads.len() < self.settings.uploads_in_flight_max;
-            if room && (self.batch_full() || (closing && !self.batch.records.is_empty())) {
+            let lingered = self.batch.deadline.is_some_and(|d| d <= Instant::now());
+            let due = self.batch_full() || lingered || (closing && !self.batch.records.is_empty());
+            if room && due {
                 self.flush(None);
             }
             self.start_commit();

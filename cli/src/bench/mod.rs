@@ -1,0 +1,160 @@
+//! `silt bench`: throughput, latency and request cost of silt, next to the raw limits of the
+//! same store measured in the same run (DESIGN §13). Requests are counted by wrapping the
+//! `ObjectStore` ([`CountingStore`]), not estimated. Everything runs under a fresh
+//! `bench-runs/<id>/` prefix of the store, which is removed at the end.
+//!
+//! 1. raw: PUT/GET of segment-sized objects at the writer's concurrency; sequential
+//!    conditional writes on one key;
+//! 2. produce: records/s, MiB/s of payload, ack latency, segments, commits, requests per GiB;
+//! 3. end-to-end latency: send → visible to a tailing reader;
+//! 4. catch-up read from offset 0;
+//! 5. ratios against the raw limits.
+
+mod load;
+mod raw;
+mod report;
+mod stats;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::ObjectStoreExt;
+use silt_core::ids::TopicName;
+use silt_core::store::{CountingStore, Storage};
+use silt_writer::WriterSettings;
+use ulid::Ulid;
+
+use crate::CliResult;
+use crate::args::{BenchArgs, Payload};
+use load::Load;
+use report::{Measured, Report};
+
+pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
+    let counting = Arc::new(CountingStore::new(storage.objects.clone()));
+    let root = storage
+        .keys
+        .root()
+        .clone()
+        .join("bench-runs")
+        .join(Ulid::new().to_string());
+    let bench = Storage::over(counting.clone(), root.clone(), &storage.url);
+    let writer = WriterSettings {
+        linger_ms: args.linger_ms,
+        segment_bytes_max: args.segment_mib * 1024 * 1024,
+        zstd_level: args.zstd_level,
+        ..WriterSettings::default()
+    };
+    writer.validate()?;
+    let pool = payload_pool(args.payload, 16 * 1024 * 1024);
+    let concurrency = (writer.uploads_in_flight_max * args.partitions as usize).min(16);
+    eprintln!(
+        "measuring raw store limits ({concurrency} concurrent {} MiB objects)...",
+        args.segment_mib
+    );
+    let segment_sized = pool.slice(..(args.segment_mib * 1024 * 1024).min(pool.len()));
+    let raw = raw::measure(
+        counting.clone(),
+        &root,
+        segment_sized,
+        concurrency,
+        args.raw_seconds,
+    )
+    .await?;
+
+    let topic = TopicName::new("bench")?;
+    bench
+        .create_topic(&topic, args.partitions, Default::default())
+        .await?;
+    let load = Load {
+        topic: topic.clone(),
+        partitions: args.partitions,
+        producers: args.producers,
+        record_bytes: args.record_bytes,
+        rate_mib_per_s: args.rate_mib_s,
+        seconds: args.seconds,
+        records: args.records,
+        writer,
+    };
+    eprintln!(
+        "producing ({} producers, {} partitions)...",
+        args.producers, args.partitions
+    );
+    let before = counting.counts();
+    let (produce, e2e) = load::produce(&bench, &load, pool).await?;
+    let produce_requests = counting.counts().since(&before);
+    eprintln!("reading back from offset 0...");
+    let before = counting.counts();
+    let read = load::catch_up(&bench, &topic, args.partitions).await?;
+    let read_requests = counting.counts().since(&before);
+
+    let mut manifests = Vec::new();
+    for p in 0..args.partitions {
+        if let Some(s) = bench
+            .manifests
+            .read(&topic, silt_core::ids::PartitionId(p))
+            .await?
+        {
+            manifests.push(s.manifest);
+        }
+    }
+    let measured = Measured {
+        raw,
+        produce,
+        e2e,
+        read,
+        produce_requests,
+        read_requests,
+    };
+    let report = Report::new(&args, &storage.url, measured, &manifests);
+    print!("{}", report.table());
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    cleanup(storage, &root).await;
+    Ok(())
+}
+
+/// `random`: incompressible bytes; `text`: log-like lines that zstd shrinks several times.
+fn payload_pool(kind: Payload, len: usize) -> Bytes {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut out = Vec::with_capacity(len + 256);
+    while out.len() < len {
+        match kind {
+            Payload::Random => out.extend_from_slice(&next().to_le_bytes()),
+            Payload::Text => {
+                let r = next();
+                let level = ["INFO", "INFO", "INFO", "WARN", "DEBUG", "ERROR"][(r % 6) as usize];
+                let line = format!(
+                    "2026-11-22T04:{:02}:{:02}.{:03}Z {level} service=orders region=eu-west-1 user_id={} order_id={} action={} latency_ms={} status={}\n",
+                    (r >> 8) % 60,
+                    (r >> 16) % 60,
+                    (r >> 24) % 1000,
+                    (r >> 32) % 100_000,
+                    r % 10_000_000,
+                    ["click", "view", "purchase", "refund"][((r >> 40) % 4) as usize],
+                    (r >> 44) % 500,
+                    [200, 200, 200, 201, 404, 500][((r >> 52) % 6) as usize],
+                );
+                out.extend_from_slice(line.as_bytes());
+            }
+        }
+    }
+    out.truncate(len);
+    Bytes::from(out)
+}
+
+/// Removes what the run wrote (best effort; uncounted).
+async fn cleanup(storage: &Storage, root: &object_store::path::Path) {
+    let listed: Result<Vec<_>, _> = storage.objects.list(Some(root)).try_collect().await;
+    for meta in listed.unwrap_or_default() {
+        let _ = storage.objects.delete(&meta.location).await;
+    }
+}

@@ -1,0 +1,173 @@
+//! Counts every request an `ObjectStore` serves, by kind, with bytes moved. `silt bench` wraps
+//! its store in one so request costs are measured, not estimated.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+};
+
+/// Request counts, read with [`CountingStore::counts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RequestCounts {
+    /// Plain PUTs (segment uploads).
+    pub put_overwrite: u64,
+    /// Conditional creates (If-None-Match).
+    pub put_create: u64,
+    /// Conditional updates (If-Match: manifest commits).
+    pub put_update: u64,
+    /// Bytes sent by all PUTs.
+    pub put_bytes: u64,
+    /// GETs (ranged or whole) and HEADs.
+    pub get: u64,
+    /// LIST calls.
+    pub list: u64,
+    /// Objects deleted.
+    pub delete: u64,
+}
+
+impl RequestCounts {
+    /// All PUTs.
+    pub fn puts(&self) -> u64 {
+        self.put_overwrite + self.put_create + self.put_update
+    }
+
+    /// The counts since `earlier`.
+    pub fn since(&self, earlier: &RequestCounts) -> RequestCounts {
+        RequestCounts {
+            put_overwrite: self.put_overwrite - earlier.put_overwrite,
+            put_create: self.put_create - earlier.put_create,
+            put_update: self.put_update - earlier.put_update,
+            put_bytes: self.put_bytes - earlier.put_bytes,
+            get: self.get - earlier.get,
+            list: self.list - earlier.list,
+            delete: self.delete - earlier.delete,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    put_overwrite: AtomicU64,
+    put_create: AtomicU64,
+    put_update: AtomicU64,
+    put_bytes: AtomicU64,
+    get: AtomicU64,
+    list: AtomicU64,
+    delete: AtomicU64,
+}
+
+/// Wraps an `ObjectStore` and counts its requests.
+#[derive(Debug)]
+pub struct CountingStore {
+    inner: Arc<dyn ObjectStore>,
+    counters: Arc<Counters>,
+}
+
+impl CountingStore {
+    /// Counts the requests sent to `inner`.
+    pub fn new(inner: Arc<dyn ObjectStore>) -> CountingStore {
+        CountingStore {
+            inner,
+            counters: Arc::default(),
+        }
+    }
+
+    /// The counts so far.
+    pub fn counts(&self) -> RequestCounts {
+        let c = &self.counters;
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        RequestCounts {
+            put_overwrite: load(&c.put_overwrite),
+            put_create: load(&c.put_create),
+            put_update: load(&c.put_update),
+            put_bytes: load(&c.put_bytes),
+            get: load(&c.get),
+            list: load(&c.list),
+            delete: load(&c.delete),
+        }
+    }
+}
+
+fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+impl fmt::Display for CountingStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CountingStore({})", self.inner)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for CountingStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        let c = &self.counters;
+        add(
+            match opts.mode {
+                PutMode::Overwrite => &c.put_overwrite,
+                PutMode::Create => &c.put_create,
+                PutMode::Update(_) => &c.put_update,
+            },
+            1,
+        );
+        add(&c.put_bytes, payload.content_length() as u64);
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        add(&self.counters.put_overwrite, 1);
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        add(&self.counters.get, 1);
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        add(&self.counters.get, ranges.len() as u64);
+        self.inner.get_ranges(location, ranges).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        let counters = self.counters.clone();
+        let counted = locations.inspect(move |_| add(&counters.delete, 1)).boxed();
+        self.inner.delete_stream(counted)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        add(&self.counters.list, 1);
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        add(&self.counters.list, 1);
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
