@@ -140,11 +140,4 @@ impl Reader {
         }
         Ok(m.next_offset)
     }
-
-    /// The log start and next offsets of a partition, read fresh.
-    pub async fn offsets(&self, partition: PartitionId) -> Result<(Offset, Offset), ReadError> {
-        let cursor = self.cursor(partition, StartFrom::Latest).await?;
-        let m = cursor.view.manifest();
-        Ok((m.log_start_offset, m.next_offset))
-    }
 }

@@ -106,12 +106,6 @@ impl Storage {
         self.clock = clock;
         self
     }
-
-    /// The same storage with another manifest store.
-    pub fn with_manifests(mut self, manifests: Arc<dyn ManifestStore>) -> Storage {
-        self.manifests = manifests;
-        self
-    }
 }
 
 /// silt's defaults for S3 options the caller did not set. `aws_unsigned_payload`: SigV4 would
