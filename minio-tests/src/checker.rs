@@ -113,6 +113,12 @@ pub async fn check(storage: &Storage, topic: &TopicName, history: &History) -> R
         loop {
             let batch = cursor.next_batch(10_000).await.expect("read back");
             if batch.is_empty() {
+                if cursor.position() != cursor.end_offset() {
+                    report.gaps.push(format!(
+                        "partition {p}: reading stopped at {expected}, before the next offset {}",
+                        cursor.end_offset()
+                    ));
+                }
                 break;
             }
             for c in batch {

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde::Serialize;
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::record::Record;
@@ -126,12 +128,21 @@ async fn producer(
     t0: Instant,
 ) -> CliResult<(u64, u64, u64, Vec<f64>)> {
     let (acks_tx, mut acks_rx) = mpsc::channel::<(Instant, AckFuture)>(65_536);
+    // Each ack is timed when it resolves, whatever the order (partitions ack independently).
     let collector = tokio::spawn(async move {
         let (mut latencies, mut failed) = (Vec::new(), 0u64);
-        while let Some((sent, ack)) = acks_rx.recv().await {
-            match ack.await {
-                Ok(_) => latencies.push(sent.elapsed().as_secs_f64() * 1000.0),
-                Err(_) => failed += 1,
+        let mut pending = FuturesUnordered::new();
+        let mut open = true;
+        while open || !pending.is_empty() {
+            tokio::select! {
+                next = acks_rx.recv(), if open => match next {
+                    Some((sent, ack)) => pending.push(async move { (ack.await, sent.elapsed()) }),
+                    None => open = false,
+                },
+                Some((result, elapsed)) = pending.next(), if !pending.is_empty() => match result {
+                    Ok(_) => latencies.push(elapsed.as_secs_f64() * 1000.0),
+                    Err(_) => failed += 1,
+                },
             }
         }
         (latencies, failed)
@@ -148,7 +159,8 @@ async fn producer(
         if rate_bytes_per_s > 0.0 {
             let due = t0 + Duration::from_secs_f64(bytes as f64 / rate_bytes_per_s);
             if due > now + Duration::from_millis(1) {
-                tokio::time::sleep_until(due).await;
+                tokio::time::sleep_until(due.min(stop_at)).await;
+                continue; // look at the clock and the budget again
             }
         }
         let partition = PartitionId(((id as u64 + n) % u64::from(load.partitions)) as u32);

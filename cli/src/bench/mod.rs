@@ -31,6 +31,7 @@ use load::Load;
 use report::{Measured, Report};
 
 pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
+    check(&args)?;
     let counting = Arc::new(CountingStore::new(storage.objects.clone()));
     let root = storage
         .keys
@@ -39,6 +40,55 @@ pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
         .join("bench-runs")
         .join(Ulid::new().to_string());
     let bench = Storage::over(counting.clone(), root.clone(), &storage.url);
+    let measured = measure(&args, &counting, &bench).await;
+    cleanup(storage, &root).await;
+    let report = measured?;
+    print!("{}", report.table());
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Refuses settings the run cannot honour, before anything is written.
+fn check(args: &BenchArgs) -> CliResult {
+    let positive = |v: f64| v.is_finite() && v > 0.0;
+    let partitions = 1..=silt_core::limits::PARTITIONS_MAX;
+    let record_bytes = 8..=silt_core::limits::RECORD_BYTES_MAX;
+    let rules = [
+        (
+            partitions.contains(&args.partitions),
+            "--partitions must be 1 to 10000",
+        ),
+        (args.producers >= 1, "--producers must be at least 1"),
+        (
+            record_bytes.contains(&args.record_bytes),
+            "--record-bytes must be 8 to 1048576",
+        ),
+        (positive(args.seconds), "--seconds must be positive"),
+        (positive(args.raw_seconds), "--raw-seconds must be positive"),
+        (
+            args.rate_mib_s.is_finite() && args.rate_mib_s >= 0.0,
+            "--rate-mib-s must be 0 or more",
+        ),
+        (
+            args.records.is_none_or(|r| r >= args.producers as u64),
+            "--records must be at least --producers",
+        ),
+    ];
+    match rules.iter().find(|(ok, _)| !ok) {
+        Some((_, rule)) => Err((*rule).into()),
+        None => Ok(()),
+    }
+}
+
+/// The five steps of a run, against `bench` (which counts its requests through `counting`).
+async fn measure(
+    args: &BenchArgs,
+    counting: &Arc<CountingStore>,
+    bench: &Storage,
+) -> CliResult<Report> {
     let writer = WriterSettings {
         linger_ms: args.linger_ms,
         segment_bytes_max: args.segment_mib * 1024 * 1024,
@@ -53,9 +103,10 @@ pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
         args.segment_mib
     );
     let segment_sized = pool.slice(..(args.segment_mib * 1024 * 1024).min(pool.len()));
+    let root = bench.keys.root();
     let raw = raw::measure(
         counting.clone(),
-        &root,
+        root,
         segment_sized,
         concurrency,
         args.raw_seconds,
@@ -81,11 +132,11 @@ pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
         args.producers, args.partitions
     );
     let before = counting.counts();
-    let (produce, e2e) = load::produce(&bench, &load, pool).await?;
+    let (produce, e2e) = load::produce(bench, &load, pool).await?;
     let produce_requests = counting.counts().since(&before);
     eprintln!("reading back from offset 0...");
     let before = counting.counts();
-    let read = load::catch_up(&bench, &topic, args.partitions).await?;
+    let read = load::catch_up(bench, &topic, args.partitions).await?;
     let read_requests = counting.counts().since(&before);
 
     let mut manifests = Vec::new();
@@ -106,14 +157,7 @@ pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
         produce_requests,
         read_requests,
     };
-    let report = Report::new(&args, &storage.url, measured, &manifests);
-    print!("{}", report.table());
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
-        eprintln!("wrote {}", path.display());
-    }
-    cleanup(storage, &root).await;
-    Ok(())
+    Ok(Report::new(args, &bench.url, measured, &manifests))
 }
 
 /// `random`: incompressible bytes; `text`: log-like lines that zstd shrinks several times.

@@ -37,6 +37,29 @@ async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// Waits until the partition's next offset holds still for half a second.
+async fn settle(storage: &Storage, name: &TopicName) {
+    let next = async || {
+        storage
+            .manifests
+            .read(name, PartitionId(0))
+            .await
+            .unwrap()
+            .unwrap()
+            .manifest
+            .next_offset
+    };
+    let mut last = next().await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = next().await;
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -140,6 +163,9 @@ pub async fn writer_restarts_mid_stream(storage: Storage) {
     })
     .await;
     doomed.shutdown_background();
+    // A request already on the wire when the process died may still land (a zombie commit):
+    // wait until the log stops moving before learning what made it.
+    settle(&storage, &name).await;
     let mut history = std::mem::take(&mut *seen.lock().unwrap());
 
     // Restart: find the last of our records that made it into the log, continue after it.
