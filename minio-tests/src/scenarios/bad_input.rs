@@ -13,7 +13,7 @@ use silt_core::store::Storage;
 use silt_reader::{ReadError, Reader, StartFrom};
 use silt_writer::{AppendError, Writer, WriterSettings};
 
-use super::{produce, quick, topic};
+use super::{manifest, produce, quick, topic};
 use crate::checker::check;
 
 /// Invalid names, counts, partitions, sizes and offsets: typed errors, log intact.
@@ -100,13 +100,7 @@ pub async fn bad_input_is_typed_and_harmless(storage: Storage) {
         .unwrap();
     a.await.unwrap();
     b.await.unwrap();
-    let m = storage
-        .manifests
-        .read(&name, PartitionId(1))
-        .await
-        .unwrap()
-        .unwrap()
-        .manifest;
+    let m = manifest(&storage, &name, PartitionId(1)).await;
     assert!(
         m.segments.iter().all(|s| s.records <= 100),
         "{:?}",
@@ -141,13 +135,7 @@ pub async fn corrupted_objects_are_reported(storage: Storage) {
             .await
             .unwrap();
     }
-    let m0 = storage
-        .manifests
-        .read(&name, PartitionId(0))
-        .await
-        .unwrap()
-        .unwrap()
-        .manifest;
+    let m0 = manifest(&storage, &name, PartitionId(0)).await;
     let segment = storage
         .keys
         .segment(&name, PartitionId(0), m0.segments[0].id);

@@ -13,7 +13,7 @@ use silt_core::testing::{Call, Fault, FlakyStore, Rule};
 use silt_reader::{Reader, StartFrom};
 use silt_writer::Writer;
 
-use super::{produce, quick, topic};
+use super::{manifest, produce, quick, topic};
 use crate::checker::{History, check};
 
 async fn segment_objects(storage: &Storage, name: &TopicName) -> Vec<String> {
@@ -39,16 +39,7 @@ async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
 
 /// Waits until the partition's next offset holds still for half a second.
 async fn settle(storage: &Storage, name: &TopicName) {
-    let next = async || {
-        storage
-            .manifests
-            .read(name, PartitionId(0))
-            .await
-            .unwrap()
-            .unwrap()
-            .manifest
-            .next_offset
-    };
+    let next = async || manifest(storage, name, PartitionId(0)).await.next_offset;
     let mut last = next().await;
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -102,13 +93,7 @@ pub async fn writer_killed_between_upload_and_commit(storage: Storage) {
     .await;
     doomed.shutdown_background();
 
-    let m = storage
-        .manifests
-        .read(&name, PartitionId(0))
-        .await
-        .unwrap()
-        .unwrap()
-        .manifest;
+    let m = manifest(&storage, &name, PartitionId(0)).await;
     assert_eq!(m.next_offset.0, 20, "the killed writer committed nothing");
     let orphans = segment_objects(&storage, &name)
         .await

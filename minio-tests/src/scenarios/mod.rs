@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use silt_core::ids::{PartitionId, TopicName};
+use silt_core::manifest::Manifest;
 use silt_core::record::Record;
 use silt_core::store::Storage;
 use silt_writer::{Writer, WriterSettings};
@@ -35,6 +36,17 @@ pub async fn topic(storage: &Storage, name: &str, partitions: u32) -> TopicName 
         .await
         .expect("create topic");
     name
+}
+
+/// The current manifest of a partition.
+pub async fn manifest(storage: &Storage, name: &TopicName, p: PartitionId) -> Arc<Manifest> {
+    storage
+        .manifests
+        .read(name, p)
+        .await
+        .unwrap()
+        .expect("partition has a manifest")
+        .manifest
 }
 
 /// Settings with a short linger, for tests.

@@ -9,7 +9,7 @@ use silt_core::store::Storage;
 use silt_reader::{ReadError, Reader, StartFrom};
 use silt_writer::{Writer, WriterSettings};
 
-use super::{quick, topic};
+use super::{manifest, quick, topic};
 
 /// Records `r<i>-` padded to `size` bytes with incompressible (xorshift) bytes.
 fn numbered(from: u64, count: u64, size: usize) -> Vec<Record> {
@@ -136,13 +136,7 @@ pub async fn sealed_chunks_stay_readable(storage: Storage) {
     for i in 0..600 {
         writer.append(p, numbered(i, 1, 10)).await.unwrap();
     }
-    let m = storage
-        .manifests
-        .read(&name, p)
-        .await
-        .unwrap()
-        .unwrap()
-        .manifest;
+    let m = manifest(&storage, &name, p).await;
     assert!(!m.chunks.is_empty(), "600 commits must have sealed a chunk");
     assert!(
         m.segments.len() <= silt_core::manifest::TAIL_SEAL_AT,
@@ -182,13 +176,7 @@ pub async fn ranged_reads_of_large_segments(storage: Storage) {
     let p = PartitionId(0);
     let ack = writer.append(p, numbered(0, 3000, 1000)).await.unwrap();
     assert_eq!(ack.last_offset, Offset(2999));
-    let m = storage
-        .manifests
-        .read(&name, p)
-        .await
-        .unwrap()
-        .unwrap()
-        .manifest;
+    let m = manifest(&storage, &name, p).await;
     assert!(
         m.segments[0].bytes > silt_reader::WHOLE_FETCH_BYTES_MAX,
         "segment of {} bytes",
