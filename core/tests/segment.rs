@@ -144,29 +144,32 @@ fn golden_records() -> Vec<Record> {
     ]
 }
 
-/// The bytes a v1 writer produced must stay readable by every later version.
+/// The bytes every earlier writer produced stay readable: one golden file per format version.
+/// `SILT_WRITE_GOLDEN=1` writes the current version's file (never an older one).
 #[test]
-fn golden_v1_segment_decodes() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/segment-v1.bin");
+fn golden_segments_decode() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
+    let current = format!("{dir}/segment-v{}.bin", segment::FORMAT_VERSION);
     if std::env::var_os("SILT_WRITE_GOLDEN").is_some() {
         std::fs::write(
-            path,
+            &current,
             segment::encode(&identity(), &golden_records(), 3).unwrap(),
         )
         .unwrap();
     }
-    let bytes = Bytes::from(std::fs::read(path).unwrap());
-    let (header, records) = segment::decode(bytes, path).unwrap();
-    assert_eq!(records, golden_records());
-    assert_eq!(
-        header,
-        SegmentHeader {
+    for version in 1..=segment::FORMAT_VERSION {
+        let path = format!("{dir}/segment-v{version}.bin");
+        let bytes = Bytes::from(std::fs::read(&path).unwrap());
+        let (header, records) = segment::decode(bytes, &path).unwrap();
+        assert_eq!(records, golden_records(), "{path}");
+        let expected = SegmentHeader {
             record_count: 3,
             min_ts: -5,
             max_ts: 1_700_000_000_000,
             ..identity()
-        }
-    );
+        };
+        assert_eq!(header, expected, "{path}");
+    }
 }
 
 #[test]
@@ -178,9 +181,49 @@ fn future_versions_are_refused_by_name() {
     match segment::decode(Bytes::from(bytes), "seg") {
         Err(Error::FutureFormat {
             found: 9,
-            supported: 1,
+            supported,
             ..
-        }) => {}
+        }) => {
+            assert_eq!(supported, u32::from(segment::FORMAT_VERSION))
+        }
         other => panic!("expected FutureFormat, got {other:?}"),
+    }
+}
+
+/// Incompressible blocks are stored as is, compressible ones with zstd; both read back.
+#[test]
+fn incompressible_blocks_are_stored_raw() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let random: Vec<Record> = (0..600)
+        .map(|i| {
+            let value: Vec<u8> = (0..1000)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            Record::from_value(value, i)
+        })
+        .collect();
+    let text: Vec<Record> = (0..600)
+        .map(|i| Record::from_value(format!("log line {i} status=ok ").repeat(20), i))
+        .collect();
+    for (records, stored_raw) in [(random, true), (text, false)] {
+        let bytes = segment::encode(&identity(), &records, 1).unwrap();
+        let footer = Footer::parse(bytes.clone(), bytes.len() as u64, "t")
+            .unwrap()
+            .unwrap();
+        assert!(footer.blocks.len() >= 2);
+        assert!(
+            footer
+                .blocks
+                .iter()
+                .all(|b| (b.byte_len == b.raw_len) == stored_raw),
+            "{:?}",
+            footer.blocks
+        );
+        assert_eq!(segment::decode(bytes, "t").unwrap().1, records);
     }
 }

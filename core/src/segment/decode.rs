@@ -58,7 +58,9 @@ impl Footer {
         }
         let start = tail.len() - needed as usize;
         let index = tail.slice(start..tail.len() - TRAILER_BYTES);
-        let blocks = read_index(index, trailer.index_offset).map_err(|e| corrupt(location, e))?;
+        let stored_blocks = trailer.flags & super::FLAG_STORED_BLOCKS != 0;
+        let blocks = read_index(index, trailer.index_offset, stored_blocks)
+            .map_err(|e| corrupt(location, e))?;
         Ok(Ok(Footer { blocks }))
     }
 
@@ -78,6 +80,7 @@ impl Footer {
 
 struct Trailer {
     index_offset: u64,
+    flags: u32,
     index_len: u32,
     crc32c: u32,
 }
@@ -85,19 +88,24 @@ struct Trailer {
 fn read_trailer(c: &mut Cursor) -> Result<Trailer, String> {
     let index_offset = c.u64("index offset")?;
     let index_len = c.u32("index length")?;
-    let _reserved = c.u32("reserved")?;
+    let flags = c.u32("flags")?;
     let crc32c = c.u32("checksum")?;
     if c.take(4, "magic")?.as_ref() != MAGIC {
         return Err("trailer magic is not SILT (truncated or not a segment)".into());
     }
     Ok(Trailer {
         index_offset,
+        flags,
         index_len,
         crc32c,
     })
 }
 
-fn read_index(index: Bytes, index_offset: u64) -> Result<Vec<BlockInfo>, String> {
+fn read_index(
+    index: Bytes,
+    index_offset: u64,
+    stored_blocks: bool,
+) -> Result<Vec<BlockInfo>, String> {
     let mut c = Cursor::new(index);
     let count = c.u32("block count")? as usize;
     if c.remaining() != count * INDEX_ENTRY_BYTES {
@@ -117,6 +125,11 @@ fn read_index(index: Bytes, index_offset: u64) -> Result<Vec<BlockInfo>, String>
             byte_len: c.u32("block length")?,
             raw_len: c.u32("block raw length")?,
             crc32c: c.u32("block checksum")?,
+            stored: false,
+        };
+        let b = BlockInfo {
+            stored: stored_blocks && b.byte_len == b.raw_len,
+            ..b
         };
         let in_order = b.first_position == next_position && b.byte_offset == next_byte;
         if !in_order || b.records == 0 || b.raw_len as usize > BLOCK_RAW_BYTES_MAX {
@@ -215,12 +228,17 @@ pub fn decode_block(
             format!("block at byte {} fails its checksum", block.byte_offset),
         ));
     }
-    let raw = zstd::bulk::decompress(&compressed, block.raw_len as usize).map_err(|e| {
-        corrupt(
-            location,
-            format!("block at byte {}: {e}", block.byte_offset),
-        )
-    })?;
+    // A stored (uncompressed) block has exactly its raw length; see the encoder.
+    let raw = if block.stored {
+        compressed.to_vec()
+    } else {
+        zstd::bulk::decompress(&compressed, block.raw_len as usize).map_err(|e| {
+            corrupt(
+                location,
+                format!("block at byte {}: {e}", block.byte_offset),
+            )
+        })?
+    };
     if raw.len() != block.raw_len as usize {
         return Err(corrupt(
             location,

@@ -2,7 +2,9 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{BLOCK_RAW_BYTES_TARGET, BlockInfo, FORMAT_VERSION, INDEX_ENTRY_BYTES, MAGIC};
+use super::{
+    BLOCK_RAW_BYTES_TARGET, BlockInfo, FLAG_STORED_BLOCKS, FORMAT_VERSION, INDEX_ENTRY_BYTES, MAGIC,
+};
 use super::{HEADER_BYTES, SegmentHeader, TRAILER_BYTES};
 use crate::limits::SEGMENT_RECORDS_MAX;
 use crate::record::Record;
@@ -63,7 +65,7 @@ pub fn encode(
     out.reserve(TRAILER_BYTES);
     out.put_u64_le(index_offset);
     out.put_u32_le(index_len as u32);
-    out.put_u32_le(0); // reserved
+    out.put_u32_le(FLAG_STORED_BLOCKS);
     let crc = crc32c::crc32c(&out);
     out.put_u32_le(crc);
     out.put_slice(&MAGIC);
@@ -91,17 +93,38 @@ fn compress_block(
     end_position: u32,
     zstd_level: i32,
 ) -> std::io::Result<BlockInfo> {
-    let compressed = zstd::bulk::compress(raw, zstd_level)?;
+    let compressed = if looks_incompressible(raw, zstd_level)? {
+        None
+    } else {
+        Some(zstd::bulk::compress(raw, zstd_level)?).filter(|c| c.len() < raw.len())
+    };
+    let stored = compressed.as_deref().unwrap_or(raw);
     let block = BlockInfo {
         first_position,
         records: end_position - first_position,
         byte_offset: out.len() as u64,
-        byte_len: compressed.len() as u32,
+        byte_len: stored.len() as u32,
         raw_len: raw.len() as u32,
-        crc32c: crc32c::crc32c(&compressed),
+        crc32c: crc32c::crc32c(stored),
+        stored: compressed.is_none(),
     };
-    out.put_slice(&compressed);
+    out.put_slice(stored);
     Ok(block)
+}
+
+/// Bytes of a block's start compressed to guess whether the whole block would shrink.
+const SAMPLE_BYTES: usize = 4096;
+
+/// True when a sample of `raw` barely compresses (random or already compressed payloads):
+/// compressing the whole block would cost CPU for nothing, so it is stored as is. A stored
+/// block is recognised by `byte_len == raw_len`, which a zstd frame (always longer than its
+/// input when the input does not shrink) can never have.
+fn looks_incompressible(raw: &[u8], zstd_level: i32) -> std::io::Result<bool> {
+    if raw.len() < 4 * SAMPLE_BYTES {
+        return Ok(false);
+    }
+    let sample = zstd::bulk::compress(&raw[..SAMPLE_BYTES], zstd_level)?;
+    Ok(sample.len() * 100 > SAMPLE_BYTES * 95)
 }
 
 /// Flag bits of an encoded record.

@@ -5,12 +5,17 @@
 //! ```text
 //! header   magic "SILT" | version u16 | flags u16 | topic id [16] | partition u32
 //!          | writer id [16] | epoch u64 | record count u32 | min ts i64 | max ts i64
-//! blocks   zstd frames, each a run of encoded records (about BLOCK_RAW_BYTES_TARGET raw):
+//! blocks   zstd frames, each a run of encoded records (about BLOCK_RAW_BYTES_TARGET raw);
+//!          a block that does not compress is stored as is (its length equals its raw length):
 //!          flags u8 | timestamp i64 | [key len u32 | key] | [value len u32 | value]
 //!          | header count u16 | per header: name len u32 | name | value len u32 | value
 //! index    block count u32, then per block: first position u32 | records u32
 //!          | byte offset u64 | byte length u32 | raw length u32 | crc32c u32
-//! trailer  index offset u64 | index length u32 | reserved u32 | crc32c u32 | magic "SILT"
+//! trailer  index offset u64 | index length u32 | flags u32 | crc32c u32 | magic "SILT"
+//!
+//! Versions: 1 wrote every block with zstd and flags 0. 2 adds the trailer flag
+//! `FLAG_STORED_BLOCKS`: a block whose length equals its raw length is stored as is (the
+//! encoder only keeps a zstd frame that is strictly shorter). Both are read.
 //! ```
 //!
 //! All integers are little-endian. The trailer's crc32c covers every byte before it (header,
@@ -31,7 +36,9 @@ use crate::ids::{Epoch, PartitionId, TopicId, WriterId};
 /// First four bytes of every segment, and its last four.
 pub const MAGIC: [u8; 4] = *b"SILT";
 /// The format version this code writes and the newest it reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
+/// Trailer flag: blocks with `byte_len == raw_len` are stored uncompressed.
+pub const FLAG_STORED_BLOCKS: u32 = 1;
 /// Uncompressed bytes after which the encoder starts a new block.
 pub const BLOCK_RAW_BYTES_TARGET: usize = 256 * 1024;
 /// Largest uncompressed block the decoder accepts (a block holds at least one record).
@@ -77,6 +84,8 @@ pub struct BlockInfo {
     pub raw_len: u32,
     /// crc32c of the compressed bytes.
     pub crc32c: u32,
+    /// Stored as is, not compressed.
+    pub stored: bool,
 }
 
 impl BlockInfo {
