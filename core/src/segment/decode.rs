@@ -229,15 +229,17 @@ pub fn decode_block(
         ));
     }
     // A stored (uncompressed) block has exactly its raw length; see the encoder.
+    // A stored block is read in place: records are slices of the fetched bytes.
     let raw = if block.stored {
-        compressed.to_vec()
+        compressed
     } else {
-        zstd::bulk::decompress(&compressed, block.raw_len as usize).map_err(|e| {
+        let raw = zstd::bulk::decompress(&compressed, block.raw_len as usize).map_err(|e| {
             corrupt(
                 location,
                 format!("block at byte {}: {e}", block.byte_offset),
             )
-        })?
+        })?;
+        Bytes::from(raw)
     };
     if raw.len() != block.raw_len as usize {
         return Err(corrupt(
@@ -245,7 +247,7 @@ pub fn decode_block(
             "block decompressed to an unexpected length",
         ));
     }
-    let mut c = Cursor::new(Bytes::from(raw));
+    let mut c = Cursor::new(raw);
     let mut records = Vec::with_capacity(block.records as usize);
     for _ in 0..block.records {
         records.push(read_record(&mut c).map_err(|e| corrupt(location, e))?);
