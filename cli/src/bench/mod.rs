@@ -28,7 +28,7 @@ use ulid::Ulid;
 use crate::CliResult;
 use crate::args::{BenchArgs, Payload};
 use load::Load;
-use report::{Measured, Report};
+use report::{Measured, Report, Slowest};
 
 pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
     check(&args)?;
@@ -132,8 +132,10 @@ async fn measure(
         args.producers, args.partitions
     );
     let before = counting.counts();
+    counting.take_slowest_ms();
     let (produce, e2e) = load::produce(bench, &load, pool).await?;
     let produce_requests = counting.counts().since(&before);
+    let (slowest_put_ms, slowest_get_ms) = counting.take_slowest_ms();
     eprintln!("reading back from offset 0...");
     let before = counting.counts();
     let read = load::catch_up(bench, &topic, args.partitions).await?;
@@ -156,6 +158,10 @@ async fn measure(
         read,
         produce_requests,
         read_requests,
+        slowest: Slowest {
+            put_ms: slowest_put_ms,
+            get_ms: slowest_get_ms,
+        },
     };
     Ok(Report::new(args, &bench.url, measured, &manifests))
 }

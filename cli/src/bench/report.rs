@@ -22,6 +22,15 @@ pub(crate) struct Measured {
     pub(crate) read: Read,
     pub(crate) produce_requests: RequestCounts,
     pub(crate) read_requests: RequestCounts,
+    pub(crate) slowest: Slowest,
+}
+
+/// The slowest single store requests while producing: a latency outlier of about the same
+/// size points at the store, not at silt.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct Slowest {
+    pub(crate) put_ms: f64,
+    pub(crate) get_ms: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,6 +55,7 @@ struct ProduceReport {
     stored_bytes: u64,
     stored_mib_per_s: f64,
     manifest_commits: u64,
+    slowest_request_ms: Slowest,
 }
 
 #[derive(Debug, Serialize)]
@@ -94,6 +104,7 @@ impl Report {
             stored_bytes,
             stored_mib_per_s: mib_per_s(stored_bytes, m.produce.seconds),
             manifest_commits: m.produce_requests.put_update,
+            slowest_request_ms: m.slowest,
             load: m.produce,
         };
         let read = ReadReport {
@@ -175,6 +186,12 @@ impl Report {
             t,
             "            {} segments, mean {:.0} B, stored {:.1} MiB/s, {} manifest commits",
             p.segments, p.segment_mean_bytes, p.stored_mib_per_s, p.manifest_commits
+        );
+        let s = p.slowest_request_ms;
+        let _ = writeln!(
+            t,
+            "            slowest store request  PUT {:.1} ms  GET {:.1} ms",
+            s.put_ms, s.get_ms
         );
         let _ = writeln!(
             t,

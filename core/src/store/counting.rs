@@ -57,6 +57,8 @@ impl RequestCounts {
 
 #[derive(Debug, Default)]
 struct Counters {
+    slowest_put_us: AtomicU64,
+    slowest_get_us: AtomicU64,
     put_overwrite: AtomicU64,
     put_create: AtomicU64,
     put_update: AtomicU64,
@@ -80,6 +82,16 @@ impl CountingStore {
             inner,
             counters: Arc::default(),
         }
+    }
+
+    /// The slowest PUT and GET (ms) since the last call, then starts over: tells a stall in
+    /// the store from one in silt.
+    pub fn take_slowest_ms(&self) -> (f64, f64) {
+        let take = |a: &AtomicU64| a.swap(0, Ordering::Relaxed) as f64 / 1000.0;
+        (
+            take(&self.counters.slowest_put_us),
+            take(&self.counters.slowest_get_us),
+        )
     }
 
     /// The counts so far.
@@ -126,7 +138,11 @@ impl ObjectStore for CountingStore {
             1,
         );
         add(&c.put_bytes, payload.content_length() as u64);
-        self.inner.put_opts(location, payload, opts).await
+        let started = tokio::time::Instant::now();
+        let result = self.inner.put_opts(location, payload, opts).await;
+        c.slowest_put_us
+            .fetch_max(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        result
     }
 
     async fn put_multipart_opts(
@@ -140,7 +156,13 @@ impl ObjectStore for CountingStore {
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
         add(&self.counters.get, 1);
-        self.inner.get_opts(location, options).await
+        let started = tokio::time::Instant::now();
+        let result = self.inner.get_opts(location, options).await;
+        let elapsed = started.elapsed().as_micros() as u64;
+        self.counters
+            .slowest_get_us
+            .fetch_max(elapsed, Ordering::Relaxed);
+        result
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
