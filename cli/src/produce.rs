@@ -71,22 +71,20 @@ pub(crate) async fn run(storage: &Storage, args: ProduceArgs) -> CliResult {
         exclusive: args.exclusive,
         ..WriterSettings::default()
     };
-    let writer = std::sync::Arc::new(Writer::open(storage.clone(), &topic, settings).await?);
+    let writer = Writer::open(storage.clone(), &topic, settings).await?;
     let mut tally = Tally {
         print_acks: args.print_acks,
         ..Tally::default()
     };
     let read = read_and_send(storage, &writer, &args, &mut tally).await;
-    if let Ok(writer) = std::sync::Arc::try_unwrap(writer) {
-        writer.close().await;
-    }
+    writer.close().await;
     read?;
     summarize(&topic, &tally)
 }
 
 async fn read_and_send(
     storage: &Storage,
-    writer: &std::sync::Arc<Writer>,
+    writer: &Writer,
     args: &ProduceArgs,
     tally: &mut Tally,
 ) -> CliResult {

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use silt_core::error::{Error, InvalidInput};
@@ -15,7 +15,7 @@ use silt_core::limits::BATCH_BYTES_MAX;
 use silt_core::record::Record;
 use silt_core::store::Storage;
 use silt_core::topic::TopicConfig;
-use tokio::sync::{Mutex, Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use ulid::Ulid;
 
@@ -138,7 +138,7 @@ impl Writer {
             expect_offset,
             waiter,
         };
-        let sender = self.partition_sender(partition).await?;
+        let sender = self.partition_sender(partition)?;
         sender
             .send(request)
             .await
@@ -155,11 +155,13 @@ impl Writer {
         self.send_batch(partition, records, None).await?.await
     }
 
-    async fn partition_sender(
+    /// The sender of the partition's task, starting the task on first use. The lock is never
+    /// held across an await, so a plain mutex suffices.
+    fn partition_sender(
         &self,
         partition: PartitionId,
     ) -> Result<mpsc::Sender<Request>, AppendError> {
-        let mut partitions = self.partitions.lock().await;
+        let mut partitions = self.partitions.lock().map_err(|_| AppendError::Closed)?;
         if let Some(running) = partitions.get(&partition) {
             return Ok(running.sender.clone());
         }
@@ -187,7 +189,10 @@ impl Writer {
     /// Flushes and commits everything sent, answers every waiter, releases exclusive leases,
     /// and stops the partition tasks.
     pub async fn close(self) {
-        let partitions = std::mem::take(&mut *self.partitions.lock().await);
+        let partitions = self
+            .partitions
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for (_, PartitionTask { sender, task }) in partitions {
             drop(sender);
             if let Err(e) = task.await {
