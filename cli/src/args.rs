@@ -10,6 +10,10 @@ pub(crate) struct Args {
     /// Where the log lives: file://DIR, s3://BUCKET/PREFIX (AWS_* variables) or memory://.
     #[arg(long, env = "SILT_STORE", default_value = DEFAULT_STORE_URL, global = true)]
     pub(crate) store: String,
+    /// Where manifests and topic configurations live: in the store (default) or
+    /// dynamodb://TABLE (AWS_REGION, credentials, AWS_ENDPOINT_URL_DYNAMODB).
+    #[arg(long, env = "SILT_MANIFEST", global = true)]
+    pub(crate) manifest: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -27,6 +31,16 @@ pub(crate) enum Command {
     Demo,
     /// Measure throughput, latency and request cost next to the store's raw limits.
     Bench(BenchArgs),
+    /// Set up the manifest store.
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ManifestCommand {
+    /// Create the DynamoDB table named by --manifest unless it exists (nothing to do for
+    /// manifests kept in the store).
+    Init,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,7 +2,8 @@
 //!
 //! Topics, produce (stdin → acknowledged offsets), consume (offsets → stdout), and `demo`, the
 //! whole flow on the embedded default store for a newcomer. Every command takes `--store URL`
-//! (or `SILT_STORE`; default `file://./silt-data`).
+//! (or `SILT_STORE`; default `file://./silt-data`) and `--manifest dynamodb://TABLE` (or
+//! `SILT_MANIFEST`; default: manifests in the store).
 
 mod args;
 mod bench;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use silt_core::store::Storage;
 
-use crate::args::{Args, Command};
+use crate::args::{Args, Command, ManifestCommand};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -42,12 +43,18 @@ async fn main() -> ExitCode {
 pub(crate) type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 async fn run(args: Args) -> CliResult {
-    let storage = Storage::open(&args.store).await?;
+    let manifest = args.manifest.as_deref();
+    if let Command::Manifest(ManifestCommand::Init) = args.command {
+        println!("{}", Storage::init_manifests(&args.store, manifest).await?);
+        return Ok(());
+    }
+    let storage = Storage::open_with_manifests(&args.store, manifest).await?;
     match args.command {
         Command::Topic(cmd) => topic::run(&storage, cmd).await,
         Command::Produce(cmd) => produce::run(&storage, cmd).await,
         Command::Consume(cmd) => consume::run(&storage, cmd).await,
         Command::Demo => demo::run(&storage).await,
         Command::Bench(args) => bench::run(&storage, args).await,
+        Command::Manifest(ManifestCommand::Init) => Ok(()),
     }
 }

@@ -14,7 +14,9 @@ use common::Silt;
 
 /// Two `silt produce` processes on one partition; one is killed with SIGKILL mid-stream.
 /// Every acknowledgement either printed is then read back at its offset, with dense offsets.
-/// Runs on a local directory, and on SeaweedFS when `SILT_TEST_SEAWEEDFS` is set.
+/// Runs on a local directory, and on SeaweedFS when `SILT_TEST_SEAWEEDFS` is set (with
+/// manifests in DynamoDB too when `SILT_TEST_DYNAMODB` is). `silt manifest init` runs first:
+/// it creates the DynamoDB table, or does nothing for manifests in the store.
 fn killed_producer_loses_nothing(store: &str, env: &[(&str, String)]) {
     use std::io::{BufRead, BufReader};
     let silt = Silt::new();
@@ -41,14 +43,23 @@ fn killed_producer_loses_nothing(store: &str, env: &[(&str, String)]) {
             .spawn()
             .unwrap()
     };
-    let out = with_env(silt.command(&["topic", "create", "k"]))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for args in [&["manifest", "init"][..], &["topic", "create", "k"]] {
+        let out = with_env(silt.command(args)).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if args[0] == "manifest" {
+            let said = String::from_utf8_lossy(&out.stdout);
+            let in_dynamodb = env.iter().any(|(k, _)| *k == "SILT_MANIFEST");
+            assert_eq!(
+                said.contains("created DynamoDB table"),
+                in_dynamodb,
+                "{said}"
+            );
+        }
+    }
     let mut survivor = produce();
     let mut victim = produce();
     let feed = |child: &mut std::process::Child, name: &'static str, lines: usize| {
@@ -122,22 +133,48 @@ fn killed_producer_loses_nothing_locally() {
     killed_producer_loses_nothing("file://./silt-data", &[]);
 }
 
-#[test]
-fn killed_producer_loses_nothing_on_seaweedfs() {
-    let Ok(endpoint) = std::env::var("SILT_TEST_SEAWEEDFS") else {
+/// The endpoint in `variable`, or `None` after saying the test is skipped.
+fn server(variable: &str) -> Option<String> {
+    let endpoint = std::env::var(variable).ok();
+    if endpoint.is_none() {
         let _ = writeln!(
             std::io::stderr(),
-            "skipped on SILT_TEST_SEAWEEDFS: not set (./scripts/test starts it)"
+            "skipped on {variable}: not set (./scripts/test starts it)"
         );
-        return;
-    };
-    let store = format!("s3://silt-test/cli-{}", std::process::id());
-    let env = [
+    }
+    endpoint
+}
+
+/// A fresh prefix of the SeaweedFS test bucket and the environment reaching it.
+fn seaweedfs() -> Option<(String, Vec<(&'static str, String)>)> {
+    let endpoint = server("SILT_TEST_SEAWEEDFS")?;
+    let store = format!("s3://silt-test/cli-{}", ulid::Ulid::new());
+    let env = vec![
         ("AWS_ENDPOINT_URL", endpoint),
         ("AWS_ALLOW_HTTP", "true".to_string()),
         ("AWS_ACCESS_KEY_ID", "silt-test".to_string()),
         ("AWS_SECRET_ACCESS_KEY", "silt-test".to_string()),
         ("AWS_REGION", "us-east-1".to_string()),
     ];
+    Some((store, env))
+}
+
+#[test]
+fn killed_producer_loses_nothing_on_seaweedfs() {
+    let Some((store, env)) = seaweedfs() else {
+        return;
+    };
+    killed_producer_loses_nothing(&store, &env);
+}
+
+#[test]
+fn killed_producer_loses_nothing_with_dynamodb_manifests() {
+    let (Some((store, mut env)), Some(dynamodb)) = (seaweedfs(), server("SILT_TEST_DYNAMODB"))
+    else {
+        return;
+    };
+    let table = format!("silt-cli-{}", ulid::Ulid::new());
+    env.push(("AWS_ENDPOINT_URL_DYNAMODB", dynamodb));
+    env.push(("SILT_MANIFEST", format!("dynamodb://{table}")));
     killed_producer_loses_nothing(&store, &env);
 }

@@ -1,12 +1,12 @@
 //! Index chunk objects: immutable runs of segment entries sealed out of a manifest to keep it
 //! small (DESIGN §6 rule 7). Written with a conditional create before the commit that
-//! references them; read by readers and cached forever.
+//! references them; read (and cached forever) by the object manifest store's lookups.
 
-use object_store::{ObjectStoreExt, PutMode, PutOptions};
+use object_store::{PutMode, PutOptions};
 use ulid::Ulid;
 
 use crate::error::Result;
-use crate::ids::{ObjectId, PartitionId, TopicName};
+use crate::ids::{ObjectId, TopicName};
 use crate::manifest::{ChunkRef, IndexChunk, Manifest, SegmentEntry, codec};
 use crate::store::Storage;
 
@@ -38,28 +38,5 @@ impl Storage {
             .put_opts(&path, codec::encode_chunk(&body).into(), opts)
             .await?;
         Ok(Some(chunk))
-    }
-
-    /// Reads the entries of a sealed chunk.
-    pub async fn read_chunk(
-        &self,
-        topic: &TopicName,
-        partition: PartitionId,
-        chunk: &ChunkRef,
-    ) -> Result<Vec<SegmentEntry>> {
-        let path = self.keys.index_chunk(topic, partition, chunk.id);
-        let bytes = self.objects.get(&path).await?.bytes().await?;
-        let body = codec::decode_chunk(&bytes, path.as_ref())?;
-        let covers = ChunkRef::covering(chunk.id, &body.entries);
-        if covers != Some(*chunk) {
-            let reason = "entries differ from the manifest's reference".to_string();
-            return Err(crate::error::Corruption {
-                what: "index chunk",
-                location: path.to_string(),
-                reason,
-            }
-            .into());
-        }
-        Ok(body.entries)
     }
 }

@@ -123,6 +123,15 @@ pub enum Rejection {
         bytes: usize,
         max: usize,
     },
+    /// A DynamoDB head item reached its size budget: only writer markers grow it.
+    #[error(
+        "the DynamoDB head item of partition {partition} would be {bytes} bytes (limit {max}): too many writers committed to it in the last 15 minutes; send through fewer writers"
+    )]
+    HeadFull {
+        partition: PartitionId,
+        bytes: usize,
+        max: usize,
+    },
 }
 
 /// Every error of the shared layer.
@@ -188,6 +197,16 @@ pub enum Error {
         "the store at {url} does not honour conditional writes ({check}); silt refuses to run its manifest there. Use an S3 store with If-Match/If-None-Match support, file://, or a DynamoDB manifest"
     )]
     ConditionalWritesUnsupported { url: String, check: String },
+    /// A DynamoDB call failed; retry later (the SDK already retried what it could).
+    #[error("DynamoDB {operation} on table {table} failed: {message}")]
+    Dynamo {
+        operation: &'static str,
+        table: String,
+        message: String,
+    },
+    /// The DynamoDB manifest table is missing or not usable as one.
+    #[error("DynamoDB table {table} cannot hold silt manifests: {reason}")]
+    ManifestTable { table: String, reason: String },
 }
 
 impl From<object_store::Error> for Error {

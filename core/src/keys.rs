@@ -11,7 +11,7 @@
 
 use object_store::path::Path;
 
-use crate::ids::{ObjectId, PartitionId, TopicName};
+use crate::ids::{ObjectId, Offset, PartitionId, TopicName};
 
 /// Formats every key under one root prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,11 +69,37 @@ impl Keys {
             .join(format!("{id}.idx"))
     }
 
+    /// DynamoDB partition key of a partition's head and segment items: the store's namespace
+    /// (such as `s3://bucket`) and the partition's folder, so stores may share a table.
+    pub fn partition_pk(
+        &self,
+        namespace: &str,
+        topic: &TopicName,
+        partition: PartitionId,
+    ) -> String {
+        format!("{namespace}/{}", self.partition(topic, partition))
+    }
+
+    /// DynamoDB partition key of the topic configuration items (sort key: the topic name).
+    pub fn topics_pk(&self, namespace: &str) -> String {
+        format!("{namespace}/{}", self.topics())
+    }
+
+    /// DynamoDB sort key of the segment item whose first record is `base` (sorts by offset).
+    pub fn segment_sk(base: Offset) -> String {
+        format!("{SEGMENT_SK_PREFIX}{:020}", base.0)
+    }
+
     /// A scratch object of the conditional-write probe.
     pub fn probe(&self, id: ObjectId) -> Path {
         self.root.clone().join("_probe").join(id.to_string())
     }
 }
+
+/// DynamoDB sort key of a partition's head item.
+pub const HEAD_SK: &str = "H";
+/// DynamoDB sort-key prefix of segment items.
+pub const SEGMENT_SK_PREFIX: &str = "S#";
 
 #[cfg(test)]
 mod tests {

@@ -1,10 +1,9 @@
-//! Topics: a name, an id that tells incarnations apart, a partition count and settings, stored
-//! as `topics/<name>/topic.json` (written once, with a conditional create). Creating a topic
-//! also creates each partition's manifest; writers create any that a crash left missing.
+//! Topics: a name, an id that tells incarnations apart, a partition count and settings, kept by
+//! the manifest store (`topics/<name>/topic.json` written once with a conditional create, or a
+//! DynamoDB item). Creating a topic also creates each partition's manifest; writers create any
+//! that a crash left missing.
 
-use bytes::Bytes;
 use futures::future::try_join_all;
-use object_store::{ObjectStoreExt, PutMode, PutOptions};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
@@ -63,6 +62,38 @@ impl TopicConfig {
     }
 }
 
+impl TopicConfig {
+    /// The stored bytes (JSON), as in `topic.json` or a DynamoDB topic item.
+    pub fn encode(&self) -> Vec<u8> {
+        // Plain strings and numbers: serializing cannot fail.
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+
+    /// Decodes and validates the configuration of `name` read from `location`.
+    pub fn decode(bytes: &[u8], name: &TopicName, location: &str) -> Result<TopicConfig> {
+        let corrupt = |reason: String| Corruption {
+            what: "topic config",
+            location: location.to_string(),
+            reason,
+        };
+        let config: TopicConfig =
+            serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        if config.format_version > TOPIC_FORMAT_VERSION {
+            return Err(Error::FutureFormat {
+                what: "topic config",
+                location: location.to_string(),
+                found: config.format_version,
+                supported: TOPIC_FORMAT_VERSION,
+            });
+        }
+        if &config.name != name {
+            return Err(corrupt(format!("names topic {}", config.name)).into());
+        }
+        validate_partition_count(config.partitions).map_err(|e| corrupt(e.to_string()))?;
+        Ok(config)
+    }
+}
+
 impl Storage {
     /// Creates a topic and its partition manifests; fails with `TopicExists` if the name is taken.
     pub async fn create_topic(
@@ -79,26 +110,9 @@ impl Storage {
             created_ms: self.clock.now_ms(),
             settings,
         };
-        let body = serde_json::to_vec_pretty(&config).unwrap_or_default();
-        let opts = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        let path = self.keys.topic_config(name);
-        match self
-            .objects
-            .put_opts(&path, Bytes::from(body).into(), opts)
-            .await
-        {
-            Ok(_) => {}
-            Err(object_store::Error::AlreadyExists { .. }) => {
-                // Possibly our own retried create: only the topic id tells.
-                let existing = self.topic(name).await?;
-                if existing.topic_id != config.topic_id {
-                    return Err(Error::TopicExists(name.clone()));
-                }
-            }
-            Err(e) => return Err(e.into()),
+        let stored = self.manifests.create_topic(&config).await?;
+        if stored.topic_id != config.topic_id {
+            return Err(Error::TopicExists(name.clone()));
         }
         let creates = config
             .partition_ids()
@@ -109,48 +123,14 @@ impl Storage {
 
     /// Reads a topic's configuration.
     pub async fn topic(&self, name: &TopicName) -> Result<TopicConfig> {
-        let path = self.keys.topic_config(name);
-        let bytes = match self.objects.get(&path).await {
-            Ok(got) => got.bytes().await?,
-            Err(object_store::Error::NotFound { .. }) => {
-                return Err(Error::UnknownTopic(name.clone()));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let corrupt = |reason: String| Corruption {
-            what: "topic config",
-            location: path.to_string(),
-            reason,
-        };
-        let config: TopicConfig =
-            serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
-        if config.format_version > TOPIC_FORMAT_VERSION {
-            return Err(Error::FutureFormat {
-                what: "topic config",
-                location: path.to_string(),
-                found: config.format_version,
-                supported: TOPIC_FORMAT_VERSION,
-            });
-        }
-        if &config.name != name {
-            return Err(corrupt(format!("names topic {}", config.name)).into());
-        }
-        validate_partition_count(config.partitions).map_err(|e| corrupt(e.to_string()))?;
-        Ok(config)
+        self.manifests
+            .read_topic(name)
+            .await?
+            .ok_or_else(|| Error::UnknownTopic(name.clone()))
     }
 
     /// Names of all topics, sorted.
     pub async fn list_topics(&self) -> Result<Vec<TopicName>> {
-        let listed = self
-            .objects
-            .list_with_delimiter(Some(&self.keys.topics()))
-            .await?;
-        let mut names: Vec<TopicName> = listed
-            .common_prefixes
-            .iter()
-            .filter_map(|p| p.filename().and_then(|n| TopicName::new(n).ok()))
-            .collect();
-        names.sort();
-        Ok(names)
+        self.manifests.list_topics().await
     }
 }

@@ -8,19 +8,24 @@
 //! - `SILT_TEST_SEAWEEDFS`: endpoint of a SeaweedFS S3 gateway (bucket `silt-test`);
 //! - `SILT_TEST_MOTO`: endpoint of a moto server (bucket `silt-test`);
 //! - `SILT_TEST_S3_URL`: any `s3://bucket/prefix`, reached with the usual `AWS_*` variables
-//!   (real MinIO or AWS).
+//!   (real MinIO or AWS);
+//! - `SILT_TEST_DYNAMODB`: endpoint of a DynamoDB API (moto) for manifests, with segments on
+//!   one of the S3 servers above (a fresh table per backend: moto copies a whole table on
+//!   every transaction, so small tables keep it fast).
 
 use std::io::Write;
 use std::sync::Arc;
 
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use silt_core::store::Storage;
+use silt_core::store::{DynamoManifestStore, Storage};
 use tempfile::TempDir;
 use ulid::Ulid;
 
 /// Bucket the test script creates on each server.
 pub const TEST_BUCKET: &str = "silt-test";
+/// Name prefix of the DynamoDB tables the DynamoDB backend creates.
+pub const TEST_TABLE_PREFIX: &str = "silt-test";
 
 /// A store plus whatever must live as long as it (a temporary directory).
 #[derive(Debug)]
@@ -60,14 +65,7 @@ pub fn s3_target(variable: &str) -> Option<(String, Vec<(String, String)>)> {
             .collect();
         return Some((format!("{}/{prefix}", base.trim_end_matches('/')), env));
     }
-    let Ok(endpoint) = std::env::var(variable) else {
-        // Written to the handle itself, not with eprintln!, so the test harness shows it.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped on {variable}: not set (./scripts/test starts the test servers)"
-        );
-        return None;
-    };
+    let endpoint = endpoint_of(variable)?;
     let options = [
         ("aws_endpoint", endpoint.as_str()),
         ("aws_allow_http", "true"),
@@ -92,4 +90,34 @@ pub async fn s3(variable: &str) -> Option<Backend> {
         storage,
         _dir: None,
     })
+}
+
+/// Manifests in a fresh table of the DynamoDB API at `SILT_TEST_DYNAMODB`, segments on the S3
+/// server named by `objects_variable` under a fresh prefix; `None` when either is not set.
+pub async fn dynamodb(objects_variable: &str) -> Option<Backend> {
+    let endpoint = endpoint_of("SILT_TEST_DYNAMODB")?;
+    let Backend { storage, _dir } = s3(objects_variable).await?;
+    let client = DynamoManifestStore::client(Some(&endpoint)).await;
+    let table = format!("{TEST_TABLE_PREFIX}-{}", Ulid::new());
+    let storage = storage.with_dynamodb(client, &table);
+    storage
+        .manifest_table
+        .as_ref()?
+        .init()
+        .await
+        .unwrap_or_else(|e| panic!("create table {table} at {endpoint}: {e}"));
+    Some(Backend { storage, _dir })
+}
+
+/// The value of `variable`, or `None` after saying on stderr that runs needing it are skipped.
+fn endpoint_of(variable: &str) -> Option<String> {
+    let value = std::env::var(variable).ok();
+    if value.is_none() {
+        // Written to the handle itself, not with eprintln!, so the test harness shows it.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped on {variable}: not set (./scripts/test starts the test servers)"
+        );
+    }
+    value
 }

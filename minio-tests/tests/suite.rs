@@ -1,5 +1,6 @@
 //! Every scenario on every backend: `memory://` and `file://` always; SeaweedFS, moto and any
-//! `SILT_TEST_S3_URL` target when the test script (or you) set their variables.
+//! `SILT_TEST_S3_URL` target when the test script (or you) set their variables; and with
+//! manifests in DynamoDB (moto) and segments on SeaweedFS.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
@@ -34,3 +35,4 @@ suite!(local: Some(backends::local().await));
 suite!(seaweedfs: backends::s3("SILT_TEST_SEAWEEDFS").await);
 suite!(moto: backends::s3("SILT_TEST_MOTO").await);
 suite!(s3_url: backends::s3("SILT_TEST_S3_URL").await);
+suite!(dynamodb: backends::dynamodb("SILT_TEST_SEAWEEDFS").await);

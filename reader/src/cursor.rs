@@ -1,7 +1,6 @@
 //! A consumer's position in one partition: reads records in offset order, and at the end of
 //! the log long-polls the manifest (cheap revalidation) until more records are committed.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use silt_core::error::Error;
@@ -12,7 +11,6 @@ use tokio::time::Instant;
 
 use crate::error::ReadError;
 use crate::fetch::{Fetched, fetch};
-use crate::lookup::{ChunkCache, segment_at};
 use crate::view::View;
 
 /// Times a vanished segment (compacted or expired under us) is looked up again.
@@ -36,7 +34,6 @@ pub struct Cursor {
     pub(crate) topic: TopicName,
     pub(crate) topic_id: TopicId,
     pub(crate) partition: PartitionId,
-    pub(crate) chunks: Arc<ChunkCache>,
     pub(crate) view: View,
     pub(crate) position: Offset,
     pub(crate) loaded: Option<Fetched>,
@@ -141,8 +138,10 @@ impl Cursor {
     async fn load(&mut self) -> Result<(), ReadError> {
         for _ in 0..VANISHED_RETRIES {
             let m = self.view.manifest().clone();
-            let entry =
-                segment_at(&m, self.position, &self.chunks, &self.storage, &self.topic).await?;
+            let entry = self
+                .view
+                .segment_at(&self.storage, &self.topic, self.position)
+                .await?;
             let Some(entry) = entry else {
                 let reason = format!(
                     "no segment holds offset {} below next offset {}",
@@ -150,9 +149,8 @@ impl Cursor {
                 );
                 let location = self
                     .storage
-                    .keys
-                    .manifest(&self.topic, self.partition)
-                    .to_string();
+                    .manifests
+                    .manifest_location(&self.topic, self.partition);
                 return Err(Error::Corrupt(silt_core::error::Corruption {
                     what: "manifest",
                     location,

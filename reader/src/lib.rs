@@ -3,7 +3,7 @@
 //! ```text
 //! read(topic, partition, from earliest | latest | offset | timestamp)
 //!    manifest view (read once, then revalidated with If-None-Match)
-//!    offset → segment entry (binary search: sealed chunks, cached forever, then the tail)
+//!    offset → segment entry (asked of the manifest store: chunks + tail, or DynamoDB items)
 //!    GET the segment (whole, or footer + one block by range) → decode → records
 //!    at the end of the log: long-poll the manifest until it moves
 //! ```
@@ -15,14 +15,12 @@
 mod cursor;
 mod error;
 mod fetch;
-mod lookup;
 mod view;
 
 pub use cursor::{Consumed, Cursor};
 pub use error::ReadError;
 pub use fetch::WHOLE_FETCH_BYTES_MAX;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use silt_core::error::Error;
@@ -30,7 +28,6 @@ use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::store::Storage;
 use silt_core::topic::TopicConfig;
 
-use crate::lookup::{ChunkCache, first_segment_reaching};
 use crate::view::View;
 
 /// How often a waiting cursor revalidates the manifest.
@@ -55,18 +52,13 @@ pub enum StartFrom {
 pub struct Reader {
     storage: Storage,
     topic: TopicConfig,
-    chunks: Arc<ChunkCache>,
 }
 
 impl Reader {
     /// A reader of `topic`, which must exist.
     pub async fn open(storage: Storage, topic: &TopicName) -> Result<Reader, Error> {
         let topic = storage.topic(topic).await?;
-        Ok(Reader {
-            storage,
-            topic,
-            chunks: Arc::default(),
-        })
+        Ok(Reader { storage, topic })
     }
 
     /// The topic's configuration.
@@ -86,7 +78,6 @@ impl Reader {
             topic: self.topic.name.clone(),
             topic_id: self.topic.topic_id,
             partition,
-            chunks: self.chunks.clone(),
             view: View::new(self.topic.topic_id, partition),
             position: Offset(0),
             loaded: None,
@@ -121,9 +112,10 @@ impl Reader {
     ) -> Result<Offset, ReadError> {
         let m = cursor.view.manifest().clone();
         let mut from = m.log_start_offset;
-        while let Some(e) =
-            first_segment_reaching(&m, ts, from, &self.chunks, &self.storage, &self.topic.name)
-                .await?
+        while let Some(e) = cursor
+            .view
+            .first_segment_reaching(&self.storage, &self.topic.name, ts, from)
+            .await?
         {
             cursor.position = e.base_offset.max(from);
             while cursor.position < e.end_offset() {

@@ -1,11 +1,12 @@
 //! The reader's view of one partition's manifest: read once, then revalidated cheaply
-//! (`If-None-Match` on the ETag, so an unchanged manifest costs a 304).
+//! (`If-None-Match` on the ETag, so an unchanged manifest costs a 304), and the segment
+//! lookups the manifest store answers against it (offset or timestamp → segment entry).
 
 use std::sync::Arc;
 
 use silt_core::error::{Error, Result};
-use silt_core::ids::{PartitionId, TopicId, TopicName};
-use silt_core::manifest::Manifest;
+use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
+use silt_core::manifest::{Manifest, SegmentEntry};
 use silt_core::store::{Snapshot, Storage};
 
 /// The last manifest seen for a partition.
@@ -61,5 +62,40 @@ impl View {
             }
             None => Ok(false),
         }
+    }
+
+    /// The segment holding `offset`, if the manifest as last seen covers it.
+    pub(crate) async fn segment_at(
+        &self,
+        storage: &Storage,
+        topic: &TopicName,
+        offset: Offset,
+    ) -> Result<Option<SegmentEntry>> {
+        let Some(snapshot) = &self.snapshot else {
+            return Ok(None);
+        };
+        let p = snapshot.manifest.partition;
+        storage
+            .manifests
+            .segment_at(topic, p, snapshot, offset)
+            .await
+    }
+
+    /// The first segment ending after `from` whose newest record is at or after `ts`.
+    pub(crate) async fn first_segment_reaching(
+        &self,
+        storage: &Storage,
+        topic: &TopicName,
+        ts: i64,
+        from: Offset,
+    ) -> Result<Option<SegmentEntry>> {
+        let Some(snapshot) = &self.snapshot else {
+            return Ok(None);
+        };
+        let p = snapshot.manifest.partition;
+        storage
+            .manifests
+            .first_segment_reaching(topic, p, snapshot, ts, from)
+            .await
     }
 }

@@ -23,7 +23,8 @@ impl Silt {
         let mut c = Command::new(env!("CARGO_BIN_EXE_silt"));
         c.args(args)
             .current_dir(self.dir.path())
-            .env_remove("SILT_STORE");
+            .env_remove("SILT_STORE")
+            .env_remove("SILT_MANIFEST");
         c
     }
 

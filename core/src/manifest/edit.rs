@@ -4,7 +4,7 @@
 
 use super::WRITER_MARKER_TTL_MS;
 use super::invariants;
-use super::model::{ChunkRef, Leader, Manifest, SegmentEntry, WriterMarker};
+use super::model::{ChunkRef, Leader, Manifest, SegmentEntry, SegmentIndex, WriterMarker};
 use crate::error::Rejection;
 use crate::ids::{CommitSeq, Epoch, ManifestVersion, ObjectId, Offset, WriterId};
 
@@ -190,6 +190,10 @@ fn append(next: &mut Manifest, commit: &Commit, a: &Append) -> Result<(), Reject
             max_ts: s.max_ts,
         });
         next.next_offset = next.next_offset.plus(u64::from(s.records));
+        if let SegmentIndex::External { segments, bytes } = &mut next.index {
+            *segments = segments.saturating_add(1);
+            *bytes = bytes.saturating_add(s.bytes);
+        }
     }
     if let Some(chunk) = a.seal {
         seal(next, chunk);

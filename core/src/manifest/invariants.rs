@@ -1,8 +1,10 @@
 //! Manifest invariants, checked after every edit and after every decode (a pair assertion):
 //! offsets contiguous from the sealed chunks through the tail to the next offset, the log start
 //! inside the log, and versions, epochs, offsets and the orphan floor never moving backwards.
+//! A manifest whose index is external (DynamoDB) lists only newly added segments, so only the
+//! rules about those and about its scalars apply.
 
-use super::model::Manifest;
+use super::model::{Manifest, SegmentIndex};
 use crate::error::Rejection;
 use crate::ids::Offset;
 
@@ -34,6 +36,34 @@ pub fn check(m: &Manifest) -> Result<(), String> {
         .first()
         .map(|c| c.base_offset)
         .or(m.segments.first().map(|s| s.base_offset));
+    if let SegmentIndex::External { .. } = m.index {
+        if !m.chunks.is_empty() {
+            return Err("an external index with sealed chunks".into());
+        }
+        if expected.is_some_and(|end| end != m.next_offset) {
+            return Err("new segments do not end at the next offset".into());
+        }
+    } else {
+        check_inline_bounds(m, first, expected)?;
+    }
+    if m.log_start_offset > m.next_offset {
+        return Err(format!(
+            "log start {} is past next offset {}",
+            m.log_start_offset, m.next_offset
+        ));
+    }
+    if m.leader.is_some() && m.epoch.0 == 0 {
+        return Err("a leader at epoch 0".into());
+    }
+    Ok(())
+}
+
+/// The inline index must cover the log from its start to the next offset.
+fn check_inline_bounds(
+    m: &Manifest,
+    first: Option<Offset>,
+    expected: Option<Offset>,
+) -> Result<(), String> {
     match (first, expected) {
         (Some(first), Some(end)) => {
             if end != m.next_offset {
@@ -56,15 +86,6 @@ pub fn check(m: &Manifest) -> Result<(), String> {
             ));
         }
         _ => {}
-    }
-    if m.log_start_offset > m.next_offset {
-        return Err(format!(
-            "log start {} is past next offset {}",
-            m.log_start_offset, m.next_offset
-        ));
-    }
-    if m.leader.is_some() && m.epoch.0 == 0 {
-        return Err("a leader at epoch 0".into());
     }
     Ok(())
 }

@@ -10,7 +10,9 @@ mod model;
 
 pub use edit::{Append, Commit, Edit, NewSegment, apply};
 pub use invariants::check as check_invariants;
-pub use model::{ChunkRef, IndexChunk, Leader, Manifest, SegmentEntry, Tombstone, WriterMarker};
+pub use model::{
+    ChunkRef, IndexChunk, Leader, Manifest, SegmentEntry, SegmentIndex, Tombstone, WriterMarker,
+};
 
 /// Entries in the tail after which a writer seals the oldest ones into an index chunk.
 pub const TAIL_SEAL_AT: usize = 256;

@@ -41,6 +41,26 @@ pub struct Manifest {
     /// reference one (DESIGN §6 rule 8).
     #[serde(default)]
     pub orphan_floor_ms: i64,
+    /// Where the segment entries live: in this document (`chunks` and `segments`), or outside
+    /// it (DynamoDB segment items). Not stored: the store that reads a manifest sets it.
+    #[serde(skip)]
+    pub index: SegmentIndex,
+}
+
+/// Where a manifest's segment entries live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SegmentIndex {
+    /// In the document: `chunks` then `segments` list every committed segment.
+    #[default]
+    Inline,
+    /// Outside the document (one item per segment), which keeps only running totals; its
+    /// `segments` holds just the entries an edit adds, for the store to write out.
+    External {
+        /// Committed segments.
+        segments: u64,
+        /// Their total bytes.
+        bytes: u64,
+    },
 }
 
 /// The exclusive writer of a partition.
@@ -163,6 +183,7 @@ impl Manifest {
             writers: Vec::new(),
             graveyard: Vec::new(),
             orphan_floor_ms: 0,
+            index: SegmentIndex::Inline,
         }
     }
 
@@ -173,6 +194,9 @@ impl Manifest {
 
     /// Number of committed segments (sealed and not).
     pub fn segment_count(&self) -> u64 {
+        if let SegmentIndex::External { segments, .. } = self.index {
+            return segments;
+        }
         self.chunks
             .iter()
             .map(|c| u64::from(c.segments))
@@ -182,6 +206,9 @@ impl Manifest {
 
     /// Total bytes of committed segments.
     pub fn segment_bytes(&self) -> u64 {
+        if let SegmentIndex::External { bytes, .. } = self.index {
+            return bytes;
+        }
         self.chunks.iter().map(|c| c.bytes).sum::<u64>()
             + self.segments.iter().map(|s| s.bytes).sum::<u64>()
     }

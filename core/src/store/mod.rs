@@ -4,22 +4,32 @@
 //! - [`ObjectManifestStore`]: one object per partition written with `PutMode::Create` /
 //!   `PutMode::Update` on any `ObjectStore` that honours them (S3, MinIO, SeaweedFS,
 //!   `memory://`, and `file://` through [`LocalCasStore`]);
-//! - a DynamoDB store (later) implements the same trait.
+//! - [`DynamoManifestStore`]: a head item per partition and an item per segment in a DynamoDB
+//!   table, committed with `TransactWriteItems` (segments stay in the object store).
+//!
+//! Both commit through the same loop (`resolve`) and answer the same lookups, so writers,
+//! readers and jobs never know which one they use. The store also keeps topic configurations.
 //!
 //! [`Storage`] bundles an object store, the key layout, a manifest store and a clock; it is
 //! opened from a URL by [`Storage::open`].
 
 mod counting;
+mod dynamo;
 mod local_cas;
 mod object;
+mod object_index;
+mod object_topics;
 mod open;
 mod probe;
+mod resolve;
 
 pub use counting::{CountingStore, RequestCounts};
+pub use dynamo::{DynamoManifestStore, TABLE_KEY_SCHEMA};
 pub use local_cas::LocalCasStore;
-pub use object::{COMMIT_RACES_MAX, COMMIT_RESOLVE_TIMEOUT, ObjectManifestStore};
+pub use object::ObjectManifestStore;
 pub use open::{DEFAULT_STORE_URL, Storage};
 pub use probe::probe_conditional_writes;
+pub use resolve::{COMMIT_RACES_MAX, COMMIT_RESOLVE_TIMEOUT};
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -28,7 +38,8 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::ids::{Offset, PartitionId, TopicId, TopicName};
-use crate::manifest::{Commit, Manifest};
+use crate::manifest::{Commit, Manifest, SegmentEntry};
+use crate::topic::TopicConfig;
 
 /// A manifest as read, with the backend's version token for the next conditional write.
 #[derive(Debug, Clone)]
@@ -61,6 +72,10 @@ pub trait ManifestStore: Send + Sync + Debug {
         topic_id: TopicId,
     ) -> Result<Snapshot>;
 
+    /// Where a partition's manifest lives, for error messages (an object key, or a DynamoDB
+    /// table and partition key).
+    fn manifest_location(&self, topic: &TopicName, partition: PartitionId) -> String;
+
     /// Reads the current manifest, strongly consistent; `None` if the partition has none.
     async fn read(&self, topic: &TopicName, partition: PartitionId) -> Result<Option<Snapshot>>;
 
@@ -84,4 +99,50 @@ pub trait ManifestStore: Send + Sync + Debug {
         base: &Snapshot,
         commit: &Commit,
     ) -> Result<Committed>;
+
+    /// Committed segments of `snapshot`, oldest first, from the one holding `from` (or the
+    /// first after it), at most `max`.
+    async fn segments_from(
+        &self,
+        topic: &TopicName,
+        partition: PartitionId,
+        snapshot: &Snapshot,
+        from: Offset,
+        max: usize,
+    ) -> Result<Vec<SegmentEntry>>;
+
+    /// The first segment of `snapshot` ending after `from` whose newest record is at or after
+    /// `ts_ms` (the start of a read by timestamp).
+    async fn first_segment_reaching(
+        &self,
+        topic: &TopicName,
+        partition: PartitionId,
+        snapshot: &Snapshot,
+        ts_ms: i64,
+        from: Offset,
+    ) -> Result<Option<SegmentEntry>>;
+
+    /// The segment of `snapshot` holding `offset`, if any.
+    async fn segment_at(
+        &self,
+        topic: &TopicName,
+        partition: PartitionId,
+        snapshot: &Snapshot,
+        offset: Offset,
+    ) -> Result<Option<SegmentEntry>> {
+        let found = self
+            .segments_from(topic, partition, snapshot, offset, 1)
+            .await?;
+        Ok(found.into_iter().next().filter(|e| e.base_offset <= offset))
+    }
+
+    /// Stores a new topic's configuration unless the name is taken; returns what is stored
+    /// under the name (the caller compares topic ids to tell its own retried create apart).
+    async fn create_topic(&self, config: &TopicConfig) -> Result<TopicConfig>;
+
+    /// A topic's configuration, strongly consistent; `None` if there is no such topic.
+    async fn read_topic(&self, name: &TopicName) -> Result<Option<TopicConfig>>;
+
+    /// Names of all topics, sorted.
+    async fn list_topics(&self) -> Result<Vec<TopicName>>;
 }

@@ -3,31 +3,31 @@
 //! commit. Every failed write is followed by a read-back that decides the outcome (DESIGN §6
 //! rule 5): the marker is there (committed), the version is unchanged (send the same write
 //! again), or it moved (re-apply the edit on the new version, which also catches fencing).
+//! Older segment entries live in index chunks (see `object_index`); topic configurations in
+//! `topic.json` objects (see `object_topics`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use object_store::{GetOptions, ObjectStore, PutMode, PutOptions, PutResult, UpdateVersion};
-use tokio::time::Instant;
 
+use super::object_index::ChunkCache;
+use super::resolve::{COMMIT_RESOLVE_TIMEOUT, ConditionalWrite, WriteFailed, commit_with};
 use super::{Committed, ManifestStore, Snapshot};
 use crate::error::{Error, Result};
-use crate::ids::{PartitionId, TopicId, TopicName};
+use crate::ids::{Offset, PartitionId, TopicId, TopicName};
 use crate::keys::Keys;
-use crate::manifest::{Commit, Manifest, apply, codec};
-
-/// How long a committer keeps trying to learn the outcome of a failed write.
-pub const COMMIT_RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Races lost in a row before a commit gives up with `Contended`.
-pub const COMMIT_RACES_MAX: u32 = 500;
+use crate::manifest::{Commit, Manifest, SegmentEntry, codec};
+use crate::topic::TopicConfig;
 
 /// Manifests stored as objects next to the segments.
 #[derive(Debug, Clone)]
 pub struct ObjectManifestStore {
-    objects: Arc<dyn ObjectStore>,
-    keys: Keys,
+    pub(super) objects: Arc<dyn ObjectStore>,
+    pub(super) keys: Keys,
     resolve_timeout: Duration,
+    pub(super) chunks: Arc<ChunkCache>,
 }
 
 impl ObjectManifestStore {
@@ -37,6 +37,7 @@ impl ObjectManifestStore {
             objects,
             keys,
             resolve_timeout: COMMIT_RESOLVE_TIMEOUT,
+            chunks: Arc::default(),
         }
     }
 
@@ -75,35 +76,51 @@ impl ObjectManifestStore {
             object_version,
         }))
     }
+}
 
-    /// Reads the manifest, retrying transient failures until `deadline`.
-    async fn read_back(
+#[async_trait]
+impl ConditionalWrite for ObjectManifestStore {
+    async fn write_next(
         &self,
         topic: &TopicName,
         p: PartitionId,
-        deadline: Instant,
-        started: Instant,
-        cause: &str,
-    ) -> Result<Snapshot> {
-        let mut delay = Duration::from_millis(10);
-        loop {
-            let last_error = match self.read(topic, p).await {
-                Ok(Some(s)) => return Ok(s),
-                Ok(None) => format!("manifest vanished while resolving: {cause}"),
-                Err(e @ (Error::Corrupt(_) | Error::FutureFormat { .. })) => return Err(e),
-                Err(e) => e.to_string(),
-            };
-            if Instant::now() + delay > deadline {
-                let waited_ms = started.elapsed().as_millis() as u64;
-                return Err(Error::Indeterminate {
-                    partition: p,
-                    waited_ms,
-                    last_error,
-                });
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(1));
-        }
+        current: &Snapshot,
+        next: Manifest,
+        _commit: &Commit,
+    ) -> Result<Result<Snapshot, WriteFailed>> {
+        let body = codec::encode(&next)?;
+        let mode = PutMode::Update(UpdateVersion {
+            e_tag: current.e_tag.clone(),
+            version: current.object_version.clone(),
+        });
+        let opts = PutOptions {
+            mode,
+            ..PutOptions::default()
+        };
+        let path = self.keys.manifest(topic, p);
+        Ok(
+            match self.objects.put_opts(&path, body.into(), opts).await {
+                Ok(put) => Ok(Self::snapshot(next, put)),
+                Err(e) => Err(WriteFailed {
+                    lost_race: matches!(
+                        e,
+                        object_store::Error::Precondition { .. }
+                            | object_store::Error::AlreadyExists { .. }
+                    ),
+                    cause: e.to_string(),
+                }),
+            },
+        )
+    }
+
+    async fn read_current(&self, topic: &TopicName, p: PartitionId) -> Result<Option<Snapshot>> {
+        self.get(topic, p, GetOptions::default()).await
+    }
+
+    /// Every write is conditional on the whole document's ETag, so once the version moved,
+    /// no earlier write can land.
+    fn could_still_land(&self, _commit: &Commit, attempted: &Manifest, now: &Manifest) -> bool {
+        now.version <= attempted.version
     }
 }
 
@@ -144,6 +161,10 @@ impl ManifestStore for ObjectManifestStore {
         Ok(snapshot)
     }
 
+    fn manifest_location(&self, topic: &TopicName, p: PartitionId) -> String {
+        self.keys.manifest(topic, p).to_string()
+    }
+
     async fn read(&self, topic: &TopicName, p: PartitionId) -> Result<Option<Snapshot>> {
         self.get(topic, p, GetOptions::default()).await
     }
@@ -174,108 +195,42 @@ impl ManifestStore for ObjectManifestStore {
         base: &Snapshot,
         commit: &Commit,
     ) -> Result<Committed> {
-        let path = self.keys.manifest(topic, p);
-        let started = Instant::now();
-        let deadline = started + self.resolve_timeout;
-        let mut current = base.clone();
-        let mut fresh = false;
-        let mut races = 0u32;
-        loop {
-            if current.manifest.topic_id != base.manifest.topic_id {
-                return Err(Error::TopicIdMismatch {
-                    topic: topic.clone(),
-                    partition: p,
-                    expected: base.manifest.topic_id,
-                    found: current.manifest.topic_id,
-                });
-            }
-            if commit.is_in(&current.manifest) {
-                let base_offset = commit.base_offset_in(&current.manifest);
-                return Ok(Committed {
-                    snapshot: current,
-                    base_offset,
-                });
-            }
-            let next = match apply(&current.manifest, commit) {
-                Ok(next) => next,
-                // A "no" decided on the caller's cached copy may be stale: decide on a fresh one.
-                Err(_) if !fresh => {
-                    current = self
-                        .read_back(topic, p, deadline, started, "refusal on a cached manifest")
-                        .await?;
-                    fresh = true;
-                    continue;
-                }
-                Err(rejection) => return Err(rejection.into()),
-            };
-            let mode = PutMode::Update(UpdateVersion {
-                e_tag: current.e_tag.clone(),
-                version: current.object_version.clone(),
-            });
-            let opts = PutOptions {
-                mode,
-                ..PutOptions::default()
-            };
-            let cause = match self
-                .objects
-                .put_opts(&path, codec::encode(&next)?.into(), opts)
-                .await
-            {
-                Ok(put) => {
-                    let base_offset = commit.base_offset_in(&next);
-                    return Ok(Committed {
-                        snapshot: Self::snapshot(next, put),
-                        base_offset,
-                    });
-                }
-                Err(e) => e,
-            };
-            // Whatever the error says, our write may have landed: read back and decide.
-            if matches!(
-                cause,
-                object_store::Error::Precondition { .. }
-                    | object_store::Error::AlreadyExists { .. }
-            ) {
-                races += 1;
-                backoff_after_race(races, commit).await;
-            }
-            let attempted_on = current.manifest.version;
-            fresh = true;
-            current = self
-                .read_back(topic, p, deadline, started, &cause.to_string())
-                .await?;
-            if commit.is_in(&current.manifest) {
-                continue;
-            }
-            // Each write so far was conditional on a version the manifest has now left behind,
-            // so none of them can land any more: a definite "not committed".
-            let moved_on = current.manifest.version > attempted_on;
-            let out_of_time = Instant::now() >= deadline;
-            if moved_on && (races >= COMMIT_RACES_MAX || out_of_time) {
-                return Err(Error::Contended {
-                    partition: p,
-                    attempts: races,
-                });
-            }
-            if out_of_time {
-                let waited_ms = started.elapsed().as_millis() as u64;
-                let last_error = cause.to_string();
-                return Err(Error::Indeterminate {
-                    partition: p,
-                    waited_ms,
-                    last_error,
-                });
-            }
-        }
+        commit_with(self, topic, p, base, commit, self.resolve_timeout).await
     }
-}
 
-/// After a few lost races, wait a little (spread by writer id) so racing writers desynchronise.
-async fn backoff_after_race(races: u32, commit: &Commit) {
-    if races < 3 {
-        return;
+    async fn segments_from(
+        &self,
+        topic: &TopicName,
+        _p: PartitionId,
+        snapshot: &Snapshot,
+        from: Offset,
+        max: usize,
+    ) -> Result<Vec<SegmentEntry>> {
+        self.entries_from(topic, &snapshot.manifest, from, max)
+            .await
     }
-    let spread =
-        (commit.writer.0.random() as u64 ^ u64::from(races)) % u64::from(races.min(20) * 2);
-    tokio::time::sleep(Duration::from_millis(spread + 1)).await;
+
+    async fn first_segment_reaching(
+        &self,
+        topic: &TopicName,
+        _p: PartitionId,
+        snapshot: &Snapshot,
+        ts_ms: i64,
+        from: Offset,
+    ) -> Result<Option<SegmentEntry>> {
+        self.first_reaching(topic, &snapshot.manifest, ts_ms, from)
+            .await
+    }
+
+    async fn create_topic(&self, config: &TopicConfig) -> Result<TopicConfig> {
+        self.put_topic(config).await
+    }
+
+    async fn read_topic(&self, name: &TopicName) -> Result<Option<TopicConfig>> {
+        self.get_topic(name).await
+    }
+
+    async fn list_topics(&self) -> Result<Vec<TopicName>> {
+        self.topic_names().await
+    }
 }

@@ -1,5 +1,6 @@
 //! Opening storage from a URL (DESIGN §10): `file:///dir` or `file://./dir` (the embedded
-//! default), `memory://` (tests), `s3://bucket/prefix` with the standard `AWS_*` variables.
+//! default), `memory://` (tests), `s3://bucket/prefix` with the standard `AWS_*` variables;
+//! manifests in the same store, or in DynamoDB with a manifest URL `dynamodb://TABLE`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,7 +9,10 @@ use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 
-use super::{LocalCasStore, ManifestStore, ObjectManifestStore, probe_conditional_writes};
+use super::{
+    DynamoManifestStore, LocalCasStore, ManifestStore, ObjectManifestStore,
+    probe_conditional_writes,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, InvalidInput, Result};
 use crate::keys::Keys;
@@ -30,6 +34,8 @@ pub struct Storage {
     pub clock: Arc<dyn Clock>,
     /// The URL it was opened from (for messages).
     pub url: String,
+    /// The DynamoDB manifest store, when manifests live there rather than in `objects`.
+    pub manifest_table: Option<DynamoManifestStore>,
 }
 
 impl fmt::Debug for Storage {
@@ -54,6 +60,90 @@ impl Storage {
     pub async fn open_with(
         url: &str,
         options: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Storage> {
+        Storage::open_objects(url, options, true).await
+    }
+
+    /// Opens `url` (with the `AWS_*` environment) with manifests at `manifest_url`: in the
+    /// store itself when it is `None` or empty, or in DynamoDB for `dynamodb://TABLE` (the
+    /// table must exist: see [`Storage::init_manifests`]). A DynamoDB manifest needs no
+    /// conditional writes from the object store, so none are probed.
+    pub async fn open_with_manifests(url: &str, manifest_url: Option<&str>) -> Result<Storage> {
+        let env = std::env::vars().filter(|(k, _)| k.starts_with("AWS_"));
+        let Some(manifest_url) = manifest_url.filter(|m| !m.is_empty()) else {
+            return Storage::open_with(url, env).await;
+        };
+        let table = dynamo_table(manifest_url)?;
+        let client = DynamoManifestStore::client(None).await;
+        let storage = Storage::open_objects(url, env, false)
+            .await?
+            .with_dynamodb(client, table);
+        if let Some(manifests) = &storage.manifest_table {
+            manifests.check().await?;
+        }
+        Ok(storage)
+    }
+
+    /// Prepares the manifest store at `manifest_url` for `url`: creates the DynamoDB table
+    /// unless it exists; nothing to do for manifests in the object store. Says what it did.
+    pub async fn init_manifests(url: &str, manifest_url: Option<&str>) -> Result<String> {
+        let Some(manifest_url) = manifest_url.filter(|m| !m.is_empty()) else {
+            return Ok(format!("manifests live in {url}: nothing to create"));
+        };
+        let table = dynamo_table(manifest_url)?;
+        let client = DynamoManifestStore::client(None).await;
+        let created = DynamoManifestStore::new(client, table, url, Keys::new(Path::default()))
+            .init()
+            .await?;
+        let verb = if created {
+            "created"
+        } else {
+            "checked existing"
+        };
+        Ok(format!(
+            "{verb} DynamoDB table {table} ({})",
+            super::TABLE_KEY_SCHEMA
+        ))
+    }
+
+    /// The same storage with manifests (and topic configurations) in DynamoDB `table`,
+    /// reached through `client`.
+    pub fn with_dynamodb(self, client: aws_sdk_dynamodb::Client, table: &str) -> Storage {
+        let keys = self.keys.clone();
+        let store = DynamoManifestStore::new(client, table, &namespace(&self.url), keys);
+        self.with_manifest_table(store)
+    }
+
+    /// The same storage with manifests (and topic configurations) in `table`.
+    pub fn with_manifest_table(mut self, table: DynamoManifestStore) -> Storage {
+        self.manifests = Arc::new(table.clone());
+        self.manifest_table = Some(table);
+        self
+    }
+
+    /// The same storage over another object store (tests wrap one with faults); manifests
+    /// kept in the object store move with it, DynamoDB manifests stay.
+    pub fn with_objects(&self, objects: Arc<dyn ObjectStore>) -> Storage {
+        self.rooted(objects, self.keys.root().clone())
+    }
+
+    /// The same storage over `objects` with every key under `root` instead (the bench runs
+    /// in a scratch prefix), manifests included.
+    pub fn rooted(&self, objects: Arc<dyn ObjectStore>, root: Path) -> Storage {
+        let moved = Storage::over(objects, root, &self.url).with_clock(self.clock.clone());
+        match &self.manifest_table {
+            Some(table) => {
+                let table = table.clone().with_keys(moved.keys.clone());
+                moved.with_manifest_table(table)
+            }
+            None => moved,
+        }
+    }
+
+    async fn open_objects(
+        url: &str,
+        options: impl IntoIterator<Item = (String, String)>,
+        probe: bool,
     ) -> Result<Storage> {
         let invalid = |reason: &str| InvalidInput::StoreUrl {
             url: url.to_string(),
@@ -81,7 +171,9 @@ impl Storage {
             let (store, root) = object_store::parse_url_opts(&parsed, with_defaults(options))
                 .map_err(Error::from)?;
             let storage = Storage::over(Arc::from(store), root, url);
-            probe_conditional_writes(storage.objects.as_ref(), &storage.keys, url).await?;
+            if probe {
+                probe_conditional_writes(storage.objects.as_ref(), &storage.keys, url).await?;
+            }
             return Ok(storage);
         }
         Err(invalid("use file://DIR, memory:// or s3://BUCKET/PREFIX").into())
@@ -98,6 +190,7 @@ impl Storage {
             manifests,
             clock: Arc::new(SystemClock),
             url: url.to_string(),
+            manifest_table: None,
         }
     }
 
@@ -105,6 +198,33 @@ impl Storage {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Storage {
         self.clock = clock;
         self
+    }
+}
+
+/// The table of a manifest URL `dynamodb://TABLE`.
+fn dynamo_table(manifest_url: &str) -> Result<&str> {
+    manifest_url
+        .strip_prefix("dynamodb://")
+        .map(|t| t.trim_end_matches('/'))
+        .filter(|t| !t.is_empty() && !t.contains('/'))
+        .ok_or_else(|| {
+            InvalidInput::StoreUrl {
+                url: manifest_url.to_string(),
+                reason: "a manifest URL is dynamodb://TABLE".into(),
+            }
+            .into()
+        })
+}
+
+/// What tells this store's items apart in a shared DynamoDB table: `s3://bucket` for S3 (the
+/// key prefix is part of every key already), the whole URL otherwise.
+fn namespace(url: &str) -> String {
+    let s3 = url
+        .strip_prefix("s3://")
+        .or_else(|| url.strip_prefix("s3a://"));
+    match s3 {
+        Some(rest) => format!("s3://{}", rest.split('/').next().unwrap_or_default()),
+        None => url.trim_end_matches('/').to_string(),
     }
 }
 

@@ -3,17 +3,19 @@
 
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use object_store::ObjectStoreExt;
 use silt_core::error::{Error, InvalidInput};
 use silt_core::ids::{Offset, PartitionId, TopicName};
+use silt_core::keys::HEAD_SK;
 use silt_core::limits::RECORD_BYTES_MAX;
 use silt_core::record::Record;
 use silt_core::store::Storage;
 use silt_reader::{ReadError, Reader, StartFrom};
 use silt_writer::{AppendError, Writer, WriterSettings};
 
-use super::{manifest, produce, quick, topic};
+use super::{produce, quick, segments, topic};
 use crate::checker::check;
 
 /// Invalid names, counts, partitions, sizes and offsets: typed errors, log intact.
@@ -100,12 +102,8 @@ pub async fn bad_input_is_typed_and_harmless(storage: Storage) {
         .unwrap();
     a.await.unwrap();
     b.await.unwrap();
-    let m = manifest(&storage, &name, PartitionId(1)).await;
-    assert!(
-        m.segments.iter().all(|s| s.records <= 100),
-        "{:?}",
-        m.segments
-    );
+    let written = segments(&storage, &name, PartitionId(1)).await;
+    assert!(written.iter().all(|s| s.records <= 100), "{written:?}");
 
     let reader = Reader::open(storage.clone(), &name).await.unwrap();
     assert!(matches!(
@@ -135,10 +133,8 @@ pub async fn corrupted_objects_are_reported(storage: Storage) {
             .await
             .unwrap();
     }
-    let m0 = manifest(&storage, &name, PartitionId(0)).await;
-    let segment = storage
-        .keys
-        .segment(&name, PartitionId(0), m0.segments[0].id);
+    let first = segments(&storage, &name, PartitionId(0)).await[0];
+    let segment = storage.keys.segment(&name, PartitionId(0), first.id);
     storage
         .objects
         .put(
@@ -147,22 +143,8 @@ pub async fn corrupted_objects_are_reported(storage: Storage) {
         )
         .await
         .unwrap();
-    let manifest1 = storage.keys.manifest(&name, PartitionId(1));
-    storage
-        .objects
-        .put(
-            &manifest1,
-            Bytes::from_static(b"{\"garbage\": true}").into(),
-        )
-        .await
-        .unwrap();
-    let manifest2 = storage.keys.manifest(&name, PartitionId(2));
-    let future = serde_json::json!({ "format_version": 99 }).to_string();
-    storage
-        .objects
-        .put(&manifest2, Bytes::from(future).into())
-        .await
-        .unwrap();
+    damage_manifest(&storage, &name, PartitionId(1), Damage::Garbage).await;
+    damage_manifest(&storage, &name, PartitionId(2), Damage::FutureFormat).await;
 
     let reader = Reader::open(storage.clone(), &name).await.unwrap();
     let mut cursor = reader
@@ -214,4 +196,44 @@ pub async fn corrupted_objects_are_reported(storage: Storage) {
             .as_deref(),
         Some(&b"more"[..])
     );
+}
+
+/// How a manifest is damaged by hand.
+enum Damage {
+    /// Not a manifest at all.
+    Garbage,
+    /// A manifest of format version 99.
+    FutureFormat,
+}
+
+/// Overwrites a partition's manifest (object, or DynamoDB head item) with damaged contents.
+async fn damage_manifest(storage: &Storage, name: &TopicName, p: PartitionId, damage: Damage) {
+    if let Some(table) = &storage.manifest_table {
+        let update = match damage {
+            Damage::Garbage => "REMOVE next_offset",
+            Damage::FutureFormat => "SET format_version = :v",
+        };
+        let mut call = table
+            .client_ref()
+            .update_item()
+            .table_name(table.table())
+            .key("pk", AttributeValue::S(table.pk(name, p)))
+            .key("sk", AttributeValue::S(HEAD_SK.into()))
+            .update_expression(update);
+        if let Damage::FutureFormat = damage {
+            call = call.expression_attribute_values(":v", AttributeValue::N("99".into()));
+        }
+        call.send().await.unwrap();
+        return;
+    }
+    let body = match damage {
+        Damage::Garbage => "{\"garbage\": true}".to_string(),
+        Damage::FutureFormat => serde_json::json!({ "format_version": 99 }).to_string(),
+    };
+    let path = storage.keys.manifest(name, p);
+    storage
+        .objects
+        .put(&path, Bytes::from(body).into())
+        .await
+        .unwrap();
 }

@@ -9,11 +9,11 @@ use futures::TryStreamExt;
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::record::Record;
 use silt_core::store::Storage;
-use silt_core::testing::{Call, Fault, FlakyStore, Rule};
+use silt_core::testing::{Call, DynamoError, DynamoFault, DynamoRule, Fault, FlakyStore, Rule};
 use silt_reader::{Reader, StartFrom};
 use silt_writer::Writer;
 
-use super::{manifest, produce, quick, topic};
+use super::{manifest, produce, quick, segments, topic, with_dynamo_faults};
 use crate::checker::{History, check};
 
 async fn segment_objects(storage: &Storage, name: &TopicName) -> Vec<String> {
@@ -68,14 +68,20 @@ pub async fn writer_killed_between_upload_and_commit(storage: Storage) {
     let mut history = produce(first, "before", 20, Some(PartitionId(0))).await;
     let uploaded_before = segment_objects(&storage, &name).await.len();
 
-    // Commits hang (as if the process stalls right before its manifest write) until the kill.
+    // Commits hang (as if the process stalls right before its manifest write) until the kill;
+    // DynamoDB commits never get through.
     let flaky = FlakyStore::new(storage.objects.clone(), 1);
     flaky.set_rules(vec![Rule::new(
         Call::PutUpdate,
         Fault::Delay(Duration::from_secs(600)),
         1.0,
     )]);
-    let stalled = Storage::over(flaky, storage.keys.root().clone(), &storage.url);
+    let never = DynamoRule {
+        operation: "TransactWriteItems",
+        fault: DynamoFault::Before(DynamoError::ServerError),
+        probability: 1.0,
+    };
+    let (stalled, _) = with_dynamo_faults(&storage.with_objects(flaky), vec![never], 1);
     let doomed = runtime();
     let topic_name = name.clone();
     doomed.spawn(async move {
@@ -95,11 +101,12 @@ pub async fn writer_killed_between_upload_and_commit(storage: Storage) {
 
     let m = manifest(&storage, &name, PartitionId(0)).await;
     assert_eq!(m.next_offset.0, 20, "the killed writer committed nothing");
+    let committed = segments(&storage, &name, PartitionId(0)).await;
     let orphans = segment_objects(&storage, &name)
         .await
         .into_iter()
         .filter(|key| {
-            !m.segments
+            !committed
                 .iter()
                 .any(|e| key.ends_with(&format!("{}.seg", e.id)))
         });

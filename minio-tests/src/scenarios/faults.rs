@@ -1,15 +1,16 @@
 //! Injected store faults on every call the write path makes: errors before and after the call
 //! took effect, 412 and 409 after our own success, delays. Nothing acknowledged may be lost,
-//! duplicated, moved or reordered, and nothing reported as not written may appear.
+//! duplicated, moved or reordered, and nothing reported as not written may appear. With
+//! DynamoDB manifests, its calls fail too (inside the SDK: see `silt_core::testing`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use silt_core::store::Storage;
-use silt_core::testing::{Call, Fault, FlakyStore, Rule};
+use silt_core::testing::{Call, DynamoError, DynamoFault, DynamoRule, Fault, FlakyStore, Rule};
 use silt_writer::Writer;
 
-use super::{produce_in_waves, quick, topic};
+use super::{produce_in_waves, quick, topic, with_dynamo_faults};
 use crate::checker::{History, check};
 
 /// The fault mix: every call type of the write path, every kind of fault.
@@ -33,11 +34,44 @@ pub(crate) fn write_path_faults() -> Vec<Rule> {
     ]
 }
 
-/// Three writers on two partitions through a faulty store; the checker must find nothing.
+/// The DynamoDB side of [`write_path_faults`]: commits failing before or after they took
+/// effect, as throttling, server errors and cancelled transactions, and failing reads.
+pub(crate) fn dynamo_write_path_faults() -> Vec<DynamoRule> {
+    let rule = |operation, fault, probability| DynamoRule {
+        operation,
+        fault,
+        probability,
+    };
+    let commit = "TransactWriteItems";
+    vec![
+        rule(commit, DynamoFault::Before(DynamoError::Throttling), 0.08),
+        rule(commit, DynamoFault::Before(DynamoError::Cancelled), 0.04),
+        rule(commit, DynamoFault::After(DynamoError::ServerError), 0.06),
+        rule(commit, DynamoFault::After(DynamoError::Throttling), 0.04),
+        rule(commit, DynamoFault::After(DynamoError::Cancelled), 0.06),
+        rule(
+            "GetItem",
+            DynamoFault::Before(DynamoError::ServerError),
+            0.05,
+        ),
+        rule(
+            "GetItem",
+            DynamoFault::Before(DynamoError::Throttling),
+            0.05,
+        ),
+    ]
+}
+
+/// Three writers on two partitions through a faulty store (and faulty DynamoDB calls when the
+/// manifests live there); the checker must find nothing.
 pub async fn ambiguous_commits_lose_nothing(storage: Storage) {
     let flaky = FlakyStore::new(storage.objects.clone(), 7);
-    let faulty = Storage::over(flaky.clone(), storage.keys.root().clone(), &storage.url);
-    let name = topic(&faulty, "faults", 2).await;
+    let name = topic(&storage, "faults", 2).await;
+    let (faulty, dynamo) = with_dynamo_faults(
+        &storage.with_objects(flaky.clone()),
+        dynamo_write_path_faults(),
+        7,
+    );
     flaky.set_rules(write_path_faults());
     let mut tasks = Vec::new();
     for w in 0..3 {
@@ -51,11 +85,18 @@ pub async fn ambiguous_commits_lose_nothing(storage: Storage) {
         history.extend(t.await.unwrap());
     }
     flaky.set_rules(Vec::new());
+    let dynamo_injected = dynamo.as_ref().map_or(0, |d| d.injected());
     assert!(
-        flaky.injected() > 20,
-        "only {} faults injected",
+        flaky.injected() + dynamo_injected > 20,
+        "only {} + {dynamo_injected} faults injected",
         flaky.injected()
     );
+    if dynamo.is_some() {
+        assert!(
+            dynamo_injected > 20,
+            "only {dynamo_injected} DynamoDB faults"
+        );
+    }
     assert!(
         history.acked() > 300,
         "only {} of 900 acknowledged",
@@ -63,7 +104,7 @@ pub async fn ambiguous_commits_lose_nothing(storage: Storage) {
     );
     let report = check(&storage, &name, &history).await;
     eprintln!(
-        "faults: {} injected; {} of 900 acknowledged; {} read back; {}",
+        "faults: {} + {dynamo_injected} (DynamoDB) injected; {} of 900 acknowledged; {} read back; {}",
         flaky.injected(),
         history.acked(),
         report.read,
@@ -82,7 +123,16 @@ pub async fn reads_survive_faults(storage: Storage) {
     assert_eq!(history.acked(), 400);
 
     let flaky = FlakyStore::new(storage.objects.clone(), 11);
-    let faulty = Storage::over(flaky.clone(), storage.keys.root().clone(), &storage.url);
+    let read_faults = ["GetItem", "Query"].map(|operation| DynamoRule {
+        operation,
+        fault: DynamoFault::Before(DynamoError::ServerError),
+        probability: 0.2,
+    });
+    let (faulty, _) = with_dynamo_faults(
+        &storage.with_objects(flaky.clone()),
+        read_faults.to_vec(),
+        11,
+    );
     flaky.set_rules(vec![
         Rule::new(Call::Get, Fault::ErrorBefore, 0.3),
         Rule::new(Call::Get, Fault::ErrorAfter, 0.1),

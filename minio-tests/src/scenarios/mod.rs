@@ -20,10 +20,11 @@ pub use reading::{
 use std::sync::Arc;
 
 use bytes::Bytes;
-use silt_core::ids::{PartitionId, TopicName};
-use silt_core::manifest::Manifest;
+use silt_core::ids::{Offset, PartitionId, TopicName};
+use silt_core::manifest::{Manifest, SegmentEntry};
 use silt_core::record::Record;
 use silt_core::store::Storage;
+use silt_core::testing::{DynamoFaults, DynamoRule};
 use silt_writer::{Writer, WriterSettings};
 
 use crate::checker::History;
@@ -47,6 +48,39 @@ pub async fn manifest(storage: &Storage, name: &TopicName, p: PartitionId) -> Ar
         .unwrap()
         .expect("partition has a manifest")
         .manifest
+}
+
+/// Every committed segment of a partition, oldest first, whichever store holds the index.
+pub async fn segments(storage: &Storage, name: &TopicName, p: PartitionId) -> Vec<SegmentEntry> {
+    let snapshot = storage
+        .manifests
+        .read(name, p)
+        .await
+        .unwrap()
+        .expect("manifest");
+    storage
+        .manifests
+        .segments_from(name, p, &snapshot, Offset(0), usize::MAX)
+        .await
+        .unwrap()
+}
+
+/// `storage` with DynamoDB calls failing by `rules` when its manifests live in DynamoDB, and
+/// the fault handle; `storage` unchanged otherwise.
+pub fn with_dynamo_faults(
+    storage: &Storage,
+    rules: Vec<DynamoRule>,
+    seed: u64,
+) -> (Storage, Option<DynamoFaults>) {
+    let Some(table) = &storage.manifest_table else {
+        return (storage.clone(), None);
+    };
+    let faults = DynamoFaults::new(rules, seed);
+    let client = faults.client(table.client_ref());
+    let faulty = storage
+        .clone()
+        .with_manifest_table(table.clone().with_client(client));
+    (faulty, Some(faults))
 }
 
 /// Settings with a short linger, for tests.

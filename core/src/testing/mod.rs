@@ -4,7 +4,7 @@
 //! Faults model what S3 clients really see: a request that fails before reaching the store, one
 //! that took effect but whose answer was lost, a 412/409 after our own write landed (the retry
 //! of an applied conditional write), and delays. Choices come from a seeded RNG, so a failing
-//! run can be replayed.
+//! run can be replayed. [`DynamoFaults`] does the same for DynamoDB calls, inside the SDK.
 
 use std::fmt;
 use std::ops::Range;
@@ -24,6 +24,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::clock::Clock;
+
+mod dynamo_faults;
+
+pub use dynamo_faults::{DynamoError, DynamoFault, DynamoFaults, DynamoRule};
 
 /// A clock that moves only when told to.
 #[derive(Debug, Default)]

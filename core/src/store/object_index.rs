@@ -1,0 +1,104 @@
+//! Segment lookup in object-store manifests: the newest entries are the manifest's tail; older
+//! ones are in sealed index chunks, read once and cached forever (chunks are immutable).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use object_store::ObjectStoreExt;
+
+use super::ObjectManifestStore;
+use crate::error::{Corruption, Result};
+use crate::ids::{ObjectId, Offset, PartitionId, TopicName};
+use crate::manifest::{ChunkRef, Manifest, SegmentEntry, codec};
+
+/// Index chunks already read, by id.
+#[derive(Debug, Default)]
+pub(super) struct ChunkCache(Mutex<HashMap<ObjectId, Arc<Vec<SegmentEntry>>>>);
+
+impl ObjectManifestStore {
+    /// Up to `max` entries of `m`, oldest first, from the one holding `from` (or the first
+    /// after it).
+    pub(super) async fn entries_from(
+        &self,
+        topic: &TopicName,
+        m: &Manifest,
+        from: Offset,
+        max: usize,
+    ) -> Result<Vec<SegmentEntry>> {
+        let mut out = Vec::new();
+        let first_chunk = m.chunks.partition_point(|c| c.end_offset <= from);
+        for chunk in &m.chunks[first_chunk..] {
+            if out.len() >= max {
+                return Ok(out);
+            }
+            let entries = self.chunk_entries(topic, m.partition, chunk).await?;
+            take_from(&mut out, &entries, from, max);
+        }
+        take_from(&mut out, &m.segments, from, max);
+        Ok(out)
+    }
+
+    /// The first entry of `m` ending after `from` whose newest record is at or after `ts_ms`;
+    /// chunks whose range or timestamps rule them out are not read.
+    pub(super) async fn first_reaching(
+        &self,
+        topic: &TopicName,
+        m: &Manifest,
+        ts_ms: i64,
+        from: Offset,
+    ) -> Result<Option<SegmentEntry>> {
+        let live = |e: &SegmentEntry| e.end_offset() > from && e.max_ts >= ts_ms;
+        let candidates = m
+            .chunks
+            .iter()
+            .filter(|c| c.end_offset > from && c.max_ts >= ts_ms);
+        for chunk in candidates {
+            let entries = self.chunk_entries(topic, m.partition, chunk).await?;
+            if let Some(e) = entries.iter().find(|e| live(e)) {
+                return Ok(Some(*e));
+            }
+        }
+        Ok(m.segments.iter().find(|e| live(e)).copied())
+    }
+
+    async fn chunk_entries(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+        chunk: &ChunkRef,
+    ) -> Result<Arc<Vec<SegmentEntry>>> {
+        let cached = self
+            .chunks
+            .0
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&chunk.id).cloned());
+        if let Some(hit) = cached {
+            return Ok(hit);
+        }
+        let path = self.keys.index_chunk(topic, p, chunk.id);
+        let bytes = self.objects.get(&path).await?.bytes().await?;
+        let body = codec::decode_chunk(&bytes, path.as_ref())?;
+        if ChunkRef::covering(chunk.id, &body.entries) != Some(*chunk) {
+            let reason = "entries differ from the manifest's reference".to_string();
+            return Err(Corruption {
+                what: "index chunk",
+                location: path.to_string(),
+                reason,
+            }
+            .into());
+        }
+        let entries = Arc::new(body.entries);
+        if let Ok(mut cache) = self.chunks.0.lock() {
+            cache.insert(chunk.id, entries.clone());
+        }
+        Ok(entries)
+    }
+}
+
+/// Appends to `out` the entries ending after `from`, until it holds `max`.
+fn take_from(out: &mut Vec<SegmentEntry>, entries: &[SegmentEntry], from: Offset, max: usize) {
+    let skip = entries.partition_point(|e| e.end_offset() <= from);
+    let room = max.saturating_sub(out.len());
+    out.extend(entries[skip..].iter().take(room).copied());
+}

@@ -1,0 +1,54 @@
+//! Topic configurations in object stores: `topics/<name>/topic.json`, written once with a
+//! conditional create and listed by prefix.
+
+use bytes::Bytes;
+use object_store::{ObjectStoreExt, PutMode, PutOptions};
+
+use super::ObjectManifestStore;
+use crate::error::{Error, Result};
+use crate::ids::TopicName;
+use crate::topic::TopicConfig;
+
+impl ObjectManifestStore {
+    pub(super) async fn put_topic(&self, config: &TopicConfig) -> Result<TopicConfig> {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        let path = self.keys.topic_config(&config.name);
+        let body = Bytes::from(config.encode());
+        match self.objects.put_opts(&path, body.into(), opts).await {
+            Ok(_) => Ok(config.clone()),
+            // Possibly our own retried create: the caller compares topic ids.
+            Err(object_store::Error::AlreadyExists { .. }) => self
+                .get_topic(&config.name)
+                .await?
+                .ok_or_else(|| Error::TopicExists(config.name.clone())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub(super) async fn get_topic(&self, name: &TopicName) -> Result<Option<TopicConfig>> {
+        let path = self.keys.topic_config(name);
+        let bytes = match self.objects.get(&path).await {
+            Ok(got) => got.bytes().await?,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        TopicConfig::decode(&bytes, name, path.as_ref()).map(Some)
+    }
+
+    pub(super) async fn topic_names(&self) -> Result<Vec<TopicName>> {
+        let listed = self
+            .objects
+            .list_with_delimiter(Some(&self.keys.topics()))
+            .await?;
+        let mut names: Vec<TopicName> = listed
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().and_then(|n| TopicName::new(n).ok()))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+}
