@@ -117,6 +117,18 @@ pub(crate) enum TopicCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Remove a partition's records below an offset: moves its log start offset forward
+    /// (never back), so reads below it fail with an offset-out-of-range error.
+    Trim {
+        /// Topic name.
+        name: String,
+        /// The partition to trim.
+        #[arg(long)]
+        partition: u32,
+        /// The new log start offset (at most the partition's next offset).
+        #[arg(long)]
+        before: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,7 +1,7 @@
-//! `silt topic create | list | describe`.
+//! `silt topic create | list | describe | trim`.
 
 use serde_json::json;
-use silt_core::ids::TopicName;
+use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::manifest::Manifest;
 use silt_core::store::Storage;
 use silt_core::topic::TopicSettings;
@@ -35,6 +35,23 @@ pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
         }
         TopicCommand::Describe { name, json } => {
             describe(storage, &TopicName::new(name)?, json).await?
+        }
+        TopicCommand::Trim {
+            name,
+            partition,
+            before,
+        } => {
+            let name = TopicName::new(name)?;
+            let t =
+                silt_control::trim(storage, &name, PartitionId(partition), Offset(before)).await?;
+            let moved = match t.to == t.from {
+                true => format!("stays at {}", t.to),
+                false => format!("moved from {} to {}", t.from, t.to),
+            };
+            println!(
+                "partition {}: log start {moved} (next offset {})",
+                t.partition, t.next_offset
+            );
         }
     }
     Ok(())

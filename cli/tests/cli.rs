@@ -162,6 +162,34 @@ fn bad_input_fails_clearly() {
 }
 
 #[test]
+fn trim_hides_old_records_from_consumers() {
+    let silt = Silt::new();
+    silt.ok(&["topic", "create", "t"], "");
+    let lines: String = (0..10).map(|i| format!("v{i}\n")).collect();
+    silt.ok(&["produce", "t"], &lines);
+    fn trim(before: &str) -> [&str; 7] {
+        ["topic", "trim", "t", "--partition", "0", "--before", before]
+    }
+    assert_eq!(
+        silt.ok(&trim("4"), ""),
+        "partition 0: log start moved from 0 to 4 (next offset 10)\n"
+    );
+    assert_eq!(
+        silt.ok(&trim("2"), ""),
+        "partition 0: log start stays at 4 (next offset 10)\n"
+    );
+    assert_eq!(silt.ok(&["consume", "t"], ""), "v4\nv5\nv6\nv7\nv8\nv9\n");
+    silt.fails(
+        &["consume", "t", "--partition", "0", "--from", "3"],
+        "",
+        "out of range",
+    );
+    silt.fails(&trim("11"), "", "its next offset is 10");
+    let described = silt.ok(&["topic", "describe", "t", "--json"], "");
+    assert!(described.contains("\"log_start_offset\":4"), "{described}");
+}
+
+#[test]
 fn conditional_and_exclusive_produce() {
     let silt = Silt::new();
     silt.ok(&["topic", "create", "c"], "");

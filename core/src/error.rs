@@ -108,6 +108,15 @@ pub enum Rejection {
         id: ObjectId,
         floor_ms: i64,
     },
+    /// A trim past the end of the log: offsets that do not exist yet cannot be removed.
+    #[error(
+        "cannot trim partition {partition} before offset {before}: its next offset is {next_offset}; give an offset at most {next_offset}"
+    )]
+    TrimBeyondEnd {
+        partition: PartitionId,
+        before: Offset,
+        next_offset: Offset,
+    },
     /// An edit that would break a manifest invariant (a bug or a corrupt manifest).
     #[error("manifest invariant violated on partition {partition}: {reason}")]
     Invariant {

@@ -54,6 +54,7 @@ enum Step {
     Claim { who: u8 },
     Release { who: u8 },
     Conditional { who: u8, delta: i8 },
+    Trim { delta: i8 },
     Tick { ms: i64 },
 }
 
@@ -64,6 +65,7 @@ fn step() -> impl Strategy<Value = Step> {
         (0u8..3).prop_map(|who| Step::Claim { who }),
         (0u8..3).prop_map(|who| Step::Release { who }),
         (0u8..3, -2i8..3).prop_map(|(who, delta)| Step::Conditional { who, delta }),
+        (-30i8..3).prop_map(|delta| Step::Trim { delta }),
         (1i64..200).prop_map(|ms| Step::Tick { ms }),
     ]
 }
@@ -92,6 +94,10 @@ proptest! {
                     let expect = Offset((m.next_offset.0 as i64 + i64::from(delta)).max(0) as u64);
                     (who, append(vec![seg], None, Some(expect)))
                 }
+                Step::Trim { delta } => {
+                    let before = Offset((m.next_offset.0 as i64 + i64::from(delta)).max(0) as u64);
+                    (9, Edit::Trim { before })
+                }
             };
             let commit = Commit { writer: writer(who), seq: CommitSeq(n as u64 + 1), now_ms: now, edit: edit.clone() };
             match apply(&m, &commit) {
@@ -101,6 +107,11 @@ proptest! {
                     if let Edit::Claim { .. } = edit {
                         prop_assert_eq!(next.epoch.0, m.epoch.0 + 1);
                         epochs.insert(who, next.epoch);
+                    }
+                    if let Edit::Trim { before } = edit {
+                        prop_assert_eq!(next.log_start_offset, m.log_start_offset.max(before));
+                    } else {
+                        prop_assert_eq!(next.log_start_offset, m.log_start_offset);
                     }
                     if let Edit::Append(a) = &edit {
                         records_total += a.segments.iter().map(|s| u64::from(s.records)).sum::<u64>();
@@ -115,6 +126,7 @@ proptest! {
                 }
                 Err(Rejection::LeaderActive { .. }) => prop_assert!(m.live_leader(now).is_some()),
                 Err(Rejection::OffsetMismatch { expected, actual, .. }) => prop_assert_ne!(expected, actual),
+                Err(Rejection::TrimBeyondEnd { before, next_offset, .. }) => prop_assert!(before > next_offset),
                 Err(other) => prop_assert!(false, "unexpected rejection {other}"),
             }
             prop_assert_eq!(m.next_offset.0, records_total);

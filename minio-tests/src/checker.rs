@@ -45,6 +45,12 @@ impl History {
         }
     }
 
+    /// Forgets acknowledged records of partition `p` below `log_start`: trimmed on purpose.
+    pub fn trimmed(&mut self, p: PartitionId, log_start: Offset) {
+        self.acked
+            .retain(|(_, partition, offset, _, _)| *partition != p || *offset >= log_start);
+    }
+
     /// Acknowledged records so far.
     pub fn acked(&self) -> usize {
         self.acked.len()

@@ -16,7 +16,8 @@ macro_rules! suite {
                 ambiguous_commits_lose_nothing, reads_survive_faults, start_positions, follower_sees_new_records,
                 sealed_chunks_stay_readable, ranged_reads_of_large_segments,
                 bad_input_is_typed_and_harmless, corrupted_objects_are_reported,
-                writer_killed_between_upload_and_commit, writer_restarts_mid_stream);
+                writer_killed_between_upload_and_commit, writer_restarts_mid_stream,
+                trim_moves_the_log_start, trims_next_to_a_writer_lose_nothing_above_the_start);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

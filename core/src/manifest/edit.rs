@@ -37,6 +37,13 @@ pub enum Edit {
         /// The epoch this writer holds.
         epoch: Epoch,
     },
+    /// Move the log start offset forward to `before` (retention, or an explicit trim): offsets
+    /// below it are no longer readable. Never moves it back; `before` may fall inside a
+    /// segment. Entries below the start stay listed until garbage collection drops them.
+    Trim {
+        /// The new log start offset, at most the next offset.
+        before: Offset,
+    },
 }
 
 /// Uploaded segments to commit, in order.
@@ -127,6 +134,16 @@ pub fn apply(m: &Manifest, commit: &Commit) -> Result<Manifest, Rejection> {
                     lease_until_ms: 0,
                 });
             }
+        }
+        Edit::Trim { before } => {
+            if *before > m.next_offset {
+                return Err(Rejection::TrimBeyondEnd {
+                    partition: m.partition,
+                    before: *before,
+                    next_offset: m.next_offset,
+                });
+            }
+            next.log_start_offset = m.log_start_offset.max(*before);
         }
     }
     next.version = ManifestVersion(m.version.0.saturating_add(1));

@@ -6,6 +6,7 @@ mod faults;
 mod fencing;
 mod produce;
 mod reading;
+mod trimming;
 
 pub use bad_input::{bad_input_is_typed_and_harmless, corrupted_objects_are_reported};
 pub use crashes::{writer_killed_between_upload_and_commit, writer_restarts_mid_stream};
@@ -16,6 +17,7 @@ pub use reading::{
     follower_sees_new_records, ranged_reads_of_large_segments, sealed_chunks_stay_readable,
     start_positions,
 };
+pub use trimming::{trim_moves_the_log_start, trims_next_to_a_writer_lose_nothing_above_the_start};
 
 use std::sync::Arc;
 

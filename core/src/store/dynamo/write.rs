@@ -1,6 +1,7 @@
 //! One commit as one `TransactWriteItems`: an update of the head item conditioned on what the
-//! edit read (the epoch; for an append also the next offset and the orphan floor; for each
-//! aged-out writer marker it removes, that marker's commit seq), plus a conditional put of each
+//! edit read (the epoch; for an append also the next offset and the orphan floor; for a trim
+//! only the log start; for each aged-out writer marker it removes, that marker's commit seq),
+//! plus a conditional put of each
 //! new segment item. Only the head attributes the edit changed are set, so writes that touch
 //! other attributes (jobs, later) do not conflict with it.
 //!
@@ -158,15 +159,24 @@ fn head_update(
         x.add("segments", segments - s0);
         x.add("bytes", bytes.saturating_sub(b0));
     }
+    if next.log_start_offset != current.log_start_offset {
+        x.set("log_start_offset", n(next.log_start_offset.0));
+    }
     markers(&mut x, current, next, commit);
-    x.require("epoch", "=", n(current.epoch.0));
-    if let Edit::Append(a) = &commit.edit {
-        x.require("next_offset", "=", n(current.next_offset.0));
-        // Refused if a job declared uploads this old orphaned (DESIGN §6 rule 8).
-        let oldest = a.segments.iter().map(|s| s.id.timestamp_ms()).min();
-        if let Some(oldest) = oldest {
-            x.require("orphan_floor_ms", "<=", n(oldest));
+    match &commit.edit {
+        // A trim reads only the log start (the next offset it stays below only grows), so
+        // it never conflicts with appends or claims.
+        Edit::Trim { .. } => x.require("log_start_offset", "=", n(current.log_start_offset.0)),
+        Edit::Append(a) => {
+            x.require("epoch", "=", n(current.epoch.0));
+            x.require("next_offset", "=", n(current.next_offset.0));
+            // Refused if a job declared uploads this old orphaned (DESIGN §6 rule 8).
+            let oldest = a.segments.iter().map(|s| s.id.timestamp_ms()).min();
+            if let Some(oldest) = oldest {
+                x.require("orphan_floor_ms", "<=", n(oldest));
+            }
         }
+        Edit::Claim { .. } | Edit::Release { .. } => x.require("epoch", "=", n(current.epoch.0)),
     }
     let mut expression = format!("SET {}", x.set.join(", "));
     if !x.remove.is_empty() {
@@ -246,7 +256,8 @@ pub(super) fn could_still_land(commit: &Commit, attempted: &Manifest, now: &Mani
     let same_epoch = now.epoch == attempted.epoch;
     match commit.edit {
         Edit::Append(_) => same_epoch && now.next_offset == attempted.next_offset,
-        _ => same_epoch,
+        Edit::Claim { .. } | Edit::Release { .. } => same_epoch,
+        Edit::Trim { .. } => now.log_start_offset == attempted.log_start_offset,
     }
 }
 

@@ -1,0 +1,72 @@
+//! Explicit trim (`silt topic trim`): moves a partition's log start offset forward with one
+//! `Trim` commit, as Kafka's `deleteRecords` does. Retention computes its trim points and
+//! commits the same edit. Nothing is deleted here: offsets below the start stop being readable
+//! (`OffsetOutOfRange`), and the segments wholly below it are left for garbage collection.
+
+use silt_core::error::{Error, InvalidInput, Result};
+use silt_core::ids::{CommitSeq, Offset, PartitionId, TopicName, WriterId};
+use silt_core::manifest::{Commit, Edit};
+use silt_core::store::Storage;
+use ulid::Ulid;
+
+/// What a trim did to one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trimmed {
+    /// The partition.
+    pub partition: PartitionId,
+    /// Log start offset before.
+    pub from: Offset,
+    /// Log start offset after (unchanged when it already was at or past the trim point).
+    pub to: Offset,
+    /// The partition's next offset when the trim was committed.
+    pub next_offset: Offset,
+}
+
+/// Moves the log start of `topic`'s partition `p` to `before`. A point at or below the
+/// current start changes nothing (and commits nothing); one past the next offset is refused
+/// with `TrimBeyondEnd`.
+pub async fn trim(
+    storage: &Storage,
+    topic: &TopicName,
+    p: PartitionId,
+    before: Offset,
+) -> Result<Trimmed> {
+    let config = storage.topic(topic).await?;
+    if p.0 >= config.partitions {
+        return Err(InvalidInput::PartitionOutOfRange {
+            topic: topic.clone(),
+            partition: p,
+            partitions: config.partitions,
+        }
+        .into());
+    }
+    let missing = || Error::UnknownTopic(topic.clone());
+    let base = storage
+        .manifests
+        .read(topic, p)
+        .await?
+        .ok_or_else(missing)?;
+    let from = base.manifest.log_start_offset;
+    if before <= from {
+        return Ok(Trimmed {
+            partition: p,
+            from,
+            to: from,
+            next_offset: base.manifest.next_offset,
+        });
+    }
+    let commit = Commit {
+        writer: WriterId(Ulid::new()),
+        seq: CommitSeq(1),
+        now_ms: storage.clock.now_ms(),
+        edit: Edit::Trim { before },
+    };
+    let committed = storage.manifests.commit(topic, p, &base, &commit).await?;
+    let m = &committed.snapshot.manifest;
+    Ok(Trimmed {
+        partition: p,
+        from,
+        to: m.log_start_offset,
+        next_offset: m.next_offset,
+    })
+}
