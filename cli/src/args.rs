@@ -34,6 +34,26 @@ pub(crate) enum Command {
     /// Set up the manifest store.
     #[command(subcommand)]
     Manifest(ManifestCommand),
+    /// Apply topics' retention settings.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RetentionCommand {
+    /// Move each partition's log start past the segments its topic's retention_ms and
+    /// retention_bytes no longer keep (nothing is deleted: GC does that).
+    Run {
+        /// Only this topic (repeatable); default: every topic.
+        #[arg(long = "topic")]
+        topics: Vec<String>,
+        /// Show what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Most partitions to visit in this run.
+        #[arg(long, default_value_t = 10_000)]
+        max_partitions: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,9 +1,9 @@
 //! # silt: the command line
 //!
-//! Topics, produce (stdin → acknowledged offsets), consume (offsets → stdout), and `demo`, the
-//! whole flow on the embedded default store for a newcomer. Every command takes `--store URL`
-//! (or `SILT_STORE`; default `file://./silt-data`) and `--manifest dynamodb://TABLE` (or
-//! `SILT_MANIFEST`; default: manifests in the store).
+//! Topics, produce (stdin → acknowledged offsets), consume (offsets → stdout), retention, and
+//! `demo`, the whole flow on the embedded default store for a newcomer. Every command takes
+//! `--store URL` (or `SILT_STORE`; default `file://./silt-data`) and `--manifest
+//! dynamodb://TABLE` (or `SILT_MANIFEST`; default: manifests in the store).
 
 mod args;
 mod bench;
@@ -11,6 +11,7 @@ mod consume;
 mod demo;
 mod json;
 mod produce;
+mod retention;
 mod topic;
 
 use std::process::ExitCode;
@@ -55,6 +56,7 @@ async fn run(args: Args) -> CliResult {
         Command::Consume(cmd) => consume::run(&storage, cmd).await,
         Command::Demo => demo::run(&storage).await,
         Command::Bench(args) => bench::run(&storage, args).await,
+        Command::Retention(cmd) => retention::run(&storage, cmd).await,
         Command::Manifest(ManifestCommand::Init) => Ok(()),
     }
 }

@@ -190,6 +190,36 @@ fn trim_hides_old_records_from_consumers() {
 }
 
 #[test]
+fn retention_run_expires_old_segments() {
+    let silt = Silt::new();
+    silt.ok(&["topic", "create", "old", "--retention-ms", "1"], "");
+    silt.ok(&["topic", "create", "kept"], "");
+    silt.ok(&["produce", "old"], "a\nb\nc\n");
+    silt.ok(&["produce", "kept"], "a\n");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let preview = silt.ok(&["retention", "run", "--dry-run"], "");
+    assert!(
+        preview.starts_with("old/0: log start would move from 0 to 3 (1 segments, "),
+        "{preview}"
+    );
+    assert!(
+        preview
+            .ends_with("retention: 1 partitions visited, 1 would move, 0 left for the next run\n"),
+        "{preview}"
+    );
+    assert_eq!(silt.ok(&["consume", "old"], ""), "a\nb\nc\n");
+    let done = silt.ok(&["retention", "run", "--topic", "old"], "");
+    assert!(done.contains("log start moved from 0 to 3"), "{done}");
+    assert_eq!(silt.ok(&["consume", "old"], ""), "");
+    assert_eq!(silt.ok(&["consume", "kept"], ""), "a\n");
+    silt.fails(
+        &["retention", "run", "--topic", "nope"],
+        "",
+        "nope does not exist",
+    );
+}
+
+#[test]
 fn conditional_and_exclusive_produce() {
     let silt = Silt::new();
     silt.ok(&["topic", "create", "c"], "");

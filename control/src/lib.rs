@@ -6,9 +6,11 @@
 //! functions that commit manifest edits through the same `ManifestStore` as the writer, with
 //! thin `lambda_runtime` binaries around them (DESIGN §8).
 //!
-//! Built so far: [`trim`], the explicit trim that retention will build on. Retention by time
-//! and size, compaction and GC are still to come (issue 5).
+//! Built so far: [`trim`] (explicit) and [`run_retention`] (by time and size), both through
+//! the `Trim` edit. Compaction, GC and the Lambda binaries are still to come (issue 5).
 
+mod retention;
 mod trim;
 
+pub use retention::{Expired, RetentionOptions, RetentionReport, run_retention};
 pub use trim::{Trimmed, trim};

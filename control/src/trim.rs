@@ -6,7 +6,7 @@
 use silt_core::error::{Error, InvalidInput, Result};
 use silt_core::ids::{CommitSeq, Offset, PartitionId, TopicName, WriterId};
 use silt_core::manifest::{Commit, Edit};
-use silt_core::store::Storage;
+use silt_core::store::{Snapshot, Storage};
 use ulid::Ulid;
 
 /// What a trim did to one partition.
@@ -46,6 +46,18 @@ pub async fn trim(
         .read(topic, p)
         .await?
         .ok_or_else(missing)?;
+    commit_trim(storage, topic, p, &base, before).await
+}
+
+/// Trims `topic`'s partition `p`, as read in `base`, to `before` (nothing to commit when the
+/// start is already there).
+pub(crate) async fn commit_trim(
+    storage: &Storage,
+    topic: &TopicName,
+    p: PartitionId,
+    base: &Snapshot,
+    before: Offset,
+) -> Result<Trimmed> {
     let from = base.manifest.log_start_offset;
     if before <= from {
         return Ok(Trimmed {
@@ -61,7 +73,7 @@ pub async fn trim(
         now_ms: storage.clock.now_ms(),
         edit: Edit::Trim { before },
     };
-    let committed = storage.manifests.commit(topic, p, &base, &commit).await?;
+    let committed = storage.manifests.commit(topic, p, base, &commit).await?;
     let m = &committed.snapshot.manifest;
     Ok(Trimmed {
         partition: p,

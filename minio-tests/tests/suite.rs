@@ -17,7 +17,9 @@ macro_rules! suite {
                 sealed_chunks_stay_readable, ranged_reads_of_large_segments,
                 bad_input_is_typed_and_harmless, corrupted_objects_are_reported,
                 writer_killed_between_upload_and_commit, writer_restarts_mid_stream,
-                trim_moves_the_log_start, trims_next_to_a_writer_lose_nothing_above_the_start);
+                trim_moves_the_log_start, trims_next_to_a_writer_lose_nothing_above_the_start,
+                retention_expires_by_time_and_size,
+                retention_next_to_a_writer_loses_nothing_inside_retention);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

@@ -6,6 +6,7 @@ mod faults;
 mod fencing;
 mod produce;
 mod reading;
+mod retention;
 mod trimming;
 
 pub use bad_input::{bad_input_is_typed_and_harmless, corrupted_objects_are_reported};
@@ -16,6 +17,9 @@ pub use produce::{many_partitions_many_producers, many_writers_one_partition};
 pub use reading::{
     follower_sees_new_records, ranged_reads_of_large_segments, sealed_chunks_stay_readable,
     start_positions,
+};
+pub use retention::{
+    retention_expires_by_time_and_size, retention_next_to_a_writer_loses_nothing_inside_retention,
 };
 pub use trimming::{trim_moves_the_log_start, trims_next_to_a_writer_lose_nothing_above_the_start};
 

@@ -1,0 +1,167 @@
+//! Retention (DESIGN §8): each topic's `retention_ms` and `retention_bytes` decide how far each
+//! partition's log start moves, and the move is a `Trim` commit, as with `silt topic trim`.
+//!
+//! Decisions are per segment, as in Kafka: from the log start, a segment expires while its
+//! newest record is older than the retention time, or while the partition would still hold at
+//! least `retention_bytes` without it; the first segment that does neither stops the walk, so a
+//! record inside the retention time is never removed. Nothing is deleted here: garbage
+//! collection removes what falls below the start.
+//!
+//! A run is bounded (at most `max_partitions` partitions, starting at a place picked by the
+//! clock so that repeated runs reach every partition), safe to run twice at once (trims only
+//! move the start forward, conditionally) and resumable (each run decides from the manifests).
+
+use silt_core::error::Result;
+use silt_core::ids::{Offset, PartitionId, TopicName};
+use silt_core::store::{Snapshot, Storage};
+use silt_core::topic::TopicSettings;
+
+use crate::trim::{Trimmed, commit_trim};
+
+/// What a retention run does.
+#[derive(Debug, Clone)]
+pub struct RetentionOptions {
+    /// Topics to visit; empty: every topic.
+    pub topics: Vec<TopicName>,
+    /// Most partitions visited in one run.
+    pub max_partitions: usize,
+    /// Decide and report, commit nothing.
+    pub dry_run: bool,
+}
+
+impl Default for RetentionOptions {
+    fn default() -> Self {
+        RetentionOptions {
+            topics: Vec::new(),
+            max_partitions: 10_000,
+            dry_run: false,
+        }
+    }
+}
+
+/// One partition whose log start retention moved (or, in a dry run, would move).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    /// The topic.
+    pub topic: TopicName,
+    /// The trim (in a dry run: the one that would be committed).
+    pub trim: Trimmed,
+    /// Segments that fell below the start.
+    pub segments: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// Partitions with a retention setting that this run looked at.
+    pub partitions_visited: usize,
+    /// Partitions with a retention setting left for the next run by `max_partitions`.
+    pub partitions_left: usize,
+    /// The partitions whose start moved.
+    pub expired: Vec<Expired>,
+}
+
+/// Runs retention once over the topics in `options`.
+pub async fn run_retention(
+    storage: &Storage,
+    options: &RetentionOptions,
+) -> Result<RetentionReport> {
+    let mut due = Vec::new();
+    let topics = match options.topics.is_empty() {
+        true => storage.list_topics().await?,
+        false => options.topics.clone(),
+    };
+    for name in topics {
+        let config = storage.topic(&name).await?;
+        let settings = &config.settings;
+        if settings.retention_ms.is_some() || settings.retention_bytes.is_some() {
+            due.extend(
+                config
+                    .partition_ids()
+                    .map(|p| (name.clone(), p, settings.clone())),
+            );
+        }
+    }
+    let now_ms = storage.clock.now_ms();
+    if !due.is_empty() {
+        let start = now_ms.rem_euclid(due.len() as i64) as usize;
+        due.rotate_left(start);
+    }
+    let visit = options.max_partitions.min(due.len());
+    let mut report = RetentionReport {
+        partitions_visited: visit,
+        partitions_left: due.len() - visit,
+        expired: Vec::new(),
+    };
+    for (topic, p, settings) in due.into_iter().take(visit) {
+        let Some(base) = storage.manifests.read(&topic, p).await? else {
+            continue;
+        };
+        let expiry = expiry(storage, &topic, p, &base, &settings, now_ms).await?;
+        if expiry.to <= base.manifest.log_start_offset {
+            continue;
+        }
+        let trim = match options.dry_run {
+            true => Trimmed {
+                partition: p,
+                from: base.manifest.log_start_offset,
+                to: expiry.to,
+                next_offset: base.manifest.next_offset,
+            },
+            false => commit_trim(storage, &topic, p, &base, expiry.to).await?,
+        };
+        report.expired.push(Expired {
+            topic,
+            trim,
+            segments: expiry.segments,
+            bytes: expiry.bytes,
+        });
+    }
+    Ok(report)
+}
+
+/// Where retention moves a partition's start, and what falls below it.
+struct Expiry {
+    to: Offset,
+    segments: u64,
+    bytes: u64,
+}
+
+/// Walks the segments of `base` from its log start while they expire (see the module docs).
+async fn expiry(
+    storage: &Storage,
+    topic: &TopicName,
+    p: PartitionId,
+    base: &Snapshot,
+    settings: &TopicSettings,
+    now_ms: i64,
+) -> Result<Expiry> {
+    let m = &base.manifest;
+    let segments = storage
+        .manifests
+        .segments_from(topic, p, base, m.log_start_offset, usize::MAX)
+        .await?;
+    let mut left: u64 = segments.iter().map(|s| s.bytes).sum();
+    let cutoff_ms = settings.retention_ms.map(|ms| now_ms.saturating_sub(ms));
+    let mut expiry = Expiry {
+        to: m.log_start_offset,
+        segments: 0,
+        bytes: 0,
+    };
+    for s in segments {
+        let too_old = cutoff_ms.is_some_and(|cutoff| s.max_ts < cutoff);
+        let too_big = settings
+            .retention_bytes
+            .is_some_and(|max| left.saturating_sub(s.bytes) >= max);
+        if !too_old && !too_big {
+            break;
+        }
+        left -= s.bytes;
+        expiry.to = s.end_offset();
+        expiry.segments += 1;
+        expiry.bytes += s.bytes;
+    }
+    Ok(expiry)
+}

@@ -1,0 +1,181 @@
+//! Retention by time and size, with an injected clock: what expires, what a dry run shows,
+//! the partition budget, and retention running twice at once next to a writer.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use silt_control::{RetentionOptions, RetentionReport, run_retention};
+use silt_core::clock::Clock;
+use silt_core::ids::{Offset, PartitionId, TopicName};
+use silt_core::record::Record;
+use silt_core::store::Storage;
+use silt_core::testing::ManualClock;
+use silt_core::topic::TopicSettings;
+use silt_writer::Writer;
+
+use super::{manifest, quick, segments};
+use crate::checker::{History, check};
+
+const NOW_MS: i64 = 1_000_000;
+
+async fn create(storage: &Storage, name: &str, settings: TopicSettings) -> TopicName {
+    let name = TopicName::new(name).unwrap();
+    storage.create_topic(&name, 1, settings).await.unwrap();
+    name
+}
+
+/// Ten batches of ten records; batch `b` has timestamp `NOW_MS - 100 000 + b * 10 000`.
+async fn fill(storage: &Storage, name: &TopicName) {
+    let writer = Writer::open(storage.clone(), name, quick()).await.unwrap();
+    for b in 0..10i64 {
+        let ts = NOW_MS - 100_000 + b * 10_000;
+        let records = (0..10).map(|i| Record::from_value(Bytes::from(format!("{b}-{i}")), ts));
+        writer
+            .append(PartitionId(0), records.collect())
+            .await
+            .unwrap();
+    }
+}
+
+async fn run(storage: &Storage, topics: &[&TopicName], dry_run: bool) -> RetentionReport {
+    let options = RetentionOptions {
+        topics: topics.iter().map(|t| (*t).clone()).collect(),
+        dry_run,
+        ..RetentionOptions::default()
+    };
+    run_retention(storage, &options).await.unwrap()
+}
+
+async fn log_start(storage: &Storage, name: &TopicName) -> Offset {
+    manifest(storage, name, PartitionId(0))
+        .await
+        .log_start_offset
+}
+
+/// Segments whose newest record is older than `retention_ms` go, up to the first that is not;
+/// a partition keeps the fewest segments that still hold `retention_bytes`.
+pub async fn retention_expires_by_time_and_size(storage: Storage) {
+    let clock = ManualClock::new(NOW_MS);
+    let storage = storage.with_clock(clock.clone());
+    let by_time = TopicSettings {
+        retention_ms: Some(60_000),
+        ..TopicSettings::default()
+    };
+    let timed = create(&storage, "ret-time", by_time).await;
+    let forever = create(&storage, "ret-none", TopicSettings::default()).await;
+    fill(&storage, &timed).await;
+    fill(&storage, &forever).await;
+
+    let preview = run(&storage, &[], true).await;
+    assert_eq!(preview.partitions_visited, 1, "only topics with retention");
+    assert_eq!(preview.expired.len(), 1);
+    assert_eq!(
+        (preview.expired[0].trim.to, preview.expired[0].segments),
+        (Offset(40), 4)
+    );
+    assert_eq!(
+        log_start(&storage, &timed).await,
+        Offset(0),
+        "a dry run changes nothing"
+    );
+
+    let done = run(&storage, &[], false).await;
+    assert_eq!(done.expired, preview.expired);
+    assert_eq!(log_start(&storage, &timed).await, Offset(40));
+    assert!(
+        run(&storage, &[], false).await.expired.is_empty(),
+        "nothing more is due"
+    );
+    clock.advance(30_000);
+    run(&storage, &[], false).await;
+    assert_eq!(log_start(&storage, &timed).await, Offset(70));
+    assert_eq!(log_start(&storage, &forever).await, Offset(0));
+
+    // Size: keep at least the last three segments' bytes, and no segment more.
+    let all = segments(&storage, &forever, PartitionId(0)).await;
+    let keep: u64 = all[7..].iter().map(|s| s.bytes).sum();
+    let by_size = TopicSettings {
+        retention_bytes: Some(keep),
+        ..TopicSettings::default()
+    };
+    let sized = create(&storage, "ret-size", by_size).await;
+    fill(&storage, &sized).await;
+    let budgeted = RetentionOptions {
+        topics: vec![sized.clone(), timed.clone()],
+        max_partitions: 1,
+        dry_run: false,
+    };
+    let first = run_retention(&storage, &budgeted).await.unwrap();
+    assert_eq!((first.partitions_visited, first.partitions_left), (1, 1));
+    run(&storage, &[&sized], false).await;
+    let start = log_start(&storage, &sized).await;
+    let kept: Vec<_> = segments(&storage, &sized, PartitionId(0))
+        .await
+        .into_iter()
+        .filter(|s| s.base_offset >= start)
+        .collect();
+    let left: u64 = kept.iter().map(|s| s.bytes).sum();
+    assert!(left >= keep, "kept {left} bytes, fewer than {keep}");
+    assert!(
+        left - kept[0].bytes < keep,
+        "kept a segment more than {keep} bytes need"
+    );
+}
+
+/// A writer appending records stamped with the clock while time moves and two retention runs
+/// race each other: no acknowledged record inside the retention time is lost, and every one
+/// above the final log start reads back where it was acknowledged.
+pub async fn retention_next_to_a_writer_loses_nothing_inside_retention(storage: Storage) {
+    const RETENTION_MS: i64 = 50;
+    let clock = ManualClock::new(NOW_MS);
+    let storage = storage.with_clock(clock.clone());
+    let settings = TopicSettings {
+        retention_ms: Some(RETENTION_MS),
+        ..TopicSettings::default()
+    };
+    let name = create(&storage, "ret-race", settings).await;
+    let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let (jobs_storage, jobs_done, jobs_clock) = (storage.clone(), done.clone(), clock.clone());
+    let jobs = tokio::spawn(async move {
+        let mut runs = 0;
+        while !jobs_done.load(Ordering::SeqCst) {
+            jobs_clock.advance(5);
+            let (a, b) = tokio::join!(
+                run(&jobs_storage, &[], false),
+                run(&jobs_storage, &[], false)
+            );
+            runs += a.partitions_visited + b.partitions_visited;
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        runs
+    });
+    let mut history = History::default();
+    let mut stamped = Vec::new();
+    for seq in 0..200u64 {
+        let ts = clock.now_ms();
+        let value = Bytes::from(format!("w-{seq}"));
+        let record = Record::from_value(value.clone(), ts);
+        let ack = writer.append(PartitionId(0), vec![record]).await;
+        if let Ok(ack) = &ack {
+            stamped.push((ack.base_offset, ts));
+        }
+        history.answer("w", seq, value, &ack);
+    }
+    done.store(true, Ordering::SeqCst);
+    assert!(jobs.await.unwrap() >= 4, "retention hardly ran");
+    run(&storage, &[], false).await;
+    let cutoff = clock.now_ms() - RETENTION_MS;
+    let start = log_start(&storage, &name).await;
+    assert!(start > Offset(0), "nothing expired");
+    for (offset, ts) in &stamped {
+        assert!(
+            *ts < cutoff || *offset >= start,
+            "record at {offset} (ts {ts}) inside retention (cutoff {cutoff}) is below the start {start}"
+        );
+    }
+    history.trimmed(PartitionId(0), start);
+    check(&storage, &name, &history).await.assert_clean();
+}
