@@ -137,6 +137,17 @@ pub(crate) enum TopicCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change a topic's retention settings (retention applies them on its next run).
+    Alter {
+        /// Topic name.
+        name: String,
+        /// Keep records at least this long (ms); -1: forever.
+        #[arg(long, allow_negative_numbers = true)]
+        retention_ms: Option<i64>,
+        /// Keep at most about this many bytes per partition; -1: no limit.
+        #[arg(long, allow_negative_numbers = true)]
+        retention_bytes: Option<i64>,
+    },
     /// Remove a partition's records below an offset: moves its log start offset forward
     /// (never back), so reads below it fail with an offset-out-of-range error.
     Trim {

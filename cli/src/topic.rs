@@ -1,4 +1,4 @@
-//! `silt topic create | list | describe | trim`.
+//! `silt topic create | list | describe | alter | trim`.
 
 use serde_json::json;
 use silt_core::ids::{Offset, PartitionId, TopicName};
@@ -35,6 +35,22 @@ pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
         }
         TopicCommand::Describe { name, json } => {
             describe(storage, &TopicName::new(name)?, json).await?
+        }
+        TopicCommand::Alter {
+            name,
+            retention_ms,
+            retention_bytes,
+        } => {
+            let name = TopicName::new(name)?;
+            let config = storage
+                .alter_topic(&name, |s| TopicSettings {
+                    retention_ms: retention_ms.map_or(s.retention_ms, unset_if_negative),
+                    retention_bytes: retention_bytes.map_or(s.retention_bytes, |b| {
+                        unset_if_negative(b).map(|b| b as u64)
+                    }),
+                })
+                .await?;
+            println!("{}: {}", config.name, settings_text(&config.settings));
         }
         TopicCommand::Trim {
             name,
@@ -107,4 +123,18 @@ pub(crate) async fn describe(storage: &Storage, name: &TopicName, as_json: bool)
         );
     }
     Ok(())
+}
+
+/// Kafka's convention: -1 (any negative value) means "no limit".
+fn unset_if_negative(v: i64) -> Option<i64> {
+    (v >= 0).then_some(v)
+}
+
+fn settings_text(s: &TopicSettings) -> String {
+    let or_none = |v: Option<String>, none: &str| v.unwrap_or_else(|| none.to_string());
+    format!(
+        "retention_ms={}, retention_bytes={}",
+        or_none(s.retention_ms.map(|v| v.to_string()), "forever"),
+        or_none(s.retention_bytes.map(|v| v.to_string()), "unlimited")
+    )
 }

@@ -217,6 +217,24 @@ fn retention_run_expires_old_segments() {
         "",
         "nope does not exist",
     );
+
+    let alter = |ms: &str| silt.ok(&["topic", "alter", "kept", "--retention-ms", ms], "");
+    assert_eq!(
+        alter("1"),
+        "kept: retention_ms=1, retention_bytes=unlimited\n"
+    );
+    silt.fails(
+        &["topic", "alter", "kept", "--retention-ms", "0"],
+        "",
+        "invalid setting retention_ms = 0",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    silt.ok(&["retention", "run"], "");
+    assert_eq!(silt.ok(&["consume", "kept"], ""), "");
+    assert_eq!(
+        alter("-1"),
+        "kept: retention_ms=forever, retention_bytes=unlimited\n"
+    );
 }
 
 #[test]

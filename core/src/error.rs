@@ -198,6 +198,11 @@ pub enum Error {
         partition: PartitionId,
         attempts: u32,
     },
+    /// A topic's configuration kept changing under `alter_topic`.
+    #[error(
+        "topic {topic}'s configuration changed {attempts} times while being altered; nothing was changed: retry"
+    )]
+    TopicContended { topic: TopicName, attempts: u32 },
     /// The storage backend failed; retry later.
     #[error("storage error: {0}")]
     Store(Arc<object_store::Error>),

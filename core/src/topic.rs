@@ -11,6 +11,9 @@ use crate::error::{Corruption, Error, InvalidInput, Result};
 use crate::ids::{PartitionId, TopicId, TopicName, validate_partition_count};
 use crate::store::Storage;
 
+/// Conditional writes `alter_topic` tries before giving up with `Contended`.
+const ALTER_ATTEMPTS: u32 = 20;
+
 /// Format version of `topic.json`.
 pub const TOPIC_FORMAT_VERSION: u32 = 1;
 
@@ -23,6 +26,27 @@ pub struct TopicSettings {
     /// A partition larger than this may lose its oldest segments (`None`: no limit).
     #[serde(default)]
     pub retention_bytes: Option<u64>,
+}
+
+impl TopicSettings {
+    /// Refuses settings retention cannot honour (a retention time or size of zero or less).
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        if let Some(ms) = self.retention_ms.filter(|ms| *ms < 1) {
+            return Err(InvalidInput::Setting {
+                field: "retention_ms",
+                value: ms.to_string(),
+                rule: "at least 1 (leave it unset to keep records forever)",
+            });
+        }
+        if let Some(bytes) = self.retention_bytes.filter(|b| *b < 1) {
+            return Err(InvalidInput::Setting {
+                field: "retention_bytes",
+                value: bytes.to_string(),
+                rule: "at least 1 (leave it unset for no size limit)",
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The stored topic document.
@@ -102,6 +126,7 @@ impl Storage {
         partitions: u32,
         settings: TopicSettings,
     ) -> Result<TopicConfig> {
+        settings.validate()?;
         let config = TopicConfig {
             format_version: TOPIC_FORMAT_VERSION,
             name: name.clone(),
@@ -132,5 +157,30 @@ impl Storage {
     /// Names of all topics, sorted.
     pub async fn list_topics(&self) -> Result<Vec<TopicName>> {
         self.manifests.list_topics().await
+    }
+
+    /// Changes a topic's settings with `change` (retention takes the new ones on its next
+    /// run). A conditional write: when another change lands first, `change` is applied again
+    /// to what it wrote.
+    pub async fn alter_topic(
+        &self,
+        name: &TopicName,
+        change: impl Fn(&TopicSettings) -> TopicSettings,
+    ) -> Result<TopicConfig> {
+        for _ in 0..ALTER_ATTEMPTS {
+            let current = self.topic(name).await?;
+            let next = TopicConfig {
+                settings: change(&current.settings),
+                ..current.clone()
+            };
+            next.settings.validate()?;
+            if next == current || self.manifests.replace_topic(&current, &next).await? {
+                return Ok(next);
+            }
+        }
+        Err(Error::TopicContended {
+            topic: name.clone(),
+            attempts: ALTER_ATTEMPTS,
+        })
     }
 }

@@ -143,6 +143,10 @@ pub trait ManifestStore: Send + Sync + Debug {
     /// A topic's configuration, strongly consistent; `None` if there is no such topic.
     async fn read_topic(&self, name: &TopicName) -> Result<Option<TopicConfig>>;
 
+    /// Replaces a topic's configuration with `next` only if it is still `current` (a
+    /// conditional write); false when it was not (changed meanwhile, or gone).
+    async fn replace_topic(&self, current: &TopicConfig, next: &TopicConfig) -> Result<bool>;
+
     /// Names of all topics, sorted.
     async fn list_topics(&self) -> Result<Vec<TopicName>>;
 }

@@ -230,6 +230,10 @@ impl ManifestStore for ObjectManifestStore {
         self.get_topic(name).await
     }
 
+    async fn replace_topic(&self, current: &TopicConfig, next: &TopicConfig) -> Result<bool> {
+        self.replace_topic_config(current, next).await
+    }
+
     async fn list_topics(&self) -> Result<Vec<TopicName>> {
         self.topic_names().await
     }

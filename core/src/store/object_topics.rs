@@ -1,8 +1,8 @@
-//! Topic configurations in object stores: `topics/<name>/topic.json`, written once with a
-//! conditional create and listed by prefix.
+//! Topic configurations in object stores: `topics/<name>/topic.json`, created with a
+//! conditional create, changed only with If-Match on the version read, listed by prefix.
 
 use bytes::Bytes;
-use object_store::{ObjectStoreExt, PutMode, PutOptions};
+use object_store::{ObjectStoreExt, PutMode, PutOptions, UpdateVersion};
 
 use super::ObjectManifestStore;
 use crate::error::{Error, Result};
@@ -24,6 +24,37 @@ impl ObjectManifestStore {
                 .get_topic(&config.name)
                 .await?
                 .ok_or_else(|| Error::TopicExists(config.name.clone())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub(super) async fn replace_topic_config(
+        &self,
+        current: &TopicConfig,
+        next: &TopicConfig,
+    ) -> Result<bool> {
+        let path = self.keys.topic_config(&current.name);
+        let got = match self.objects.get(&path).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        let version = UpdateVersion {
+            e_tag: got.meta.e_tag.clone(),
+            version: got.meta.version.clone(),
+        };
+        let stored = TopicConfig::decode(&got.bytes().await?, &current.name, path.as_ref())?;
+        if &stored != current {
+            return Ok(false);
+        }
+        let opts = PutOptions {
+            mode: PutMode::Update(version),
+            ..PutOptions::default()
+        };
+        let body = Bytes::from(next.encode());
+        match self.objects.put_opts(&path, body.into(), opts).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::Precondition { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }

@@ -1,5 +1,6 @@
 //! Retention by time and size, with an injected clock: what expires, what a dry run shows,
-//! the partition budget, and retention running twice at once next to a writer.
+//! the partition budget, settings altered concurrently, and retention running twice at once
+//! next to a writer.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use silt_control::{RetentionOptions, RetentionReport, run_retention};
 use silt_core::clock::Clock;
+use silt_core::error::{Error, InvalidInput};
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::record::Record;
 use silt_core::store::Storage;
@@ -92,6 +94,13 @@ pub async fn retention_expires_by_time_and_size(storage: Storage) {
     run(&storage, &[], false).await;
     assert_eq!(log_start(&storage, &timed).await, Offset(70));
     assert_eq!(log_start(&storage, &forever).await, Offset(0));
+    alter_settings(&storage, &forever).await;
+    run(&storage, &[], false).await;
+    assert_eq!(
+        log_start(&storage, &forever).await,
+        Offset(70),
+        "altered retention applies"
+    );
 
     // Size: keep at least the last three segments' bytes, and no segment more.
     let all = segments(&storage, &forever, PartitionId(0)).await;
@@ -122,6 +131,44 @@ pub async fn retention_expires_by_time_and_size(storage: Storage) {
         left - kept[0].bytes < keep,
         "kept a segment more than {keep} bytes need"
     );
+}
+
+/// Two alters at once both land (each conditional on what it read); bad values are refused.
+async fn alter_settings(storage: &Storage, name: &TopicName) {
+    let (by_time, by_size) = tokio::join!(
+        storage.alter_topic(name, |s| TopicSettings {
+            retention_ms: Some(60_000),
+            ..s.clone()
+        }),
+        storage.alter_topic(name, |s| TopicSettings {
+            retention_bytes: Some(u64::MAX),
+            ..s.clone()
+        }),
+    );
+    by_time.unwrap();
+    by_size.unwrap();
+    let settings = storage.topic(name).await.unwrap().settings;
+    assert_eq!(
+        (settings.retention_ms, settings.retention_bytes),
+        (Some(60_000), Some(u64::MAX))
+    );
+    let zero = storage
+        .alter_topic(name, |s| TopicSettings {
+            retention_ms: Some(0),
+            ..s.clone()
+        })
+        .await;
+    assert!(
+        matches!(
+            zero,
+            Err(Error::Invalid(InvalidInput::Setting {
+                field: "retention_ms",
+                ..
+            }))
+        ),
+        "{zero:?}"
+    );
+    assert_eq!(storage.topic(name).await.unwrap().settings, settings);
 }
 
 /// A writer appending records stamped with the clock while time moves and two retention runs

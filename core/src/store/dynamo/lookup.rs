@@ -1,17 +1,14 @@
 //! Reads beyond the head: segment items by offset and by timestamp (queries on the sort key
-//! `S#<base offset>`, strongly consistent so a just-committed segment is always found), and
-//! topic configuration items.
+//! `S#<base offset>`, strongly consistent so a just-committed segment is always found).
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::DynamoManifestStore;
-use super::items::{Fields, Item, s};
+use super::items::{Item, s};
 use crate::error::Result;
 use crate::ids::{Offset, PartitionId, TopicName};
 use crate::keys::{Keys, SEGMENT_SK_PREFIX};
 use crate::manifest::{Manifest, SegmentEntry};
-use crate::topic::TopicConfig;
 
 /// Segment items read per query page when scanning forward.
 const PAGE_ITEMS: i32 = 500;
@@ -153,73 +150,5 @@ impl DynamoManifestStore {
                 None => return Ok(()),
             }
         }
-    }
-
-    pub(super) async fn put_topic(&self, config: &TopicConfig) -> Result<TopicConfig> {
-        let doc = String::from_utf8_lossy(&config.encode()).into_owned();
-        let item = Item::from([
-            ("pk".to_string(), s(self.keys.topics_pk(&self.namespace))),
-            ("sk".to_string(), s(&config.name)),
-            ("doc".to_string(), AttributeValue::S(doc)),
-        ]);
-        self.put_new(item, async || self.get_topic(&config.name).await)
-            .await
-    }
-
-    pub(super) async fn get_topic(&self, name: &TopicName) -> Result<Option<TopicConfig>> {
-        let pk = self.keys.topics_pk(&self.namespace);
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(&pk))
-            .key("sk", s(name))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.failed("GetItem", &e))?;
-        let Some(item) = got.item else {
-            return Ok(None);
-        };
-        let location = format!("{}/{name}", self.location(&pk));
-        let fields = Fields {
-            item: &item,
-            location: &location,
-        };
-        let doc = fields.text("doc")?;
-        TopicConfig::decode(doc.as_bytes(), name, &location).map(Some)
-    }
-
-    pub(super) async fn topic_names(&self) -> Result<Vec<TopicName>> {
-        let pk = self.keys.topics_pk(&self.namespace);
-        let mut names = Vec::new();
-        let mut after: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(&pk))
-                .projection_expression("sk")
-                .consistent_read(true)
-                .set_exclusive_start_key(after.take())
-                .send()
-                .await
-                .map_err(|e| self.failed("Query", &e))?;
-            for item in page.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(name)) = item.get("sk")
-                    && let Ok(name) = TopicName::new(name)
-                {
-                    names.push(name);
-                }
-            }
-            match page.last_evaluated_key {
-                Some(key) => after = Some(key),
-                None => break,
-            }
-        }
-        names.sort();
-        Ok(names)
     }
 }

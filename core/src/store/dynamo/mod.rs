@@ -10,6 +10,7 @@
 mod items;
 mod lookup;
 mod table;
+mod topics;
 mod write;
 
 pub use table::TABLE_KEY_SCHEMA;
@@ -368,6 +369,10 @@ impl ManifestStore for DynamoManifestStore {
 
     async fn read_topic(&self, name: &TopicName) -> Result<Option<TopicConfig>> {
         self.get_topic(name).await
+    }
+
+    async fn replace_topic(&self, current: &TopicConfig, next: &TopicConfig) -> Result<bool> {
+        self.replace_topic_item(current, next).await
     }
 
     async fn list_topics(&self) -> Result<Vec<TopicName>> {
