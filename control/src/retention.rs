@@ -11,6 +11,7 @@
 //! clock so that repeated runs reach every partition), safe to run twice at once (trims only
 //! move the start forward, conditionally) and resumable (each run decides from the manifests).
 
+use serde::Serialize;
 use silt_core::error::Result;
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::store::{Snapshot, Storage};
@@ -40,7 +41,7 @@ impl Default for RetentionOptions {
 }
 
 /// One partition whose log start retention moved (or, in a dry run, would move).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Expired {
     /// The topic.
     pub topic: TopicName,
@@ -53,7 +54,7 @@ pub struct Expired {
 }
 
 /// What a run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RetentionReport {
     /// Partitions with a retention setting that this run looked at.
     pub partitions_visited: usize,

@@ -3,6 +3,7 @@
 //! commits the same edit. Nothing is deleted here: offsets below the start stop being readable
 //! (`OffsetOutOfRange`), and the segments wholly below it are left for garbage collection.
 
+use serde::Serialize;
 use silt_core::error::{Error, InvalidInput, Result};
 use silt_core::ids::{CommitSeq, Offset, PartitionId, TopicName, WriterId};
 use silt_core::manifest::{Commit, Edit};
@@ -10,7 +11,7 @@ use silt_core::store::{Snapshot, Storage};
 use ulid::Ulid;
 
 /// What a trim did to one partition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Trimmed {
     /// The partition.
     pub partition: PartitionId,

@@ -1,0 +1,50 @@
+//! # silt-job: the control jobs as one AWS Lambda function
+//!
+//! A scheduled rule (EventBridge) invokes it; each invocation runs the job named by `SILT_JOB`
+//! once, exactly as the CLI would (`silt retention run`), and answers with the job's report as
+//! JSON. The store is opened once per container, from the environment (see `config`); the
+//! event's payload is not read. Logs go through `tracing` to stdout, which Lambda sends to
+//! CloudWatch. Build it for Lambda with `scripts/lambda-build` (cargo lambda).
+
+mod config;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use silt_control::run_retention;
+use silt_core::store::Storage;
+
+use crate::config::{JobConfig, JobKind};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .without_time() // Lambda stamps every line
+        .with_target(false)
+        .init();
+    let config = JobConfig::from_vars(|name| std::env::var(name).ok())?;
+    let storage = Storage::open_with_manifests(&config.store, config.manifest.as_deref()).await?;
+    tracing::info!(store = %config.store, job = ?config.job, "ready");
+    let (storage, config) = (&storage, &config);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        run_job(storage, config, &event.context.request_id).await
+    }))
+    .await
+}
+
+/// Runs the configured job once and returns its report.
+async fn run_job(storage: &Storage, config: &JobConfig, request: &str) -> Result<Value, Error> {
+    match config.job {
+        JobKind::Retention => {
+            let report = run_retention(storage, &config.retention).await?;
+            tracing::info!(
+                request,
+                visited = report.partitions_visited,
+                moved = report.expired.len(),
+                left = report.partitions_left,
+                "retention done"
+            );
+            Ok(serde_json::to_value(report)?)
+        }
+    }
+}
