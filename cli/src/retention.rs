@@ -1,7 +1,9 @@
 //! `silt retention run`: one bounded retention pass (the same function a scheduled job calls),
-//! a line per partition whose log start moves, then a summary.
+//! a progress bar on a terminal, a line per partition whose log start moves, then a summary.
 
-use silt_control::{RetentionOptions, run_retention};
+use std::io::IsTerminal;
+
+use silt_control::{RetentionOptions, run_retention_observed};
 use silt_core::ids::TopicName;
 use silt_core::store::Storage;
 
@@ -22,7 +24,16 @@ pub(crate) async fn run(storage: &Storage, cmd: RetentionCommand) -> CliResult {
         max_partitions,
         dry_run,
     };
-    let report = run_retention(storage, &options).await?;
+    let on_terminal = std::io::stderr().is_terminal();
+    let bar = |done, total| {
+        if on_terminal {
+            eprint!("\r{}", progress_bar(done, total));
+        }
+    };
+    let report = run_retention_observed(storage, &options, bar).await?;
+    if on_terminal {
+        eprint!("\r\x1b[K"); // clear the bar's line
+    }
     let verb = if dry_run { "would move" } else { "moved" };
     for e in &report.expired {
         println!(
@@ -37,4 +48,34 @@ pub(crate) async fn run(storage: &Storage, cmd: RetentionCommand) -> CliResult {
         report.partitions_left
     );
     Ok(())
+}
+
+/// `[#####-----]  12/40 partitions`.
+fn progress_bar(done: usize, total: usize) -> String {
+    const WIDTH: usize = 30;
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    format!(
+        "[{}{}] {done:>4}/{total} partitions",
+        "#".repeat(filled),
+        "-".repeat(WIDTH - filled)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::progress_bar;
+
+    #[test]
+    fn bar_fills_with_progress() {
+        assert!(progress_bar(0, 40).starts_with("[------------------------------]"));
+        assert!(progress_bar(20, 40).starts_with("[###############---------------]"));
+        assert_eq!(
+            progress_bar(40, 40),
+            "[##############################]   40/40 partitions"
+        );
+        assert!(
+            progress_bar(0, 0).starts_with("[#####"),
+            "nothing to do is done"
+        );
+    }
 }

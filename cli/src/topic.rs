@@ -73,7 +73,7 @@ pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
     Ok(())
 }
 
-/// Prints each partition's offsets, segments, bytes and leader epoch.
+/// Prints the topic's settings and each partition's offsets, segments, bytes and leader epoch.
 pub(crate) async fn describe(storage: &Storage, name: &TopicName, as_json: bool) -> CliResult {
     let config = storage.topic(name).await?;
     let mut rows = Vec::new();
@@ -99,13 +99,22 @@ pub(crate) async fn describe(storage: &Storage, name: &TopicName, as_json: bool)
                 })
             })
             .collect();
-        let doc = json!({ "topic": name.as_str(), "topic_id": config.topic_id.to_string(), "partitions": partitions });
+        let doc = json!({
+            "topic": name.as_str(),
+            "topic_id": config.topic_id.to_string(),
+            "retention_ms": config.settings.retention_ms,
+            "retention_bytes": config.settings.retention_bytes,
+            "partitions": partitions,
+        });
         println!("{doc}");
         return Ok(());
     }
     println!(
-        "topic {} (id {}, {} partitions)",
-        name, config.topic_id, config.partitions
+        "topic {} (id {}, {} partitions; {})",
+        name,
+        config.topic_id,
+        config.partitions,
+        settings_text(&config.settings)
     );
     println!(
         "{:>9} {:>12} {:>12} {:>9} {:>12} {:>6}",

@@ -235,6 +235,11 @@ fn retention_run_expires_old_segments() {
         alter("-1"),
         "kept: retention_ms=forever, retention_bytes=unlimited\n"
     );
+    let described = silt.ok(&["topic", "describe", "old"], "");
+    assert!(
+        described.contains("; retention_ms=1, retention_bytes=unlimited)"),
+        "{described}"
+    );
 }
 
 #[test]

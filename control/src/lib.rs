@@ -12,5 +12,7 @@
 mod retention;
 mod trim;
 
-pub use retention::{Expired, RetentionOptions, RetentionReport, run_retention};
+pub use retention::{
+    Expired, RetentionOptions, RetentionReport, run_retention, run_retention_observed,
+};
 pub use trim::{Trimmed, trim};

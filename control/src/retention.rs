@@ -69,6 +69,16 @@ pub async fn run_retention(
     storage: &Storage,
     options: &RetentionOptions,
 ) -> Result<RetentionReport> {
+    run_retention_observed(storage, options, |_, _| {}).await
+}
+
+/// [`run_retention`], calling `progress(visited, to_visit)` after each partition (the CLI
+/// draws a progress bar with it).
+pub async fn run_retention_observed(
+    storage: &Storage,
+    options: &RetentionOptions,
+    mut progress: impl FnMut(usize, usize) + Send,
+) -> Result<RetentionReport> {
     let mut due = Vec::new();
     let topics = match options.topics.is_empty() {
         true => storage.list_topics().await?,
@@ -96,7 +106,8 @@ pub async fn run_retention(
         partitions_left: due.len() - visit,
         expired: Vec::new(),
     };
-    for (topic, p, settings) in due.into_iter().take(visit) {
+    for (n, (topic, p, settings)) in due.into_iter().take(visit).enumerate() {
+        progress(n, visit);
         let Some(base) = storage.manifests.read(&topic, p).await? else {
             continue;
         };
@@ -120,6 +131,7 @@ pub async fn run_retention(
             bytes: expiry.bytes,
         });
     }
+    progress(visit, visit);
     Ok(report)
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
+use object_store::ObjectStoreExt;
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::record::Record;
 use silt_core::store::Storage;
@@ -48,6 +49,17 @@ async fn settle(storage: &Storage, name: &TopicName) {
             return;
         }
         last = now;
+    }
+}
+
+/// A killed process takes its connection pool with it; here the doomed runtime shares the
+/// store's HTTP client, whose pool may keep connections the dead runtime served. A request on
+/// one fails once ("runtime dropped the dispatch task") and discards it: spend throwaway
+/// requests on them before the checks.
+async fn drop_dead_connections(storage: &Storage) {
+    let nothing = storage.keys.root().clone().join("no-such-object");
+    for _ in 0..32 {
+        let _ = storage.objects.head(&nothing).await;
     }
 }
 
@@ -98,6 +110,7 @@ pub async fn writer_killed_between_upload_and_commit(storage: Storage) {
     })
     .await;
     doomed.shutdown_background();
+    drop_dead_connections(&storage).await;
 
     let m = manifest(&storage, &name, PartitionId(0)).await;
     assert_eq!(m.next_offset.0, 20, "the killed writer committed nothing");
@@ -155,6 +168,7 @@ pub async fn writer_restarts_mid_stream(storage: Storage) {
     })
     .await;
     doomed.shutdown_background();
+    drop_dead_connections(&storage).await;
     // A request already on the wire when the process died may still land (a zombie commit):
     // wait until the log stops moving before learning what made it.
     settle(&storage, &name).await;
