@@ -19,7 +19,8 @@ macro_rules! suite {
                 writer_killed_between_upload_and_commit, writer_restarts_mid_stream,
                 trim_moves_the_log_start, trims_next_to_a_writer_lose_nothing_above_the_start,
                 retention_expires_by_time_and_size,
-                retention_next_to_a_writer_loses_nothing_inside_retention);
+                retention_next_to_a_writer_loses_nothing_inside_retention,
+                retention_under_faults_loses_nothing_inside_retention);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

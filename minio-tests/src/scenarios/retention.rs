@@ -13,11 +13,12 @@ use silt_core::error::{Error, InvalidInput};
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::record::Record;
 use silt_core::store::Storage;
-use silt_core::testing::ManualClock;
+use silt_core::testing::{FlakyStore, ManualClock};
 use silt_core::topic::TopicSettings;
 use silt_writer::Writer;
 
-use super::{manifest, quick, segments};
+use super::faults::{dynamo_write_path_faults, write_path_faults};
+use super::{manifest, quick, segments, with_dynamo_faults};
 use crate::checker::{History, check};
 
 const NOW_MS: i64 = 1_000_000;
@@ -175,6 +176,16 @@ async fn alter_settings(storage: &Storage, name: &TopicName) {
 /// race each other: no acknowledged record inside the retention time is lost, and every one
 /// above the final log start reads back where it was acknowledged.
 pub async fn retention_next_to_a_writer_loses_nothing_inside_retention(storage: Storage) {
+    retention_race(storage, false).await;
+}
+
+/// The same race with faults injected into every write-path call of the writer and of the
+/// jobs (object store and DynamoDB): a job that fails is simply run again.
+pub async fn retention_under_faults_loses_nothing_inside_retention(storage: Storage) {
+    retention_race(storage, true).await;
+}
+
+async fn retention_race(storage: Storage, faults: bool) {
     const RETENTION_MS: i64 = 50;
     let clock = ManualClock::new(NOW_MS);
     let storage = storage.with_clock(clock.clone());
@@ -183,22 +194,19 @@ pub async fn retention_next_to_a_writer_loses_nothing_inside_retention(storage: 
         ..TopicSettings::default()
     };
     let name = create(&storage, "ret-race", settings).await;
-    let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
-    let done = Arc::new(AtomicBool::new(false));
-    let (jobs_storage, jobs_done, jobs_clock) = (storage.clone(), done.clone(), clock.clone());
-    let jobs = tokio::spawn(async move {
-        let mut runs = 0;
-        while !jobs_done.load(Ordering::SeqCst) {
-            jobs_clock.advance(5);
-            let (a, b) = tokio::join!(
-                run(&jobs_storage, &[], false),
-                run(&jobs_storage, &[], false)
-            );
-            runs += a.partitions_visited + b.partitions_visited;
-            tokio::time::sleep(Duration::from_millis(2)).await;
+    let (faulty, flaky, dynamo) = match faults {
+        true => {
+            let flaky = FlakyStore::new(storage.objects.clone(), 11);
+            flaky.set_rules(write_path_faults());
+            let with_flaky = storage.with_objects(flaky.clone());
+            let (faulty, dynamo) = with_dynamo_faults(&with_flaky, dynamo_write_path_faults(), 11);
+            (faulty, Some(flaky), dynamo)
         }
-        runs
-    });
+        false => (storage.clone(), None, None),
+    };
+    let writer = Writer::open(faulty.clone(), &name, quick()).await.unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let jobs = tokio::spawn(run_jobs_until(faulty.clone(), clock.clone(), done.clone()));
     let mut history = History::default();
     let mut stamped = Vec::new();
     for seq in 0..200u64 {
@@ -212,7 +220,13 @@ pub async fn retention_next_to_a_writer_loses_nothing_inside_retention(storage: 
         history.answer("w", seq, value, &ack);
     }
     done.store(true, Ordering::SeqCst);
-    assert!(jobs.await.unwrap() >= 4, "retention hardly ran");
+    let (ran, failed) = jobs.await.unwrap();
+    assert!(
+        ran >= 4,
+        "retention hardly ran ({ran} runs, {failed} failed)"
+    );
+    let injected = flaky.map_or(0, |f| f.injected()) + dynamo.map_or(0, |d| d.injected());
+    assert_eq!(injected > 0, faults, "{injected} faults injected");
     run(&storage, &[], false).await;
     let cutoff = clock.now_ms() - RETENTION_MS;
     let start = log_start(&storage, &name).await;
@@ -223,6 +237,32 @@ pub async fn retention_next_to_a_writer_loses_nothing_inside_retention(storage: 
             "record at {offset} (ts {ts}) inside retention (cutoff {cutoff}) is below the start {start}"
         );
     }
+    println!(
+        "retention race: {injected} faults injected; {ran} job runs, {failed} failed; {} of 200 acknowledged; log start {start}",
+        history.acked()
+    );
     history.trimmed(PartitionId(0), start);
     check(&storage, &name, &history).await.assert_clean();
+}
+
+/// Runs retention twice at once, again and again, moving the clock, until `done`; returns
+/// the runs made and how many of them failed.
+async fn run_jobs_until(
+    storage: Storage,
+    clock: Arc<ManualClock>,
+    done: Arc<AtomicBool>,
+) -> (usize, usize) {
+    let (mut ran, mut failed) = (0, 0);
+    let options = RetentionOptions::default();
+    while !done.load(Ordering::SeqCst) {
+        clock.advance(5);
+        let (a, b) = tokio::join!(
+            run_retention(&storage, &options),
+            run_retention(&storage, &options)
+        );
+        ran += 2;
+        failed += usize::from(a.is_err()) + usize::from(b.is_err());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    (ran, failed)
 }
