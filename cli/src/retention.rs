@@ -30,10 +30,11 @@ pub(crate) async fn run(storage: &Storage, cmd: RetentionCommand) -> CliResult {
             eprint!("\r{}", progress_bar(done, total));
         }
     };
-    let report = run_retention_observed(storage, &options, bar).await?;
+    let report = run_retention_observed(storage, &options, bar).await;
     if on_terminal {
         eprint!("\r\x1b[K"); // clear the bar's line
     }
+    let report = report?;
     let verb = if dry_run { "would move" } else { "moved" };
     for e in &report.expired {
         println!(
@@ -41,13 +42,21 @@ pub(crate) async fn run(storage: &Storage, cmd: RetentionCommand) -> CliResult {
             e.topic, e.trim.partition, e.trim.from, e.trim.to, e.segments, e.bytes
         );
     }
+    for failure in &report.failed {
+        eprintln!("failed: {failure}");
+    }
     println!(
         "retention: {} partitions visited, {} {verb}, {} left for the next run",
         report.partitions_visited,
         report.expired.len(),
         report.partitions_left
     );
-    Ok(())
+    match report.failed.len() {
+        0 => Ok(()),
+        n => Err(
+            format!("retention failed on {n} partitions or topics (above); run it again").into(),
+        ),
+    }
 }
 
 /// `[#####-----]  12/40 partitions`.

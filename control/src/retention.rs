@@ -3,13 +3,16 @@
 //!
 //! Decisions are per segment, as in Kafka: from the log start, a segment expires while its
 //! newest record is older than the retention time, or while the partition would still hold at
-//! least `retention_bytes` without it; the first segment that does neither stops the walk, so a
-//! record inside the retention time is never removed. Nothing is deleted here: garbage
-//! collection removes what falls below the start.
+//! least `retention_bytes` without it; the first segment that does neither stops the walk. So
+//! the time rule never removes a record inside the retention time (the size rule, as in
+//! Kafka, may). Age is the records' own timestamps, as in Kafka: records written with old
+//! timestamps expire at the next run. Nothing is deleted here: garbage collection removes what
+//! falls below the start.
 //!
 //! A run is bounded (at most `max_partitions` partitions, starting at a place picked by the
 //! clock so that repeated runs reach every partition), safe to run twice at once (trims only
 //! move the start forward, conditionally) and resumable (each run decides from the manifests).
+//! A partition that fails is reported in `failed` and the run goes on.
 
 use serde::Serialize;
 use silt_core::error::Result;
@@ -62,6 +65,8 @@ pub struct RetentionReport {
     pub partitions_left: usize,
     /// The partitions whose start moved.
     pub expired: Vec<Expired>,
+    /// Partitions (or topics) this run could not handle, with why; the next run retries.
+    pub failed: Vec<String>,
 }
 
 /// Runs retention once over the topics in `options`.
@@ -79,60 +84,91 @@ pub async fn run_retention_observed(
     options: &RetentionOptions,
     mut progress: impl FnMut(usize, usize) + Send,
 ) -> Result<RetentionReport> {
-    let mut due = Vec::new();
-    let topics = match options.topics.is_empty() {
-        true => storage.list_topics().await?,
-        false => options.topics.clone(),
-    };
-    for name in topics {
-        let config = storage.topic(&name).await?;
-        let settings = &config.settings;
-        if settings.retention_ms.is_some() || settings.retention_bytes.is_some() {
-            due.extend(
-                config
-                    .partition_ids()
-                    .map(|p| (name.clone(), p, settings.clone())),
-            );
-        }
-    }
+    let mut report = RetentionReport::default();
+    let mut due = due_partitions(storage, options, &mut report).await?;
     let now_ms = storage.clock.now_ms();
     if !due.is_empty() {
         let start = now_ms.rem_euclid(due.len() as i64) as usize;
         due.rotate_left(start);
     }
     let visit = options.max_partitions.min(due.len());
-    let mut report = RetentionReport {
-        partitions_visited: visit,
-        partitions_left: due.len() - visit,
-        expired: Vec::new(),
-    };
+    report.partitions_visited = visit;
+    report.partitions_left = due.len() - visit;
     for (n, (topic, p, settings)) in due.into_iter().take(visit).enumerate() {
         progress(n, visit);
-        let Some(base) = storage.manifests.read(&topic, p).await? else {
-            continue;
-        };
-        let expiry = expiry(storage, &topic, p, &base, &settings, now_ms).await?;
-        if expiry.to <= base.manifest.log_start_offset {
-            continue;
+        let expired = partition(storage, &topic, p, &settings, now_ms, options.dry_run).await;
+        match expired {
+            Ok(Some(expired)) => report.expired.push(expired),
+            Ok(None) => {}
+            // One partition's failure (a contended commit, a store error) does not stop the
+            // others; the next run tries it again.
+            Err(e) => report.failed.push(format!("{topic}/{p}: {e}")),
         }
-        let trim = match options.dry_run {
-            true => Trimmed {
-                partition: p,
-                from: base.manifest.log_start_offset,
-                to: expiry.to,
-                next_offset: base.manifest.next_offset,
-            },
-            false => commit_trim(storage, &topic, p, &base, expiry.to).await?,
-        };
-        report.expired.push(Expired {
-            topic,
-            trim,
-            segments: expiry.segments,
-            bytes: expiry.bytes,
-        });
     }
     progress(visit, visit);
     Ok(report)
+}
+
+/// The partitions of the topics in `options` that have retention settings. Topics whose
+/// stored settings are invalid (from before they were checked) are reported, not trimmed.
+async fn due_partitions(
+    storage: &Storage,
+    options: &RetentionOptions,
+    report: &mut RetentionReport,
+) -> Result<Vec<(TopicName, PartitionId, TopicSettings)>> {
+    let topics = match options.topics.is_empty() {
+        true => storage.list_topics().await?,
+        false => options.topics.clone(),
+    };
+    let mut due = Vec::new();
+    for name in topics {
+        let config = storage.topic(&name).await?;
+        let settings = &config.settings;
+        if let Err(e) = settings.validate() {
+            report
+                .failed
+                .push(format!("{name}: {e}; fix it with `silt topic alter`"));
+            continue;
+        }
+        if settings.retention_ms.is_some() || settings.retention_bytes.is_some() {
+            let partitions = config.partition_ids();
+            due.extend(partitions.map(|p| (name.clone(), p, settings.clone())));
+        }
+    }
+    Ok(due)
+}
+
+/// Applies retention to one partition; what expired, if anything.
+async fn partition(
+    storage: &Storage,
+    topic: &TopicName,
+    p: PartitionId,
+    settings: &TopicSettings,
+    now_ms: i64,
+    dry_run: bool,
+) -> Result<Option<Expired>> {
+    let Some(base) = storage.manifests.read(topic, p).await? else {
+        return Ok(None);
+    };
+    let expiry = expiry(storage, topic, p, &base, settings, now_ms).await?;
+    if expiry.to <= base.manifest.log_start_offset {
+        return Ok(None);
+    }
+    let trim = match dry_run {
+        true => Trimmed {
+            partition: p,
+            from: base.manifest.log_start_offset,
+            to: expiry.to,
+            next_offset: base.manifest.next_offset,
+        },
+        false => commit_trim(storage, topic, p, &base, expiry.to).await?,
+    };
+    Ok(Some(Expired {
+        topic: topic.clone(),
+        trim,
+        segments: expiry.segments,
+        bytes: expiry.bytes,
+    }))
 }
 
 /// Where retention moves a partition's start, and what falls below it.

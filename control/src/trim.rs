@@ -4,7 +4,7 @@
 //! (`OffsetOutOfRange`), and the segments wholly below it are left for garbage collection.
 
 use serde::Serialize;
-use silt_core::error::{Error, InvalidInput, Result};
+use silt_core::error::{InvalidInput, Rejection, Result};
 use silt_core::ids::{CommitSeq, Offset, PartitionId, TopicName, WriterId};
 use silt_core::manifest::{Commit, Edit};
 use silt_core::store::{Snapshot, Storage};
@@ -41,13 +41,22 @@ pub async fn trim(
         }
         .into());
     }
-    let missing = || Error::UnknownTopic(topic.clone());
-    let base = storage
-        .manifests
-        .read(topic, p)
-        .await?
-        .ok_or_else(missing)?;
-    commit_trim(storage, topic, p, &base, before).await
+    match storage.manifests.read(topic, p).await? {
+        Some(base) => commit_trim(storage, topic, p, &base, before).await,
+        // Never written (its manifest is created on first write): an empty log.
+        None if before == Offset(0) => Ok(Trimmed {
+            partition: p,
+            from: before,
+            to: before,
+            next_offset: before,
+        }),
+        None => Err(Rejection::TrimBeyondEnd {
+            partition: p,
+            before,
+            next_offset: Offset(0),
+        }
+        .into()),
+    }
 }
 
 /// Trims `topic`'s partition `p`, as read in `base`, to `before` (nothing to commit when the

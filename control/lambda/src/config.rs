@@ -5,7 +5,6 @@ use std::fmt;
 
 use silt_control::RetentionOptions;
 use silt_core::ids::TopicName;
-use silt_core::store::DEFAULT_STORE_URL;
 
 /// The jobs this function can run, chosen by `SILT_JOB`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,7 +18,7 @@ pub(crate) enum JobKind {
 pub(crate) struct JobConfig {
     /// `SILT_JOB`.
     pub(crate) job: JobKind,
-    /// `SILT_STORE` (default: the CLI's default).
+    /// `SILT_STORE`, required (a function has no local directory worth keeping a log in).
     pub(crate) store: String,
     /// `SILT_MANIFEST` (unset: manifests in the store).
     pub(crate) manifest: Option<String>,
@@ -55,7 +54,13 @@ impl JobConfig {
         let error = |variable, problem: String| ConfigError { variable, problem };
         let job = match var("SILT_JOB").as_deref() {
             Some("retention") => JobKind::Retention,
-            other => return Err(error("SILT_JOB", format!("{other:?}; set it to retention"))),
+            Some(other) => {
+                return Err(error(
+                    "SILT_JOB",
+                    format!("unknown job {other:?}; use retention"),
+                ));
+            }
+            None => return Err(error("SILT_JOB", "not set; set it to retention".into())),
         };
         let topics = var("SILT_TOPICS")
             .unwrap_or_default()
@@ -78,9 +83,12 @@ impl JobConfig {
                 .parse()
                 .map_err(|_| error("SILT_DRY_RUN", format!("{dry:?}; use true or false")))?;
         }
+        let store = var("SILT_STORE")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| error("SILT_STORE", "not set; set it to s3://BUCKET/PREFIX".into()))?;
         Ok(JobConfig {
             job,
-            store: var("SILT_STORE").unwrap_or_else(|| DEFAULT_STORE_URL.to_string()),
+            store,
             manifest: var("SILT_MANIFEST").filter(|m| !m.is_empty()),
             retention,
         })
@@ -122,6 +130,7 @@ mod tests {
         let wrong = [
             (vec![], "SILT_JOB"),
             (vec![("SILT_JOB", "vacuum")], "SILT_JOB"),
+            (vec![("SILT_JOB", "retention")], "SILT_STORE"),
             (
                 vec![("SILT_JOB", "retention"), ("SILT_TOPICS", "bad name")],
                 "SILT_TOPICS",
@@ -135,7 +144,10 @@ mod tests {
                 "SILT_DRY_RUN",
             ),
         ];
-        for (vars, variable) in wrong {
+        for (mut vars, variable) in wrong {
+            if variable != "SILT_JOB" && variable != "SILT_STORE" {
+                vars.extend([("SILT_JOB", "retention"), ("SILT_STORE", "memory://")]);
+            }
             let e = config(&vars).unwrap_err();
             assert_eq!(e.variable, variable, "{e}");
         }

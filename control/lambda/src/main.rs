@@ -8,6 +8,8 @@
 
 mod config;
 
+use std::process::ExitCode;
+
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use silt_control::run_retention;
@@ -16,12 +18,24 @@ use silt_core::store::Storage;
 use crate::config::{JobConfig, JobKind};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .without_time() // Lambda stamps every line
         .with_target(false)
         .init();
+    match serve().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // What CloudWatch shows for a function that cannot start.
+            tracing::error!("silt-job cannot run: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens the store once, then answers invocations until Lambda stops the container.
+async fn serve() -> Result<(), Error> {
     let config = JobConfig::from_vars(|name| std::env::var(name).ok())?;
     let storage = Storage::open_with_manifests(&config.store, config.manifest.as_deref()).await?;
     tracing::info!(store = %config.store, job = ?config.job, "ready");
@@ -37,10 +51,14 @@ async fn run_job(storage: &Storage, config: &JobConfig, request: &str) -> Result
     match config.job {
         JobKind::Retention => {
             let report = run_retention(storage, &config.retention).await?;
+            for failure in &report.failed {
+                tracing::warn!(request, "retention failed: {failure}");
+            }
             tracing::info!(
                 request,
                 visited = report.partitions_visited,
                 moved = report.expired.len(),
+                failed = report.failed.len(),
                 left = report.partitions_left,
                 "retention done"
             );

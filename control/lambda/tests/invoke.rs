@@ -141,7 +141,19 @@ async fn answers_a_scheduled_invocation_with_the_retention_report() {
         }
     });
     let mut function = start_function(&runtime_api, &store);
-    let answer = tokio::time::timeout(Duration::from_secs(60), answered.recv()).await;
+    let waiting = async {
+        loop {
+            tokio::select! {
+                answer = answered.recv() => return answer,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                    if let Some(status) = function.try_wait().unwrap() {
+                        panic!("the function exited ({status}) before answering");
+                    }
+                }
+            }
+        }
+    };
+    let answer = tokio::time::timeout(Duration::from_secs(60), waiting).await;
     answered.close();
     let _ = function.kill(); // the process this test started
     let _ = function.wait();

@@ -185,12 +185,14 @@ pub async fn retention_under_faults_loses_nothing_inside_retention(storage: Stor
     retention_race(storage, true).await;
 }
 
+/// Retention time of the race scenarios, in the injected clock's milliseconds.
+const RACE_RETENTION_MS: i64 = 50;
+
 async fn retention_race(storage: Storage, faults: bool) {
-    const RETENTION_MS: i64 = 50;
     let clock = ManualClock::new(NOW_MS);
     let storage = storage.with_clock(clock.clone());
     let settings = TopicSettings {
-        retention_ms: Some(RETENTION_MS),
+        retention_ms: Some(RACE_RETENTION_MS),
         ..TopicSettings::default()
     };
     let name = create(&storage, "ret-race", settings).await;
@@ -220,7 +222,7 @@ async fn retention_race(storage: Storage, faults: bool) {
         history.answer("w", seq, value, &ack);
     }
     done.store(true, Ordering::SeqCst);
-    let (ran, failed) = jobs.await.unwrap();
+    let (ran, failed, trims) = jobs.await.unwrap();
     assert!(
         ran >= 4,
         "retention hardly ran ({ran} runs, {failed} failed)"
@@ -228,14 +230,17 @@ async fn retention_race(storage: Storage, faults: bool) {
     let injected = flaky.map_or(0, |f| f.injected()) + dynamo.map_or(0, |d| d.injected());
     assert_eq!(injected > 0, faults, "{injected} faults injected");
     run(&storage, &[], false).await;
-    let cutoff = clock.now_ms() - RETENTION_MS;
     let start = log_start(&storage, &name).await;
     assert!(start > Offset(0), "nothing expired");
-    for (offset, ts) in &stamped {
-        assert!(
-            *ts < cutoff || *offset >= start,
-            "record at {offset} (ts {ts}) inside retention (cutoff {cutoff}) is below the start {start}"
-        );
+    // Every trim, when it ran, left every record inside retention at or above its start.
+    let last = (clock.now_ms() - RACE_RETENTION_MS, start);
+    for (cutoff, to) in trims.into_iter().chain([last]) {
+        for (offset, ts) in &stamped {
+            assert!(
+                *ts < cutoff || *offset >= to,
+                "record at {offset} (ts {ts}) inside retention (cutoff {cutoff}) fell below a trim to {to}"
+            );
+        }
     }
     println!(
         "retention race: {injected} faults injected; {ran} job runs, {failed} failed; {} of 200 acknowledged; log start {start}",
@@ -246,23 +251,33 @@ async fn retention_race(storage: Storage, faults: bool) {
 }
 
 /// Runs retention twice at once, again and again, moving the clock, until `done`; returns
-/// the runs made and how many of them failed.
+/// the runs made, how many failed (wholly or on the partition), and each trim committed with
+/// the retention cutoff it was decided at.
 async fn run_jobs_until(
     storage: Storage,
     clock: Arc<ManualClock>,
     done: Arc<AtomicBool>,
-) -> (usize, usize) {
-    let (mut ran, mut failed) = (0, 0);
+) -> (usize, usize, Vec<(i64, Offset)>) {
+    let (mut ran, mut failed, mut trims) = (0, 0, Vec::new());
     let options = RetentionOptions::default();
     while !done.load(Ordering::SeqCst) {
         clock.advance(5);
+        let cutoff = clock.now_ms() - RACE_RETENTION_MS; // only this task moves the clock
         let (a, b) = tokio::join!(
             run_retention(&storage, &options),
             run_retention(&storage, &options)
         );
-        ran += 2;
-        failed += usize::from(a.is_err()) + usize::from(b.is_err());
+        for report in [a, b] {
+            ran += 1;
+            match report {
+                Ok(r) => {
+                    trims.extend(r.expired.iter().map(|e| (cutoff, e.trim.to)));
+                    failed += usize::from(!r.failed.is_empty());
+                }
+                Err(_) => failed += 1,
+            }
+        }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    (ran, failed)
+    (ran, failed, trims)
 }

@@ -165,7 +165,7 @@ fn head_update(
     markers(&mut x, current, next, commit);
     match &commit.edit {
         // A trim reads only the log start (the next offset it stays below only grows), so
-        // it never conflicts with appends or claims.
+        // it conflicts with appends and claims only over a writer marker it ages out.
         Edit::Trim { .. } => x.require("log_start_offset", "=", n(current.log_start_offset.0)),
         Edit::Append(a) => {
             x.require("epoch", "=", n(current.epoch.0));
