@@ -161,7 +161,8 @@ impl Storage {
 
     /// Changes a topic's settings with `change` (retention takes the new ones on its next
     /// run). A conditional write: when another change lands first, `change` is applied again
-    /// to what it wrote.
+    /// to what it wrote, and after an ambiguous write it may be applied to its own result, so
+    /// `change` must be idempotent (set values; do not add to them).
     pub async fn alter_topic(
         &self,
         name: &TopicName,

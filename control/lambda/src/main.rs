@@ -19,8 +19,10 @@ use crate::config::{JobConfig, JobKind};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
         .without_time() // Lambda stamps every line
         .with_target(false)
         .init();
