@@ -22,6 +22,9 @@ use silt_core::topic::TopicSettings;
 
 use crate::trim::{Trimmed, commit_trim};
 
+/// Segment entries read at a time when only the time rule applies.
+const SEGMENTS_PER_PAGE: usize = 128;
+
 /// What a retention run does.
 #[derive(Debug, Clone)]
 pub struct RetentionOptions {
@@ -188,29 +191,40 @@ async fn expiry(
     now_ms: i64,
 ) -> Result<Expiry> {
     let m = &base.manifest;
-    let segments = storage
-        .manifests
-        .segments_from(topic, p, base, m.log_start_offset, usize::MAX)
-        .await?;
-    let mut left: u64 = segments.iter().map(|s| s.bytes).sum();
     let cutoff_ms = settings.retention_ms.map(|ms| now_ms.saturating_sub(ms));
+    // The size rule needs the bytes of every retained segment first; the time rule alone
+    // reads a page at a time and stops at the first young segment.
+    let page = match settings.retention_bytes {
+        Some(_) => usize::MAX,
+        None => SEGMENTS_PER_PAGE,
+    };
     let mut expiry = Expiry {
         to: m.log_start_offset,
         segments: 0,
         bytes: 0,
     };
-    for s in segments {
-        let too_old = cutoff_ms.is_some_and(|cutoff| s.max_ts < cutoff);
-        let too_big = settings
-            .retention_bytes
-            .is_some_and(|max| left.saturating_sub(s.bytes) >= max);
-        if !too_old && !too_big {
-            break;
+    let mut left: Option<u64> = None;
+    loop {
+        let segments = storage
+            .manifests
+            .segments_from(topic, p, base, expiry.to, page)
+            .await?;
+        if segments.is_empty() {
+            return Ok(expiry);
         }
-        left -= s.bytes;
-        expiry.to = s.end_offset();
-        expiry.segments += 1;
-        expiry.bytes += s.bytes;
+        let left = left.get_or_insert_with(|| segments.iter().map(|s| s.bytes).sum());
+        for s in segments {
+            let too_old = cutoff_ms.is_some_and(|cutoff| s.max_ts < cutoff);
+            let too_big = settings
+                .retention_bytes
+                .is_some_and(|max| left.saturating_sub(s.bytes) >= max);
+            if !too_old && !too_big {
+                return Ok(expiry);
+            }
+            *left = left.saturating_sub(s.bytes);
+            expiry.to = s.end_offset();
+            expiry.segments += 1;
+            expiry.bytes += s.bytes;
+        }
     }
-    Ok(expiry)
 }

@@ -20,7 +20,8 @@ macro_rules! suite {
                 trim_moves_the_log_start, trims_next_to_a_writer_lose_nothing_above_the_start,
                 retention_expires_by_time_and_size,
                 retention_next_to_a_writer_loses_nothing_inside_retention,
-                retention_under_faults_loses_nothing_inside_retention);
+                retention_under_faults_loses_nothing_inside_retention,
+                retention_walks_a_long_log_page_by_page);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

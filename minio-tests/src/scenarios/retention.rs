@@ -134,6 +134,25 @@ pub async fn retention_expires_by_time_and_size(storage: Storage) {
     );
 }
 
+/// A log longer than a page of segment entries expires whole in one run.
+pub async fn retention_walks_a_long_log_page_by_page(storage: Storage) {
+    let storage = storage.with_clock(ManualClock::new(NOW_MS));
+    let by_time = TopicSettings {
+        retention_ms: Some(60_000),
+        ..TopicSettings::default()
+    };
+    let name = create(&storage, "ret-long", by_time).await;
+    let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
+    for i in 0..300u64 {
+        let record = Record::from_value(Bytes::from(format!("{i}")), NOW_MS - 100_000);
+        writer.append(PartitionId(0), vec![record]).await.unwrap();
+    }
+    let report = run(&storage, &[], false).await;
+    assert_eq!(report.expired.len(), 1, "{report:?}");
+    assert_eq!(report.expired[0].segments, 300);
+    assert_eq!(log_start(&storage, &name).await, Offset(300));
+}
+
 /// Two alters at once both land (each conditional on what it read); bad values are refused.
 async fn alter_settings(storage: &Storage, name: &TopicName) {
     let (by_time, by_size) = tokio::join!(
