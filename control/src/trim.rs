@@ -4,7 +4,7 @@
 //! (`OffsetOutOfRange`), and the segments wholly below it are left for garbage collection.
 
 use serde::Serialize;
-use silt_core::error::{InvalidInput, Rejection, Result};
+use silt_core::error::Result;
 use silt_core::ids::{CommitSeq, Offset, PartitionId, TopicName, WriterId};
 use silt_core::manifest::{Commit, Edit};
 use silt_core::store::{Snapshot, Storage};
@@ -33,30 +33,14 @@ pub async fn trim(
     before: Offset,
 ) -> Result<Trimmed> {
     let config = storage.topic(topic).await?;
-    if p.0 >= config.partitions {
-        return Err(InvalidInput::PartitionOutOfRange {
-            topic: topic.clone(),
-            partition: p,
-            partitions: config.partitions,
-        }
-        .into());
-    }
-    match storage.manifests.read(topic, p).await? {
-        Some(base) => commit_trim(storage, topic, p, &base, before).await,
-        // Never written (its manifest is created on first write): an empty log.
-        None if before == Offset(0) => Ok(Trimmed {
-            partition: p,
-            from: before,
-            to: before,
-            next_offset: before,
-        }),
-        None => Err(Rejection::TrimBeyondEnd {
-            partition: p,
-            before,
-            next_offset: Offset(0),
-        }
-        .into()),
-    }
+    config.check_partition(p)?;
+    let base = match storage.manifests.read(topic, p).await? {
+        Some(base) => base,
+        // Never written: its manifest is created on first write, so create it now (an empty
+        // log, which `Trim` treats like any other).
+        None => storage.manifests.create(topic, p, config.topic_id).await?,
+    };
+    commit_trim(storage, topic, p, &base, before).await
 }
 
 /// Trims `topic`'s partition `p`, as read in `base`, to `before` (nothing to commit when the

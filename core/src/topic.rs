@@ -11,7 +11,7 @@ use crate::error::{Corruption, Error, InvalidInput, Result};
 use crate::ids::{PartitionId, TopicId, TopicName, validate_partition_count};
 use crate::store::Storage;
 
-/// Conditional writes `alter_topic` tries before giving up with `Contended`.
+/// Conditional writes `alter_topic` tries before giving up with `TopicContended`.
 const ALTER_ATTEMPTS: u32 = 20;
 
 /// Format version of `topic.json`.

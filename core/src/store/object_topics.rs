@@ -33,17 +33,9 @@ impl ObjectManifestStore {
         current: &TopicConfig,
         next: &TopicConfig,
     ) -> Result<bool> {
-        let path = self.keys.topic_config(&current.name);
-        let got = match self.objects.get(&path).await {
-            Ok(got) => got,
-            Err(object_store::Error::NotFound { .. }) => return Ok(false),
-            Err(e) => return Err(e.into()),
+        let Some((stored, version)) = self.topic_object(&current.name).await? else {
+            return Ok(false);
         };
-        let version = UpdateVersion {
-            e_tag: got.meta.e_tag.clone(),
-            version: got.meta.version.clone(),
-        };
-        let stored = TopicConfig::decode(&got.bytes().await?, &current.name, path.as_ref())?;
         if &stored != current {
             return Ok(false);
         }
@@ -51,6 +43,7 @@ impl ObjectManifestStore {
             mode: PutMode::Update(version),
             ..PutOptions::default()
         };
+        let path = self.keys.topic_config(&current.name);
         let body = Bytes::from(next.encode());
         match self.objects.put_opts(&path, body.into(), opts).await {
             Ok(_) => Ok(true),
@@ -60,13 +53,23 @@ impl ObjectManifestStore {
     }
 
     pub(super) async fn get_topic(&self, name: &TopicName) -> Result<Option<TopicConfig>> {
+        Ok(self.topic_object(name).await?.map(|(config, _)| config))
+    }
+
+    /// `topic.json` of `name`: the configuration and the version to condition a change on.
+    async fn topic_object(&self, name: &TopicName) -> Result<Option<(TopicConfig, UpdateVersion)>> {
         let path = self.keys.topic_config(name);
-        let bytes = match self.objects.get(&path).await {
-            Ok(got) => got.bytes().await?,
+        let got = match self.objects.get(&path).await {
+            Ok(got) => got,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        TopicConfig::decode(&bytes, name, path.as_ref()).map(Some)
+        let version = UpdateVersion {
+            e_tag: got.meta.e_tag.clone(),
+            version: got.meta.version.clone(),
+        };
+        let config = TopicConfig::decode(&got.bytes().await?, name, path.as_ref())?;
+        Ok(Some((config, version)))
     }
 
     pub(super) async fn topic_names(&self) -> Result<Vec<TopicName>> {

@@ -92,7 +92,8 @@ impl Storage {
         };
         let table = dynamo_table(manifest_url)?;
         let client = DynamoManifestStore::client(None).await;
-        let created = DynamoManifestStore::new(client, table, url, Keys::new(Path::default()))
+        let keys = Keys::new(Path::default()); // init touches the table, not its items
+        let created = DynamoManifestStore::new(client, table, &namespace(url), keys)
             .init()
             .await?;
         let verb = if created {

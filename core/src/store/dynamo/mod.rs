@@ -145,11 +145,12 @@ impl DynamoManifestStore {
         Ok(item.as_ref().map(items::item_bytes))
     }
 
-    /// Puts `item` unless an item with its key exists, then returns what is stored under its
-    /// key as `read` reads it (ours, or one that was there first).
+    /// Puts `item` unless an item with its key exists. Returns `created` when the put took;
+    /// otherwise (the key was taken, or the outcome is unknown) what `read` finds stored.
     async fn put_new<T>(
         &self,
         item: Item,
+        created: T,
         read: impl AsyncFnOnce() -> Result<Option<T>>,
     ) -> Result<T> {
         let put = self
@@ -161,7 +162,7 @@ impl DynamoManifestStore {
             .send()
             .await;
         let cause = match put {
-            Ok(_) => "created".to_string(),
+            Ok(_) => return Ok(created),
             Err(e) if e.code() == Some("ResourceNotFoundException") => {
                 return Err(self.failed("PutItem", &e));
             }
@@ -287,7 +288,7 @@ impl ManifestStore for DynamoManifestStore {
         };
         let item = items::head_item(&self.pk(topic, p), &manifest);
         let read = async || self.read_current(topic, p).await;
-        let existing = self.put_new(item, read).await?;
+        let existing = self.put_new(item, snapshot(manifest), read).await?;
         if existing.manifest.topic_id != topic_id {
             return Err(Error::TopicIdMismatch {
                 topic: topic.clone(),

@@ -14,8 +14,8 @@ use crate::topic::TopicConfig;
 impl DynamoManifestStore {
     pub(super) async fn put_topic(&self, config: &TopicConfig) -> Result<TopicConfig> {
         let item = self.topic_item_of(config);
-        self.put_new(item, async || self.get_topic(&config.name).await)
-            .await
+        let read = async || self.get_topic(&config.name).await;
+        self.put_new(item, config.clone(), read).await
     }
 
     pub(super) async fn get_topic(&self, name: &TopicName) -> Result<Option<TopicConfig>> {
