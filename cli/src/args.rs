@@ -37,22 +37,59 @@ pub(crate) enum Command {
     /// Apply topics' retention settings.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Merge small segments (offsets, keys, values, timestamps and headers stay as they are).
+    #[command(subcommand)]
+    Compact(CompactCommand),
+    /// Delete what retention and compaction removed, and uploads never committed.
+    #[command(subcommand)]
+    Gc(GcCommand),
+}
+
+/// Options every job takes.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct JobArgs {
+    /// Only this topic (repeatable); default: every topic.
+    #[arg(long = "topic")]
+    pub(crate) topics: Vec<String>,
+    /// Show what would change, change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Most partitions to visit in this run.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) max_partitions: usize,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum RetentionCommand {
     /// Move each partition's log start past the segments its topic's retention_ms and
     /// retention_bytes no longer keep (nothing is deleted: GC does that).
+    Run(JobArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CompactCommand {
+    /// Merge runs of small committed segments into segments near --target-bytes (the old ones
+    /// are deleted by GC after the reader grace).
     Run {
-        /// Only this topic (repeatable); default: every topic.
-        #[arg(long = "topic")]
-        topics: Vec<String>,
-        /// Show what would change, change nothing.
+        #[command(flatten)]
+        job: JobArgs,
+        /// Size merged segments aim for, in bytes.
+        #[arg(long, default_value_t = silt_control::TARGET_SEGMENT_BYTES)]
+        target_bytes: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GcCommand {
+    /// Bury what lies below each log start, delete the graveyard after the reader grace (15
+    /// min), and sweep orphans older than the orphan grace (1 h).
+    Run {
+        #[command(flatten)]
+        job: JobArgs,
+        /// Override both grace periods, in ms (0: delete at once; only when no reader or
+        /// writer may be working from an older manifest).
         #[arg(long)]
-        dry_run: bool,
-        /// Most partitions to visit in this run.
-        #[arg(long, default_value_t = 10_000)]
-        max_partitions: usize,
+        grace_ms: Option<u64>,
     },
 }
 

@@ -1,7 +1,7 @@
 //! # silt: the command line
 //!
-//! Topics, produce (stdin → acknowledged offsets), consume (offsets → stdout), retention, and
-//! `demo`, the whole flow on the embedded default store for a newcomer. Every command takes
+//! Topics, produce (stdin → acknowledged offsets), consume (offsets → stdout), the jobs (retention,
+//! compaction, GC), and `demo`, the whole flow on the embedded default store for a newcomer. Every command takes
 //! `--store URL` (or `SILT_STORE`; default `file://./silt-data`) and `--manifest
 //! dynamodb://TABLE` (or `SILT_MANIFEST`; default: manifests in the store).
 
@@ -9,9 +9,9 @@ mod args;
 mod bench;
 mod consume;
 mod demo;
+mod jobs;
 mod json;
 mod produce;
-mod retention;
 mod topic;
 
 use std::process::ExitCode;
@@ -56,7 +56,9 @@ async fn run(args: Args) -> CliResult {
         Command::Consume(cmd) => consume::run(&storage, cmd).await,
         Command::Demo => demo::run(&storage).await,
         Command::Bench(args) => bench::run(&storage, args).await,
-        Command::Retention(cmd) => retention::run(&storage, cmd).await,
+        Command::Retention(cmd) => jobs::retention(&storage, cmd).await,
+        Command::Compact(cmd) => jobs::compact(&storage, cmd).await,
+        Command::Gc(cmd) => jobs::gc(&storage, cmd).await,
         Command::Manifest(ManifestCommand::Init) => Ok(()),
     }
 }

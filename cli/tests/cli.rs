@@ -243,6 +243,40 @@ fn retention_run_expires_old_segments() {
 }
 
 #[test]
+fn compact_and_gc_runs_merge_and_delete() {
+    let silt = Silt::new();
+    silt.ok(&["topic", "create", "tiny"], "");
+    let lines: Vec<String> = (0..12).map(|i| format!("line {i}\n")).collect();
+    for line in &lines {
+        silt.ok(&["produce", "tiny"], line);
+    }
+    let segments = || {
+        let dir = silt.dir.path().join("silt-data/topics/tiny/00000/seg");
+        std::fs::read_dir(dir).unwrap().count()
+    };
+    assert_eq!(segments(), 12);
+    let preview = silt.ok(&["compact", "run", "--dry-run"], "");
+    assert!(preview.contains("would merge 12 segments"), "{preview}");
+    let done = silt.ok(&["compact", "run", "--topic", "tiny"], "");
+    assert!(
+        done.contains("merged 12 segments") && done.contains("into 1,"),
+        "{done}"
+    );
+    assert_eq!(silt.ok(&["consume", "tiny"], ""), lines.concat());
+    // The replaced segments wait for the reader grace, unless it is overridden.
+    let waiting = silt.ok(&["gc", "run"], "");
+    assert!(
+        waiting.contains("deleted 0 objects and 0 orphans, 12 waiting"),
+        "{waiting}"
+    );
+    assert_eq!(segments(), 13);
+    let swept = silt.ok(&["gc", "run", "--grace-ms", "0"], "");
+    assert!(swept.contains("deleted 12 objects"), "{swept}");
+    assert_eq!(segments(), 1);
+    assert_eq!(silt.ok(&["consume", "tiny"], ""), lines.concat());
+}
+
+#[test]
 fn conditional_and_exclusive_produce() {
     let silt = Silt::new();
     silt.ok(&["topic", "create", "c"], "");

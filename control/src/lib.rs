@@ -6,11 +6,28 @@
 //! functions that commit manifest edits through the same `ManifestStore` as the writer, with
 //! thin `lambda_runtime` binaries around them (DESIGN §8).
 //!
-//! Built so far: [`trim`] (explicit) and [`run_retention`] (by time and size), both through
-//! the `Trim` edit. Compaction, GC and the Lambda binaries are still to come (issue 5).
+//! - [`trim`] (explicit) and [`run_retention`] (by time and size) move the log start with a
+//!   `Trim` commit;
+//! - [`run_compaction`] merges runs of small segments with `Replace` commits;
+//! - [`run_gc`] buries what lies below the log start, deletes the graveyard after the reader
+//!   grace and sweeps orphans behind the orphan floor.
+//!
+//! Each takes a [`Scope`] (topics, a partition budget) and returns a report of what it did;
+//! the CLI (`silt retention|compact|gc run`) and the Lambda function (`silt-job`) call the
+//! same functions.
 
+mod compact;
+mod gc;
+mod job;
 mod retention;
+mod scope;
 mod trim;
+
+pub use compact::{
+    CompactOptions, CompactReport, TARGET_SEGMENT_BYTES, run_compaction, run_compaction_observed,
+};
+pub use gc::{GcOptions, GcReport, ORPHAN_GRACE_MS, READER_GRACE_MS, run_gc, run_gc_observed};
+pub use scope::{Coverage, Scope};
 
 pub use retention::{
     Expired, RetentionOptions, RetentionReport, run_retention, run_retention_observed,

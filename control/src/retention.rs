@@ -9,8 +9,7 @@
 //! timestamps expire at the next run. Nothing is deleted here: garbage collection removes what
 //! falls below the start.
 //!
-//! A run is bounded (at most `max_partitions` partitions, starting at a place picked by the
-//! clock so that repeated runs reach every partition), safe to run twice at once (trims only
+//! A run is bounded (see [`Scope`]), safe to run twice at once (trims only
 //! move the start forward, conditionally) and resumable (each run decides from the manifests).
 //! A partition that fails is reported in `failed` and the run goes on.
 
@@ -20,30 +19,19 @@ use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::store::{Snapshot, Storage};
 use silt_core::topic::TopicSettings;
 
+use crate::scope::{Coverage, Scope};
 use crate::trim::{Trimmed, commit_trim};
 
 /// Segment entries read at a time when only the time rule applies.
 const SEGMENTS_PER_PAGE: usize = 128;
 
 /// What a retention run does.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RetentionOptions {
-    /// Topics to visit; empty: every topic.
-    pub topics: Vec<TopicName>,
-    /// Most partitions visited in one run.
-    pub max_partitions: usize,
+    /// Which partitions (only those of topics with a retention setting count).
+    pub scope: Scope,
     /// Decide and report, commit nothing.
     pub dry_run: bool,
-}
-
-impl Default for RetentionOptions {
-    fn default() -> Self {
-        RetentionOptions {
-            topics: Vec::new(),
-            max_partitions: 10_000,
-            dry_run: false,
-        }
-    }
 }
 
 /// One partition whose log start retention moved (or, in a dry run, would move).
@@ -62,10 +50,9 @@ pub struct Expired {
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RetentionReport {
-    /// Partitions with a retention setting that this run looked at.
-    pub partitions_visited: usize,
-    /// Partitions with a retention setting left for the next run by `max_partitions`.
-    pub partitions_left: usize,
+    /// Partitions with a retention setting visited, and left for the next run.
+    #[serde(flatten)]
+    pub coverage: Coverage,
     /// The partitions whose start moved.
     pub expired: Vec<Expired>,
     /// Partitions (or topics) this run could not handle, with why; the next run retries.
@@ -88,16 +75,12 @@ pub async fn run_retention_observed(
     mut progress: impl FnMut(usize, usize) + Send,
 ) -> Result<RetentionReport> {
     let mut report = RetentionReport::default();
-    let mut due = due_partitions(storage, options, &mut report).await?;
+    let due = due_partitions(storage, options, &mut report).await?;
     let now_ms = storage.clock.now_ms();
-    if !due.is_empty() {
-        let start = now_ms.rem_euclid(due.len() as i64) as usize;
-        due.rotate_left(start);
-    }
-    let visit = options.max_partitions.min(due.len());
-    report.partitions_visited = visit;
-    report.partitions_left = due.len() - visit;
-    for (n, (topic, p, settings)) in due.into_iter().take(visit).enumerate() {
+    let (due, coverage) = options.scope.this_run(due, now_ms);
+    report.coverage = coverage;
+    let visit = due.len();
+    for (n, (topic, p, settings)) in due.into_iter().enumerate() {
         progress(n, visit);
         let expired = partition(storage, &topic, p, &settings, now_ms, options.dry_run).await;
         match expired {
@@ -119,14 +102,9 @@ async fn due_partitions(
     options: &RetentionOptions,
     report: &mut RetentionReport,
 ) -> Result<Vec<(TopicName, PartitionId, TopicSettings)>> {
-    let topics = match options.topics.is_empty() {
-        true => storage.list_topics().await?,
-        false => options.topics.clone(),
-    };
     let mut due = Vec::new();
-    for name in topics {
-        let config = storage.topic(&name).await?;
-        let settings = &config.settings;
+    for config in options.scope.configs(storage).await? {
+        let (name, settings) = (&config.name, &config.settings);
         if let Err(e) = settings.validate() {
             report
                 .failed

@@ -3,10 +3,9 @@
 //! references them; read (and cached forever) by the object manifest store's lookups.
 
 use object_store::{PutMode, PutOptions};
-use ulid::Ulid;
 
 use crate::error::Result;
-use crate::ids::{ObjectId, TopicName};
+use crate::ids::TopicName;
 use crate::manifest::{ChunkRef, IndexChunk, Manifest, SegmentEntry, codec};
 use crate::store::Storage;
 
@@ -19,7 +18,7 @@ impl Storage {
         manifest: &Manifest,
         entries: &[SegmentEntry],
     ) -> Result<Option<ChunkRef>> {
-        let id = ObjectId(Ulid::new());
+        let id = self.new_object_id();
         let Some(chunk) = ChunkRef::covering(id, entries) else {
             return Ok(None);
         };

@@ -117,6 +117,15 @@ pub enum Rejection {
         before: Offset,
         next_offset: Offset,
     },
+    /// A job planned on entries that changed meanwhile (another job or a writer moved them);
+    /// nothing was committed.
+    #[error(
+        "partition {partition}: {what} changed since the job read them; nothing was committed, and the next run plans again"
+    )]
+    Stale {
+        partition: PartitionId,
+        what: String,
+    },
     /// An edit that would break a manifest invariant (a bug or a corrupt manifest).
     #[error("manifest invariant violated on partition {partition}: {reason}")]
     Invariant {

@@ -90,6 +90,11 @@ impl Keys {
         format!("{SEGMENT_SK_PREFIX}{:020}", base.0)
     }
 
+    /// DynamoDB sort key of the graveyard item of object `id`.
+    pub fn graveyard_sk(id: ObjectId) -> String {
+        format!("{GRAVEYARD_SK_PREFIX}{id}")
+    }
+
     /// A scratch object of the conditional-write probe.
     pub fn probe(&self, id: ObjectId) -> Path {
         self.root.clone().join("_probe").join(id.to_string())
@@ -100,6 +105,8 @@ impl Keys {
 pub const HEAD_SK: &str = "H";
 /// DynamoDB sort-key prefix of segment items.
 pub const SEGMENT_SK_PREFIX: &str = "S#";
+/// DynamoDB sort-key prefix of graveyard items.
+pub const GRAVEYARD_SK_PREFIX: &str = "G#";
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,8 @@ use silt_core::ids::{
 };
 use silt_core::keys::Keys;
 use silt_core::manifest::{
-    Append, Commit, Edit, Manifest, NewSegment, apply, check_invariants, codec,
+    Append, ChunkRef, Commit, Edit, Manifest, NewSegment, Replace, SegmentEntry, TombstoneKind,
+    apply, check_invariants, codec,
 };
 use silt_core::store::{ManifestStore, ObjectManifestStore};
 use silt_core::testing::{Call, Fault, FlakyStore, Rule};
@@ -56,6 +57,10 @@ enum Step {
     Conditional { who: u8, delta: i8 },
     Trim { delta: i8 },
     Tick { ms: i64 },
+    Bury,
+    Compact { at: usize, len: usize },
+    Forget { n: usize },
+    Floor,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -67,6 +72,10 @@ fn step() -> impl Strategy<Value = Step> {
         (0u8..3, -2i8..3).prop_map(|(who, delta)| Step::Conditional { who, delta }),
         (-30i8..3).prop_map(|delta| Step::Trim { delta }),
         (1i64..200).prop_map(|ms| Step::Tick { ms }),
+        Just(Step::Bury),
+        (0usize..50, 2usize..6).prop_map(|(at, len)| Step::Compact { at, len }),
+        (0usize..5).prop_map(|n| Step::Forget { n }),
+        Just(Step::Floor),
     ]
 }
 
@@ -98,6 +107,13 @@ proptest! {
                     let before = Offset((m.next_offset.0 as i64 + i64::from(delta)).max(0) as u64);
                     (9, Edit::Trim { before })
                 }
+                Step::Bury => (9, Edit::Bury { entries: Vec::new() }),
+                Step::Compact { at, len } => match merge(&m, at, len, seg.id) {
+                    Some(replace) => (9, Edit::Replace(replace)),
+                    None => continue,
+                },
+                Step::Forget { n } => (9, Edit::Forget { ids: m.graveyard.iter().take(n).map(|t| t.id).collect() }),
+                Step::Floor => (9, Edit::RaiseOrphanFloor { to_ms: seg.id.timestamp_ms() as i64 }),
             };
             let commit = Commit { writer: writer(who), seq: CommitSeq(n as u64 + 1), now_ms: now, edit: edit.clone() };
             match apply(&m, &commit) {
@@ -113,6 +129,7 @@ proptest! {
                     } else {
                         prop_assert_eq!(next.log_start_offset, m.log_start_offset);
                     }
+                    check_upkeep(&m, &next, &edit)?;
                     if let Edit::Append(a) = &edit {
                         records_total += a.segments.iter().map(|s| u64::from(s.records)).sum::<u64>();
                         prop_assert!(commit.is_in(&next));
@@ -127,6 +144,7 @@ proptest! {
                 Err(Rejection::LeaderActive { .. }) => prop_assert!(m.live_leader(now).is_some()),
                 Err(Rejection::OffsetMismatch { expected, actual, .. }) => prop_assert_ne!(expected, actual),
                 Err(Rejection::TrimBeyondEnd { before, next_offset, .. }) => prop_assert!(before > next_offset),
+                Err(Rejection::StaleUpload { id, floor_ms, .. }) => prop_assert!((id.timestamp_ms() as i64) < floor_ms),
                 Err(other) => prop_assert!(false, "unexpected rejection {other}"),
             }
             prop_assert_eq!(m.next_offset.0, records_total);
@@ -134,6 +152,57 @@ proptest! {
             prop_assert_eq!(&decoded, &m);
         }
     }
+}
+
+/// A compaction of `len` tail entries from `at` (wrapped) into one entry `id`.
+fn merge(m: &Manifest, at: usize, len: usize, id: ObjectId) -> Option<Replace> {
+    if m.segments.len() < 2 {
+        return None;
+    }
+    let at = at % (m.segments.len() - 1);
+    let old: Vec<SegmentEntry> = m.segments.iter().skip(at).take(len).copied().collect();
+    let merged = SegmentEntry {
+        id,
+        base_offset: old[0].base_offset,
+        records: old.iter().map(|e| e.records).sum(),
+        bytes: old.iter().map(|e| e.bytes).sum(),
+        min_ts: 0,
+        max_ts: 0,
+    };
+    Some(Replace {
+        old,
+        new: vec![merged],
+        chunk: None,
+    })
+}
+
+/// What the jobs' edits must do: bury exactly what lies below the start, replace without
+/// moving an offset, and move every removed object into the graveyard.
+fn check_upkeep(m: &Manifest, next: &Manifest, edit: &Edit) -> Result<(), TestCaseError> {
+    let ids = |m: &Manifest| m.segments.iter().map(|e| e.id).collect::<Vec<_>>();
+    let buried = |id: &ObjectId| next.graveyard.iter().any(|t| t.id == *id);
+    match edit {
+        Edit::Bury { .. } => {
+            prop_assert!(
+                next.segments
+                    .iter()
+                    .all(|e| e.end_offset() > next.log_start_offset)
+            );
+            let gone: Vec<_> = ids(m)
+                .into_iter()
+                .filter(|id| !ids(next).contains(id))
+                .collect();
+            prop_assert!(gone.iter().all(buried));
+            prop_assert_eq!(next.graveyard.len(), m.graveyard.len() + gone.len());
+        }
+        Edit::Replace(r) => {
+            prop_assert_eq!(next.segments.len(), m.segments.len() - r.old.len() + 1);
+            prop_assert!(r.old.iter().all(|e| buried(&e.id)));
+        }
+        Edit::Forget { ids } => prop_assert!(!ids.iter().any(buried)),
+        _ => prop_assert_eq!(&next.graveyard, &m.graveyard),
+    }
+    Ok(())
 }
 
 #[test]
@@ -338,4 +407,128 @@ fn overflowing_offsets_in_storage_are_corrupt() {
         codec::decode(json.as_bytes(), "m"),
         Err(Error::Corrupt(_))
     ));
+}
+
+/// A manifest with segments 0..4 (one record each, ids from `segment`), the first three
+/// sealed into a chunk with id time 5 000.
+fn with_chunk() -> (Manifest, ChunkRef) {
+    let mut m = Manifest::new(TopicId(Ulid::from_parts(9, 9)), PartitionId(0));
+    let segs = (0..4).map(|n| segment(n, 1)).collect();
+    m = apply(&m, &job(append(segs, None, None))).unwrap();
+    let chunk = ChunkRef::covering(ObjectId(Ulid::from_parts(5_000, 1)), &m.segments[..3]).unwrap();
+    let seal = Edit::Append(Append {
+        segments: vec![segment(4, 1)],
+        leader_epoch: None,
+        expect_next_offset: None,
+        lease_until_ms: None,
+        seal: Some(chunk),
+    });
+    m = apply(&m, &job(seal)).unwrap();
+    assert_eq!(m.chunks, vec![chunk]);
+    (m, chunk)
+}
+
+fn job(edit: Edit) -> Commit {
+    Commit {
+        writer: writer(7),
+        seq: CommitSeq(1),
+        now_ms: 42,
+        edit,
+    }
+}
+
+#[test]
+fn compacting_a_sealed_chunk_swaps_it_and_buries_only_what_merged() {
+    let (m, chunk) = with_chunk();
+    let old: Vec<SegmentEntry> = (0..2)
+        .map(|n| SegmentEntry {
+            id: segment(n, 1).id,
+            base_offset: Offset(n),
+            records: 1,
+            bytes: 100,
+            min_ts: 0,
+            max_ts: 0,
+        })
+        .collect();
+    let merged = SegmentEntry {
+        id: ObjectId(Ulid::from_parts(6_000, 1)),
+        records: 2,
+        bytes: 150,
+        ..old[0]
+    };
+    let kept = SegmentEntry {
+        id: segment(2, 1).id,
+        base_offset: Offset(2),
+        ..old[0]
+    };
+    let new_chunk =
+        ChunkRef::covering(ObjectId(Ulid::from_parts(6_000, 2)), &[merged, kept]).unwrap();
+    let replace = Edit::Replace(Replace {
+        old,
+        new: vec![merged],
+        chunk: Some((chunk, new_chunk)),
+    });
+    let next = apply(&m, &job(replace.clone())).unwrap();
+    assert_eq!(next.chunks, vec![new_chunk]);
+    let buried: Vec<(ObjectId, TombstoneKind)> =
+        next.graveyard.iter().map(|t| (t.id, t.kind)).collect();
+    assert_eq!(
+        buried,
+        vec![
+            (segment(0, 1).id, TombstoneKind::Segment),
+            (segment(1, 1).id, TombstoneKind::Segment),
+            (chunk.id, TombstoneKind::Chunk)
+        ]
+    );
+    assert_eq!(
+        (next.next_offset, next.segments.len()),
+        (m.next_offset, m.segments.len())
+    );
+    // The same swap again finds its chunk gone: refused, not applied twice.
+    let again = apply(&next, &job(replace));
+    assert!(matches!(again, Err(Rejection::Stale { .. })), "{again:?}");
+}
+
+#[test]
+fn nothing_below_the_orphan_floor_gets_referenced() {
+    let mut m = Manifest::new(TopicId(Ulid::from_parts(9, 9)), PartitionId(0));
+    let segs = (0..3).map(|n| segment(n, 1)).collect();
+    m = apply(&m, &job(append(segs, None, None))).unwrap();
+    m = apply(&m, &job(Edit::RaiseOrphanFloor { to_ms: 5_000 })).unwrap();
+    let lower = apply(&m, &job(Edit::RaiseOrphanFloor { to_ms: 10 })).unwrap();
+    assert_eq!(lower.orphan_floor_ms, 5_000, "the floor never goes down");
+    // A writer's chunk written before the floor is not sealed in; its append still lands.
+    let chunk = ChunkRef::covering(ObjectId(Ulid::from_parts(4_999, 1)), &m.segments[..2]).unwrap();
+    let fresh = NewSegment {
+        id: ObjectId(Ulid::from_parts(5_000, 3)),
+        ..segment(3, 1)
+    };
+    let seal = Edit::Append(Append {
+        segments: vec![fresh],
+        leader_epoch: None,
+        expect_next_offset: None,
+        lease_until_ms: None,
+        seal: Some(chunk),
+    });
+    let sealed = apply(&m, &job(seal)).unwrap();
+    assert!(sealed.chunks.is_empty());
+    // A compaction whose merged segment predates the floor is refused.
+    let old: Vec<SegmentEntry> = m.segments[..2].to_vec();
+    let merged = SegmentEntry {
+        id: ObjectId(Ulid::from_parts(4_000, 1)),
+        records: 2,
+        ..old[0]
+    };
+    let stale = apply(
+        &m,
+        &job(Edit::Replace(Replace {
+            old,
+            new: vec![merged],
+            chunk: None,
+        })),
+    );
+    assert!(
+        matches!(stale, Err(Rejection::StaleUpload { .. })),
+        "{stale:?}"
+    );
 }

@@ -21,7 +21,9 @@ macro_rules! suite {
                 retention_expires_by_time_and_size,
                 retention_next_to_a_writer_loses_nothing_inside_retention,
                 retention_under_faults_loses_nothing_inside_retention,
-                retention_walks_a_long_log_page_by_page);
+                retention_walks_a_long_log_page_by_page,
+                gc_deletes_only_what_nothing_references, compaction_merges_tiny_segments_tenfold,
+                jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

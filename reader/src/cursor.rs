@@ -133,51 +133,34 @@ impl Cursor {
             .is_some_and(|l| l.first <= offset && offset.0 < l.first.0 + l.records.len() as u64)
     }
 
-    /// Fetches the segment (or block) holding the position. A segment that vanished means the
-    /// manifest moved on (compaction or retention): read it again and retry.
+    /// Fetches the segment (or block) holding the position. A segment (or index chunk) that
+    /// vanished, or a position no segment holds, means the manifest moved on (compaction,
+    /// retention, garbage collection): read it again and retry; below the new log start that
+    /// is `OffsetOutOfRange`.
     async fn load(&mut self) -> Result<(), ReadError> {
         for _ in 0..VANISHED_RETRIES {
-            let m = self.view.manifest().clone();
-            let entry = self
+            let found = self
                 .view
                 .segment_at(&self.storage, &self.topic, self.position)
-                .await?;
-            let Some(entry) = entry else {
-                let reason = format!(
-                    "no segment holds offset {} below next offset {}",
-                    self.position, m.next_offset
-                );
-                let location = self
-                    .storage
-                    .manifests
-                    .manifest_location(&self.topic, self.partition);
-                return Err(Error::Corrupt(silt_core::error::Corruption {
-                    what: "manifest",
-                    location,
-                    reason,
-                })
-                .into());
-            };
-            match fetch(
-                &self.storage,
-                &self.topic,
-                self.topic_id,
-                self.partition,
-                &entry,
-                self.position,
-            )
-            .await
-            {
-                Ok(fetched) => {
-                    self.loaded = Some(fetched);
-                    return Ok(());
+                .await;
+            match found {
+                Ok(Some(entry)) => {
+                    let (topic, id, p) = (&self.topic, self.topic_id, self.partition);
+                    match fetch(&self.storage, topic, id, p, &entry, self.position).await {
+                        Ok(fetched) => {
+                            self.loaded = Some(fetched);
+                            return Ok(());
+                        }
+                        Err(e) if !vanished(&e) => return Err(e.into()),
+                        Err(_) => {}
+                    }
                 }
-                Err(Error::Store(e)) if matches!(*e, object_store::Error::NotFound { .. }) => {
-                    self.refresh().await?;
-                    self.check_in_range().await?;
-                }
-                Err(e) => return Err(e.into()),
+                Ok(None) => {}
+                Err(e) if !vanished(&e) => return Err(e.into()),
+                Err(_) => {}
             }
+            self.refresh().await?;
+            self.check_in_range().await?;
         }
         let location = self
             .storage
@@ -185,7 +168,7 @@ impl Cursor {
             .partition(&self.topic, self.partition)
             .to_string();
         let reason = format!(
-            "the segment holding offset {} keeps vanishing",
+            "the segment holding offset {} keeps vanishing, or no segment holds it",
             self.position
         );
         Err(Error::Corrupt(silt_core::error::Corruption {
@@ -195,4 +178,9 @@ impl Cursor {
         })
         .into())
     }
+}
+
+/// True for a missing object: the manifest that pointed at it moved on.
+fn vanished(e: &Error) -> bool {
+    matches!(e, Error::Store(e) if matches!(**e, object_store::Error::NotFound { .. }))
 }

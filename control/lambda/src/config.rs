@@ -2,8 +2,9 @@
 //! arguments): which job, which store, which topics, how much work per invocation.
 
 use std::fmt;
+use std::str::FromStr;
 
-use silt_control::RetentionOptions;
+use silt_control::{CompactOptions, GcOptions, RetentionOptions, Scope};
 use silt_core::ids::TopicName;
 
 /// The jobs this function can run, chosen by `SILT_JOB`.
@@ -11,6 +12,10 @@ use silt_core::ids::TopicName;
 pub(crate) enum JobKind {
     /// `retention`: [`silt_control::run_retention`].
     Retention,
+    /// `compaction`: [`silt_control::run_compaction`].
+    Compaction,
+    /// `gc`: [`silt_control::run_gc`].
+    Gc,
 }
 
 /// Everything a job needs, from the environment.
@@ -22,9 +27,14 @@ pub(crate) struct JobConfig {
     pub(crate) store: String,
     /// `SILT_MANIFEST` (unset: manifests in the store).
     pub(crate) manifest: Option<String>,
-    /// `SILT_TOPICS` (comma-separated; unset: every topic), `SILT_MAX_PARTITIONS`,
+    /// `SILT_TOPICS` (comma-separated; unset: every topic) and `SILT_MAX_PARTITIONS`.
+    pub(crate) scope: Scope,
     /// `SILT_DRY_RUN` (`true` or `false`).
-    pub(crate) retention: RetentionOptions,
+    pub(crate) dry_run: bool,
+    /// `SILT_GRACE_MS`, GC only: overrides both grace periods.
+    pub(crate) grace_ms: Option<i64>,
+    /// `SILT_TARGET_BYTES`, compaction only: the merged segment size.
+    pub(crate) target_bytes: Option<u64>,
 }
 
 /// A variable that is missing or malformed, named with what it should hold.
@@ -46,6 +56,8 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+const JOBS: &str = "retention, compaction or gc";
+
 impl JobConfig {
     /// Reads the configuration through `var` (the process environment in production).
     pub(crate) fn from_vars(
@@ -54,13 +66,15 @@ impl JobConfig {
         let error = |variable, problem: String| ConfigError { variable, problem };
         let job = match var("SILT_JOB").as_deref() {
             Some("retention") => JobKind::Retention,
+            Some("compaction") => JobKind::Compaction,
+            Some("gc") => JobKind::Gc,
             Some(other) => {
                 return Err(error(
                     "SILT_JOB",
-                    format!("unknown job {other:?}; use retention"),
+                    format!("unknown job {other:?}; use {JOBS}"),
                 ));
             }
-            None => return Err(error("SILT_JOB", "not set; set it to retention".into())),
+            None => return Err(error("SILT_JOB", format!("not set; set it to {JOBS}"))),
         };
         let topics = var("SILT_TOPICS")
             .unwrap_or_default()
@@ -69,30 +83,75 @@ impl JobConfig {
             .filter(|t| !t.is_empty())
             .map(|t| TopicName::new(t).map_err(|e| error("SILT_TOPICS", e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut retention = RetentionOptions {
+        let mut scope = Scope {
             topics,
-            ..RetentionOptions::default()
+            ..Scope::default()
         };
-        if let Some(max) = var("SILT_MAX_PARTITIONS") {
-            retention.max_partitions = max
-                .parse()
-                .map_err(|_| error("SILT_MAX_PARTITIONS", format!("{max:?} is not a count")))?;
-        }
-        if let Some(dry) = var("SILT_DRY_RUN") {
-            retention.dry_run = dry
-                .parse()
-                .map_err(|_| error("SILT_DRY_RUN", format!("{dry:?}; use true or false")))?;
+        if let Some(max) = parse(&var, "SILT_MAX_PARTITIONS", "a count")? {
+            scope.max_partitions = max;
         }
         let store = var("SILT_STORE")
             .filter(|s| !s.is_empty())
             .ok_or_else(|| error("SILT_STORE", "not set; set it to s3://BUCKET/PREFIX".into()))?;
+        let grace_ms: Option<i64> = parse(&var, "SILT_GRACE_MS", "milliseconds")?;
+        if let Some(ms) = grace_ms.filter(|ms| *ms < 0) {
+            return Err(error("SILT_GRACE_MS", format!("{ms} is negative")));
+        }
         Ok(JobConfig {
             job,
             store,
             manifest: var("SILT_MANIFEST").filter(|m| !m.is_empty()),
-            retention,
+            scope,
+            dry_run: parse(&var, "SILT_DRY_RUN", "true or false")?.unwrap_or(false),
+            grace_ms,
+            target_bytes: parse(&var, "SILT_TARGET_BYTES", "a size in bytes")?,
         })
     }
+
+    /// Options of a retention run.
+    pub(crate) fn retention(&self) -> RetentionOptions {
+        RetentionOptions {
+            scope: self.scope.clone(),
+            dry_run: self.dry_run,
+        }
+    }
+
+    /// Options of a compaction run.
+    pub(crate) fn compaction(&self) -> CompactOptions {
+        let defaults = CompactOptions::default();
+        CompactOptions {
+            scope: self.scope.clone(),
+            dry_run: self.dry_run,
+            target_bytes: self.target_bytes.unwrap_or(defaults.target_bytes),
+            ..defaults
+        }
+    }
+
+    /// Options of a GC run.
+    pub(crate) fn gc(&self) -> GcOptions {
+        let defaults = GcOptions::default();
+        GcOptions {
+            scope: self.scope.clone(),
+            dry_run: self.dry_run,
+            reader_grace_ms: self.grace_ms.unwrap_or(defaults.reader_grace_ms),
+            orphan_grace_ms: self.grace_ms.unwrap_or(defaults.orphan_grace_ms),
+        }
+    }
+}
+
+/// Variable `name` parsed, if set; `what` says what it should hold.
+fn parse<T: FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    what: &str,
+) -> Result<Option<T>, ConfigError> {
+    let Some(text) = var(name) else {
+        return Ok(None);
+    };
+    text.trim().parse().map(Some).map_err(|_| ConfigError {
+        variable: name,
+        problem: format!("{text:?} is not {what}"),
+    })
 }
 
 #[cfg(test)]
@@ -120,9 +179,34 @@ mod tests {
         .unwrap();
         assert_eq!((c.job, c.store.as_str()), (JobKind::Retention, "s3://b/p"));
         assert_eq!(c.manifest.as_deref(), Some("dynamodb://t"));
-        let topics: Vec<&str> = c.retention.topics.iter().map(|t| t.as_str()).collect();
+        let topics: Vec<&str> = c.scope.topics.iter().map(|t| t.as_str()).collect();
         assert_eq!(topics, ["a", "b"]);
-        assert_eq!((c.retention.max_partitions, c.retention.dry_run), (7, true));
+        assert_eq!((c.scope.max_partitions, c.dry_run), (7, true));
+        assert_eq!(c.retention().scope.max_partitions, 7);
+    }
+
+    #[test]
+    fn gc_and_compaction_take_their_own_settings() {
+        let base = [("SILT_STORE", "s3://b/p")];
+        let gc = config(&[base[0], ("SILT_JOB", "gc"), ("SILT_GRACE_MS", "0")]).unwrap();
+        assert_eq!(gc.job, JobKind::Gc);
+        assert_eq!((gc.gc().reader_grace_ms, gc.gc().orphan_grace_ms), (0, 0));
+        let defaults = config(&[base[0], ("SILT_JOB", "gc")]).unwrap().gc();
+        let expected = (silt_control::READER_GRACE_MS, silt_control::ORPHAN_GRACE_MS);
+        assert_eq!(
+            (defaults.reader_grace_ms, defaults.orphan_grace_ms),
+            expected
+        );
+        let compact = [
+            base[0],
+            ("SILT_JOB", "compaction"),
+            ("SILT_TARGET_BYTES", "1024"),
+        ];
+        let compact = config(&compact).unwrap();
+        assert_eq!(
+            (compact.job, compact.compaction().target_bytes),
+            (JobKind::Compaction, 1024)
+        );
     }
 
     #[test]
@@ -143,6 +227,9 @@ mod tests {
                 vec![("SILT_JOB", "retention"), ("SILT_DRY_RUN", "yes")],
                 "SILT_DRY_RUN",
             ),
+            (vec![("SILT_GRACE_MS", "-5")], "SILT_GRACE_MS"),
+            (vec![("SILT_GRACE_MS", "soon")], "SILT_GRACE_MS"),
+            (vec![("SILT_TARGET_BYTES", "8M")], "SILT_TARGET_BYTES"),
         ];
         for (mut vars, variable) in wrong {
             if variable != "SILT_JOB" && variable != "SILT_STORE" {

@@ -1,7 +1,7 @@
 //! # silt-job: the control jobs as one AWS Lambda function
 //!
 //! A scheduled rule (EventBridge) invokes it; each invocation runs the job named by `SILT_JOB`
-//! once, exactly as the CLI would (`silt retention run`), and answers with the job's report as
+//! once, exactly as the CLI would (`silt retention run`, `silt compact run`, `silt gc run`), and answers with the job's report as
 //! JSON. The store is opened once per container, from the environment (see `config`); the
 //! event's payload is not read. Logs go through `tracing` to stdout, which Lambda sends to
 //! CloudWatch. Build it for Lambda with `scripts/lambda-build` (cargo lambda).
@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
-use silt_control::run_retention;
+use silt_control::{run_compaction, run_gc, run_retention};
 use silt_core::store::Storage;
 
 use crate::config::{JobConfig, JobKind};
@@ -50,21 +50,45 @@ async fn serve() -> Result<(), Error> {
 
 /// Runs the configured job once and returns its report.
 async fn run_job(storage: &Storage, config: &JobConfig, request: &str) -> Result<Value, Error> {
-    match config.job {
+    let (job, report, failed) = match config.job {
         JobKind::Retention => {
-            let report = run_retention(storage, &config.retention).await?;
-            for failure in &report.failed {
-                tracing::warn!(request, "retention failed: {failure}");
-            }
+            let r = run_retention(storage, &config.retention()).await?;
             tracing::info!(
                 request,
-                visited = report.partitions_visited,
-                moved = report.expired.len(),
-                failed = report.failed.len(),
-                left = report.partitions_left,
-                "retention done"
+                moved = r.expired.len(),
+                "retention: {:?}",
+                r.coverage
             );
-            Ok(serde_json::to_value(report)?)
+            ("retention", serde_json::to_value(&r)?, r.failed)
         }
+        JobKind::Compaction => {
+            let r = run_compaction(storage, &config.compaction()).await?;
+            tracing::info!(
+                request,
+                merged = r.segments_merged,
+                written = r.segments_written,
+                stale = r.stale,
+                "compaction: {:?}",
+                r.coverage
+            );
+            ("compaction", serde_json::to_value(&r)?, r.failed)
+        }
+        JobKind::Gc => {
+            let r = run_gc(storage, &config.gc()).await?;
+            tracing::info!(
+                request,
+                buried = r.buried,
+                deleted = r.deleted,
+                waiting = r.waiting,
+                orphans = r.orphans,
+                "gc: {:?}",
+                r.coverage
+            );
+            ("gc", serde_json::to_value(&r)?, r.failed)
+        }
+    };
+    for failure in &failed {
+        tracing::warn!(request, "{job} failed on {failure}");
     }
+    Ok(report)
 }

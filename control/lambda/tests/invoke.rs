@@ -1,4 +1,4 @@
-//! The function answers a scheduled invocation: the real binary (or, when the test script
+//! The function answers a scheduled invocation of each job (retention, GC, compaction): the real binary (or, when the test script
 //! built one, the `cargo lambda` artefact in `SILT_TEST_LAMBDA_BOOTSTRAP`) is started against
 //! a fake Lambda Runtime API on loopback, which hands it one EventBridge scheduled event and
 //! receives its answer, as Lambda would.
@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
+use object_store::ObjectStoreExt;
 use serde_json::Value;
 use silt_core::clock::{Clock, SystemClock};
 use silt_core::ids::{Offset, PartitionId, TopicName};
@@ -108,29 +109,26 @@ async fn expired_topic(storage: &Storage) -> TopicName {
     name
 }
 
-fn start_function(runtime_api: &str, store: &str) -> Child {
+fn start_function(runtime_api: &str, store: &str, job: &str, env: &[(&str, &str)]) -> Child {
     let binary = std::env::var("SILT_TEST_LAMBDA_BOOTSTRAP")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_silt-job").to_string());
     Command::new(binary)
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
-        .env("AWS_LAMBDA_FUNCTION_NAME", "silt-retention")
+        .env("AWS_LAMBDA_FUNCTION_NAME", format!("silt-{job}"))
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("SILT_JOB", "retention")
+        .env("SILT_JOB", job)
         .env("SILT_STORE", store)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .spawn()
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn answers_a_scheduled_invocation_with_the_retention_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = format!("file://{}", dir.path().display());
-    let storage = Storage::open(&store).await.unwrap();
-    let name = expired_topic(&storage).await;
-
+/// Starts the function for `job`, hands it one scheduled event, and returns its answer: the
+/// runtime API call it made and the body (the report, or the error).
+async fn invoke(store: &str, job: &str, env: &[(&str, &str)]) -> (String, Value) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let runtime_api = listener.local_addr().unwrap().to_string();
     let (answers, mut answered) = mpsc::channel(4);
@@ -140,7 +138,7 @@ async fn answers_a_scheduled_invocation_with_the_retention_report() {
             tokio::spawn(serve(stream, answers.clone()));
         }
     });
-    let mut function = start_function(&runtime_api, &store);
+    let mut function = start_function(&runtime_api, store, job, env);
     let waiting = async {
         loop {
             tokio::select! {
@@ -158,12 +156,73 @@ async fn answers_a_scheduled_invocation_with_the_retention_report() {
     let _ = function.kill(); // the process this test started
     let _ = function.wait();
     server.abort();
+    answer.expect("an answer within 60 s").unwrap()
+}
 
-    let (call, report) = answer.expect("an answer within 60 s").unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_scheduled_invocations_of_each_job_with_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("file://{}", dir.path().display());
+    let storage = Storage::open(&store).await.unwrap();
+    let name = expired_topic(&storage).await;
+
+    let (call, report) = invoke(&store, "retention", &[]).await;
     assert_eq!(call, "POST response", "the function failed: {report}");
     assert_eq!(report["partitions_visited"], 1, "{report}");
     assert_eq!(report["expired"][0]["topic"], "expiring", "{report}");
     assert_eq!(report["expired"][0]["trim"]["to"], 5, "{report}");
     let m = storage.manifests.read(&name, PartitionId(0)).await.unwrap();
     assert_eq!(m.unwrap().manifest.log_start_offset, Offset(5));
+
+    let segment = segments(&storage, &name).await;
+    let (call, report) = invoke(&store, "gc", &[("SILT_GRACE_MS", "0")]).await;
+    assert_eq!(call, "POST response", "the function failed: {report}");
+    assert_eq!(
+        (&report["buried"], &report["deleted"]),
+        (&1.into(), &1.into()),
+        "{report}"
+    );
+    assert!(segments(&storage, &name).await.is_empty());
+    assert!(
+        storage.objects.head(&segment[0]).await.is_err(),
+        "GC deleted the segment"
+    );
+
+    let tiny = TopicName::new("tiny").unwrap();
+    storage
+        .create_topic(&tiny, 1, TopicSettings::default())
+        .await
+        .unwrap();
+    let writer = Writer::open(storage.clone(), &tiny, WriterSettings::default())
+        .await
+        .unwrap();
+    for i in 0..3 {
+        let record = Record::from_value(Bytes::from(format!("t{i}")), 1_000);
+        writer.append(PartitionId(0), vec![record]).await.unwrap();
+    }
+    let (call, report) = invoke(&store, "compaction", &[("SILT_TOPICS", "tiny")]).await;
+    assert_eq!(call, "POST response", "the function failed: {report}");
+    assert_eq!(
+        (&report["segments_merged"], &report["segments_written"]),
+        (&3.into(), &1.into()),
+        "{report}"
+    );
+}
+
+/// The segment objects of partition 0 that the manifest lists.
+async fn segments(storage: &Storage, name: &TopicName) -> Vec<object_store::path::Path> {
+    let snapshot = storage
+        .manifests
+        .read(name, PartitionId(0))
+        .await
+        .unwrap()
+        .unwrap();
+    let entries = storage
+        .manifests
+        .segments_from(name, PartitionId(0), &snapshot, Offset(0), 100);
+    let entries = entries.await.unwrap();
+    entries
+        .iter()
+        .map(|e| storage.keys.segment(name, PartitionId(0), e.id))
+        .collect()
 }

@@ -5,6 +5,7 @@
 use super::WRITER_MARKER_TTL_MS;
 use super::invariants;
 use super::model::{ChunkRef, Leader, Manifest, SegmentEntry, SegmentIndex, WriterMarker};
+use super::upkeep;
 use crate::error::Rejection;
 use crate::ids::{CommitSeq, Epoch, ManifestVersion, ObjectId, Offset, WriterId};
 
@@ -44,6 +45,42 @@ pub enum Edit {
         /// The new log start offset, at most the next offset.
         before: Offset,
     },
+    /// Garbage collection, step one: move entries wholly below the log start to the
+    /// graveyard. Inline index: every such sealed chunk (one tombstone for the chunk and its
+    /// segments) and tail entry; `entries` is ignored. External index (one item per segment):
+    /// exactly `entries`, which must lie wholly below the log start.
+    Bury {
+        /// External index only: the segment items to remove, as read.
+        entries: Vec<SegmentEntry>,
+    },
+    /// Compaction: swap committed entries for rewritten ones holding the same records.
+    Replace(Replace),
+    /// Garbage collection, step two: drop the tombstones of objects already deleted.
+    Forget {
+        /// Ids of the tombstones to drop; ones already gone are ignored.
+        ids: Vec<ObjectId>,
+    },
+    /// Before an orphan sweep: from now on no commit may add an object whose id time is below
+    /// `to_ms` (DESIGN §6 rule 8), so objects below it that no manifest references are
+    /// orphans for good. Never lowers the floor.
+    RaiseOrphanFloor {
+        /// The new floor, in ms since the epoch.
+        to_ms: i64,
+    },
+}
+
+/// Compaction's swap: `old` entries out, `new` in, offsets unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replace {
+    /// The entries rewritten, as read: consecutive.
+    pub old: Vec<SegmentEntry>,
+    /// Their replacement: consecutive, covering exactly the offsets of `old`, each starting
+    /// where one of `old` starts (merges never split a segment).
+    pub new: Vec<SegmentEntry>,
+    /// Inline index, when `old` lie in a sealed chunk: that chunk as read, and the rewritten
+    /// chunk (already written) listing its entries with `old` swapped for `new`. `None`: `old`
+    /// are in the tail (inline) or are segment items (external).
+    pub chunk: Option<(ChunkRef, ChunkRef)>,
 }
 
 /// Uploaded segments to commit, in order.
@@ -145,6 +182,12 @@ pub fn apply(m: &Manifest, commit: &Commit) -> Result<Manifest, Rejection> {
             }
             next.log_start_offset = m.log_start_offset.max(*before);
         }
+        Edit::Bury { entries } => upkeep::bury(&mut next, entries, commit.now_ms)?,
+        Edit::Replace(r) => upkeep::replace(&mut next, r, commit.now_ms)?,
+        Edit::Forget { ids } => next.graveyard.retain(|t| !ids.contains(&t.id)),
+        Edit::RaiseOrphanFloor { to_ms } => {
+            next.orphan_floor_ms = m.orphan_floor_ms.max(*to_ms);
+        }
     }
     next.version = ManifestVersion(m.version.0.saturating_add(1));
     record_marker(&mut next, commit, base_offset);
@@ -191,13 +234,7 @@ fn append(next: &mut Manifest, commit: &Commit, a: &Append) -> Result<(), Reject
         });
     }
     for s in &a.segments {
-        if (s.id.timestamp_ms() as i64) < next.orphan_floor_ms {
-            return Err(Rejection::StaleUpload {
-                partition,
-                id: s.id,
-                floor_ms: next.orphan_floor_ms,
-            });
-        }
+        upkeep::check_floor(next, s.id)?;
         next.segments.push(SegmentEntry {
             id: s.id,
             base_offset: next.next_offset,
@@ -218,11 +255,14 @@ fn append(next: &mut Manifest, commit: &Commit, a: &Append) -> Result<(), Reject
     Ok(())
 }
 
-/// Replaces the oldest tail entries with `chunk` if they are exactly the entries it covers.
+/// Replaces the oldest tail entries with `chunk` if they are exactly the entries it covers
+/// (and the chunk was written after the orphan floor, so no sweep can have deleted it).
 fn seal(m: &mut Manifest, chunk: ChunkRef) {
     let n = chunk.segments as usize;
     let covered = &m.segments[..n.min(m.segments.len())];
-    if n > 0 && covered.len() == n && ChunkRef::covering(chunk.id, covered) == Some(chunk) {
+    let fresh = upkeep::check_floor(m, chunk.id).is_ok();
+    if fresh && n > 0 && covered.len() == n && ChunkRef::covering(chunk.id, covered) == Some(chunk)
+    {
         m.segments.drain(..n);
         m.chunks.push(chunk);
     }

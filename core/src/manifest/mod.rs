@@ -7,11 +7,13 @@ pub mod codec;
 mod edit;
 mod invariants;
 mod model;
+mod upkeep;
 
-pub use edit::{Append, Commit, Edit, NewSegment, apply};
+pub use edit::{Append, Commit, Edit, NewSegment, Replace, apply};
 pub use invariants::check as check_invariants;
 pub use model::{
-    ChunkRef, IndexChunk, Leader, Manifest, SegmentEntry, SegmentIndex, Tombstone, WriterMarker,
+    ChunkRef, IndexChunk, Leader, Manifest, SegmentEntry, SegmentIndex, Tombstone, TombstoneKind,
+    WriterMarker,
 };
 
 /// Entries in the tail after which a writer seals the oldest ones into an index chunk.

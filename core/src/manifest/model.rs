@@ -157,13 +157,30 @@ pub struct WriterMarker {
     pub at_ms: i64,
 }
 
-/// An object logically removed from the manifest, to be deleted after the reader grace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An object logically removed from the manifest, to be deleted after the reader grace
+/// (DESIGN §6 rule 8). Readers holding an older manifest may still fetch it until then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tombstone {
-    /// Object key relative to the store root.
-    pub key: String,
-    /// When it was removed.
+    /// The object's id; its key follows from `kind` and the partition.
+    pub id: ObjectId,
+    /// What the object is, and so what deleting it means.
+    pub kind: TombstoneKind,
+    /// When it was removed (the remover's clock).
     pub removed_at_ms: i64,
+}
+
+/// What a tombstone stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TombstoneKind {
+    /// A segment object (`seg/<id>.seg`).
+    Segment,
+    /// An index chunk object (`idx/<id>.idx`) whose entries still live elsewhere (compaction
+    /// rewrote the chunk).
+    Chunk,
+    /// An index chunk and every segment it lists (retention buried the whole chunk): one
+    /// tombstone instead of hundreds keeps the manifest small.
+    ChunkWithSegments,
 }
 
 impl Manifest {

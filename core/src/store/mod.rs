@@ -38,7 +38,7 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::ids::{Offset, PartitionId, TopicId, TopicName};
-use crate::manifest::{Commit, Manifest, SegmentEntry};
+use crate::manifest::{Commit, Manifest, SegmentEntry, Tombstone};
 use crate::topic::TopicConfig;
 
 /// A manifest as read, with the backend's version token for the next conditional write.
@@ -134,6 +134,16 @@ pub trait ManifestStore: Send + Sync + Debug {
             .segments_from(topic, partition, snapshot, offset, 1)
             .await?;
         Ok(found.into_iter().next().filter(|e| e.base_offset <= offset))
+    }
+
+    /// The graveyard of `snapshot`: objects removed from the log, waiting for deletion.
+    async fn graveyard(
+        &self,
+        _topic: &TopicName,
+        _partition: PartitionId,
+        snapshot: &Snapshot,
+    ) -> Result<Vec<Tombstone>> {
+        Ok(snapshot.manifest.graveyard.clone())
     }
 
     /// Stores a new topic's configuration unless the name is taken; returns what is stored

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, InvalidInput, Result};
+use crate::ids::ObjectId;
 use crate::keys::Keys;
 
 /// The store used when neither `--store` nor `SILT_STORE` is given.
@@ -199,6 +200,13 @@ impl Storage {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Storage {
         self.clock = clock;
         self
+    }
+
+    /// A fresh id for an object about to be uploaded. Its time part comes from the clock: the
+    /// orphan floor compares it with the GC's clock (DESIGN §6 rule 8).
+    pub fn new_object_id(&self) -> ObjectId {
+        let now_ms = u64::try_from(self.clock.now_ms()).unwrap_or(0);
+        ObjectId(ulid::Ulid::from_parts(now_ms, ulid::Ulid::new().random()))
     }
 }
 

@@ -1,18 +1,24 @@
 //! The scenarios. Each takes a fresh [`Storage`] and panics with details on any deviation.
 
 mod bad_input;
+mod compaction;
 mod crashes;
 mod faults;
 mod fencing;
+mod gc;
+mod jobs;
 mod produce;
 mod reading;
 mod retention;
 mod trimming;
 
 pub use bad_input::{bad_input_is_typed_and_harmless, corrupted_objects_are_reported};
+pub use compaction::compaction_merges_tiny_segments_tenfold;
 pub use crashes::{writer_killed_between_upload_and_commit, writer_restarts_mid_stream};
 pub use faults::{ambiguous_commits_lose_nothing, reads_survive_faults};
 pub use fencing::{conditional_append, exclusive_takeover_fences_old_writer};
+pub use gc::gc_deletes_only_what_nothing_references;
+pub use jobs::{jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing};
 pub use produce::{many_partitions_many_producers, many_writers_one_partition};
 pub use reading::{
     follower_sees_new_records, ranged_reads_of_large_segments, sealed_chunks_stay_readable,
@@ -32,6 +38,7 @@ use silt_core::manifest::{Manifest, SegmentEntry};
 use silt_core::record::Record;
 use silt_core::store::Storage;
 use silt_core::testing::{DynamoFaults, DynamoRule};
+use silt_reader::{Reader, StartFrom};
 use silt_writer::{Writer, WriterSettings};
 
 use crate::checker::History;
@@ -70,6 +77,24 @@ pub async fn segments(storage: &Storage, name: &TopicName, p: PartitionId) -> Ve
         .segments_from(name, p, &snapshot, Offset(0), usize::MAX)
         .await
         .unwrap()
+}
+
+/// Every record of a partition from its log start, with its offset.
+pub async fn read_all(
+    storage: &Storage,
+    name: &TopicName,
+    p: PartitionId,
+) -> Vec<(Offset, Record)> {
+    let reader = Reader::open(storage.clone(), name).await.unwrap();
+    let mut cursor = reader.cursor(p, StartFrom::Earliest).await.unwrap();
+    let mut out = Vec::new();
+    loop {
+        let batch = cursor.next_batch(1000).await.unwrap();
+        if batch.is_empty() {
+            return out;
+        }
+        out.extend(batch.into_iter().map(|c| (c.offset, c.record)));
+    }
 }
 
 /// `storage` with DynamoDB calls failing by `rules` when its manifests live in DynamoDB, and

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use silt_control::{RetentionOptions, RetentionReport, run_retention};
+use silt_control::{RetentionOptions, RetentionReport, Scope, run_retention};
 use silt_core::clock::Clock;
 use silt_core::error::{Error, InvalidInput};
 use silt_core::ids::{Offset, PartitionId, TopicName};
@@ -44,9 +44,11 @@ async fn fill(storage: &Storage, name: &TopicName) {
 
 async fn run(storage: &Storage, topics: &[&TopicName], dry_run: bool) -> RetentionReport {
     let options = RetentionOptions {
-        topics: topics.iter().map(|t| (*t).clone()).collect(),
+        scope: Scope {
+            topics: topics.iter().map(|t| (*t).clone()).collect(),
+            ..Scope::default()
+        },
         dry_run,
-        ..RetentionOptions::default()
     };
     run_retention(storage, &options).await.unwrap()
 }
@@ -72,7 +74,10 @@ pub async fn retention_expires_by_time_and_size(storage: Storage) {
     fill(&storage, &forever).await;
 
     let preview = run(&storage, &[], true).await;
-    assert_eq!(preview.partitions_visited, 1, "only topics with retention");
+    assert_eq!(
+        preview.coverage.partitions_visited, 1,
+        "only topics with retention"
+    );
     assert_eq!(preview.expired.len(), 1);
     assert_eq!(
         (preview.expired[0].trim.to, preview.expired[0].segments),
@@ -113,12 +118,18 @@ pub async fn retention_expires_by_time_and_size(storage: Storage) {
     let sized = create(&storage, "ret-size", by_size).await;
     fill(&storage, &sized).await;
     let budgeted = RetentionOptions {
-        topics: vec![sized.clone(), timed.clone()],
-        max_partitions: 1,
+        scope: Scope {
+            topics: vec![sized.clone(), timed.clone()],
+            max_partitions: 1,
+        },
         dry_run: false,
     };
     let first = run_retention(&storage, &budgeted).await.unwrap();
-    assert_eq!((first.partitions_visited, first.partitions_left), (1, 1));
+    let coverage = first.coverage;
+    assert_eq!(
+        (coverage.partitions_visited, coverage.partitions_left),
+        (1, 1)
+    );
     run(&storage, &[&sized], false).await;
     let start = log_start(&storage, &sized).await;
     let kept: Vec<_> = segments(&storage, &sized, PartitionId(0))

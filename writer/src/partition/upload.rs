@@ -4,11 +4,10 @@
 
 use object_store::{ObjectStoreExt, PutPayload};
 use silt_core::error::{Error, Result};
-use silt_core::ids::{Epoch, ObjectId};
+use silt_core::ids::Epoch;
 use silt_core::manifest::NewSegment;
 use silt_core::record::Record;
 use silt_core::segment::{self, SegmentHeader};
-use ulid::Ulid;
 
 use super::Committer;
 
@@ -19,7 +18,7 @@ pub(crate) async fn upload(
     epoch: Epoch,
     zstd_level: i32,
 ) -> Result<NewSegment> {
-    let id = ObjectId(Ulid::new());
+    let id = committer.storage.new_object_id();
     let identity = SegmentHeader {
         topic_id: committer.topic_id,
         partition: committer.partition,

@@ -11,6 +11,7 @@ mod items;
 mod lookup;
 mod table;
 mod topics;
+mod upkeep;
 mod write;
 
 pub use table::TABLE_KEY_SCHEMA;
@@ -24,10 +25,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 
 use super::resolve::{COMMIT_RESOLVE_TIMEOUT, ConditionalWrite, WriteFailed, commit_with};
 use super::{Committed, ManifestStore, Snapshot};
-use crate::error::{Corruption, Error, Result};
+use crate::error::{Corruption, Error, Rejection, Result};
 use crate::ids::{Offset, PartitionId, TopicId, TopicName};
 use crate::keys::{HEAD_SK, Keys};
-use crate::manifest::{Commit, Manifest, SegmentEntry, SegmentIndex};
+use crate::manifest::{Commit, Edit, Manifest, SegmentEntry, SegmentIndex, Tombstone};
 use crate::topic::TopicConfig;
 use items::{Item, s};
 
@@ -223,6 +224,7 @@ impl ConditionalWrite for DynamoManifestStore {
         let e = match sent {
             Ok(_) => {
                 next.segments.clear();
+                next.graveyard.clear();
                 return Ok(Ok(snapshot(next)));
             }
             Err(e) => e,
@@ -244,6 +246,15 @@ impl ConditionalWrite for DynamoManifestStore {
                     table: self.table.clone(),
                     message: format!("an item was refused (reasons per item: {reasons})"),
                 })
+            }
+            (Some("TransactionCanceledException"), write::Cancelled::SegmentExists)
+                if matches!(commit.edit, Edit::Bury { .. } | Edit::Replace(_)) =>
+            {
+                Err(Rejection::Stale {
+                    partition: p,
+                    what: "the segment items the job read".into(),
+                }
+                .into())
             }
             (Some("TransactionCanceledException"), write::Cancelled::SegmentExists) => {
                 Err(Corruption {
@@ -340,6 +351,16 @@ impl ManifestStore for DynamoManifestStore {
     ) -> Result<Vec<SegmentEntry>> {
         self.query_from(topic, p, &snapshot.manifest, from, max)
             .await
+    }
+
+    /// The graveyard lives in items of its own (the head holds none).
+    async fn graveyard(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+        _snapshot: &Snapshot,
+    ) -> Result<Vec<Tombstone>> {
+        self.query_graveyard(topic, p).await
     }
 
     async fn segment_at(

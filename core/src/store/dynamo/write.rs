@@ -1,8 +1,8 @@
 //! One commit as one `TransactWriteItems`: an update of the head item conditioned on what the
 //! edit read (the epoch; for an append also the next offset and the orphan floor; for a trim
-//! only the log start; for each aged-out writer marker it removes, that marker's commit seq),
-//! plus a conditional put of each
-//! new segment item. Only the head attributes the edit changed are set, so writes that touch
+//! only the log start; for a job's edit only the floor, or nothing; for each aged-out writer
+//! marker it removes, that marker's commit seq), plus a conditional put of each new segment
+//! item and the segment and graveyard items of a job's edit (see `upkeep`). Only the head attributes the edit changed are set, so writes that touch
 //! other attributes (jobs, later) do not conflict with it.
 //!
 //! So the manifest a successful commit returns is exact in what the edit read and wrote; other
@@ -21,6 +21,8 @@ use crate::manifest::{Commit, Edit, Manifest, SegmentIndex};
 /// Largest head item silt writes: DynamoDB's item limit is 400 KB. Only writer markers (one per
 /// writer that committed in the last 15 minutes, about 70 bytes each) make a head grow.
 const HEAD_ITEM_BYTES_MAX: usize = 350 * 1024;
+/// Most items in one `TransactWriteItems`.
+pub(crate) const TRANSACTION_ITEMS_MAX: usize = 100;
 
 /// The writes of one commit, ready for `TransactWriteItems`.
 #[derive(Debug)]
@@ -49,9 +51,6 @@ pub(super) fn transaction(
         ))
         .into());
     }
-    if !next.graveyard.is_empty() {
-        return Err(refuse("the DynamoDB store keeps no graveyard in the head item".into()).into());
-    }
     let head_bytes = item_bytes(&head_item(pk, next));
     if head_bytes > HEAD_ITEM_BYTES_MAX {
         return Err(Rejection::HeadFull {
@@ -70,6 +69,14 @@ pub(super) fn transaction(
             .build()
             .map_err(|e| refuse(e.to_string()))?;
         items.push(TransactWriteItem::builder().put(put).build());
+    }
+    items.extend(super::upkeep::items(table, pk, commit, next.partition)?);
+    if items.len() > TRANSACTION_ITEMS_MAX {
+        let n = items.len();
+        return Err(refuse(format!(
+            "{n} items in one transaction; DynamoDB takes at most {TRANSACTION_ITEMS_MAX}"
+        ))
+        .into());
     }
     Ok(Transaction {
         items,
@@ -109,8 +116,8 @@ impl Expression {
         self.set.push(format!("{name} = {value}"));
     }
 
-    /// `SET attribute = attribute + by`.
-    fn add(&mut self, attribute: &str, by: u64) {
+    /// `SET attribute = attribute + by` (`by` may be negative).
+    fn add(&mut self, attribute: &str, by: i128) {
         let (name, by) = (
             self.name(attribute),
             self.value(&format!("add_{attribute}"), n(by)),
@@ -137,6 +144,9 @@ fn head_update(
 ) -> Result<TransactWriteItem> {
     let mut x = Expression::default();
     x.add("version", 1);
+    if next.orphan_floor_ms != current.orphan_floor_ms {
+        x.set("orphan_floor_ms", n(next.orphan_floor_ms));
+    }
     if next.epoch != current.epoch {
         x.set("epoch", n(next.epoch.0));
     }
@@ -154,10 +164,10 @@ fn head_update(
             bytes: b0,
         },
     ) = (next.index, current.index)
-        && segments != s0
+        && (segments, bytes) != (s0, b0)
     {
-        x.add("segments", segments - s0);
-        x.add("bytes", bytes.saturating_sub(b0));
+        x.add("segments", i128::from(segments) - i128::from(s0));
+        x.add("bytes", i128::from(bytes) - i128::from(b0));
     }
     if next.log_start_offset != current.log_start_offset {
         x.set("log_start_offset", n(next.log_start_offset.0));
@@ -177,6 +187,17 @@ fn head_update(
             }
         }
         Edit::Claim { .. } | Edit::Release { .. } => x.require("epoch", "=", n(current.epoch.0)),
+        Edit::RaiseOrphanFloor { .. } => {
+            x.require("orphan_floor_ms", "=", n(current.orphan_floor_ms));
+        }
+        // The segment items carry these edits' conditions (see `upkeep`); a compaction's new
+        // segments must also pass the orphan floor, as an append's do.
+        Edit::Bury { .. } | Edit::Forget { .. } => x.require("version", ">", n(0)),
+        Edit::Replace(r) => {
+            let added = r.new.iter().filter(|n| !r.old.iter().any(|o| o.id == n.id));
+            let oldest = added.map(|s| s.id.timestamp_ms()).min().unwrap_or(0);
+            x.require("orphan_floor_ms", "<=", n(oldest));
+        }
     }
     let mut expression = format!("SET {}", x.set.join(", "));
     if !x.remove.is_empty() {
@@ -258,6 +279,10 @@ pub(super) fn could_still_land(commit: &Commit, attempted: &Manifest, now: &Mani
         Edit::Append(_) => same_epoch && now.next_offset == attempted.next_offset,
         Edit::Claim { .. } | Edit::Release { .. } => same_epoch,
         Edit::Trim { .. } => now.log_start_offset == attempted.log_start_offset,
+        Edit::RaiseOrphanFloor { .. } => now.orphan_floor_ms == attempted.orphan_floor_ms,
+        // Conditioned on segment items, not the head: a failed condition is refused as
+        // `Stale` at once, so only a lost race on the head item itself gets here.
+        Edit::Bury { .. } | Edit::Replace(_) | Edit::Forget { .. } => true,
     }
 }
 

@@ -1,0 +1,60 @@
+//! What every job does the same way: commit its edits under a writer id of its own (a fresh
+//! one per run, so its markers never collide with a writer's or another run's), and delete
+//! objects idempotently.
+
+use object_store::ObjectStoreExt;
+use object_store::path::Path;
+use silt_core::error::{Error, Result};
+use silt_core::ids::{CommitSeq, PartitionId, TopicName, WriterId};
+use silt_core::manifest::{Commit, Edit};
+use silt_core::store::{Committed, Snapshot, Storage};
+use ulid::Ulid;
+
+/// One run of a job, committing edits in sequence.
+#[derive(Debug)]
+pub(crate) struct JobRun {
+    writer: WriterId,
+    seq: u64,
+}
+
+impl JobRun {
+    pub(crate) fn new() -> JobRun {
+        JobRun {
+            writer: WriterId(Ulid::new()),
+            seq: 0,
+        }
+    }
+
+    /// The id this run writes segment headers and markers under.
+    pub(crate) fn writer(&self) -> WriterId {
+        self.writer
+    }
+
+    /// Commits `edit` to `topic`'s partition `p`, on top of `base` (or newer).
+    pub(crate) async fn commit(
+        &mut self,
+        storage: &Storage,
+        topic: &TopicName,
+        p: PartitionId,
+        base: &Snapshot,
+        edit: Edit,
+    ) -> Result<Committed> {
+        self.seq += 1;
+        let commit = Commit {
+            writer: self.writer,
+            seq: CommitSeq(self.seq),
+            now_ms: storage.clock.now_ms(),
+            edit,
+        };
+        storage.manifests.commit(topic, p, base, &commit).await
+    }
+}
+
+/// Deletes `path`. Deleting a missing object is not an error (S3 says nothing either way): a
+/// job that crashed after deleting runs the same delete again.
+pub(crate) async fn delete(storage: &Storage, path: &Path) -> Result<()> {
+    match storage.objects.delete(path).await {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(Error::from(e)),
+    }
+}

@@ -1,0 +1,78 @@
+//! Which partitions a job run visits: the chosen topics (all by default), at most a budget of
+//! partitions per run, starting at a place picked by the clock so that repeated bounded runs
+//! reach every partition. Shared by retention, compaction and GC.
+
+use serde::Serialize;
+use silt_core::error::Result;
+use silt_core::ids::{PartitionId, TopicName};
+use silt_core::store::Storage;
+use silt_core::topic::TopicConfig;
+
+/// The partitions a run may visit.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// Topics to visit; empty: every topic.
+    pub topics: Vec<TopicName>,
+    /// Most partitions visited in one run.
+    pub max_partitions: usize,
+}
+
+impl Default for Scope {
+    fn default() -> Self {
+        Scope {
+            topics: Vec::new(),
+            max_partitions: 10_000,
+        }
+    }
+}
+
+/// How much of the scope a run covered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    /// Partitions this run looked at.
+    pub partitions_visited: usize,
+    /// Partitions left for the next run by `max_partitions`.
+    pub partitions_left: usize,
+}
+
+impl Scope {
+    /// The configurations of the topics in scope.
+    pub(crate) async fn configs(&self, storage: &Storage) -> Result<Vec<TopicConfig>> {
+        let names = match self.topics.is_empty() {
+            true => storage.list_topics().await?,
+            false => self.topics.clone(),
+        };
+        let mut configs = Vec::with_capacity(names.len());
+        for name in names {
+            configs.push(storage.topic(&name).await?);
+        }
+        Ok(configs)
+    }
+
+    /// Every partition of the topics in scope.
+    pub(crate) async fn partitions(
+        &self,
+        storage: &Storage,
+    ) -> Result<Vec<(TopicName, PartitionId)>> {
+        let configs = self.configs(storage).await?;
+        let all = configs
+            .iter()
+            .flat_map(|c| c.partition_ids().map(|p| (c.name.clone(), p)));
+        Ok(all.collect())
+    }
+
+    /// This run's share of `due`: at most `max_partitions`, from a place picked by `now_ms`.
+    pub(crate) fn this_run<T>(&self, mut due: Vec<T>, now_ms: i64) -> (Vec<T>, Coverage) {
+        if !due.is_empty() {
+            let start = now_ms.rem_euclid(due.len() as i64) as usize;
+            due.rotate_left(start);
+        }
+        let visit = self.max_partitions.min(due.len());
+        let coverage = Coverage {
+            partitions_visited: visit,
+            partitions_left: due.len() - visit,
+        };
+        due.truncate(visit);
+        (due, coverage)
+    }
+}

@@ -1,0 +1,193 @@
+//! The jobs' edits on DynamoDB (see `manifest::upkeep`): the segment and graveyard items a
+//! `Bury`, `Replace` or `Forget` adds to its commit's transaction, and the graveyard query.
+//!
+//! - A graveyard item (`sk = G#<object id>`): `id`, `kind`, `removed_at_ms`. The graveyard
+//!   lives outside the head, so the head stays small however much GC has to do.
+//! - `Bury` deletes segment items and `Replace` overwrites or deletes them, each conditioned
+//!   on the item still holding the segment the job read (`id = :read`). A failed condition
+//!   means another job changed them: the commit is refused as `Stale`, never rebased.
+//! - `Forget` deletes graveyard items, unconditionally (a second delete is a no-op).
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+
+use super::DynamoManifestStore;
+use super::items::{Fields, Item, n, s, segment_item};
+use crate::error::{Corruption, Rejection, Result};
+use crate::ids::{ObjectId, PartitionId, TopicName};
+use crate::keys::{GRAVEYARD_SK_PREFIX, Keys};
+use crate::manifest::{Commit, Edit, Replace, SegmentEntry, Tombstone, TombstoneKind};
+
+/// The segment and graveyard items `commit` writes besides the head.
+pub(super) fn items(
+    table: &str,
+    pk: &str,
+    commit: &Commit,
+    partition: PartitionId,
+) -> Result<Vec<TransactWriteItem>, Rejection> {
+    let refuse = |e: aws_sdk_dynamodb::error::BuildError| Rejection::Invariant {
+        partition,
+        reason: e.to_string(),
+    };
+    let key = |sk: String| Item::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))]);
+    let delete = |sk: String, read: Option<ObjectId>| {
+        let d = Delete::builder().table_name(table).set_key(Some(key(sk)));
+        let d = match read {
+            Some(id) => d
+                .condition_expression("#id = :read")
+                .expression_attribute_names("#id", "id")
+                .expression_attribute_values(":read", s(id.0)),
+            None => d,
+        };
+        Ok(TransactWriteItem::builder()
+            .delete(d.build().map_err(refuse)?)
+            .build())
+    };
+    let mut out = Vec::new();
+    let buried = match &commit.edit {
+        Edit::Bury { entries } => {
+            for e in entries {
+                out.push(delete(Keys::segment_sk(e.base_offset), Some(e.id))?);
+            }
+            entries.clone()
+        }
+        Edit::Replace(r) => {
+            out.extend(replacements(table, pk, r, refuse, delete)?);
+            let merged = r.old.iter().filter(|o| !r.new.iter().any(|n| n.id == o.id));
+            merged.copied().collect()
+        }
+        Edit::Forget { ids } => {
+            for id in ids {
+                out.push(delete(Keys::graveyard_sk(*id), None)?);
+            }
+            Vec::new()
+        }
+        _ => Vec::new(),
+    };
+    for e in buried {
+        let item = tombstone_item(
+            pk,
+            &Tombstone {
+                id: e.id,
+                kind: TombstoneKind::Segment,
+                removed_at_ms: commit.now_ms,
+            },
+        );
+        let put = Put::builder().table_name(table).set_item(Some(item));
+        out.push(
+            TransactWriteItem::builder()
+                .put(put.build().map_err(refuse)?)
+                .build(),
+        );
+    }
+    Ok(out)
+}
+
+/// A compaction's segment items: each new entry overwrites the old one at its base offset,
+/// the other old ones are deleted; all conditioned on the old id.
+fn replacements(
+    table: &str,
+    pk: &str,
+    r: &Replace,
+    refuse: impl Fn(aws_sdk_dynamodb::error::BuildError) -> Rejection,
+    delete: impl Fn(String, Option<ObjectId>) -> Result<TransactWriteItem, Rejection>,
+) -> Result<Vec<TransactWriteItem>, Rejection> {
+    let mut out = Vec::new();
+    for old in &r.old {
+        let new: Option<&SegmentEntry> = r.new.iter().find(|e| e.base_offset == old.base_offset);
+        let Some(new) = new else {
+            out.push(delete(Keys::segment_sk(old.base_offset), Some(old.id))?);
+            continue;
+        };
+        if new.id == old.id {
+            continue; // between the merged runs: unchanged
+        }
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(segment_item(pk, new)))
+            .condition_expression("#id = :read")
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_values(":read", s(old.id.0))
+            .build()
+            .map_err(&refuse)?;
+        out.push(TransactWriteItem::builder().put(put).build());
+    }
+    Ok(out)
+}
+
+fn tombstone_item(pk: &str, t: &Tombstone) -> Item {
+    let kind = match t.kind {
+        TombstoneKind::Segment => "segment",
+        TombstoneKind::Chunk => "chunk",
+        TombstoneKind::ChunkWithSegments => "chunk_with_segments",
+    };
+    Item::from([
+        ("pk".to_string(), s(pk)),
+        ("sk".to_string(), s(Keys::graveyard_sk(t.id))),
+        ("id".to_string(), s(t.id.0)),
+        ("kind".to_string(), s(kind)),
+        ("removed_at_ms".to_string(), n(t.removed_at_ms)),
+    ])
+}
+
+fn tombstone_of(item: &Item, location: &str) -> Result<Tombstone> {
+    let f = Fields { item, location };
+    let kind = match f.text("kind")? {
+        "segment" => TombstoneKind::Segment,
+        "chunk" => TombstoneKind::Chunk,
+        "chunk_with_segments" => TombstoneKind::ChunkWithSegments,
+        other => {
+            return Err(Corruption {
+                what: "DynamoDB graveyard item",
+                location: location.to_string(),
+                reason: format!("unknown kind {other:?}"),
+            }
+            .into());
+        }
+    };
+    let id = f.text("id")?;
+    let id = id.parse().map_err(|e| Corruption {
+        what: "DynamoDB graveyard item",
+        location: location.to_string(),
+        reason: format!("id {id}: {e}"),
+    })?;
+    Ok(Tombstone {
+        id: ObjectId(id),
+        kind,
+        removed_at_ms: f.num("removed_at_ms")?,
+    })
+}
+
+impl DynamoManifestStore {
+    /// Every graveyard item of a partition, oldest id first (consistent reads).
+    pub(super) async fn query_graveyard(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+    ) -> Result<Vec<Tombstone>> {
+        let pk = self.pk(topic, p);
+        let location = self.location(&pk);
+        let mut out = Vec::new();
+        let mut after: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :g)")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":g", AttributeValue::S(GRAVEYARD_SK_PREFIX.into()))
+                .consistent_read(true)
+                .set_exclusive_start_key(after.take())
+                .send()
+                .await
+                .map_err(|e| self.failed("Query", &e))?;
+            for item in page.items.unwrap_or_default() {
+                out.push(tombstone_of(&item, &location)?);
+            }
+            match page.last_evaluated_key {
+                Some(key) => after = Some(key),
+                None => return Ok(out),
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Garbage collection with an injected clock: what retention removed is buried, kept through
+//! the reader grace and then deleted; orphans go only once they are behind the orphan floor;
+//! what the manifest references is never touched; a dry run and a second run change nothing.
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::{ObjectStoreExt, PutPayload};
+use silt_control::{GcOptions, GcReport, Scope, run_gc, trim};
+use silt_core::clock::{Clock, SystemClock};
+use silt_core::error::{Error, Rejection};
+use silt_core::ids::{CommitSeq, ObjectId, Offset, PartitionId, TopicName, WriterId};
+use silt_core::manifest::{Append, Commit, Edit, NewSegment};
+use silt_core::record::Record;
+use silt_core::store::Storage;
+use silt_core::testing::ManualClock;
+use silt_reader::{ReadError, Reader, StartFrom};
+use silt_writer::Writer;
+use ulid::Ulid;
+
+use super::{manifest, quick, read_all, segments, topic};
+
+const HOUR_MS: i64 = 60 * 60 * 1000;
+const P: PartitionId = PartitionId(0);
+
+/// Writes 300 one-record commits (so sealed chunks exist), trims to 250, plants orphans, and
+/// runs GC as time passes.
+pub async fn gc_deletes_only_what_nothing_references(storage: Storage) {
+    let t0 = SystemClock.now_ms();
+    let clock = ManualClock::new(t0);
+    let storage = storage.with_clock(clock.clone());
+    let name = topic(&storage, "gc", 1).await;
+    let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
+    for i in 0..300u64 {
+        let record = Record::from_value(Bytes::from(format!("r{i}")), i as i64);
+        writer.append(P, vec![record]).await.unwrap();
+    }
+    writer.close().await;
+    trim(&storage, &name, P, Offset(250)).await.unwrap();
+    let old_orphan = plant(&storage, &name, t0 - 2 * HOUR_MS).await;
+    let young_orphan = plant(&storage, &name, t0).await;
+    let before = objects(&storage, &name).await;
+
+    // Inside the reader grace: buried, but nothing deleted.
+    let first = gc(&storage, &name, false).await;
+    assert!(first.buried > 0, "{first:?}");
+    assert_eq!((first.deleted, first.orphans), (0, 0), "{first:?}");
+    assert_eq!(first.waiting, first.buried, "{first:?}");
+    assert_eq!(objects(&storage, &name).await, before);
+    assert!(
+        segments(&storage, &name, P)
+            .await
+            .iter()
+            .all(|e| e.end_offset() > Offset(250))
+    );
+
+    // Two hours later: a dry run reports, deletes nothing; then the graveyard and both
+    // orphans go, and an orphan planted now stays.
+    clock.advance(2 * HOUR_MS);
+    let fresh_orphan = plant(&storage, &name, clock.now_ms()).await;
+    let dry = gc(&storage, &name, true).await;
+    assert_eq!(objects(&storage, &name).await.len(), before.len() + 1);
+    let second = gc(&storage, &name, false).await;
+    assert_eq!(second.deleted, dry.deleted, "{second:?} vs dry run {dry:?}");
+    assert!(second.deleted >= first.buried, "{second:?}");
+    assert_eq!(second.orphans, 2, "{second:?}");
+    let left = objects(&storage, &name).await;
+    assert_eq!(
+        left,
+        referenced(&storage, &name)
+            .await
+            .into_iter()
+            .chain([fresh_orphan])
+            .collect()
+    );
+    assert!(!left.contains(&old_orphan) && !left.contains(&young_orphan));
+
+    // Nothing more to do; a commit naming a swept orphan is refused.
+    let third = gc(&storage, &name, false).await;
+    assert_eq!(
+        (third.buried, third.deleted, third.orphans),
+        (0, 0, 0),
+        "{third:?}"
+    );
+    let refused = commit_orphan(&storage, &name, young_orphan).await;
+    assert!(
+        matches!(refused, Err(Error::Rejected(Rejection::StaleUpload { .. }))),
+        "{refused:?}"
+    );
+    reads_after_gc(&storage, &name).await;
+}
+
+/// Offsets 250.. read back; below the start is `OffsetOutOfRange`.
+async fn reads_after_gc(storage: &Storage, name: &TopicName) {
+    let read = read_all(storage, name, P).await;
+    let values: Vec<_> = read.iter().map(|(_, r)| r.value.clone().unwrap()).collect();
+    let expected: Vec<_> = (250..300).map(|i| Bytes::from(format!("r{i}"))).collect();
+    assert_eq!(values, expected);
+    let reader = Reader::open(storage.clone(), name).await.unwrap();
+    let below = reader.cursor(P, StartFrom::Offset(Offset(10))).await;
+    assert!(
+        matches!(below, Err(ReadError::OffsetOutOfRange { .. })),
+        "{below:?}"
+    );
+}
+
+async fn gc(storage: &Storage, name: &TopicName, dry_run: bool) -> GcReport {
+    let options = GcOptions {
+        scope: Scope {
+            topics: vec![name.clone()],
+            ..Scope::default()
+        },
+        dry_run,
+        ..GcOptions::default()
+    };
+    let report = run_gc(storage, &options).await.unwrap();
+    assert!(report.failed.is_empty(), "{report:?}");
+    report
+}
+
+/// Uploads a segment object no commit references, with an id from `at_ms`.
+async fn plant(storage: &Storage, name: &TopicName, at_ms: i64) -> ObjectId {
+    let id = ObjectId(Ulid::from_parts(at_ms as u64, Ulid::new().random()));
+    let path = storage.keys.segment(name, P, id);
+    let body = PutPayload::from_static(b"an upload that was never committed");
+    storage.objects.put(&path, body).await.unwrap();
+    id
+}
+
+async fn commit_orphan(
+    storage: &Storage,
+    name: &TopicName,
+    id: ObjectId,
+) -> silt_core::error::Result<silt_core::store::Committed> {
+    let base = storage.manifests.read(name, P).await.unwrap().unwrap();
+    let segment = NewSegment {
+        id,
+        records: 1,
+        bytes: 10,
+        min_ts: 0,
+        max_ts: 0,
+    };
+    let commit = Commit {
+        writer: WriterId(Ulid::new()),
+        seq: CommitSeq(1),
+        now_ms: storage.clock.now_ms(),
+        edit: Edit::Append(Append {
+            segments: vec![segment],
+            leader_epoch: None,
+            expect_next_offset: None,
+            lease_until_ms: None,
+            seal: None,
+        }),
+    };
+    storage.manifests.commit(name, P, &base, &commit).await
+}
+
+/// Ids of every segment and chunk object of the partition.
+pub(crate) async fn objects(storage: &Storage, name: &TopicName) -> BTreeSet<ObjectId> {
+    let folder = storage.keys.partition(name, P);
+    let listed: Vec<_> = storage
+        .objects
+        .list(Some(&folder))
+        .try_collect()
+        .await
+        .unwrap();
+    listed
+        .iter()
+        .filter_map(|m| m.location.filename()?.split_once('.'))
+        .filter(|(_, ext)| *ext == "seg" || *ext == "idx")
+        .map(|(id, _)| ObjectId(id.parse().unwrap()))
+        .collect()
+}
+
+/// Ids of every object the manifest references: segments, chunks, the graveyard.
+pub(crate) async fn referenced(storage: &Storage, name: &TopicName) -> BTreeSet<ObjectId> {
+    let m = manifest(storage, name, P).await;
+    let snapshot = storage.manifests.read(name, P).await.unwrap().unwrap();
+    let graveyard = storage
+        .manifests
+        .graveyard(name, P, &snapshot)
+        .await
+        .unwrap();
+    let segs = segments(storage, name, P).await;
+    segs.iter()
+        .map(|e| e.id)
+        .chain(m.chunks.iter().map(|c| c.id))
+        .chain(graveyard.iter().map(|t| t.id))
+        .collect()
+}
