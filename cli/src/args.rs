@@ -100,6 +100,24 @@ pub(crate) enum ManifestCommand {
     Init,
 }
 
+/// `--cleanup-policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Cleanup {
+    /// Records go only by retention.
+    Delete,
+    /// Also keep only the newest record per key.
+    Compact,
+}
+
+impl From<Cleanup> for silt_core::topic::CleanupPolicy {
+    fn from(c: Cleanup) -> Self {
+        match c {
+            Cleanup::Delete => silt_core::topic::CleanupPolicy::Delete,
+            Cleanup::Compact => silt_core::topic::CleanupPolicy::Compact,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Payload {
     /// Incompressible bytes.
@@ -163,6 +181,16 @@ pub(crate) enum TopicCommand {
         /// Keep at most about this many bytes per partition; default unlimited.
         #[arg(long)]
         retention_bytes: Option<u64>,
+        /// compact: compaction also keeps only the newest record per key.
+        #[arg(long, value_enum, default_value_t = Cleanup::Delete)]
+        cleanup_policy: Cleanup,
+        /// Key compaction leaves records younger than this (ms) alone; default 0.
+        #[arg(long, allow_negative_numbers = true)]
+        min_compaction_lag_ms: Option<i64>,
+        /// Key compaction keeps tombstones (keyed records with no value) this long (ms);
+        /// default one day.
+        #[arg(long, allow_negative_numbers = true)]
+        delete_retention_ms: Option<i64>,
     },
     /// List topics.
     List,
@@ -174,7 +202,7 @@ pub(crate) enum TopicCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Change a topic's retention settings (retention applies them on its next run).
+    /// Change a topic's settings (the jobs apply them on their next run).
     Alter {
         /// Topic name.
         name: String,
@@ -184,6 +212,15 @@ pub(crate) enum TopicCommand {
         /// Keep at most about this many bytes per partition; -1: no limit.
         #[arg(long, allow_negative_numbers = true)]
         retention_bytes: Option<i64>,
+        /// compact: compaction also keeps only the newest record per key.
+        #[arg(long, value_enum)]
+        cleanup_policy: Option<Cleanup>,
+        /// Key compaction leaves records younger than this (ms) alone.
+        #[arg(long, allow_negative_numbers = true)]
+        min_compaction_lag_ms: Option<i64>,
+        /// Key compaction keeps tombstones this long (ms).
+        #[arg(long, allow_negative_numbers = true)]
+        delete_retention_ms: Option<i64>,
     },
     /// Remove a partition's records below an offset: moves its log start offset forward
     /// (never back), so reads below it fail with an offset-out-of-range error.

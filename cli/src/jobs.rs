@@ -50,12 +50,15 @@ pub(crate) async fn compact(storage: &Storage, cmd: CompactCommand) -> CliResult
     };
     let r = with_progress(|bar| run_compaction_observed(storage, &options, bar)).await?;
     let verb = if dry_run { "would merge" } else { "merged" };
+    let removed = if dry_run { "would remove" } else { "removed" };
     let summary = format!(
-        "compaction: {} partitions visited, {verb} {} segments ({} bytes) into {}, {} bytes written, {} skipped as changed meanwhile, {} partitions left for the next run",
+        "compaction: {} partitions visited, {verb} {} segments into {}, {removed} {} records by key from {} segments, {} bytes read, {} written, {} skipped as changed meanwhile, {} partitions left for the next run",
         r.coverage.partitions_visited,
         r.segments_merged,
-        r.bytes_read,
         r.segments_written,
+        r.records_removed,
+        r.segments_rewritten,
+        r.bytes_read,
         r.bytes_written,
         r.stale,
         r.coverage.partitions_left

@@ -4,7 +4,7 @@ use serde_json::json;
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::manifest::Manifest;
 use silt_core::store::Storage;
-use silt_core::topic::TopicSettings;
+use silt_core::topic::{CleanupPolicy, DELETE_RETENTION_MS, TopicSettings};
 
 use crate::CliResult;
 use crate::args::TopicCommand;
@@ -16,11 +16,17 @@ pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
             partitions,
             retention_ms,
             retention_bytes,
+            cleanup_policy,
+            min_compaction_lag_ms,
+            delete_retention_ms,
         } => {
             let name = TopicName::new(name)?;
             let settings = TopicSettings {
                 retention_ms,
                 retention_bytes,
+                cleanup_policy: cleanup_policy.into(),
+                min_compaction_lag_ms,
+                delete_retention_ms,
             };
             let config = storage.create_topic(&name, partitions, settings).await?;
             println!(
@@ -40,6 +46,9 @@ pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
             name,
             retention_ms,
             retention_bytes,
+            cleanup_policy,
+            min_compaction_lag_ms,
+            delete_retention_ms,
         } => {
             let name = TopicName::new(name)?;
             let config = storage
@@ -48,6 +57,9 @@ pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
                     retention_bytes: retention_bytes.map_or(s.retention_bytes, |b| {
                         unset_if_negative(b).map(|b| b as u64)
                     }),
+                    cleanup_policy: cleanup_policy.map_or(s.cleanup_policy, Into::into),
+                    min_compaction_lag_ms: min_compaction_lag_ms.or(s.min_compaction_lag_ms),
+                    delete_retention_ms: delete_retention_ms.or(s.delete_retention_ms),
                 })
                 .await?;
             println!("{}: {}", config.name, settings_text(&config.settings));
@@ -104,6 +116,7 @@ pub(crate) async fn describe(storage: &Storage, name: &TopicName, as_json: bool)
             "topic_id": config.topic_id.to_string(),
             "retention_ms": config.settings.retention_ms,
             "retention_bytes": config.settings.retention_bytes,
+            "cleanup_policy": config.settings.cleanup_policy,
             "partitions": partitions,
         });
         println!("{doc}");
@@ -141,9 +154,17 @@ fn unset_if_negative(v: i64) -> Option<i64> {
 
 fn settings_text(s: &TopicSettings) -> String {
     let or_none = |v: Option<String>, none: &str| v.unwrap_or_else(|| none.to_string());
-    format!(
+    let mut text = format!(
         "retention_ms={}, retention_bytes={}",
         or_none(s.retention_ms.map(|v| v.to_string()), "forever"),
         or_none(s.retention_bytes.map(|v| v.to_string()), "unlimited")
-    )
+    );
+    if s.cleanup_policy == CleanupPolicy::Compact {
+        let lag = s.min_compaction_lag_ms.unwrap_or(0);
+        let tombstones = s.delete_retention_ms.unwrap_or(DELETE_RETENTION_MS);
+        text.push_str(&format!(
+            ", cleanup_policy=compact, min_compaction_lag_ms={lag}, delete_retention_ms={tombstones}"
+        ));
+    }
+    text
 }

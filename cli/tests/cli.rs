@@ -277,6 +277,52 @@ fn compact_and_gc_runs_merge_and_delete() {
 }
 
 #[test]
+fn key_compaction_keeps_the_newest_value_per_key() {
+    let silt = Silt::new();
+    silt.ok(
+        &[
+            "topic",
+            "create",
+            "kv",
+            "--cleanup-policy",
+            "compact",
+            "--delete-retention-ms",
+            "0",
+        ],
+        "",
+    );
+    let records = [
+        r#"{"key":"a","value":"1"}"#,
+        r#"{"key":"b","value":"1"}"#,
+        r#"{"key":"a","value":"2"}"#,
+        r#"{"key":"b"}"#,
+    ];
+    silt.ok(
+        &["produce", "kv", "--format", "jsonl", "--partition", "0"],
+        &(records.join("\n") + "\n"),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let done = silt.ok(&["compact", "run"], "");
+    assert!(done.contains("removed 3 records"), "{done}");
+    let left = silt.ok(&["consume", "kv", "--format", "jsonl"], "");
+    assert!(
+        left.contains(r#""offset":2"#) && left.lines().count() == 1,
+        "{left}"
+    );
+    let described = silt.ok(&["topic", "describe", "kv"], "");
+    assert!(
+        described
+            .contains("cleanup_policy=compact, min_compaction_lag_ms=0, delete_retention_ms=0"),
+        "{described}"
+    );
+    silt.fails(
+        &["topic", "alter", "kv", "--min-compaction-lag-ms", "-5"],
+        "",
+        "invalid setting min_compaction_lag_ms = -5",
+    );
+}
+
+#[test]
 fn conditional_and_exclusive_produce() {
     let silt = Silt::new();
     silt.ok(&["topic", "create", "c"], "");

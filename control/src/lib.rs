@@ -1,14 +1,15 @@
 //! # silt-control: the jobs that keep a log in shape
 //!
 //! Retention (move the log start forward by time or size), compaction (merge small segments,
-//! seal old data as Parquet) and garbage collection (delete what the graveyard holds after the
-//! reader grace; sweep orphans behind the orphan floor) live here as bounded, resumable
+//! keep the newest record per key) and garbage collection (delete what the graveyard holds
+//! after the reader grace; sweep orphans behind the orphan floor) live here as bounded, resumable
 //! functions that commit manifest edits through the same `ManifestStore` as the writer, with
 //! thin `lambda_runtime` binaries around them (DESIGN §8).
 //!
 //! - [`trim`] (explicit) and [`run_retention`] (by time and size) move the log start with a
 //!   `Trim` commit;
-//! - [`run_compaction`] merges runs of small segments with `Replace` commits;
+//! - [`run_compaction`] merges runs of small segments, and on topics with `cleanup_policy =
+//!   compact` first removes superseded records by key, with `Replace` commits;
 //! - [`run_gc`] buries what lies below the log start, deletes the graveyard after the reader
 //!   grace and sweeps orphans behind the orphan floor.
 //!

@@ -26,10 +26,38 @@ pub struct TopicSettings {
     /// A partition larger than this may lose its oldest segments (`None`: no limit).
     #[serde(default)]
     pub retention_bytes: Option<u64>,
+    /// Whether compaction also keeps only the newest record per key (Kafka's
+    /// `cleanup.policy`); retention applies either way.
+    #[serde(default)]
+    pub cleanup_policy: CleanupPolicy,
+    /// Key compaction leaves segments holding a record younger than this alone
+    /// (`min.compaction.lag.ms`; `None`: 0).
+    #[serde(default)]
+    pub min_compaction_lag_ms: Option<i64>,
+    /// How long key compaction keeps a tombstone (a keyed record with no value) after its
+    /// timestamp, so consumers see the delete (`delete.retention.ms`; `None`: one day).
+    #[serde(default)]
+    pub delete_retention_ms: Option<i64>,
 }
 
+/// What compaction does to a topic's old records (Kafka's `cleanup.policy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CleanupPolicy {
+    /// Records go only by retention; compaction merges segments, keeping every record.
+    #[default]
+    Delete,
+    /// Compaction also removes every keyed record a newer one with the same key supersedes,
+    /// and tombstones after `delete_retention_ms`; offsets of the records kept never change.
+    Compact,
+}
+
+/// Default `delete_retention_ms` (Kafka's default).
+pub const DELETE_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
+
 impl TopicSettings {
-    /// Refuses settings retention cannot honour (a retention time or size of zero or less).
+    /// Refuses settings the jobs cannot honour (a retention time or size of zero or less, a
+    /// negative lag).
     pub fn validate(&self) -> Result<(), InvalidInput> {
         if let Some(ms) = self.retention_ms.filter(|ms| *ms < 1) {
             return Err(InvalidInput::Setting {
@@ -43,6 +71,19 @@ impl TopicSettings {
                 field: "retention_bytes",
                 value: bytes.to_string(),
                 rule: "at least 1 (leave it unset for no size limit)",
+            });
+        }
+        let lags = [
+            ("min_compaction_lag_ms", self.min_compaction_lag_ms),
+            ("delete_retention_ms", self.delete_retention_ms),
+        ];
+        if let Some((field, Some(ms))) =
+            lags.into_iter().find(|(_, ms)| ms.is_some_and(|ms| ms < 0))
+        {
+            return Err(InvalidInput::Setting {
+                field,
+                value: ms.to_string(),
+                rule: "at least 0",
             });
         }
         Ok(())

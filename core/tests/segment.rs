@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use silt_core::error::Error;
 use silt_core::ids::{Epoch, PartitionId, TopicId, WriterId};
 use silt_core::record::{Header, Record};
-use silt_core::segment::{self, Footer, SegmentHeader};
+use silt_core::segment::{self, Footer, Positioned, SegmentHeader};
 use ulid::Ulid;
 
 fn identity() -> SegmentHeader {
@@ -49,12 +49,18 @@ fn record_strategy() -> impl Strategy<Value = Record> {
         })
 }
 
+/// The records alone, positions dropped.
+fn plain(positioned: Vec<Positioned>) -> Vec<Record> {
+    positioned.into_iter().map(|p| p.record).collect()
+}
+
 proptest! {
     #[test]
     fn decode_inverts_encode(records in proptest::collection::vec(record_strategy(), 1..200)) {
         let bytes = segment::encode(&identity(), &records, 1).unwrap();
         let (header, decoded) = segment::decode(bytes.clone(), "test").unwrap();
-        prop_assert_eq!(&decoded, &records);
+        prop_assert!(decoded.iter().enumerate().all(|(i, p)| p.position as usize == i));
+        prop_assert_eq!(&plain(decoded), &records);
         prop_assert_eq!(header.record_count as usize, records.len());
         prop_assert_eq!(header.min_ts, records.iter().map(|r| r.timestamp_ms).min().unwrap());
         // The footer alone finds every block, and each block decodes on its own.
@@ -65,7 +71,41 @@ proptest! {
             let r = b.range();
             ranged.extend(segment::decode_block(b, bytes.slice(r.start as usize..r.end as usize), "test").unwrap());
         }
-        prop_assert_eq!(ranged, records);
+        prop_assert_eq!(plain(ranged), records);
+    }
+
+    /// Segments with removed positions (key compaction) keep every other record at its
+    /// position, whole or block by block; with nothing removed they are the dense bytes.
+    #[test]
+    fn sparse_segments_keep_positions(
+        records in proptest::collection::vec((record_strategy(), any::<bool>()), 1..300),
+        trailing in 0u32..5,
+    ) {
+        let span = records.len() as u32 + trailing;
+        let kept: Vec<Positioned> = (0u32..)
+            .zip(&records)
+            .filter(|(_, (_, keep))| *keep)
+            .map(|(position, (record, _))| Positioned { position, record: record.clone() })
+            .collect();
+        let bytes = segment::encode_sparse(&identity(), &kept, span, 1).unwrap();
+        let (header, decoded) = segment::decode(bytes.clone(), "test").unwrap();
+        prop_assert_eq!(&decoded, &kept);
+        prop_assert_eq!(header.record_count, span);
+        let footer = Footer::parse(bytes.clone(), bytes.len() as u64, "test").unwrap().unwrap();
+        prop_assert_eq!(footer.record_count(), u64::from(span));
+        let mut ranged = Vec::new();
+        for b in &footer.blocks {
+            let r = b.range();
+            ranged.extend(segment::decode_block(b, bytes.slice(r.start as usize..r.end as usize), "test").unwrap());
+        }
+        prop_assert_eq!(&ranged, &kept);
+        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+        let dense = kept.len() as u32 == span;
+        prop_assert_eq!(version, if dense { 2 } else { 3 });
+        if dense {
+            let plain_records: Vec<Record> = records.iter().map(|(r, _)| r.clone()).collect();
+            prop_assert_eq!(bytes, segment::encode(&identity(), &plain_records, 1).unwrap());
+        }
     }
 
     #[test]
@@ -144,26 +184,47 @@ fn golden_records() -> Vec<Record> {
     ]
 }
 
-/// The bytes every earlier writer produced stay readable: one golden file per format version.
-/// `SILT_WRITE_GOLDEN=1` writes the current version's file (never an older one).
+/// The golden records of version 3: the three above at positions 1, 2 and 5 of 7.
+fn golden_sparse() -> Vec<Positioned> {
+    [1, 2, 5]
+        .into_iter()
+        .zip(golden_records())
+        .map(|(position, record)| Positioned { position, record })
+        .collect()
+}
+
+/// The bytes every earlier writer produced stay readable: one golden file per format version
+/// (version 3 holds a segment with gaps). `SILT_WRITE_GOLDEN=1` writes the current version's
+/// file (never an older one).
 #[test]
 fn golden_segments_decode() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
     let current = format!("{dir}/segment-v{}.bin", segment::FORMAT_VERSION);
     if std::env::var_os("SILT_WRITE_GOLDEN").is_some() {
-        std::fs::write(
-            &current,
-            segment::encode(&identity(), &golden_records(), 3).unwrap(),
-        )
-        .unwrap();
+        let bytes = segment::encode_sparse(&identity(), &golden_sparse(), 7, 3).unwrap();
+        std::fs::write(&current, bytes).unwrap();
     }
     for version in 1..=segment::FORMAT_VERSION {
         let path = format!("{dir}/segment-v{version}.bin");
         let bytes = Bytes::from(std::fs::read(&path).unwrap());
         let (header, records) = segment::decode(bytes, &path).unwrap();
-        assert_eq!(records, golden_records(), "{path}");
+        let (expected, span) = match version {
+            3 => (golden_sparse(), 7),
+            _ => (
+                golden_sparse()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, p)| Positioned {
+                        position: i as u32,
+                        ..p
+                    })
+                    .collect(),
+                3,
+            ),
+        };
+        assert_eq!(records, expected, "{path}");
         let expected = SegmentHeader {
-            record_count: 3,
+            record_count: span,
             min_ts: -5,
             max_ts: 1_700_000_000_000,
             ..identity()
@@ -224,6 +285,6 @@ fn incompressible_blocks_are_stored_raw() {
             "{:?}",
             footer.blocks
         );
-        assert_eq!(segment::decode(bytes, "t").unwrap().1, records);
+        assert_eq!(plain(segment::decode(bytes, "t").unwrap().1), records);
     }
 }

@@ -23,7 +23,8 @@ macro_rules! suite {
                 retention_under_faults_loses_nothing_inside_retention,
                 retention_walks_a_long_log_page_by_page,
                 gc_deletes_only_what_nothing_references, compaction_merges_tiny_segments_tenfold,
-                jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing);
+                jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing,
+                key_compaction_keeps_the_newest_per_key);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

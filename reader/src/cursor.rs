@@ -56,31 +56,42 @@ impl Cursor {
         self.view.manifest().next_offset
     }
 
-    /// Up to `max_records` records from the position on; empty at the end of the log.
+    /// Up to `max_records` records from the position on; empty at the end of the log. Offsets
+    /// increase but may skip some on a key-compacted topic.
     pub async fn next_batch(&mut self, max_records: usize) -> Result<Vec<Consumed>, ReadError> {
-        self.check_in_range().await?;
-        if self.position == self.end_offset() || max_records == 0 {
-            return Ok(Vec::new());
+        loop {
+            self.check_in_range().await?;
+            if self.position == self.end_offset() || max_records == 0 {
+                return Ok(Vec::new());
+            }
+            if !self.loaded_covers(self.position) {
+                self.load().await?;
+            }
+            let Some(loaded) = &self.loaded else {
+                return Ok(Vec::new());
+            };
+            let position = self.position;
+            let out: Vec<Consumed> = loaded
+                .records
+                .iter()
+                .filter(|(offset, _)| *offset >= position)
+                .take(max_records)
+                .map(|(offset, record)| Consumed {
+                    partition: self.partition,
+                    offset: *offset,
+                    record: record.clone(),
+                })
+                .collect();
+            // Past the last record returned; past the whole range when it ran out (key
+            // compaction may have removed the rest: go on with the next segment).
+            self.position = match out.last() {
+                Some(last) if out.len() == max_records => last.offset.plus(1),
+                _ => loaded.end,
+            };
+            if !out.is_empty() {
+                return Ok(out);
+            }
         }
-        if !self.loaded_covers(self.position) {
-            self.load().await?;
-        }
-        let Some(loaded) = &self.loaded else {
-            return Ok(Vec::new());
-        };
-        let skip = (self.position.0 - loaded.first.0) as usize;
-        let out: Vec<Consumed> = loaded.records[skip..]
-            .iter()
-            .take(max_records)
-            .enumerate()
-            .map(|(i, r)| Consumed {
-                partition: self.partition,
-                offset: self.position.plus(i as u64),
-                record: r.clone(),
-            })
-            .collect();
-        self.position = self.position.plus(out.len() as u64);
-        Ok(out)
     }
 
     /// Waits until records past the position are committed, or `timeout` passes; returns
@@ -130,7 +141,7 @@ impl Cursor {
     fn loaded_covers(&self, offset: Offset) -> bool {
         self.loaded
             .as_ref()
-            .is_some_and(|l| l.first <= offset && offset.0 < l.first.0 + l.records.len() as u64)
+            .is_some_and(|l| l.first <= offset && offset < l.end)
     }
 
     /// Fetches the segment (or block) holding the position. A segment (or index chunk) that

@@ -8,7 +8,7 @@ use silt_core::error::{Corruption, Error, Result};
 use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
 use silt_core::manifest::SegmentEntry;
 use silt_core::record::Record;
-use silt_core::segment::{self, Footer};
+use silt_core::segment::{self, Footer, Positioned};
 use silt_core::store::Storage;
 
 /// Segments up to this size are always fetched whole.
@@ -16,12 +16,15 @@ pub const WHOLE_FETCH_BYTES_MAX: u64 = 1024 * 1024;
 /// First guess of how many trailing bytes hold a segment's footer.
 const FOOTER_GUESS_BYTES: u64 = 64 * 1024;
 
-/// Records of a segment from some offset on.
+/// Records of a segment (or of one block) from some offset on.
 #[derive(Debug)]
 pub(crate) struct Fetched {
-    /// Offset of `records[0]`.
+    /// The offsets covered: from the one asked for to the end of the segment or block. Key
+    /// compaction may have removed some of them, so records need not be dense.
     pub(crate) first: Offset,
-    pub(crate) records: Vec<Record>,
+    pub(crate) end: Offset,
+    /// The records left in that range, in offset order.
+    pub(crate) records: Vec<(Offset, Record)>,
 }
 
 /// Fetches the records of `entry` from `offset` on (at least the block holding it).
@@ -37,20 +40,25 @@ pub(crate) async fn fetch(
     let location = path.to_string();
     let position = (offset.0 - entry.base_offset.0) as u32;
     let objects = storage.objects.as_ref();
+    let from = |records: Vec<Positioned>| -> Vec<(Offset, Record)> {
+        let at = |p: &Positioned| entry.base_offset.plus(u64::from(p.position));
+        let records = records.into_iter().map(|p| (at(&p), p.record));
+        records.filter(|(o, _)| *o >= offset).collect()
+    };
     if position == 0 || entry.bytes <= WHOLE_FETCH_BYTES_MAX {
         let bytes = objects.get(&path).await?.bytes().await?;
         let (header, records) = segment::decode(bytes, &location)?;
         let belongs = header.topic_id == topic_id && header.partition == partition;
-        if !belongs || records.len() != entry.records as usize {
+        if !belongs || header.record_count != entry.records {
             return Err(mismatch(
                 &location,
                 "header or record count differs from the manifest",
             ));
         }
-        let records = records.into_iter().skip(position as usize).collect();
         return Ok(Fetched {
             first: offset,
-            records,
+            end: entry.end_offset(),
+            records: from(records),
         });
     }
     let footer = read_footer(objects, &path, entry.bytes, &location).await?;
@@ -66,10 +74,11 @@ pub(crate) async fn fetch(
     let range = block.range();
     let compressed = objects.get_range(&path, range).await?;
     let records = segment::decode_block(&block, compressed, &location)?;
-    let skip = (position - block.first_position) as usize;
+    let block_end = u64::from(block.first_position) + u64::from(block.records);
     Ok(Fetched {
         first: offset,
-        records: records.into_iter().skip(skip).collect(),
+        end: entry.base_offset.plus(block_end),
+        records: from(records),
     })
 }
 

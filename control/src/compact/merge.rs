@@ -1,31 +1,50 @@
-//! One merge: read a run of consecutive segments, check each against its manifest entry, and
-//! write their records, unchanged and in order, as one new segment. Segments hold positions,
-//! not offsets, so record `i` of the new segment is exactly offset `base + i` again.
+//! One rewrite: read a run of consecutive segments, check each against its manifest entry, and
+//! write the records not removed, unchanged and in order, as one new segment covering the same
+//! offsets. Segments hold positions relative to their base, so each record's position in the
+//! new segment is its offset minus the run's base: offsets never move. Merging keeps every
+//! record; key compaction keeps the newest per key (the new segment then has gaps).
+
+use std::collections::BTreeSet;
 
 use object_store::{ObjectStoreExt, PutMode, PutOptions};
-use silt_core::error::{Corruption, Error, Result};
-use silt_core::ids::{TopicName, WriterId};
+use silt_core::error::{Corruption, Error, Rejection, Result};
+use silt_core::ids::{Offset, TopicName, WriterId};
 use silt_core::manifest::{Manifest, SegmentEntry};
-use silt_core::record::Record;
-use silt_core::segment::{self, SegmentHeader};
+use silt_core::segment::{self, Positioned, SegmentHeader};
 use silt_core::store::Storage;
 
 /// zstd level of merged segments: a little tighter than writers' default, off the hot path.
 const ZSTD_LEVEL: i32 = 3;
 
-/// Merges `run` (consecutive entries of `m`) into one uploaded, uncommitted segment.
-pub(super) async fn merge(
+/// Rewrites `run` (consecutive entries of `m`) into one uploaded, uncommitted segment holding
+/// its records except those at the offsets in `removed`.
+pub(super) async fn rewrite(
     storage: &Storage,
     topic: &TopicName,
     m: &Manifest,
     run: &[SegmentEntry],
     writer: WriterId,
+    removed: &BTreeSet<Offset>,
 ) -> Result<SegmentEntry> {
     let p = m.partition;
-    let mut records: Vec<Record> = Vec::new();
+    let Some(base) = run.first().map(|e| e.base_offset) else {
+        return Err(Rejection::Invariant {
+            partition: p,
+            reason: "a rewrite of no segments".into(),
+        }
+        .into());
+    };
+    let mut records: Vec<Positioned> = Vec::new();
     for entry in run {
-        records.extend(read(storage, topic, m, entry).await?);
+        for r in read(storage, topic, m, entry).await? {
+            let offset = entry.base_offset.plus(u64::from(r.position));
+            if !removed.contains(&offset) {
+                let position = (offset.0 - base.0) as u32;
+                records.push(Positioned { position, ..r });
+            }
+        }
     }
+    let span: u32 = run.iter().map(|e| e.records).sum();
     let identity = SegmentHeader {
         topic_id: m.topic_id,
         partition: p,
@@ -36,12 +55,20 @@ pub(super) async fn merge(
         max_ts: 0,
     };
     let encode = move || {
-        let bytes = segment::encode(&identity, &records, ZSTD_LEVEL);
-        let min_ts = records.iter().map(|r| r.timestamp_ms).min().unwrap_or(0);
-        let max_ts = records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0);
-        bytes.map(|b| (b, records.len() as u32, min_ts, max_ts))
+        let bytes = segment::encode_sparse(&identity, &records, span, ZSTD_LEVEL);
+        let min_ts = records
+            .iter()
+            .map(|r| r.record.timestamp_ms)
+            .min()
+            .unwrap_or(0);
+        let max_ts = records
+            .iter()
+            .map(|r| r.record.timestamp_ms)
+            .max()
+            .unwrap_or(0);
+        bytes.map(|b| (b, min_ts, max_ts))
     };
-    let (bytes, count, min_ts, max_ts) = tokio::task::spawn_blocking(encode)
+    let (bytes, min_ts, max_ts) = tokio::task::spawn_blocking(encode)
         .await
         .map_err(encoder_failed)?
         .map_err(encoder_failed)?;
@@ -56,14 +83,10 @@ pub(super) async fn merge(
         .objects
         .put_opts(&path, bytes.into(), create)
         .await?;
-    let base_offset = run
-        .first()
-        .map(|e| e.base_offset)
-        .unwrap_or(m.log_start_offset);
     Ok(SegmentEntry {
         id,
-        base_offset,
-        records: count,
+        base_offset: base,
+        records: span,
         bytes: len,
         min_ts,
         max_ts,
@@ -71,17 +94,17 @@ pub(super) async fn merge(
 }
 
 /// The records of one committed segment, checked against its entry.
-async fn read(
+pub(super) async fn read(
     storage: &Storage,
     topic: &TopicName,
     m: &Manifest,
     entry: &SegmentEntry,
-) -> Result<Vec<Record>> {
+) -> Result<Vec<Positioned>> {
     let path = storage.keys.segment(topic, m.partition, entry.id);
     let bytes = storage.objects.get(&path).await?.bytes().await?;
     let (header, records) = segment::decode(bytes, path.as_ref())?;
     let belongs = header.topic_id == m.topic_id && header.partition == m.partition;
-    if !belongs || records.len() != entry.records as usize {
+    if !belongs || header.record_count != entry.records {
         return Err(Corruption {
             what: "segment",
             location: path.to_string(),

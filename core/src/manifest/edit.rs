@@ -75,7 +75,8 @@ pub struct Replace {
     /// The entries rewritten, as read: consecutive.
     pub old: Vec<SegmentEntry>,
     /// Their replacement: consecutive, covering exactly the offsets of `old`, each starting
-    /// where one of `old` starts (merges never split a segment).
+    /// where one of `old` starts (merges never split a segment; key compaction rewrites one
+    /// segment into one with gaps).
     pub new: Vec<SegmentEntry>,
     /// Inline index, when `old` lie in a sealed chunk: that chunk as read, and the rewritten
     /// chunk (already written) listing its entries with `old` swapped for `new`. `None`: `old`

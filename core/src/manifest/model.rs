@@ -79,7 +79,7 @@ pub struct SegmentEntry {
     pub id: ObjectId,
     /// Offset of its first record.
     pub base_offset: Offset,
-    /// Number of records.
+    /// Offsets it covers: its records, plus any key compaction removed from it.
     pub records: u32,
     /// Size of the object in bytes.
     pub bytes: u64,

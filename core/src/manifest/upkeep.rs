@@ -116,8 +116,8 @@ pub(super) fn replace(m: &mut Manifest, r: &Replace, now_ms: i64) -> Result<(), 
     Ok(())
 }
 
-/// `r.new` must hold exactly the offsets of `r.old`, each new entry starting where an old
-/// one does, and replace at least one entry.
+/// `r.new` must hold exactly the offsets of `r.old` in as many entries or fewer, each new
+/// entry starting where an old one does, and rewrite at least one.
 fn check_same_records(m: &Manifest, r: &Replace) -> Result<(), Rejection> {
     let span = |es: &[SegmentEntry]| Some((es.first()?.base_offset, es.last()?.end_offset()));
     let chained =
@@ -131,7 +131,8 @@ fn check_same_records(m: &Manifest, r: &Replace) -> Result<(), Rejection> {
     });
     let ok = span(&r.old).is_some()
         && span(&r.old) == span(&r.new)
-        && r.new.len() < r.old.len()
+        && r.new.len() <= r.old.len()
+        && r.new.iter().any(|n| !r.old.iter().any(|o| o.id == n.id))
         && chained(&r.old)
         && chained(&r.new)
         && aligned
@@ -139,7 +140,7 @@ fn check_same_records(m: &Manifest, r: &Replace) -> Result<(), Rejection> {
     if !ok {
         return Err(Rejection::Invariant {
             partition: m.partition,
-            reason: "a compaction's new entries must cover exactly its old ones, in fewer entries"
+            reason: "a compaction's new entries must cover exactly its old ones, with at least one rewritten"
                 .into(),
         });
     }

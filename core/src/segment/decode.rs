@@ -4,10 +4,10 @@
 
 use bytes::Bytes;
 
-use super::encode::{HAS_KEY, HAS_VALUE};
+use super::encode::{HAS_GAP, HAS_KEY, HAS_VALUE};
 use super::wire::Cursor;
 use super::{BLOCK_RAW_BYTES_MAX, BlockInfo, FORMAT_VERSION, HEADER_BYTES, INDEX_ENTRY_BYTES};
-use super::{MAGIC, SegmentHeader, TRAILER_BYTES};
+use super::{MAGIC, Positioned, SegmentHeader, TRAILER_BYTES};
 use crate::error::{Corruption, Error};
 use crate::ids::{Epoch, PartitionId, TopicId, WriterId};
 use crate::limits::SEGMENT_RECORDS_MAX;
@@ -58,13 +58,12 @@ impl Footer {
         }
         let start = tail.len() - needed as usize;
         let index = tail.slice(start..tail.len() - TRAILER_BYTES);
-        let stored_blocks = trailer.flags & super::FLAG_STORED_BLOCKS != 0;
-        let blocks = read_index(index, trailer.index_offset, stored_blocks)
+        let blocks = read_index(index, trailer.index_offset, trailer.flags)
             .map_err(|e| corrupt(location, e))?;
         Ok(Ok(Footer { blocks }))
     }
 
-    /// Total records in the segment according to the index.
+    /// Positions the segment covers according to the index (its records, plus any removed).
     pub fn record_count(&self) -> u64 {
         self.blocks.iter().map(|b| u64::from(b.records)).sum()
     }
@@ -101,11 +100,8 @@ fn read_trailer(c: &mut Cursor) -> Result<Trailer, String> {
     })
 }
 
-fn read_index(
-    index: Bytes,
-    index_offset: u64,
-    stored_blocks: bool,
-) -> Result<Vec<BlockInfo>, String> {
+fn read_index(index: Bytes, index_offset: u64, flags: u32) -> Result<Vec<BlockInfo>, String> {
+    let stored_blocks = flags & super::FLAG_STORED_BLOCKS != 0;
     let mut c = Cursor::new(index);
     let count = c.u32("block count")? as usize;
     if c.remaining() != count * INDEX_ENTRY_BYTES {
@@ -126,6 +122,7 @@ fn read_index(
             raw_len: c.u32("block raw length")?,
             crc32c: c.u32("block checksum")?,
             stored: false,
+            gaps: flags & super::FLAG_GAPS != 0,
         };
         let b = BlockInfo {
             stored: stored_blocks && b.byte_len == b.raw_len,
@@ -149,8 +146,9 @@ fn read_index(
 }
 
 /// Decodes a whole segment object, checking the trailer checksum, the header, every block
-/// checksum and every record length.
-pub fn decode(bytes: Bytes, location: &str) -> Result<(SegmentHeader, Vec<Record>), Error> {
+/// checksum and every record length. Records come with their positions (dense unless key
+/// compaction removed some).
+pub fn decode(bytes: Bytes, location: &str) -> Result<(SegmentHeader, Vec<Positioned>), Error> {
     let len = bytes.len();
     if len < HEADER_BYTES + TRAILER_BYTES {
         return Err(corrupt(
@@ -216,12 +214,12 @@ fn read_header(c: &mut Cursor, location: &str) -> Result<SegmentHeader, Error> {
 }
 
 /// Decodes one compressed block (as fetched by a ranged GET), checking its checksum, its
-/// uncompressed length and every record in it.
+/// uncompressed length and every record in it, with their positions in the segment.
 pub fn decode_block(
     block: &BlockInfo,
     compressed: Bytes,
     location: &str,
-) -> Result<Vec<Record>, Error> {
+) -> Result<Vec<Positioned>, Error> {
     if compressed.len() != block.byte_len as usize || crc32c::crc32c(&compressed) != block.crc32c {
         return Err(corrupt(
             location,
@@ -247,25 +245,56 @@ pub fn decode_block(
             "block decompressed to an unexpected length",
         ));
     }
+    read_records(block, raw).map_err(|e| corrupt(location, e))
+}
+
+/// The records of a block: exactly one per position, or (with gaps) any number within them.
+fn read_records(block: &BlockInfo, raw: Bytes) -> Result<Vec<Positioned>, String> {
     let mut c = Cursor::new(raw);
-    let mut records = Vec::with_capacity(block.records as usize);
-    for _ in 0..block.records {
-        records.push(read_record(&mut c).map_err(|e| corrupt(location, e))?);
+    let end = u64::from(block.first_position) + u64::from(block.records);
+    let mut position = u64::from(block.first_position);
+    let mut records = Vec::new();
+    while c.remaining() > 0 {
+        let (gap, record) = read_record(&mut c, block.gaps)?;
+        position += u64::from(gap);
+        if position >= end {
+            return Err(format!(
+                "a record past the block's last position {}",
+                end - 1
+            ));
+        }
+        records.push(Positioned {
+            position: position as u32,
+            record,
+        });
+        position += 1;
     }
-    if c.remaining() != 0 {
-        return Err(corrupt(
-            location,
-            "trailing bytes after the last record of a block",
+    if !block.gaps && position != end {
+        return Err(format!(
+            "block holds {} records, its index says {}",
+            records.len(),
+            block.records
         ));
     }
     Ok(records)
 }
 
-fn read_record(c: &mut Cursor) -> Result<Record, String> {
+/// One record and the gap before it.
+fn read_record(c: &mut Cursor, gaps: bool) -> Result<(u32, Record), String> {
     let flags = c.u8("record flags")?;
-    if flags & !(HAS_KEY | HAS_VALUE) != 0 {
+    let known = if gaps {
+        HAS_KEY | HAS_VALUE | HAS_GAP
+    } else {
+        HAS_KEY | HAS_VALUE
+    };
+    if flags & !known != 0 {
         return Err(format!("unknown record flags {flags:#x}"));
     }
+    let gap = if flags & HAS_GAP != 0 {
+        c.u32("gap")?
+    } else {
+        0
+    };
     let timestamp_ms = c.i64("timestamp")?;
     let mut part = |present: bool, what: &str| -> Result<Option<Bytes>, String> {
         if !present {
@@ -288,10 +317,11 @@ fn read_record(c: &mut Cursor) -> Result<Record, String> {
             value: c.take(value_len, "header value")?,
         });
     }
-    Ok(Record {
+    let record = Record {
         key,
         value,
         timestamp_ms,
         headers,
-    })
+    };
+    Ok((gap, record))
 }

@@ -3,7 +3,8 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{
-    BLOCK_RAW_BYTES_TARGET, BlockInfo, FLAG_STORED_BLOCKS, FORMAT_VERSION, INDEX_ENTRY_BYTES, MAGIC,
+    BLOCK_RAW_BYTES_TARGET, BlockInfo, DENSE_FORMAT_VERSION, FLAG_GAPS, FLAG_STORED_BLOCKS,
+    FORMAT_VERSION, INDEX_ENTRY_BYTES, MAGIC, Positioned,
 };
 use super::{HEADER_BYTES, SegmentHeader, TRAILER_BYTES};
 use crate::limits::SEGMENT_RECORDS_MAX;
@@ -12,43 +13,99 @@ use crate::record::Record;
 /// Encodes `records` as one segment, compressing blocks with zstd at `zstd_level`.
 ///
 /// The header's record count and timestamps are computed from `records`; the caller supplies
-/// the identity fields. Fails only if zstd itself fails.
+/// the identity fields. Fails only if zstd itself fails (or `records` exceed the limit).
 pub fn encode(
     identity: &SegmentHeader,
     records: &[Record],
     zstd_level: i32,
 ) -> std::io::Result<Bytes> {
-    if records.len() > SEGMENT_RECORDS_MAX as usize {
-        let message = format!(
-            "{} records exceed the segment limit of {SEGMENT_RECORDS_MAX}",
-            records.len()
-        );
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            message,
-        ));
+    let positioned: Vec<(u32, &Record)> = (0u32..).zip(records).collect();
+    let span = u32::try_from(records.len()).unwrap_or(u32::MAX);
+    encode_at(identity, &positioned, span, zstd_level)
+}
+
+/// Encodes a segment covering `span` positions of which only `records` remain (key
+/// compaction removed the others), in format version 3. When nothing was removed it writes
+/// exactly what [`encode`] writes.
+pub fn encode_sparse(
+    identity: &SegmentHeader,
+    records: &[Positioned],
+    span: u32,
+    zstd_level: i32,
+) -> std::io::Result<Bytes> {
+    let positioned: Vec<(u32, &Record)> = records.iter().map(|p| (p.position, &p.record)).collect();
+    encode_at(identity, &positioned, span, zstd_level)
+}
+
+fn invalid(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, message)
+}
+
+fn encode_at(
+    identity: &SegmentHeader,
+    records: &[(u32, &Record)],
+    span: u32,
+    zstd_level: i32,
+) -> std::io::Result<Bytes> {
+    if span > SEGMENT_RECORDS_MAX {
+        return Err(invalid(format!(
+            "{span} records exceed the segment limit of {SEGMENT_RECORDS_MAX}"
+        )));
     }
+    let increasing = records.windows(2).all(|w| w[0].0 < w[1].0);
+    if !increasing || records.last().is_some_and(|(p, _)| *p >= span) {
+        return Err(invalid(format!(
+            "record positions must increase and stay below {span}"
+        )));
+    }
+    let gaps = records.len() != span as usize;
     let header = SegmentHeader {
-        record_count: records.len() as u32,
-        min_ts: records.iter().map(|r| r.timestamp_ms).min().unwrap_or(0),
-        max_ts: records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0),
+        record_count: span,
+        min_ts: records
+            .iter()
+            .map(|(_, r)| r.timestamp_ms)
+            .min()
+            .unwrap_or(0),
+        max_ts: records
+            .iter()
+            .map(|(_, r)| r.timestamp_ms)
+            .max()
+            .unwrap_or(0),
         ..identity.clone()
     };
     let mut out = BytesMut::with_capacity(HEADER_BYTES + records.len() * 64);
-    put_header(&mut out, &header);
+    put_header(
+        &mut out,
+        &header,
+        if gaps {
+            FORMAT_VERSION
+        } else {
+            DENSE_FORMAT_VERSION
+        },
+    );
 
     let mut blocks = Vec::new();
     let mut raw = Vec::with_capacity(BLOCK_RAW_BYTES_TARGET + 1024);
-    let mut first_position = 0u32;
-    for (i, record) in records.iter().enumerate() {
-        put_record(&mut raw, record);
-        let position = i as u32 + 1;
-        if raw.len() >= BLOCK_RAW_BYTES_TARGET || position as usize == records.len() {
-            let block = compress_block(&mut out, &raw, first_position, position, zstd_level)?;
+    let (mut first_position, mut next_position) = (0u32, 0u32);
+    for (position, record) in records {
+        put_record(&mut raw, record, position - next_position);
+        next_position = position + 1;
+        if raw.len() >= BLOCK_RAW_BYTES_TARGET {
+            let block = compress_block(&mut out, &raw, first_position, next_position, zstd_level)?;
             blocks.push(block);
             raw.clear();
-            first_position = position;
+            first_position = next_position;
         }
+    }
+    // The last block also covers the positions removed after the last record kept.
+    if first_position < span {
+        blocks.push(compress_block(
+            &mut out,
+            &raw,
+            first_position,
+            span,
+            zstd_level,
+        )?);
     }
 
     let index_offset = out.len() as u64;
@@ -65,16 +122,16 @@ pub fn encode(
     out.reserve(TRAILER_BYTES);
     out.put_u64_le(index_offset);
     out.put_u32_le(index_len as u32);
-    out.put_u32_le(FLAG_STORED_BLOCKS);
+    out.put_u32_le(FLAG_STORED_BLOCKS | if gaps { FLAG_GAPS } else { 0 });
     let crc = crc32c::crc32c(&out);
     out.put_u32_le(crc);
     out.put_slice(&MAGIC);
     Ok(out.freeze())
 }
 
-fn put_header(out: &mut BytesMut, h: &SegmentHeader) {
+fn put_header(out: &mut BytesMut, h: &SegmentHeader, version: u16) {
     out.put_slice(&MAGIC);
-    out.put_u16_le(FORMAT_VERSION);
+    out.put_u16_le(version);
     out.put_u16_le(0); // flags
     out.put_slice(&h.topic_id.0.to_bytes());
     out.put_u32_le(h.partition.0);
@@ -107,6 +164,7 @@ fn compress_block(
         raw_len: raw.len() as u32,
         crc32c: crc32c::crc32c(stored),
         stored: compressed.is_none(),
+        gaps: false,
     };
     out.put_slice(stored);
     Ok(block)
@@ -130,11 +188,17 @@ fn looks_incompressible(raw: &[u8], zstd_level: i32) -> std::io::Result<bool> {
 /// Flag bits of an encoded record.
 pub(super) const HAS_KEY: u8 = 1;
 pub(super) const HAS_VALUE: u8 = 2;
+/// The record follows `gap` removed positions (format 3).
+pub(super) const HAS_GAP: u8 = 4;
 
-fn put_record(raw: &mut Vec<u8>, r: &Record) {
-    let flags =
-        if r.key.is_some() { HAS_KEY } else { 0 } | if r.value.is_some() { HAS_VALUE } else { 0 };
+fn put_record(raw: &mut Vec<u8>, r: &Record, gap: u32) {
+    let flags = if r.key.is_some() { HAS_KEY } else { 0 }
+        | if r.value.is_some() { HAS_VALUE } else { 0 }
+        | if gap > 0 { HAS_GAP } else { 0 };
     raw.put_u8(flags);
+    if gap > 0 {
+        raw.put_u32_le(gap);
+    }
     raw.put_i64_le(r.timestamp_ms);
     for part in [&r.key, &r.value].into_iter().flatten() {
         raw.put_u32_le(part.len() as u32);

@@ -7,6 +7,7 @@ mod faults;
 mod fencing;
 mod gc;
 mod jobs;
+mod key_compaction;
 mod produce;
 mod reading;
 mod retention;
@@ -19,6 +20,7 @@ pub use faults::{ambiguous_commits_lose_nothing, reads_survive_faults};
 pub use fencing::{conditional_append, exclusive_takeover_fences_old_writer};
 pub use gc::gc_deletes_only_what_nothing_references;
 pub use jobs::{jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing};
+pub use key_compaction::key_compaction_keeps_the_newest_per_key;
 pub use produce::{many_partitions_many_producers, many_writers_one_partition};
 pub use reading::{
     follower_sees_new_records, ranged_reads_of_large_segments, sealed_chunks_stay_readable,
