@@ -203,25 +203,7 @@ pub(crate) enum TopicCommand {
         json: bool,
     },
     /// Change a topic's settings (the jobs apply them on their next run).
-    Alter {
-        /// Topic name.
-        name: String,
-        /// Keep records at least this long (ms); -1: forever.
-        #[arg(long, allow_negative_numbers = true)]
-        retention_ms: Option<i64>,
-        /// Keep at most about this many bytes per partition; -1: no limit.
-        #[arg(long, allow_negative_numbers = true)]
-        retention_bytes: Option<i64>,
-        /// compact: compaction also keeps only the newest record per key.
-        #[arg(long, value_enum)]
-        cleanup_policy: Option<Cleanup>,
-        /// Key compaction leaves records younger than this (ms) alone.
-        #[arg(long, allow_negative_numbers = true)]
-        min_compaction_lag_ms: Option<i64>,
-        /// Key compaction keeps tombstones this long (ms).
-        #[arg(long, allow_negative_numbers = true)]
-        delete_retention_ms: Option<i64>,
-    },
+    Alter(AlterArgs),
     /// Remove a partition's records below an offset: moves its log start offset forward
     /// (never back), so reads below it fail with an offset-out-of-range error.
     Trim {
@@ -234,6 +216,28 @@ pub(crate) enum TopicCommand {
         #[arg(long)]
         before: u64,
     },
+}
+
+/// `topic alter`: only the settings given change.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct AlterArgs {
+    /// Topic name.
+    pub(crate) name: String,
+    /// Keep records at least this long (ms); -1: forever.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) retention_ms: Option<i64>,
+    /// Keep at most about this many bytes per partition; -1: no limit.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) retention_bytes: Option<i64>,
+    /// compact: compaction also keeps only the newest record per key.
+    #[arg(long, value_enum)]
+    pub(crate) cleanup_policy: Option<Cleanup>,
+    /// Key compaction leaves records younger than this (ms) alone.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) min_compaction_lag_ms: Option<i64>,
+    /// Key compaction keeps tombstones this long (ms).
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) delete_retention_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

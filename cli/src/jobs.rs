@@ -76,6 +76,7 @@ pub(crate) async fn gc(storage: &Storage, cmd: GcCommand) -> CliResult {
         dry_run,
         reader_grace_ms: grace.unwrap_or(defaults.reader_grace_ms),
         orphan_grace_ms: grace.unwrap_or(defaults.orphan_grace_ms),
+        ..defaults
     };
     let r = with_progress(|bar| run_gc_observed(storage, &options, bar)).await?;
     let verb = if dry_run { "would delete" } else { "deleted" };

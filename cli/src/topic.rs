@@ -7,7 +7,7 @@ use silt_core::store::Storage;
 use silt_core::topic::{CleanupPolicy, DELETE_RETENTION_MS, TopicSettings};
 
 use crate::CliResult;
-use crate::args::TopicCommand;
+use crate::args::{AlterArgs, TopicCommand};
 
 pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
     match cmd {
@@ -42,28 +42,7 @@ pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
         TopicCommand::Describe { name, json } => {
             describe(storage, &TopicName::new(name)?, json).await?
         }
-        TopicCommand::Alter {
-            name,
-            retention_ms,
-            retention_bytes,
-            cleanup_policy,
-            min_compaction_lag_ms,
-            delete_retention_ms,
-        } => {
-            let name = TopicName::new(name)?;
-            let config = storage
-                .alter_topic(&name, |s| TopicSettings {
-                    retention_ms: retention_ms.map_or(s.retention_ms, unset_if_negative),
-                    retention_bytes: retention_bytes.map_or(s.retention_bytes, |b| {
-                        unset_if_negative(b).map(|b| b as u64)
-                    }),
-                    cleanup_policy: cleanup_policy.map_or(s.cleanup_policy, Into::into),
-                    min_compaction_lag_ms: min_compaction_lag_ms.or(s.min_compaction_lag_ms),
-                    delete_retention_ms: delete_retention_ms.or(s.delete_retention_ms),
-                })
-                .await?;
-            println!("{}: {}", config.name, settings_text(&config.settings));
-        }
+        TopicCommand::Alter(args) => alter(storage, args).await?,
         TopicCommand::Trim {
             name,
             partition,
@@ -144,6 +123,24 @@ pub(crate) async fn describe(storage: &Storage, name: &TopicName, as_json: bool)
             m.epoch.0
         );
     }
+    Ok(())
+}
+
+/// `topic alter`: changes only the settings given, conditionally (re-applied on a race).
+async fn alter(storage: &Storage, args: AlterArgs) -> CliResult {
+    let name = TopicName::new(args.name)?;
+    let config = storage
+        .alter_topic(&name, |s| TopicSettings {
+            retention_ms: args.retention_ms.map_or(s.retention_ms, unset_if_negative),
+            retention_bytes: args.retention_bytes.map_or(s.retention_bytes, |b| {
+                unset_if_negative(b).map(|b| b as u64)
+            }),
+            cleanup_policy: args.cleanup_policy.map_or(s.cleanup_policy, Into::into),
+            min_compaction_lag_ms: args.min_compaction_lag_ms.or(s.min_compaction_lag_ms),
+            delete_retention_ms: args.delete_retention_ms.or(s.delete_retention_ms),
+        })
+        .await?;
+    println!("{}: {}", config.name, settings_text(&config.settings));
     Ok(())
 }
 

@@ -16,8 +16,8 @@ use silt_core::ids::{
 };
 use silt_core::keys::Keys;
 use silt_core::manifest::{
-    Append, ChunkRef, Commit, Edit, Manifest, NewSegment, Replace, SegmentEntry, TombstoneKind,
-    apply, check_invariants, codec,
+    Append, Commit, Edit, Manifest, NewSegment, Replace, SegmentEntry, apply, check_invariants,
+    codec,
 };
 use silt_core::store::{ManifestStore, ObjectManifestStore};
 use silt_core::testing::{Call, Fault, FlakyStore, Rule};
@@ -407,128 +407,4 @@ fn overflowing_offsets_in_storage_are_corrupt() {
         codec::decode(json.as_bytes(), "m"),
         Err(Error::Corrupt(_))
     ));
-}
-
-/// A manifest with segments 0..4 (one record each, ids from `segment`), the first three
-/// sealed into a chunk with id time 5 000.
-fn with_chunk() -> (Manifest, ChunkRef) {
-    let mut m = Manifest::new(TopicId(Ulid::from_parts(9, 9)), PartitionId(0));
-    let segs = (0..4).map(|n| segment(n, 1)).collect();
-    m = apply(&m, &job(append(segs, None, None))).unwrap();
-    let chunk = ChunkRef::covering(ObjectId(Ulid::from_parts(5_000, 1)), &m.segments[..3]).unwrap();
-    let seal = Edit::Append(Append {
-        segments: vec![segment(4, 1)],
-        leader_epoch: None,
-        expect_next_offset: None,
-        lease_until_ms: None,
-        seal: Some(chunk),
-    });
-    m = apply(&m, &job(seal)).unwrap();
-    assert_eq!(m.chunks, vec![chunk]);
-    (m, chunk)
-}
-
-fn job(edit: Edit) -> Commit {
-    Commit {
-        writer: writer(7),
-        seq: CommitSeq(1),
-        now_ms: 42,
-        edit,
-    }
-}
-
-#[test]
-fn compacting_a_sealed_chunk_swaps_it_and_buries_only_what_merged() {
-    let (m, chunk) = with_chunk();
-    let old: Vec<SegmentEntry> = (0..2)
-        .map(|n| SegmentEntry {
-            id: segment(n, 1).id,
-            base_offset: Offset(n),
-            records: 1,
-            bytes: 100,
-            min_ts: 0,
-            max_ts: 0,
-        })
-        .collect();
-    let merged = SegmentEntry {
-        id: ObjectId(Ulid::from_parts(6_000, 1)),
-        records: 2,
-        bytes: 150,
-        ..old[0]
-    };
-    let kept = SegmentEntry {
-        id: segment(2, 1).id,
-        base_offset: Offset(2),
-        ..old[0]
-    };
-    let new_chunk =
-        ChunkRef::covering(ObjectId(Ulid::from_parts(6_000, 2)), &[merged, kept]).unwrap();
-    let replace = Edit::Replace(Replace {
-        old,
-        new: vec![merged],
-        chunk: Some((chunk, new_chunk)),
-    });
-    let next = apply(&m, &job(replace.clone())).unwrap();
-    assert_eq!(next.chunks, vec![new_chunk]);
-    let buried: Vec<(ObjectId, TombstoneKind)> =
-        next.graveyard.iter().map(|t| (t.id, t.kind)).collect();
-    assert_eq!(
-        buried,
-        vec![
-            (segment(0, 1).id, TombstoneKind::Segment),
-            (segment(1, 1).id, TombstoneKind::Segment),
-            (chunk.id, TombstoneKind::Chunk)
-        ]
-    );
-    assert_eq!(
-        (next.next_offset, next.segments.len()),
-        (m.next_offset, m.segments.len())
-    );
-    // The same swap again finds its chunk gone: refused, not applied twice.
-    let again = apply(&next, &job(replace));
-    assert!(matches!(again, Err(Rejection::Stale { .. })), "{again:?}");
-}
-
-#[test]
-fn nothing_below_the_orphan_floor_gets_referenced() {
-    let mut m = Manifest::new(TopicId(Ulid::from_parts(9, 9)), PartitionId(0));
-    let segs = (0..3).map(|n| segment(n, 1)).collect();
-    m = apply(&m, &job(append(segs, None, None))).unwrap();
-    m = apply(&m, &job(Edit::RaiseOrphanFloor { to_ms: 5_000 })).unwrap();
-    let lower = apply(&m, &job(Edit::RaiseOrphanFloor { to_ms: 10 })).unwrap();
-    assert_eq!(lower.orphan_floor_ms, 5_000, "the floor never goes down");
-    // A writer's chunk written before the floor is not sealed in; its append still lands.
-    let chunk = ChunkRef::covering(ObjectId(Ulid::from_parts(4_999, 1)), &m.segments[..2]).unwrap();
-    let fresh = NewSegment {
-        id: ObjectId(Ulid::from_parts(5_000, 3)),
-        ..segment(3, 1)
-    };
-    let seal = Edit::Append(Append {
-        segments: vec![fresh],
-        leader_epoch: None,
-        expect_next_offset: None,
-        lease_until_ms: None,
-        seal: Some(chunk),
-    });
-    let sealed = apply(&m, &job(seal)).unwrap();
-    assert!(sealed.chunks.is_empty());
-    // A compaction whose merged segment predates the floor is refused.
-    let old: Vec<SegmentEntry> = m.segments[..2].to_vec();
-    let merged = SegmentEntry {
-        id: ObjectId(Ulid::from_parts(4_000, 1)),
-        records: 2,
-        ..old[0]
-    };
-    let stale = apply(
-        &m,
-        &job(Edit::Replace(Replace {
-            old,
-            new: vec![merged],
-            chunk: None,
-        })),
-    );
-    assert!(
-        matches!(stale, Err(Rejection::StaleUpload { .. })),
-        "{stale:?}"
-    );
 }

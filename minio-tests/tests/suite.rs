@@ -24,7 +24,8 @@ macro_rules! suite {
                 retention_walks_a_long_log_page_by_page,
                 gc_deletes_only_what_nothing_references, compaction_merges_tiny_segments_tenfold,
                 jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing,
-                key_compaction_keeps_the_newest_per_key);
+                key_compaction_keeps_the_newest_per_key,
+                key_compaction_next_to_a_writer_keeps_the_newest_per_key);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

@@ -135,6 +135,7 @@ impl JobConfig {
             dry_run: self.dry_run,
             reader_grace_ms: self.grace_ms.unwrap_or(defaults.reader_grace_ms),
             orphan_grace_ms: self.grace_ms.unwrap_or(defaults.orphan_grace_ms),
+            ..defaults
         }
     }
 }

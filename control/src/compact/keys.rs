@@ -1,39 +1,69 @@
 //! Key compaction's decision (`cleanup_policy = compact`, as Kafka's log cleaner): among the
-//! records of a partition's oldest segments, a keyed record is removed when a newer record with
-//! the same key follows it, and a tombstone (a keyed record with no value) when it is the
-//! newest for its key and older than `delete_retention_ms`. Keyless records stay. Only the
-//! segments from the log start whose newest record is older than the compaction lag take part,
-//! so the newest part of the log is never touched and a key's later records there are never
-//! needed: an older record is removed only in favour of a newer one that was read.
+//! records scanned from a partition's log start, a keyed record is removed when a newer record
+//! with the same key follows it, and a tombstone (a keyed record with no value) when it is the
+//! only record of its key left and older than `delete_retention_ms` (while an older record of
+//! its key remains, the tombstone must stay to hide it). Keyless records stay. Only segments
+//! older than the compaction lag are scanned, so the newest part of the log is never touched,
+//! and an older record is only ever removed in favour of a newer one that was read.
+//!
+//! The scan keeps each distinct key once and 24 bytes per keyed record, never values.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use bytes::Bytes;
 use silt_core::ids::Offset;
 use silt_core::record::Record;
 
-/// The offsets to remove from `records` (in offset order), with tombstones whose timestamp is
-/// before `tombstone_cutoff_ms` removed too.
-pub(super) fn removable(
-    records: &[(Offset, Record)],
-    tombstone_cutoff_ms: i64,
-) -> BTreeSet<Offset> {
-    let mut newest: HashMap<&Bytes, Offset> = HashMap::new();
-    for (offset, record) in records {
-        if let Some(key) = &record.key {
-            newest.insert(key, *offset);
+/// Keyed records scanned per partition and run, at most (about 100 MB of scan state).
+pub(super) const SCANNED_RECORDS_MAX: usize = 4_000_000;
+
+/// What a scan learned, in offset order.
+#[derive(Debug, Default)]
+pub(super) struct Scan {
+    /// Each distinct key, numbered.
+    ids: HashMap<Bytes, u32>,
+    /// Per key number: its newest offset and how many records it has.
+    keys: Vec<(Offset, u32)>,
+    /// Per keyed record: offset, key number, tombstone, timestamp.
+    records: Vec<(Offset, u32, bool, i64)>,
+}
+
+impl Scan {
+    /// Adds the record at `offset` (offsets must increase from call to call).
+    pub(super) fn add(&mut self, offset: Offset, record: &Record) {
+        let Some(key) = &record.key else {
+            return;
+        };
+        let next = self.keys.len() as u32;
+        let id = *self.ids.entry(Bytes::copy_from_slice(key)).or_insert(next);
+        if id == next {
+            self.keys.push((offset, 0));
         }
+        let k = &mut self.keys[id as usize];
+        *k = (offset, k.1 + 1);
+        let tombstone = record.value.is_none();
+        self.records
+            .push((offset, id, tombstone, record.timestamp_ms));
     }
-    let superseded = |offset: &Offset, key: &Bytes| newest.get(key).is_some_and(|n| n > offset);
-    records
-        .iter()
-        .filter(|(offset, record)| match &record.key {
-            None => false,
-            Some(key) if superseded(offset, key) => true,
-            Some(_) => record.value.is_none() && record.timestamp_ms < tombstone_cutoff_ms,
-        })
-        .map(|(offset, _)| *offset)
-        .collect()
+
+    /// Keyed records scanned so far.
+    pub(super) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// The offsets to remove, ascending; tombstones stamped before `tombstone_cutoff_ms`
+    /// count as expired.
+    pub(super) fn removable(&self, tombstone_cutoff_ms: i64) -> Vec<Offset> {
+        let gone = |&(offset, id, tombstone, ts): &(Offset, u32, bool, i64)| {
+            let (newest, count) = self.keys[id as usize];
+            offset < newest || (tombstone && count == 1 && ts < tombstone_cutoff_ms)
+        };
+        self.records
+            .iter()
+            .filter(|r| gone(r))
+            .map(|r| r.0)
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -49,36 +79,42 @@ mod tests {
         }
     }
 
+    fn scan(records: &[Record]) -> Scan {
+        let mut scan = Scan::default();
+        for (i, r) in records.iter().enumerate() {
+            scan.add(Offset(i as u64 + 10), r);
+        }
+        scan
+    }
+
     #[test]
     fn keeps_the_newest_per_key_and_every_keyless_record() {
-        let records: Vec<(Offset, Record)> = [
+        let s = scan(&[
             record(Some("a"), Some("1"), 0),
             record(Some("b"), Some("1"), 0),
             record(None, Some("x"), 0),
             record(Some("a"), Some("2"), 0),
             record(None, Some("y"), 0),
             record(Some("a"), Some("3"), 0),
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| (Offset(i as u64 + 10), r))
-        .collect();
-        let removed = removable(&records, 0);
-        assert_eq!(removed, BTreeSet::from([Offset(10), Offset(13)]));
+        ]);
+        assert_eq!(s.removable(0), [Offset(10), Offset(13)]);
+        assert_eq!(s.len(), 4, "keyless records are not held");
     }
 
     #[test]
-    fn tombstones_go_after_the_delete_retention_only() {
-        let records = vec![
-            (Offset(0), record(Some("a"), Some("1"), 100)),
-            (Offset(1), record(Some("a"), None, 100)),
-            (Offset(2), record(Some("b"), None, 500)),
-        ];
-        // Cutoff 200: a's tombstone (ts 100) is old enough, b's (ts 500) is not.
-        assert_eq!(
-            removable(&records, 200),
-            BTreeSet::from([Offset(0), Offset(1)])
-        );
-        assert_eq!(removable(&records, 50), BTreeSet::from([Offset(0)]));
+    fn a_tombstone_goes_after_the_delete_retention_and_only_alone() {
+        let s = scan(&[
+            record(Some("a"), Some("1"), 100),
+            record(Some("a"), None, 100),
+            record(Some("b"), None, 500),
+            record(Some("c"), None, 100),
+        ]);
+        // Cutoff 200: a's tombstone must stay while a's older record is there; b's is too
+        // young; c's goes.
+        assert_eq!(s.removable(200), [Offset(10), Offset(13)]);
+        // Next run, a's older record is gone and its tombstone is alone.
+        let again = scan(&[record(Some("a"), None, 100)]);
+        assert_eq!(again.removable(200), [Offset(10)]);
+        assert!(again.removable(50).is_empty());
     }
 }

@@ -4,8 +4,7 @@
 //! new segment is its offset minus the run's base: offsets never move. Merging keeps every
 //! record; key compaction keeps the newest per key (the new segment then has gaps).
 
-use std::collections::BTreeSet;
-
+use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutMode, PutOptions};
 use silt_core::error::{Corruption, Error, Rejection, Result};
 use silt_core::ids::{Offset, TopicName, WriterId};
@@ -17,68 +16,73 @@ use silt_core::store::Storage;
 const ZSTD_LEVEL: i32 = 3;
 
 /// Rewrites `run` (consecutive entries of `m`) into one uploaded, uncommitted segment holding
-/// its records except those at the offsets in `removed`.
+/// its records except those at the offsets in `removed` (ascending). `None` when `run` is one
+/// segment none of whose records is removed: rewriting it would change nothing.
 pub(super) async fn rewrite(
     storage: &Storage,
     topic: &TopicName,
     m: &Manifest,
     run: &[SegmentEntry],
     writer: WriterId,
-    removed: &BTreeSet<Offset>,
-) -> Result<SegmentEntry> {
-    let p = m.partition;
+    removed: &[Offset],
+) -> Result<Option<SegmentEntry>> {
     let Some(base) = run.first().map(|e| e.base_offset) else {
         return Err(Rejection::Invariant {
-            partition: p,
+            partition: m.partition,
             reason: "a rewrite of no segments".into(),
         }
         .into());
     };
-    let mut records: Vec<Positioned> = Vec::new();
+    let (mut records, mut read) = (Vec::new(), 0);
     for entry in run {
-        for r in read(storage, topic, m, entry).await? {
+        let stored = self::read(storage, topic, m, entry).await?;
+        read += stored.len();
+        for r in stored {
             let offset = entry.base_offset.plus(u64::from(r.position));
-            if !removed.contains(&offset) {
+            if removed.binary_search(&offset).is_err() {
                 let position = (offset.0 - base.0) as u32;
                 records.push(Positioned { position, ..r });
             }
         }
     }
+    if run.len() == 1 && records.len() == read {
+        return Ok(None);
+    }
     let span: u32 = run.iter().map(|e| e.records).sum();
     let identity = SegmentHeader {
         topic_id: m.topic_id,
-        partition: p,
+        partition: m.partition,
         writer_id: writer,
         epoch: m.epoch,
         record_count: 0,
         min_ts: 0,
         max_ts: 0,
     };
-    let encode = move || {
-        let bytes = segment::encode_sparse(&identity, &records, span, ZSTD_LEVEL);
-        let min_ts = records
-            .iter()
-            .map(|r| r.record.timestamp_ms)
-            .min()
-            .unwrap_or(0);
-        let max_ts = records
-            .iter()
-            .map(|r| r.record.timestamp_ms)
-            .max()
-            .unwrap_or(0);
-        bytes.map(|b| (b, min_ts, max_ts))
-    };
-    let (bytes, min_ts, max_ts) = tokio::task::spawn_blocking(encode)
+    let encode = move || segment::encode_sparse(&identity, &records, span, ZSTD_LEVEL);
+    let bytes = tokio::task::spawn_blocking(encode)
         .await
         .map_err(encoder_failed)?
         .map_err(encoder_failed)?;
+    upload(storage, topic, m, base, bytes).await.map(Some)
+}
+
+/// Uploads an encoded segment under a fresh id; its entry, once committed at `base`.
+async fn upload(
+    storage: &Storage,
+    topic: &TopicName,
+    m: &Manifest,
+    base: Offset,
+    bytes: Bytes,
+) -> Result<SegmentEntry> {
+    let location = format!("merged segment of {topic}/{}", m.partition);
+    let header = segment::decode_header(&bytes, &location)?;
     let id = storage.new_object_id();
     let len = bytes.len() as u64;
     let create = PutOptions {
         mode: PutMode::Create,
         ..PutOptions::default()
     };
-    let path = storage.keys.segment(topic, p, id);
+    let path = storage.keys.segment(topic, m.partition, id);
     storage
         .objects
         .put_opts(&path, bytes.into(), create)
@@ -86,10 +90,10 @@ pub(super) async fn rewrite(
     Ok(SegmentEntry {
         id,
         base_offset: base,
-        records: span,
+        records: header.record_count,
         bytes: len,
-        min_ts,
-        max_ts,
+        min_ts: header.min_ts,
+        max_ts: header.max_ts,
     })
 }
 

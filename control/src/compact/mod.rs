@@ -21,7 +21,6 @@ mod keys;
 mod merge;
 mod plan;
 
-use std::collections::BTreeSet;
 use std::ops::Range;
 
 use serde::Serialize;
@@ -36,6 +35,11 @@ use crate::scope::{Coverage, Scope};
 
 /// Default size merged segments aim for.
 pub const TARGET_SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
+/// Tombstones an inline manifest may hold before compaction waits for GC (about 300 KiB of
+/// its 1 MiB budget).
+const GRAVEYARD_MAX: usize = 4096;
+/// Segment entries listed at a time by the key scan.
+const SCAN_PAGE: usize = 128;
 /// Segment items per unit on an external index: a `Replace` costs up to two transaction items
 /// per entry (overwrite or delete, and a graveyard put) in a transaction of at most 100.
 const ITEMS_PER_UNIT: usize = 48;
@@ -137,8 +141,8 @@ pub async fn run_compaction_observed(
 
 /// What one pass over a partition rewrites.
 enum Pass {
-    /// Key compaction: each segment holding one of these offsets, without them.
-    Keys(BTreeSet<Offset>),
+    /// Key compaction: each segment holding one of these offsets (ascending), without them.
+    Keys(Vec<Offset>),
     /// Runs of small segments, merged.
     Merge,
 }
@@ -169,27 +173,35 @@ impl Partition<'_> {
     }
 
     /// The offsets key compaction removes: decided over the segments from the log start that
-    /// are all older than the compaction lag (and fit the byte budget).
-    async fn removable(&mut self, base: &Snapshot) -> Result<BTreeSet<Offset>> {
+    /// are all older than the compaction lag, within the byte and record budgets.
+    async fn removable(&mut self, base: &Snapshot) -> Result<Vec<Offset>> {
         let now_ms = self.storage.clock.now_ms();
-        let lag_cutoff = now_ms.saturating_sub(self.settings.min_compaction_lag_ms.unwrap_or(0));
-        let retention = self
-            .settings
-            .delete_retention_ms
-            .unwrap_or(DELETE_RETENTION_MS);
-        let start = base.manifest.log_start_offset;
-        let mut records = Vec::new();
-        for entry in self.entries(base, start, usize::MAX).await? {
-            let over_budget = self.report.bytes_read + entry.bytes > self.options.max_bytes_read;
-            if entry.max_ts >= lag_cutoff || over_budget {
-                break;
+        let lag_ms = self.settings.min_compaction_lag_ms.unwrap_or(0);
+        let lag_cutoff = now_ms.saturating_sub(lag_ms);
+        let mut scan = keys::Scan::default();
+        let mut from = base.manifest.log_start_offset;
+        'pages: loop {
+            let page = self.entries(base, from, SCAN_PAGE).await?;
+            for entry in &page {
+                let over_budget = self.report.bytes_read + entry.bytes
+                    > self.options.max_bytes_read
+                    || scan.len() + entry.records as usize > keys::SCANNED_RECORDS_MAX;
+                if entry.max_ts >= lag_cutoff || over_budget {
+                    break 'pages;
+                }
+                self.report.bytes_read += entry.bytes;
+                for r in merge::read(self.storage, self.topic, &base.manifest, entry).await? {
+                    scan.add(entry.base_offset.plus(u64::from(r.position)), &r.record);
+                }
             }
-            self.report.bytes_read += entry.bytes;
-            for r in merge::read(self.storage, self.topic, &base.manifest, &entry).await? {
-                records.push((entry.base_offset.plus(u64::from(r.position)), r.record));
+            match page.last() {
+                Some(last) if page.len() == SCAN_PAGE => from = last.end_offset(),
+                _ => break,
             }
         }
-        Ok(keys::removable(&records, now_ms.saturating_sub(retention)))
+        let retention = self.settings.delete_retention_ms;
+        let tombstone_cutoff = now_ms.saturating_sub(retention.unwrap_or(DELETE_RETENTION_MS));
+        Ok(scan.removable(tombstone_cutoff))
     }
 
     /// Walks the partition a unit at a time and commits each unit's rewrites.
@@ -245,12 +257,7 @@ impl Partition<'_> {
         match pass {
             Pass::Merge => plan::groups(entries, self.options.target_bytes),
             Pass::Keys(removed) => {
-                let holds = |e: &SegmentEntry| {
-                    removed
-                        .range(e.base_offset..e.end_offset())
-                        .next()
-                        .is_some()
-                };
+                let holds = |e: &SegmentEntry| removed_in(removed, e) > 0;
                 let with = entries.iter().enumerate().filter(|(_, e)| holds(e));
                 with.map(|(i, _)| i..i + 1).collect()
             }
@@ -270,44 +277,58 @@ impl Partition<'_> {
         let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
             return Ok(());
         };
-        if self.out_of_budget() {
+        // Every rewrite adds tombstones to an inline manifest: leave room for writers until
+        // GC has caught up.
+        let inline = base.manifest.index == SegmentIndex::Inline;
+        if self.out_of_budget() || (inline && base.manifest.graveyard.len() >= GRAVEYARD_MAX) {
             return Ok(());
         }
         let span = first.start..last.end;
-        let no_removals = BTreeSet::new();
-        let removed = match pass {
+        let removed: &[Offset] = match pass {
             Pass::Keys(removed) => removed,
-            Pass::Merge => &no_removals,
+            Pass::Merge => &[],
         };
         let mut new = Vec::new();
         let mut at = span.start;
         for run in &runs {
             new.extend_from_slice(&entries[at..run.start]);
             let old = &entries[run.clone()];
-            self.count(old, removed, pass);
-            if !self.options.dry_run {
+            if self.options.dry_run {
+                self.count(old, removed, pass);
+            } else {
                 let (m, writer) = (&base.manifest, self.run.writer());
                 let written = merge::rewrite(self.storage, self.topic, m, old, writer, removed);
-                let written = written.await?;
-                self.report.bytes_written += written.bytes;
-                new.push(written);
+                match written.await? {
+                    Some(written) => {
+                        self.count(old, removed, pass);
+                        self.report.bytes_written += written.bytes;
+                        new.push(written);
+                    }
+                    // Another run already removed what this one would.
+                    None => new.extend_from_slice(old),
+                }
             }
             at = run.end;
         }
-        if self.options.dry_run {
+        let old = entries[span.clone()].to_vec();
+        if self.options.dry_run || new == old {
             return Ok(());
         }
-        let old = entries[span.clone()].to_vec();
         let chunk = match chunk {
             Some(c) => Some((c, self.rewrite_chunk(base, entries, span, &new).await?)),
             None => None,
         };
-        let edit = Edit::Replace(Replace { old, new, chunk });
-        match self
-            .run
-            .commit(self.storage, self.topic, self.p, base, edit)
+        self.commit(base, Edit::Replace(Replace { old, new, chunk }))
             .await
-        {
+    }
+
+    /// Commits a unit's `Replace`; a refusal because what it read changed is counted, not
+    /// failed.
+    async fn commit(&mut self, base: &mut Snapshot, edit: Edit) -> Result<()> {
+        let committed = self
+            .run
+            .commit(self.storage, self.topic, self.p, base, edit);
+        match committed.await {
             Ok(committed) => *base = committed.snapshot,
             // Planned on what changed, or raced by an orphan sweep that got to its uploads.
             Err(Error::Rejected(Rejection::Stale { .. } | Rejection::StaleUpload { .. })) => {
@@ -322,7 +343,7 @@ impl Partition<'_> {
     }
 
     /// Counts one run's rewrite in the report.
-    fn count(&mut self, old: &[SegmentEntry], removed: &BTreeSet<Offset>, pass: &Pass) {
+    fn count(&mut self, old: &[SegmentEntry], removed: &[Offset], pass: &Pass) {
         let r = &mut *self.report;
         match pass {
             Pass::Merge => {
@@ -331,9 +352,8 @@ impl Partition<'_> {
                 r.bytes_read += old.iter().map(|e| e.bytes).sum::<u64>();
             }
             Pass::Keys(_) => {
-                let offsets = old.iter().flat_map(|e| e.base_offset.0..e.end_offset().0);
-                r.records_removed +=
-                    offsets.filter(|o| removed.contains(&Offset(*o))).count() as u64;
+                let in_old: usize = old.iter().map(|e| removed_in(removed, e)).sum();
+                r.records_removed += in_old as u64;
                 r.segments_rewritten += 1;
             }
         }
@@ -361,4 +381,11 @@ impl Partition<'_> {
             })
         })
     }
+}
+
+/// How many of `removed` (ascending) fall inside `e`.
+fn removed_in(removed: &[Offset], e: &SegmentEntry) -> usize {
+    let start = removed.partition_point(|o| *o < e.base_offset);
+    let end = removed.partition_point(|o| *o < e.end_offset());
+    end - start
 }

@@ -1,6 +1,7 @@
 //! GC step two: delete the objects of tombstones older than the reader grace, then drop those
-//! tombstones with a `Forget` commit. A crash between the two leaves tombstones whose objects
-//! are gone; the next run deletes them again (a no-op) and forgets them.
+//! tombstones with a `Forget` commit, a batch at a time, so a run cut short (by its delete
+//! budget or a crash) keeps what it did. A crash between the two leaves tombstones whose
+//! objects are gone; the next run deletes them again (a no-op) and forgets them.
 
 use object_store::ObjectStoreExt;
 use silt_core::error::{Error, Result};
@@ -21,13 +22,16 @@ pub(super) struct Swept {
     pub(super) waiting: u64,
 }
 
-/// Deletes what the graveyard of `base` holds past the reader grace.
+/// Deletes what the graveyard of `base` holds past the reader grace, at most about `budget`
+/// objects.
+#[allow(clippy::too_many_arguments)] // one step of `partition`, with its context spelled out
 pub(super) async fn sweep(
     storage: &Storage,
     topic: &TopicName,
     p: PartitionId,
     base: &Snapshot,
     now_ms: i64,
+    budget: u64,
     options: &GcOptions,
     run: &mut JobRun,
 ) -> Result<Swept> {
@@ -40,19 +44,24 @@ pub(super) async fn sweep(
         deleted: 0,
         waiting: waiting.len() as u64,
     };
-    for t in &due {
-        swept.deleted += objects(storage, topic, p, t, options.dry_run).await?;
-    }
-    if options.dry_run {
-        return Ok(swept);
-    }
     let mut base = base.clone();
-    for batch in due.chunks(TOMBSTONES_PER_FORGET) {
-        let ids: Vec<ObjectId> = batch.iter().map(|t| t.id).collect();
-        base = run
-            .commit(storage, topic, p, &base, Edit::Forget { ids })
-            .await?
-            .snapshot;
+    let mut done: Vec<ObjectId> = Vec::new();
+    for (n, t) in due.iter().enumerate() {
+        if swept.deleted >= budget {
+            swept.waiting += (due.len() - n) as u64;
+            break;
+        }
+        swept.deleted += objects(storage, topic, p, t, options.dry_run).await?;
+        done.push(t.id);
+        if done.len() == TOMBSTONES_PER_FORGET || n + 1 == due.len() || swept.deleted >= budget {
+            let ids = std::mem::take(&mut done);
+            if !options.dry_run {
+                base = run
+                    .commit(storage, topic, p, &base, Edit::Forget { ids })
+                    .await?
+                    .snapshot;
+            }
+        }
     }
     Ok(swept)
 }

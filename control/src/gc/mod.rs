@@ -44,6 +44,9 @@ pub struct GcOptions {
     pub reader_grace_ms: i64,
     /// How old an unreferenced object must be to be swept as an orphan.
     pub orphan_grace_ms: i64,
+    /// Objects deleted per run, at most (graveyard and orphans together); the rest waits for
+    /// the next run.
+    pub max_deletes: u64,
 }
 
 impl Default for GcOptions {
@@ -53,6 +56,7 @@ impl Default for GcOptions {
             dry_run: false,
             reader_grace_ms: READER_GRACE_MS,
             orphan_grace_ms: ORPHAN_GRACE_MS,
+            max_deletes: 20_000,
         }
     }
 }
@@ -67,7 +71,7 @@ pub struct GcReport {
     pub buried: u64,
     /// Graveyard objects deleted (segments and chunks).
     pub deleted: u64,
-    /// Tombstones still inside the reader grace, left for a later run.
+    /// Tombstones left for a later run: inside the reader grace, or past `max_deletes`.
     pub waiting: u64,
     /// Orphans deleted.
     pub orphans: u64,
@@ -118,9 +122,16 @@ async fn partition(
     let (base, buried) = bury::bury(storage, topic, p, base, options.dry_run, run).await?;
     report.buried += buried;
     let now_ms = storage.clock.now_ms();
-    let swept = graveyard::sweep(storage, topic, p, &base, now_ms, options, run).await?;
+    let budget = options
+        .max_deletes
+        .saturating_sub(report.deleted + report.orphans);
+    let swept = graveyard::sweep(storage, topic, p, &base, now_ms, budget, options, run).await?;
     report.deleted += swept.deleted;
     report.waiting += swept.waiting;
-    report.orphans += orphans::sweep(storage, topic, p, base, now_ms, options, run).await?;
+    let budget = options
+        .max_deletes
+        .saturating_sub(report.deleted + report.orphans);
+    let orphans = orphans::sweep(storage, topic, p, base, now_ms, budget, options, run);
+    report.orphans += orphans.await?;
     Ok(())
 }

@@ -21,26 +21,33 @@ use super::GcOptions;
 use super::graveyard::chunk_segments;
 use crate::job::{JobRun, delete};
 
-/// Sweeps the orphans of one partition; returns how many it deleted (in a dry run: found).
+/// Sweeps the orphans of one partition, at most `budget`; returns how many it deleted (in a
+/// dry run: found).
+#[allow(clippy::too_many_arguments)] // one step of `partition`, with its context spelled out
 pub(super) async fn sweep(
     storage: &Storage,
     topic: &TopicName,
     p: PartitionId,
     base: Snapshot,
     now_ms: i64,
+    budget: u64,
     options: &GcOptions,
     run: &mut JobRun,
 ) -> Result<u64> {
     let floor_ms = now_ms.saturating_sub(options.orphan_grace_ms);
+    let current = base.manifest.orphan_floor_ms;
+    // Raising the floor is a commit (which races appends): only when it lags by more than
+    // half the grace, so a partition sees one every half grace at most.
+    let due = floor_ms > current.saturating_add(options.orphan_grace_ms / 2);
     let floor_ms = match options.dry_run {
         // A dry run raises nothing: it reports what lies below the current floor.
-        true => base.manifest.orphan_floor_ms,
-        false if floor_ms > base.manifest.orphan_floor_ms => {
+        true => current,
+        false if due => {
             let edit = Edit::RaiseOrphanFloor { to_ms: floor_ms };
             run.commit(storage, topic, p, &base, edit).await?;
             floor_ms
         }
-        false => base.manifest.orphan_floor_ms,
+        false => current,
     };
     // Read after the floor is in place: anything committed later has ids at or above it.
     let Some(fresh) = storage.manifests.read(topic, p).await? else {
@@ -62,7 +69,7 @@ pub(super) async fn sweep(
             };
             let below_floor = (id.timestamp_ms() as i64) < floor_ms;
             let old = meta.last_modified.timestamp_millis() <= modified_before_ms;
-            if below_floor && old && !referenced.contains(&id) {
+            if below_floor && old && !referenced.contains(&id) && swept < budget {
                 if !options.dry_run {
                     delete(storage, &meta.location).await?;
                 }

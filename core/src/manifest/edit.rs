@@ -95,9 +95,19 @@ pub struct Append {
     pub expect_next_offset: Option<Offset>,
     /// Lease renewal for a leader.
     pub lease_until_ms: Option<i64>,
-    /// Seal the oldest tail entries into this (already written) index chunk. Dropped silently
-    /// if, after a rebase, the tail no longer starts with exactly the entries it covers.
-    pub seal: Option<ChunkRef>,
+    /// Seal the oldest tail entries into an (already written) index chunk. Dropped silently
+    /// if, after a rebase, the tail no longer starts with exactly the entries it lists.
+    pub seal: Option<Seal>,
+}
+
+/// An index chunk already written, to take the place of the oldest tail entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seal {
+    /// The chunk.
+    pub chunk: ChunkRef,
+    /// Exactly the entries it lists, ids included: compaction may have swapped an entry for a
+    /// rewritten one with the same offsets, size and timestamps.
+    pub entries: Vec<SegmentEntry>,
 }
 
 /// An uploaded, not yet committed segment.
@@ -250,22 +260,20 @@ fn append(next: &mut Manifest, commit: &Commit, a: &Append) -> Result<(), Reject
             *bytes = bytes.saturating_add(s.bytes);
         }
     }
-    if let Some(chunk) = a.seal {
-        seal(next, chunk);
+    if let Some(s) = &a.seal {
+        seal(next, s);
     }
     Ok(())
 }
 
-/// Replaces the oldest tail entries with `chunk` if they are exactly the entries it covers
+/// Replaces the oldest tail entries with the chunk if they are exactly the entries it lists
 /// (and the chunk was written after the orphan floor, so no sweep can have deleted it).
-fn seal(m: &mut Manifest, chunk: ChunkRef) {
-    let n = chunk.segments as usize;
-    let covered = &m.segments[..n.min(m.segments.len())];
-    let fresh = upkeep::check_floor(m, chunk.id).is_ok();
-    if fresh && n > 0 && covered.len() == n && ChunkRef::covering(chunk.id, covered) == Some(chunk)
-    {
-        m.segments.drain(..n);
-        m.chunks.push(chunk);
+fn seal(m: &mut Manifest, s: &Seal) {
+    let fresh = upkeep::check_floor(m, s.chunk.id).is_ok();
+    let describes = ChunkRef::covering(s.chunk.id, &s.entries) == Some(s.chunk);
+    if fresh && describes && m.segments.starts_with(&s.entries) {
+        m.segments.drain(..s.entries.len());
+        m.chunks.push(s.chunk);
     }
 }
 

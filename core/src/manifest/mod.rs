@@ -9,7 +9,7 @@ mod invariants;
 mod model;
 mod upkeep;
 
-pub use edit::{Append, Commit, Edit, NewSegment, Replace, apply};
+pub use edit::{Append, Commit, Edit, NewSegment, Replace, Seal, apply};
 pub use invariants::check as check_invariants;
 pub use model::{
     ChunkRef, IndexChunk, Leader, Manifest, SegmentEntry, SegmentIndex, Tombstone, TombstoneKind,

@@ -45,6 +45,14 @@ impl Footer {
         }
         let mut c = Cursor::new(tail.slice(tail.len() - TRAILER_BYTES..));
         let trailer = read_trailer(&mut c).map_err(|e| corrupt(location, e))?;
+        let known = super::FLAG_STORED_BLOCKS | super::FLAG_GAPS;
+        if trailer.flags & !known != 0 {
+            let flags = trailer.flags;
+            return Err(corrupt(
+                location,
+                format!("unknown trailer flags {flags:#x}"),
+            ));
+        }
         let index_end = object_len - TRAILER_BYTES as u64;
         if trailer.index_offset > index_end
             || index_end - trailer.index_offset != u64::from(trailer.index_len)
@@ -181,6 +189,14 @@ pub fn decode(bytes: Bytes, location: &str) -> Result<(SegmentHeader, Vec<Positi
         records.extend(decode_block(block, compressed, location)?);
     }
     Ok((header, records))
+}
+
+/// Reads only the header of a segment (its identity, record count and timestamps).
+pub fn decode_header(bytes: &Bytes, location: &str) -> Result<SegmentHeader, Error> {
+    if bytes.len() < HEADER_BYTES {
+        return Err(corrupt(location, "shorter than a segment header"));
+    }
+    read_header(&mut Cursor::new(bytes.slice(..HEADER_BYTES)), location)
 }
 
 fn read_header(c: &mut Cursor, location: &str) -> Result<SegmentHeader, Error> {

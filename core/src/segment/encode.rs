@@ -108,9 +108,15 @@ fn encode_at(
         )?);
     }
 
+    put_footer(&mut out, &blocks, gaps);
+    Ok(out.freeze())
+}
+
+/// The block index, then the trailer with its checksum over everything before it.
+fn put_footer(out: &mut BytesMut, blocks: &[BlockInfo], gaps: bool) {
     let index_offset = out.len() as u64;
     out.put_u32_le(blocks.len() as u32);
-    for b in &blocks {
+    for b in blocks {
         out.put_u32_le(b.first_position);
         out.put_u32_le(b.records);
         out.put_u64_le(b.byte_offset);
@@ -123,10 +129,9 @@ fn encode_at(
     out.put_u64_le(index_offset);
     out.put_u32_le(index_len as u32);
     out.put_u32_le(FLAG_STORED_BLOCKS | if gaps { FLAG_GAPS } else { 0 });
-    let crc = crc32c::crc32c(&out);
+    let crc = crc32c::crc32c(out);
     out.put_u32_le(crc);
     out.put_slice(&MAGIC);
-    Ok(out.freeze())
 }
 
 fn put_header(out: &mut BytesMut, h: &SegmentHeader, version: u16) {

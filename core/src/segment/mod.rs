@@ -32,7 +32,7 @@ mod decode;
 mod encode;
 mod wire;
 
-pub use decode::{Footer, decode, decode_block};
+pub use decode::{Footer, decode, decode_block, decode_header};
 pub use encode::{encode, encode_sparse};
 
 use crate::ids::{Epoch, PartitionId, TopicId, WriterId};

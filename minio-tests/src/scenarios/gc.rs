@@ -61,9 +61,22 @@ pub async fn gc_deletes_only_what_nothing_references(storage: Storage) {
     let fresh_orphan = plant(&storage, &name, clock.now_ms()).await;
     let dry = gc(&storage, &name, true).await;
     assert_eq!(objects(&storage, &name).await.len(), before.len() + 1);
+    // A run with a budget of one delete stops after its first batch and keeps what it did.
+    let budgeted = run_gc(&storage, &options(&name, false, 1)).await.unwrap();
+    assert!(
+        budgeted.deleted >= 1 && budgeted.waiting > 0,
+        "{budgeted:?}"
+    );
     let second = gc(&storage, &name, false).await;
-    assert_eq!(second.deleted, dry.deleted, "{second:?} vs dry run {dry:?}");
-    assert!(second.deleted >= first.buried, "{second:?}");
+    assert_eq!(
+        budgeted.deleted + second.deleted,
+        dry.deleted,
+        "{second:?} vs dry run {dry:?}"
+    );
+    assert!(
+        budgeted.deleted + second.deleted >= first.buried,
+        "{second:?}"
+    );
     assert_eq!(second.orphans, 2, "{second:?}");
     let left = objects(&storage, &name).await;
     assert_eq!(
@@ -105,16 +118,22 @@ async fn reads_after_gc(storage: &Storage, name: &TopicName) {
     );
 }
 
-async fn gc(storage: &Storage, name: &TopicName, dry_run: bool) -> GcReport {
-    let options = GcOptions {
+fn options(name: &TopicName, dry_run: bool, max_deletes: u64) -> GcOptions {
+    GcOptions {
         scope: Scope {
             topics: vec![name.clone()],
             ..Scope::default()
         },
         dry_run,
+        max_deletes,
         ..GcOptions::default()
-    };
-    let report = run_gc(storage, &options).await.unwrap();
+    }
+}
+
+async fn gc(storage: &Storage, name: &TopicName, dry_run: bool) -> GcReport {
+    let report = run_gc(storage, &options(name, dry_run, u64::MAX))
+        .await
+        .unwrap();
     assert!(report.failed.is_empty(), "{report:?}");
     report
 }

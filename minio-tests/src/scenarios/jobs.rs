@@ -1,6 +1,6 @@
-//! Every job at once, twice each, next to a writer and a following reader: compaction and GC
-//! (with no reader grace and no orphan grace, the harshest setting) and trims, looping while
-//! the writer appends one record per commit. Nothing acknowledged above the log start may be
+//! Every job at once, twice each, next to a writer and a following reader: compaction (key
+//! compaction too, on a compacted topic) and GC (with no reader grace and no orphan grace, the
+//! harshest setting) and trims, looping while the writer appends one record per commit. Nothing acknowledged above the log start may be
 //! lost, moved or duplicated, nothing the manifest references may be deleted, and the reader
 //! may fail only with `OffsetOutOfRange` below the log start.
 
@@ -14,12 +14,13 @@ use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::record::Record;
 use silt_core::store::Storage;
 use silt_core::testing::FlakyStore;
+use silt_core::topic::{CleanupPolicy, TopicSettings};
 use silt_reader::{ReadError, Reader, StartFrom};
 use silt_writer::Writer;
 
 use super::faults::{dynamo_write_path_faults, write_path_faults};
 use super::gc::{objects, referenced};
-use super::{manifest, quick, topic, with_dynamo_faults};
+use super::{manifest, quick, read_all, with_dynamo_faults};
 use crate::checker::{History, check};
 
 const P: PartitionId = PartitionId(0);
@@ -29,16 +30,33 @@ const KEEP: u64 = 150;
 
 /// The race on a healthy store.
 pub async fn jobs_next_to_a_writer_and_reader_lose_nothing(storage: Storage) {
-    jobs_race(storage, false).await;
+    jobs_race(storage, false, CleanupPolicy::Delete).await;
 }
 
 /// The race with faults injected into every write-path call of the writer and the jobs.
 pub async fn jobs_under_faults_lose_nothing(storage: Storage) {
-    jobs_race(storage, true).await;
+    jobs_race(storage, true, CleanupPolicy::Delete).await;
 }
 
-async fn jobs_race(storage: Storage, faults: bool) {
-    let name = topic(&storage, "jobs-race", 1).await;
+/// The race on a key-compacted topic whose records cycle through 13 keys: the newest
+/// acknowledged record of each key must survive at its offset, whatever else goes.
+pub async fn key_compaction_next_to_a_writer_keeps_the_newest_per_key(storage: Storage) {
+    jobs_race(storage, false, CleanupPolicy::Compact).await;
+}
+
+/// The key of the record whose value is `w-<seq>`.
+fn key_of(value: &Bytes) -> Bytes {
+    let seq: u64 = std::str::from_utf8(&value[2..]).unwrap().parse().unwrap();
+    Bytes::from(format!("k{}", seq % 13))
+}
+
+async fn jobs_race(storage: Storage, faults: bool, policy: CleanupPolicy) {
+    let name = TopicName::new("jobs-race").unwrap();
+    let settings = TopicSettings {
+        cleanup_policy: policy,
+        ..TopicSettings::default()
+    };
+    storage.create_topic(&name, 1, settings).await.unwrap();
     let (faulty, injected) = match faults {
         true => {
             let flaky = FlakyStore::new(storage.objects.clone(), 17);
@@ -57,9 +75,11 @@ async fn jobs_race(storage: Storage, faults: bool) {
     let mut history = History::default();
     for seq in 0..RECORDS {
         let value = Bytes::from(format!("w-{seq}"));
-        let ack = writer
-            .append(P, vec![Record::from_value(value.clone(), 0)])
-            .await;
+        let record = Record {
+            key: Some(key_of(&value)),
+            ..Record::from_value(value.clone(), 0)
+        };
+        let ack = writer.append(P, vec![record]).await;
         history.answer("w", seq, value, &ack);
     }
     writer.close().await;
@@ -86,6 +106,12 @@ async fn jobs_race(storage: Storage, faults: bool) {
     );
     assert!(runs >= 8, "the jobs hardly ran: {runs}");
     history.trimmed(P, start);
+    if policy == CleanupPolicy::Compact {
+        history.keep_newest_per_key(key_of);
+        // The last, quiet pass saw every record (all stamped 0, no lag): one per key is left.
+        let left = read_all(&storage, &name, P).await.len();
+        assert!(left <= 13, "{left} records left of 13 keys");
+    }
     check(&storage, &name, &history).await.assert_clean();
     assert_eq!(
         objects(&storage, &name).await,

@@ -45,17 +45,21 @@ fn record(i: u64, now_ms: i64) -> Record {
 }
 
 /// What must survive: everything young, keyless records, and among the old ones the newest
-/// per key unless it is a tombstone older than the delete retention.
+/// per key unless it is a tombstone older than the delete retention with no older record of
+/// its key (which it would have to hide).
 fn survivors(written: &[(Offset, Record)]) -> Vec<(Offset, Record)> {
     let old = &written[..OLD as usize];
-    let newest: HashMap<&Bytes, Offset> = old
-        .iter()
-        .filter_map(|(o, r)| Some((r.key.as_ref()?, *o)))
-        .collect();
+    let mut newest: HashMap<&Bytes, (Offset, usize)> = HashMap::new();
+    for (o, r) in old {
+        if let Some(k) = &r.key {
+            let n = newest.entry(k).or_insert((*o, 0));
+            *n = (*o, n.1 + 1);
+        }
+    }
     let kept = |(o, r): &&(Offset, Record)| match &r.key {
         None => true,
         _ if o.0 >= OLD => true,
-        Some(k) => newest[k] == *o && r.value.is_some(),
+        Some(k) => newest[k].0 == *o && (r.value.is_some() || newest[k].1 > 1),
     };
     written.iter().filter(kept).cloned().collect()
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use silt_core::error::{Error, Rejection, Result};
 use silt_core::ids::{CommitSeq, Epoch, Offset, PartitionId, TopicId, TopicName, WriterId};
-use silt_core::manifest::{Append, CHUNK_ENTRIES, Commit, Edit, NewSegment, TAIL_SEAL_AT};
+use silt_core::manifest::{Append, CHUNK_ENTRIES, Commit, Edit, NewSegment, Seal, TAIL_SEAL_AT};
 use silt_core::store::{Snapshot, Storage};
 
 /// Where a partition's writer stands.
@@ -186,14 +186,17 @@ impl Committer {
 
     /// Writes an index chunk of the oldest tail entries when the tail is long. Best effort:
     /// a failure only postpones sealing.
-    async fn seal_if_long(&self, base: &Snapshot) -> Option<silt_core::manifest::ChunkRef> {
+    async fn seal_if_long(&self, base: &Snapshot) -> Option<Seal> {
         let m = &base.manifest;
         if m.segments.len() < TAIL_SEAL_AT {
             return None;
         }
         let entries = &m.segments[..CHUNK_ENTRIES];
         match self.storage.write_chunk(&self.topic, m, entries).await {
-            Ok(chunk) => chunk,
+            Ok(chunk) => chunk.map(|chunk| Seal {
+                chunk,
+                entries: entries.to_vec(),
+            }),
             Err(e) => {
                 tracing::warn!(partition = %self.partition, error = %e, "could not seal index chunk; will retry");
                 None

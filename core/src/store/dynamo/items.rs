@@ -70,6 +70,15 @@ impl Fields<'_> {
     }
 }
 
+/// A manifest read from (or written to) DynamoDB: no ETag, the version is inside.
+pub(super) fn snapshot(manifest: Manifest) -> crate::store::Snapshot {
+    crate::store::Snapshot {
+        manifest: std::sync::Arc::new(manifest),
+        e_tag: None,
+        object_version: None,
+    }
+}
+
 /// The head item of `m` (whose segments must already be written as segment items).
 pub(super) fn head_item(pk: &str, m: &Manifest) -> Item {
     let (segments, bytes) = match m.index {

@@ -30,7 +30,7 @@ use crate::ids::{Offset, PartitionId, TopicId, TopicName};
 use crate::keys::{HEAD_SK, Keys};
 use crate::manifest::{Commit, Edit, Manifest, SegmentEntry, SegmentIndex, Tombstone};
 use crate::topic::TopicConfig;
-use items::{Item, s};
+use items::{Item, s, snapshot};
 
 /// Manifests in a DynamoDB table.
 #[derive(Debug, Clone)]
@@ -191,14 +191,6 @@ where
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_string(),
         _ => DisplayErrorContext(e).to_string(),
-    }
-}
-
-fn snapshot(manifest: Manifest) -> Snapshot {
-    Snapshot {
-        manifest: std::sync::Arc::new(manifest),
-        e_tag: None,
-        object_version: None,
     }
 }
 

@@ -173,6 +173,32 @@ fn head_update(
         x.set("log_start_offset", n(next.log_start_offset.0));
     }
     markers(&mut x, current, next, commit);
+    conditions(&mut x, current, commit);
+    let mut expression = format!("SET {}", x.set.join(", "));
+    if !x.remove.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", x.remove.join(", ")));
+    }
+    let key = Item::from([
+        ("pk".to_string(), s(pk)),
+        ("sk".to_string(), s(crate::keys::HEAD_SK)),
+    ]);
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .update_expression(expression)
+        .condition_expression(x.conditions.join(" AND "))
+        .set_expression_attribute_names(Some(x.names))
+        .set_expression_attribute_values(Some(x.values))
+        .build()
+        .map_err(|e| Rejection::Invariant {
+            partition: next.partition,
+            reason: e.to_string(),
+        })?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// Conditions the head update on what the edit read.
+fn conditions(x: &mut Expression, current: &Manifest, commit: &Commit) {
     match &commit.edit {
         // A trim reads only the log start (the next offset it stays below only grows), so
         // it conflicts with appends and claims only over a writer marker it ages out.
@@ -199,27 +225,6 @@ fn head_update(
             x.require("orphan_floor_ms", "<=", n(oldest));
         }
     }
-    let mut expression = format!("SET {}", x.set.join(", "));
-    if !x.remove.is_empty() {
-        expression.push_str(&format!(" REMOVE {}", x.remove.join(", ")));
-    }
-    let key = Item::from([
-        ("pk".to_string(), s(pk)),
-        ("sk".to_string(), s(crate::keys::HEAD_SK)),
-    ]);
-    let update = Update::builder()
-        .table_name(table)
-        .set_key(Some(key))
-        .update_expression(expression)
-        .condition_expression(x.conditions.join(" AND "))
-        .set_expression_attribute_names(Some(x.names))
-        .set_expression_attribute_values(Some(x.values))
-        .build()
-        .map_err(|e| Rejection::Invariant {
-            partition: next.partition,
-            reason: e.to_string(),
-        })?;
-    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 /// Sets this commit's marker and removes the markers `apply` aged out.
