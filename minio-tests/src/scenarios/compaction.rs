@@ -80,14 +80,16 @@ fn record(i: u64) -> Record {
     }
 }
 
-fn scope(name: &TopicName) -> Scope {
+/// Only `name`.
+pub(super) fn scope(name: &TopicName) -> Scope {
     Scope {
         topics: vec![name.clone()],
         ..Scope::default()
     }
 }
 
-async fn compact(storage: &Storage, name: &TopicName, dry_run: bool) -> CompactReport {
+/// One compaction run of `name` into segments of up to 64 KiB; it must not fail.
+pub(super) async fn compact(storage: &Storage, name: &TopicName, dry_run: bool) -> CompactReport {
     let options = CompactOptions {
         scope: scope(name),
         dry_run,

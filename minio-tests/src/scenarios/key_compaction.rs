@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use silt_control::{CompactOptions, GcOptions, Scope, run_compaction, run_gc};
+use silt_control::{GcOptions, run_gc};
 use silt_core::clock::{Clock, SystemClock};
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::record::Record;
@@ -16,6 +16,7 @@ use silt_core::topic::{CleanupPolicy, TopicSettings};
 use silt_reader::{Reader, StartFrom};
 use silt_writer::Writer;
 
+use super::compaction::{compact, scope};
 use super::gc::{objects, referenced};
 use super::{quick, read_all, segments};
 
@@ -127,27 +128,4 @@ pub async fn key_compaction_keeps_the_newest_per_key(storage: Storage) {
         referenced(&storage, &name).await
     );
     assert_eq!(read_all(&storage, &name, P).await, expected);
-}
-
-fn scope(name: &TopicName) -> Scope {
-    Scope {
-        topics: vec![name.clone()],
-        ..Scope::default()
-    }
-}
-
-async fn compact(
-    storage: &Storage,
-    name: &TopicName,
-    dry_run: bool,
-) -> silt_control::CompactReport {
-    let options = CompactOptions {
-        scope: scope(name),
-        dry_run,
-        target_bytes: 64 * 1024,
-        ..CompactOptions::default()
-    };
-    let report = run_compaction(storage, &options).await.unwrap();
-    assert!(report.failed.is_empty() && report.stale == 0, "{report:?}");
-    report
 }

@@ -104,6 +104,26 @@ impl DynamoManifestStore {
             .transpose()
     }
 
+    /// Every item `query` finds, following its pages (strongly consistent).
+    pub(super) async fn query_all(&self, query: QueryFluentBuilder) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut after: Option<Item> = None;
+        loop {
+            let page = query
+                .clone()
+                .consistent_read(true)
+                .set_exclusive_start_key(after.take())
+                .send()
+                .await
+                .map_err(|e| self.failed("Query", &e))?;
+            items.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(key) => after = Some(key),
+                None => return Ok(items),
+            }
+        }
+    }
+
     /// A consistent query of the segment items of `pk` with sort keys in `lo..=hi`.
     fn segment_query(&self, pk: &str, lo: String, hi: String) -> QueryFluentBuilder {
         self.client

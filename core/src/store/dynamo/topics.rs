@@ -89,33 +89,22 @@ impl DynamoManifestStore {
 
     pub(super) async fn topic_names(&self) -> Result<Vec<TopicName>> {
         let pk = self.keys.topics_pk(&self.namespace);
-        let mut names = Vec::new();
-        let mut after: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(&pk))
-                .projection_expression("sk")
-                .consistent_read(true)
-                .set_exclusive_start_key(after.take())
-                .send()
-                .await
-                .map_err(|e| self.failed("Query", &e))?;
-            for item in page.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(name)) = item.get("sk")
-                    && let Ok(name) = TopicName::new(name)
-                {
-                    names.push(name);
-                }
-            }
-            match page.last_evaluated_key {
-                Some(key) => after = Some(key),
-                None => break,
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(&pk))
+            .projection_expression("sk");
+        let mut names: Vec<TopicName> = self
+            .query_all(query)
+            .await?
+            .iter()
+            .filter_map(|item| match item.get("sk") {
+                Some(AttributeValue::S(name)) => TopicName::new(name).ok(),
+                _ => None,
+            })
+            .collect();
         names.sort();
         Ok(names)
     }

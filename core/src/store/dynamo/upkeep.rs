@@ -166,28 +166,17 @@ impl DynamoManifestStore {
     ) -> Result<Vec<Tombstone>> {
         let pk = self.pk(topic, p);
         let location = self.location(&pk);
-        let mut out = Vec::new();
-        let mut after: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :g)")
-                .expression_attribute_values(":pk", s(&pk))
-                .expression_attribute_values(":g", AttributeValue::S(GRAVEYARD_SK_PREFIX.into()))
-                .consistent_read(true)
-                .set_exclusive_start_key(after.take())
-                .send()
-                .await
-                .map_err(|e| self.failed("Query", &e))?;
-            for item in page.items.unwrap_or_default() {
-                out.push(tombstone_of(&item, &location)?);
-            }
-            match page.last_evaluated_key {
-                Some(key) => after = Some(key),
-                None => return Ok(out),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :g)")
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":g", AttributeValue::S(GRAVEYARD_SK_PREFIX.into()));
+        let items = self.query_all(query).await?;
+        items
+            .iter()
+            .map(|item| tombstone_of(item, &location))
+            .collect()
     }
 }
