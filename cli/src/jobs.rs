@@ -97,6 +97,7 @@ fn scope(job: JobArgs) -> CliResult<Scope> {
     Ok(Scope {
         topics: topics.collect::<Result<_, _>>()?,
         max_partitions: job.max_partitions,
+        deadline: None,
     })
 }
 

@@ -82,6 +82,10 @@ pub async fn run_retention_observed(
     let visit = due.len();
     for (n, (topic, p, settings)) in due.into_iter().enumerate() {
         progress(n, visit);
+        if options.scope.out_of_time() {
+            report.coverage.stopped_early(visit - n);
+            break;
+        }
         let expired = partition(storage, &topic, p, &settings, now_ms, options.dry_run).await;
         match expired {
             Ok(Some(expired)) => report.expired.push(expired),

@@ -1,12 +1,14 @@
 //! Which partitions a job run visits: the chosen topics (all by default), at most a budget of
 //! partitions per run, starting at a place picked by the clock so that repeated bounded runs
-//! reach every partition. Shared by retention, compaction and GC.
+//! reach every partition, and none started after a deadline (a Lambda invocation's). Shared
+//! by retention, compaction and GC.
 
 use serde::Serialize;
 use silt_core::error::Result;
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::store::Storage;
 use silt_core::topic::TopicConfig;
+use tokio::time::Instant;
 
 /// The partitions a run may visit.
 #[derive(Debug, Clone)]
@@ -15,6 +17,9 @@ pub struct Scope {
     pub topics: Vec<TopicName>,
     /// Most partitions visited in one run.
     pub max_partitions: usize,
+    /// No partition (or compaction unit) is started after this; the rest is left for the
+    /// next run.
+    pub deadline: Option<Instant>,
 }
 
 impl Default for Scope {
@@ -22,6 +27,7 @@ impl Default for Scope {
         Scope {
             topics: Vec::new(),
             max_partitions: 10_000,
+            deadline: None,
         }
     }
 }
@@ -35,7 +41,20 @@ pub struct Coverage {
     pub partitions_left: usize,
 }
 
+impl Coverage {
+    /// Records that the run stopped before the last `unvisited` partitions it planned.
+    pub(crate) fn stopped_early(&mut self, unvisited: usize) {
+        self.partitions_visited -= unvisited;
+        self.partitions_left += unvisited;
+    }
+}
+
 impl Scope {
+    /// True once the deadline has passed.
+    pub(crate) fn out_of_time(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
     /// The configurations of the topics in scope.
     pub(crate) async fn configs(&self, storage: &Storage) -> Result<Vec<TopicConfig>> {
         let names = match self.topics.is_empty() {

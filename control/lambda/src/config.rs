@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use silt_control::{CompactOptions, GcOptions, RetentionOptions, Scope};
 use silt_core::ids::TopicName;
+use tokio::time::Instant;
 
 /// The jobs this function can run, chosen by `SILT_JOB`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +107,13 @@ impl JobConfig {
             grace_ms,
             target_bytes: parse(&var, "SILT_TARGET_BYTES", "a size in bytes")?,
         })
+    }
+
+    /// The same configuration with the scope's deadline set.
+    pub(crate) fn until(&self, deadline: Instant) -> JobConfig {
+        let mut config = self.clone();
+        config.scope.deadline = Some(deadline);
+        config
     }
 
     /// Options of a retention run.

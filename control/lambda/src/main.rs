@@ -9,11 +9,14 @@
 mod config;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use silt_control::{run_compaction, run_gc, run_retention};
+use silt_core::clock::{Clock, SystemClock};
 use silt_core::store::Storage;
+use tokio::time::Instant;
 
 use crate::config::{JobConfig, JobKind};
 
@@ -43,9 +46,21 @@ async fn serve() -> Result<(), Error> {
     tracing::info!(store = %config.store, job = ?config.job, "ready");
     let (storage, config) = (&storage, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        run_job(storage, config, &event.context.request_id).await
+        let config = config.until(deadline(event.context.deadline));
+        run_job(storage, &config, &event.context.request_id).await
     }))
     .await
+}
+
+/// Work stops starting this long before the invocation's deadline, so what was started can
+/// finish and the report can be sent.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(30);
+
+/// When to stop starting work, from the invocation's deadline (ms since the epoch).
+fn deadline(deadline_ms: u64) -> Instant {
+    let left_ms = i64::try_from(deadline_ms).unwrap_or(i64::MAX) - SystemClock.now_ms();
+    let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(0));
+    Instant::now() + left.saturating_sub(DEADLINE_MARGIN)
 }
 
 /// Runs the configured job once and returns its report.

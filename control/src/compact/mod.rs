@@ -117,9 +117,8 @@ pub async fn run_compaction_observed(
     let mut run = JobRun::new();
     for (n, (config, p)) in due.iter().enumerate() {
         progress(n, due.len());
-        if report.bytes_read >= options.max_bytes_read {
-            report.coverage.partitions_visited -= due.len() - n;
-            report.coverage.partitions_left += due.len() - n;
+        if report.bytes_read >= options.max_bytes_read || options.scope.out_of_time() {
+            report.coverage.stopped_early(due.len() - n);
             break;
         }
         let mut job = Partition {
@@ -237,7 +236,7 @@ impl Partition<'_> {
     }
 
     fn out_of_budget(&self) -> bool {
-        self.report.bytes_read >= self.options.max_bytes_read
+        self.report.bytes_read >= self.options.max_bytes_read || self.options.scope.out_of_time()
     }
 
     async fn entries(

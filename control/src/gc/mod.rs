@@ -99,6 +99,10 @@ pub async fn run_gc_observed(
     let mut run = JobRun::new();
     for (n, (topic, p)) in due.iter().enumerate() {
         progress(n, due.len());
+        if options.scope.out_of_time() {
+            report.coverage.stopped_early(due.len() - n);
+            break;
+        }
         if let Err(e) = partition(storage, topic, *p, options, &mut run, &mut report).await {
             report.failed.push(format!("{topic}/{p}: {e}"));
         }

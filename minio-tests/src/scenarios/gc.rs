@@ -89,6 +89,18 @@ pub async fn gc_deletes_only_what_nothing_references(storage: Storage) {
     );
     assert!(!left.contains(&old_orphan) && !left.contains(&young_orphan));
 
+    // A run whose deadline has passed starts nothing and leaves the partition for the next.
+    let mut late = options(&name, false, u64::MAX);
+    late.scope.deadline = Some(tokio::time::Instant::now());
+    let late = run_gc(&storage, &late).await.unwrap();
+    assert_eq!(
+        (
+            late.coverage.partitions_visited,
+            late.coverage.partitions_left
+        ),
+        (0, 1)
+    );
+
     // Nothing more to do; a commit naming a swept orphan is refused.
     let third = gc(&storage, &name, false).await;
     assert_eq!(

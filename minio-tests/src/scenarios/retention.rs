@@ -121,6 +121,7 @@ pub async fn retention_expires_by_time_and_size(storage: Storage) {
         scope: Scope {
             topics: vec![sized.clone(), timed.clone()],
             max_partitions: 1,
+            ..Scope::default()
         },
         dry_run: false,
     };
