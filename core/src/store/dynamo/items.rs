@@ -5,6 +5,7 @@
 //!   `orphan_floor_ms`, running totals `segments` and `bytes`, and `writers` (a map from writer
 //!   id to its last commit: `seq`, `base`, `at`). Its size does not grow with the log.
 //! - segment (`sk = "S#<base offset:020>"`): `id`, `base`, `records`, `bytes`, `min_ts`, `max_ts`.
+//! - graveyard (`sk = "G#<object id>"`): see `upkeep`.
 //! - topic (`pk = "<namespace>/topics"`, `sk = <name>`): `doc`, the topic configuration JSON.
 //!
 //! Decoding never panics: a missing or malformed attribute is a [`Corruption`] naming the item.
