@@ -2,7 +2,7 @@
 //! index one `Bury` takes every such sealed chunk and tail entry; on an external index
 //! (DynamoDB) each `Bury` names the segment items it removes, a transaction's worth at a time.
 
-use silt_core::error::Result;
+use silt_core::error::{Error, Rejection, Result};
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::manifest::{Edit, SegmentIndex};
 use silt_core::store::{Snapshot, Storage};
@@ -56,15 +56,29 @@ pub(super) async fn bury(
             .into_iter()
             .take_while(|e| e.end_offset() <= start)
             .collect();
-        let full = entries.len() == ITEMS_PER_BURY;
-        buried += entries.len() as u64;
+        let (full, count) = (entries.len() == ITEMS_PER_BURY, entries.len() as u64);
         if entries.is_empty() || dry_run {
+            buried += count;
             break;
         }
-        let committed = run
+        match run
             .commit(storage, topic, p, &base, Edit::Bury { entries })
-            .await?;
-        base = committed.snapshot;
+            .await
+        {
+            Ok(committed) => {
+                base = committed.snapshot;
+                buried += count;
+            }
+            // Another GC run buried (or compaction rewrote) some of them first: look again.
+            Err(Error::Rejected(Rejection::Stale { .. })) => {
+                match storage.manifests.read(topic, p).await? {
+                    Some(fresh) => base = fresh,
+                    None => break,
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
         if !full {
             break;
         }
