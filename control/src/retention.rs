@@ -19,6 +19,7 @@ use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::store::{Snapshot, Storage};
 use silt_core::topic::TopicSettings;
 
+use crate::job::JobRun;
 use crate::scope::{Coverage, Scope};
 use crate::trim::{Trimmed, commit_trim};
 
@@ -80,13 +81,23 @@ pub async fn run_retention_observed(
     let (due, coverage) = options.scope.this_run(due, now_ms);
     report.coverage = coverage;
     let visit = due.len();
+    let mut run = JobRun::new();
     for (n, (topic, p, settings)) in due.into_iter().enumerate() {
         progress(n, visit);
         if options.scope.out_of_time() {
             report.coverage.stopped_early(visit - n);
             break;
         }
-        let expired = partition(storage, &topic, p, &settings, now_ms, options.dry_run).await;
+        let expired = partition(
+            storage,
+            &topic,
+            p,
+            &settings,
+            now_ms,
+            options.dry_run,
+            &mut run,
+        );
+        let expired = expired.await;
         match expired {
             Ok(Some(expired)) => report.expired.push(expired),
             Ok(None) => {}
@@ -131,6 +142,7 @@ async fn partition(
     settings: &TopicSettings,
     now_ms: i64,
     dry_run: bool,
+    run: &mut JobRun,
 ) -> Result<Option<Expired>> {
     let Some(base) = storage.manifests.read(topic, p).await? else {
         return Ok(None);
@@ -146,7 +158,7 @@ async fn partition(
             to: expiry.to,
             next_offset: base.manifest.next_offset,
         },
-        false => commit_trim(storage, topic, p, &base, expiry.to).await?,
+        false => commit_trim(storage, topic, p, &base, expiry.to, run).await?,
     };
     Ok(Some(Expired {
         topic: topic.clone(),

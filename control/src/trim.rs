@@ -5,10 +5,11 @@
 
 use serde::Serialize;
 use silt_core::error::Result;
-use silt_core::ids::{CommitSeq, Offset, PartitionId, TopicName, WriterId};
-use silt_core::manifest::{Commit, Edit};
+use silt_core::ids::{Offset, PartitionId, TopicName};
+use silt_core::manifest::Edit;
 use silt_core::store::{Snapshot, Storage};
-use ulid::Ulid;
+
+use crate::job::JobRun;
 
 /// What a trim did to one partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -40,7 +41,7 @@ pub async fn trim(
         // log, which `Trim` treats like any other).
         None => storage.manifests.create(topic, p, config.topic_id).await?,
     };
-    commit_trim(storage, topic, p, &base, before).await
+    commit_trim(storage, topic, p, &base, before, &mut JobRun::new()).await
 }
 
 /// Trims `topic`'s partition `p`, as read in `base`, to `before` (nothing to commit when the
@@ -51,6 +52,7 @@ pub(crate) async fn commit_trim(
     p: PartitionId,
     base: &Snapshot,
     before: Offset,
+    run: &mut JobRun,
 ) -> Result<Trimmed> {
     let from = base.manifest.log_start_offset;
     if before <= from {
@@ -61,13 +63,9 @@ pub(crate) async fn commit_trim(
             next_offset: base.manifest.next_offset,
         });
     }
-    let commit = Commit {
-        writer: WriterId(Ulid::new()),
-        seq: CommitSeq(1),
-        now_ms: storage.clock.now_ms(),
-        edit: Edit::Trim { before },
-    };
-    let committed = storage.manifests.commit(topic, p, base, &commit).await?;
+    let committed = run
+        .commit(storage, topic, p, base, Edit::Trim { before })
+        .await?;
     let m = &committed.snapshot.manifest;
     Ok(Trimmed {
         partition: p,

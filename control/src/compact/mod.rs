@@ -326,17 +326,15 @@ impl Partition<'_> {
     async fn commit(&mut self, base: &mut Snapshot, edit: Edit) -> Result<()> {
         let committed = self
             .run
-            .commit(self.storage, self.topic, self.p, base, edit);
-        match committed.await {
-            Ok(committed) => *base = committed.snapshot,
-            // Planned on what changed, or raced by an orphan sweep that got to its uploads.
-            Err(Error::Rejected(Rejection::Stale { .. } | Rejection::StaleUpload { .. })) => {
+            .try_commit(self.storage, self.topic, self.p, base, edit);
+        match committed.await? {
+            Some(committed) => *base = committed.snapshot,
+            None => {
                 self.report.stale += 1;
                 if let Some(fresh) = self.storage.manifests.read(self.topic, self.p).await? {
                     *base = fresh;
                 }
             }
-            Err(e) => return Err(e),
         }
         Ok(())
     }

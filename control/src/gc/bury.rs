@@ -2,7 +2,7 @@
 //! index one `Bury` takes every such sealed chunk and tail entry; on an external index
 //! (DynamoDB) each `Bury` names the segment items it removes, a transaction's worth at a time.
 
-use silt_core::error::{Error, Rejection, Result};
+use silt_core::error::Result;
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::manifest::{Edit, SegmentIndex};
 use silt_core::store::{Snapshot, Storage};
@@ -61,23 +61,20 @@ pub(super) async fn bury(
             buried += count;
             break;
         }
-        match run
-            .commit(storage, topic, p, &base, Edit::Bury { entries })
-            .await
-        {
-            Ok(committed) => {
+        let edit = Edit::Bury { entries };
+        match run.try_commit(storage, topic, p, &base, edit).await? {
+            Some(committed) => {
                 base = committed.snapshot;
                 buried += count;
             }
             // Another GC run buried (or compaction rewrote) some of them first: look again.
-            Err(Error::Rejected(Rejection::Stale { .. })) => {
-                match storage.manifests.read(topic, p).await? {
-                    Some(fresh) => base = fresh,
-                    None => break,
+            None => match storage.manifests.read(topic, p).await? {
+                Some(fresh) => {
+                    base = fresh;
+                    continue;
                 }
-                continue;
-            }
-            Err(e) => return Err(e),
+                None => break,
+            },
         }
         if !full {
             break;

@@ -49,7 +49,9 @@ pub(super) async fn sweep(
         }
         false => current,
     };
-    // Read after the floor is in place: anything committed later has ids at or above it.
+    // Read after the floor is in place: anything committed later has ids at or above it. Not
+    // the raising commit's own result: on DynamoDB that is exact only in what the edit read,
+    // and its stale next offset would hide segments committed meanwhile (below the floor).
     let Some(fresh) = storage.manifests.read(topic, p).await? else {
         return Ok(0);
     };

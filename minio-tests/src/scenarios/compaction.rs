@@ -3,14 +3,14 @@
 //! GC deletes the replaced objects; a dry run changes nothing and repeated runs settle.
 
 use bytes::Bytes;
-use silt_control::{CompactOptions, CompactReport, GcOptions, Scope, run_compaction, run_gc};
+use silt_control::{CompactOptions, CompactReport, GcOptions, run_compaction, run_gc};
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::record::{Header, Record};
 use silt_core::store::Storage;
 use silt_writer::Writer;
 
 use super::gc::{objects, referenced};
-use super::{quick, read_all, segments, topic};
+use super::{quick, read_all, scope, segments, topic};
 
 const P: PartitionId = PartitionId(0);
 const RECORDS: u64 = 600;
@@ -77,14 +77,6 @@ fn record(i: u64) -> Record {
             key: format!("h{}", i % 2),
             value: Bytes::from(i.to_string()),
         }],
-    }
-}
-
-/// Only `name`.
-pub(super) fn scope(name: &TopicName) -> Scope {
-    Scope {
-        topics: vec![name.clone()],
-        ..Scope::default()
     }
 }
 

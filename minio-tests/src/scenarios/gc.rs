@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
-use silt_control::{GcOptions, GcReport, Scope, run_gc, trim};
+use silt_control::{GcOptions, GcReport, run_gc, trim};
 use silt_core::clock::{Clock, SystemClock};
 use silt_core::error::{Error, Rejection};
 use silt_core::ids::{CommitSeq, ObjectId, Offset, PartitionId, TopicName, WriterId};
@@ -19,7 +19,7 @@ use silt_reader::{ReadError, Reader, StartFrom};
 use silt_writer::Writer;
 use ulid::Ulid;
 
-use super::{manifest, quick, read_all, segments, topic};
+use super::{manifest, quick, read_all, scope, segments, topic};
 
 const HOUR_MS: i64 = 60 * 60 * 1000;
 const P: PartitionId = PartitionId(0);
@@ -132,10 +132,7 @@ async fn reads_after_gc(storage: &Storage, name: &TopicName) {
 
 fn options(name: &TopicName, dry_run: bool, max_deletes: u64) -> GcOptions {
     GcOptions {
-        scope: Scope {
-            topics: vec![name.clone()],
-            ..Scope::default()
-        },
+        scope: scope(name),
         dry_run,
         max_deletes,
         ..GcOptions::default()

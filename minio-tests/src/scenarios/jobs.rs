@@ -20,7 +20,7 @@ use silt_writer::Writer;
 
 use super::faults::{dynamo_write_path_faults, write_path_faults};
 use super::gc::{objects, referenced};
-use super::{manifest, quick, read_all, with_dynamo_faults};
+use super::{manifest, quick, read_all, topic_with, with_dynamo_faults};
 use crate::checker::{History, check};
 
 const P: PartitionId = PartitionId(0);
@@ -51,12 +51,11 @@ fn key_of(value: &Bytes) -> Bytes {
 }
 
 async fn jobs_race(storage: Storage, faults: bool, policy: CleanupPolicy) {
-    let name = TopicName::new("jobs-race").unwrap();
     let settings = TopicSettings {
         cleanup_policy: policy,
         ..TopicSettings::default()
     };
-    storage.create_topic(&name, 1, settings).await.unwrap();
+    let name = topic_with(&storage, "jobs-race", 1, settings).await;
     let (faulty, injected) = match faults {
         true => {
             let flaky = FlakyStore::new(storage.objects.clone(), 17);
@@ -94,9 +93,10 @@ async fn jobs_race(storage: Storage, faults: bool, policy: CleanupPolicy) {
         orphan_grace_ms: 0,
         ..GcOptions::default()
     };
-    run_compaction(&storage, &CompactOptions::default())
+    let compacted = run_compaction(&storage, &CompactOptions::default())
         .await
         .unwrap();
+    assert!(compacted.failed.is_empty(), "{compacted:?}");
     let swept = run_gc(&storage, &gc).await.unwrap();
     assert!(swept.failed.is_empty(), "{swept:?}");
     let start = manifest(&storage, &name, P).await.log_start_offset;

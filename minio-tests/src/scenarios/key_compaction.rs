@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use silt_control::{GcOptions, run_gc};
 use silt_core::clock::{Clock, SystemClock};
-use silt_core::ids::{Offset, PartitionId, TopicName};
+use silt_core::ids::{Offset, PartitionId};
 use silt_core::record::Record;
 use silt_core::store::Storage;
 use silt_core::testing::ManualClock;
@@ -16,9 +16,9 @@ use silt_core::topic::{CleanupPolicy, TopicSettings};
 use silt_reader::{Reader, StartFrom};
 use silt_writer::Writer;
 
-use super::compaction::{compact, scope};
+use super::compaction::compact;
 use super::gc::{objects, referenced};
-use super::{quick, read_all, segments};
+use super::{quick, read_all, scope, segments, topic_with};
 
 const P: PartitionId = PartitionId(0);
 const RECORDS: u64 = 300;
@@ -68,14 +68,13 @@ fn survivors(written: &[(Offset, Record)]) -> Vec<(Offset, Record)> {
 pub async fn key_compaction_keeps_the_newest_per_key(storage: Storage) {
     let now = SystemClock.now_ms();
     let storage = storage.with_clock(ManualClock::new(now));
-    let name = TopicName::new("kc").unwrap();
     let settings = TopicSettings {
         cleanup_policy: CleanupPolicy::Compact,
         min_compaction_lag_ms: Some(LAG_MS),
         delete_retention_ms: Some(TOMBSTONE_MS),
         ..TopicSettings::default()
     };
-    storage.create_topic(&name, 1, settings).await.unwrap();
+    let name = topic_with(&storage, "kc", 1, settings).await;
     let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
     for i in 0..RECORDS {
         writer.append(P, vec![record(i, now)]).await.unwrap();

@@ -38,11 +38,13 @@ pub use trimming::{trim_moves_the_log_start, trims_next_to_a_writer_lose_nothing
 use std::sync::Arc;
 
 use bytes::Bytes;
+use silt_control::Scope;
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::manifest::{Manifest, SegmentEntry};
 use silt_core::record::Record;
 use silt_core::store::Storage;
 use silt_core::testing::{DynamoFaults, DynamoRule};
+use silt_core::topic::TopicSettings;
 use silt_reader::{Reader, StartFrom};
 use silt_writer::{Writer, WriterSettings};
 
@@ -50,12 +52,30 @@ use crate::checker::History;
 
 /// Creates `name` with `partitions` partitions.
 pub async fn topic(storage: &Storage, name: &str, partitions: u32) -> TopicName {
+    topic_with(storage, name, partitions, TopicSettings::default()).await
+}
+
+/// Creates `name` with `partitions` partitions and `settings`.
+pub async fn topic_with(
+    storage: &Storage,
+    name: &str,
+    partitions: u32,
+    settings: TopicSettings,
+) -> TopicName {
     let name = TopicName::new(name).expect("valid name");
     storage
-        .create_topic(&name, partitions, Default::default())
+        .create_topic(&name, partitions, settings)
         .await
         .expect("create topic");
     name
+}
+
+/// A job scope of only `name`.
+pub fn scope(name: &TopicName) -> Scope {
+    Scope {
+        topics: vec![name.clone()],
+        ..Scope::default()
+    }
 }
 
 /// The current manifest of a partition.

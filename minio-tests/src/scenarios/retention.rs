@@ -18,16 +18,10 @@ use silt_core::topic::TopicSettings;
 use silt_writer::Writer;
 
 use super::faults::{dynamo_write_path_faults, write_path_faults};
-use super::{manifest, quick, segments, with_dynamo_faults};
+use super::{manifest, quick, segments, topic_with, with_dynamo_faults};
 use crate::checker::{History, check};
 
 const NOW_MS: i64 = 1_000_000;
-
-async fn create(storage: &Storage, name: &str, settings: TopicSettings) -> TopicName {
-    let name = TopicName::new(name).unwrap();
-    storage.create_topic(&name, 1, settings).await.unwrap();
-    name
-}
 
 /// Ten batches of ten records; batch `b` has timestamp `NOW_MS - 100 000 + b * 10 000`.
 async fn fill(storage: &Storage, name: &TopicName) {
@@ -68,8 +62,8 @@ pub async fn retention_expires_by_time_and_size(storage: Storage) {
         retention_ms: Some(60_000),
         ..TopicSettings::default()
     };
-    let timed = create(&storage, "ret-time", by_time).await;
-    let forever = create(&storage, "ret-none", TopicSettings::default()).await;
+    let timed = topic_with(&storage, "ret-time", 1, by_time).await;
+    let forever = topic_with(&storage, "ret-none", 1, TopicSettings::default()).await;
     fill(&storage, &timed).await;
     fill(&storage, &forever).await;
 
@@ -115,7 +109,7 @@ pub async fn retention_expires_by_time_and_size(storage: Storage) {
         retention_bytes: Some(keep),
         ..TopicSettings::default()
     };
-    let sized = create(&storage, "ret-size", by_size).await;
+    let sized = topic_with(&storage, "ret-size", 1, by_size).await;
     fill(&storage, &sized).await;
     let budgeted = RetentionOptions {
         scope: Scope {
@@ -153,7 +147,7 @@ pub async fn retention_walks_a_long_log_page_by_page(storage: Storage) {
         retention_ms: Some(60_000),
         ..TopicSettings::default()
     };
-    let name = create(&storage, "ret-long", by_time).await;
+    let name = topic_with(&storage, "ret-long", 1, by_time).await;
     let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
     for i in 0..300u64 {
         let record = Record::from_value(Bytes::from(format!("{i}")), NOW_MS - 100_000);
@@ -226,7 +220,7 @@ async fn retention_race(storage: Storage, faults: bool) {
         retention_ms: Some(RACE_RETENTION_MS),
         ..TopicSettings::default()
     };
-    let name = create(&storage, "ret-race", settings).await;
+    let name = topic_with(&storage, "ret-race", 1, settings).await;
     let (faulty, flaky, dynamo) = match faults {
         true => {
             let flaky = FlakyStore::new(storage.objects.clone(), 11);
