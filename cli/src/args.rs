@@ -43,6 +43,12 @@ pub(crate) enum Command {
     /// Delete what retention and compaction removed, and uploads never committed.
     #[command(subcommand)]
     Gc(GcCommand),
+    /// Print the DuckDB, Athena and Spark statements that query a topic's sealed Parquet
+    /// files (see `topic create --seal-after-ms`).
+    Table {
+        /// Topic name.
+        name: String,
+    },
 }
 
 /// Options every job takes.
@@ -68,14 +74,21 @@ pub(crate) enum RetentionCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum CompactCommand {
-    /// Merge runs of small committed segments into segments near --target-bytes (the old ones
-    /// are deleted by GC after the reader grace).
+    /// Merge runs of small committed segments into segments near --target-bytes, and seal
+    /// records older than a topic's --seal-after-ms as Parquet (the old segments are deleted
+    /// by GC after the reader grace).
     Run {
         #[command(flatten)]
         job: JobArgs,
         /// Size merged segments aim for, in bytes.
         #[arg(long, default_value_t = silt_control::TARGET_SEGMENT_BYTES)]
         target_bytes: u64,
+        /// Size sealed Parquet files aim for, in bytes.
+        #[arg(long, default_value_t = silt_control::COLD_FILE_BYTES)]
+        cold_file_bytes: u64,
+        /// Size Parquet row groups aim for, in bytes.
+        #[arg(long, default_value_t = silt_core::cold::ROW_GROUP_BYTES)]
+        row_group_bytes: usize,
     },
 }
 
@@ -191,6 +204,10 @@ pub(crate) enum TopicCommand {
         /// default one day.
         #[arg(long, allow_negative_numbers = true)]
         delete_retention_ms: Option<i64>,
+        /// Compaction seals records older than this (ms) as Parquet under `tables/`; 0: at
+        /// its next run; default never.
+        #[arg(long, allow_negative_numbers = true)]
+        seal_after_ms: Option<i64>,
     },
     /// List topics.
     List,
@@ -238,6 +255,9 @@ pub(crate) struct AlterArgs {
     /// Key compaction keeps tombstones this long (ms).
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) delete_retention_ms: Option<i64>,
+    /// Compaction seals records older than this (ms) as Parquet; -1: never.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) seal_after_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

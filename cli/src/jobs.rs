@@ -8,6 +8,7 @@ use silt_control::{
     CompactOptions, GcOptions, RetentionOptions, Scope, run_compaction_observed, run_gc_observed,
     run_retention_observed,
 };
+use silt_core::cold::ColdOptions;
 use silt_core::ids::TopicName;
 use silt_core::store::Storage;
 
@@ -40,22 +41,36 @@ pub(crate) async fn retention(storage: &Storage, cmd: RetentionCommand) -> CliRe
 }
 
 pub(crate) async fn compact(storage: &Storage, cmd: CompactCommand) -> CliResult {
-    let CompactCommand::Run { job, target_bytes } = cmd;
+    let CompactCommand::Run {
+        job,
+        target_bytes,
+        cold_file_bytes,
+        row_group_bytes,
+    } = cmd;
     let dry_run = job.dry_run;
+    let defaults = CompactOptions::default();
     let options = CompactOptions {
         scope: scope(job)?,
         dry_run,
         target_bytes,
-        ..CompactOptions::default()
+        cold_file_bytes,
+        cold: ColdOptions {
+            row_group_bytes,
+            ..defaults.cold
+        },
+        ..defaults
     };
     let r = with_progress(|bar| run_compaction_observed(storage, &options, bar)).await?;
     let verb = if dry_run { "would merge" } else { "merged" };
     let removed = if dry_run { "would remove" } else { "removed" };
+    let seal = if dry_run { "would seal" } else { "sealed" };
     let summary = format!(
-        "compaction: {} partitions visited, {verb} {} segments into {}, {removed} {} records by key from {} segments, {} bytes read, {} written, {} skipped as changed meanwhile, {} partitions left for the next run",
+        "compaction: {} partitions visited, {verb} {} segments into {}, {seal} {} segments into {} Parquet files, {removed} {} records by key from {} segments, {} bytes read, {} written, {} skipped as changed meanwhile, {} partitions left for the next run",
         r.coverage.partitions_visited,
         r.segments_merged,
         r.segments_written,
+        r.segments_sealed,
+        r.cold_written,
         r.records_removed,
         r.segments_rewritten,
         r.bytes_read,

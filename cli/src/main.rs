@@ -1,7 +1,7 @@
 //! # silt: the command line
 //!
 //! Topics, produce (stdin → acknowledged offsets), consume (offsets → stdout), the jobs (retention,
-//! compaction, GC), and `demo`, the whole flow on the embedded default store for a newcomer. Every command takes
+//! compaction, GC), `table` (SQL over the sealed Parquet files), and `demo`, the whole flow on the embedded default store for a newcomer. Every command takes
 //! `--store URL` (or `SILT_STORE`; default `file://./silt-data`) and `--manifest
 //! dynamodb://TABLE` (or `SILT_MANIFEST`; default: manifests in the store).
 
@@ -12,6 +12,7 @@ mod demo;
 mod jobs;
 mod json;
 mod produce;
+mod table;
 mod topic;
 
 use std::process::ExitCode;
@@ -59,6 +60,7 @@ async fn run(args: Args) -> CliResult {
         Command::Retention(cmd) => jobs::retention(&storage, cmd).await,
         Command::Compact(cmd) => jobs::compact(&storage, cmd).await,
         Command::Gc(cmd) => jobs::gc(&storage, cmd).await,
+        Command::Table { name } => table::run(&storage, name).await,
         Command::Manifest(ManifestCommand::Init) => Ok(()),
     }
 }

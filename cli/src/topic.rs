@@ -19,6 +19,7 @@ pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
             cleanup_policy,
             min_compaction_lag_ms,
             delete_retention_ms,
+            seal_after_ms,
         } => {
             let name = TopicName::new(name)?;
             let settings = TopicSettings {
@@ -27,6 +28,7 @@ pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
                 cleanup_policy: cleanup_policy.into(),
                 min_compaction_lag_ms,
                 delete_retention_ms,
+                seal_after_ms,
             };
             let config = storage.create_topic(&name, partitions, settings).await?;
             println!(
@@ -138,6 +140,9 @@ async fn alter(storage: &Storage, args: AlterArgs) -> CliResult {
             cleanup_policy: args.cleanup_policy.map_or(s.cleanup_policy, Into::into),
             min_compaction_lag_ms: args.min_compaction_lag_ms.or(s.min_compaction_lag_ms),
             delete_retention_ms: args.delete_retention_ms.or(s.delete_retention_ms),
+            seal_after_ms: args
+                .seal_after_ms
+                .map_or(s.seal_after_ms, unset_if_negative),
         })
         .await?;
     println!("{}: {}", config.name, settings_text(&config.settings));
@@ -162,6 +167,9 @@ fn settings_text(s: &TopicSettings) -> String {
         text.push_str(&format!(
             ", cleanup_policy=compact, min_compaction_lag_ms={lag}, delete_retention_ms={tombstones}"
         ));
+    }
+    if let Some(ms) = s.seal_after_ms {
+        text.push_str(&format!(", seal_after_ms={ms}"));
     }
     text
 }

@@ -100,6 +100,45 @@ ulid_id!(
     ObjectId
 );
 
+/// A UTC calendar day, as days since 1970-01-01: the `dt=` folder a cold segment is filed
+/// under. Displays as `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Day(pub i32);
+
+impl Day {
+    /// Milliseconds in a day.
+    pub const MS: i64 = 86_400_000;
+
+    /// The UTC day holding `ms` since the Unix epoch (clamped to the range of `Day`).
+    pub fn of_ms(ms: i64) -> Day {
+        let days = ms.div_euclid(Day::MS);
+        Day(days.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+    }
+
+    /// Year, month (1..=12) and day of month (1..=31), by Howard Hinnant's
+    /// `civil_from_days` (proleptic Gregorian calendar).
+    pub fn civil(self) -> (i64, u32, u32) {
+        let z = i64::from(self.0) + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        (year, month, day)
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (y, m, d) = self.civil();
+        write!(f, "{y:04}-{m:02}-{d:02}")
+    }
+}
+
 /// A validated topic name: `[a-zA-Z0-9._-]{1,249}`, not `.` or `..` (Kafka's rule).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -186,5 +225,15 @@ mod tests {
         assert!(validate_partition_count(1).is_ok());
         assert!(validate_partition_count(10_000).is_ok());
         assert!(validate_partition_count(10_001).is_err());
+    }
+
+    #[test]
+    fn days_display_as_utc_dates() {
+        assert_eq!(Day::of_ms(0).to_string(), "1970-01-01");
+        assert_eq!(Day::of_ms(-1).to_string(), "1969-12-31");
+        assert_eq!(Day::of_ms(1_795_996_800_000 - 1).to_string(), "2026-11-29");
+        assert_eq!(Day::of_ms(1_795_996_800_000).to_string(), "2026-11-30");
+        assert_eq!(Day::of_ms(951_782_400_000).to_string(), "2000-02-29");
+        assert_eq!(Day::of_ms(i64::MAX), Day(i32::MAX));
     }
 }

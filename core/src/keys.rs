@@ -7,11 +7,14 @@
 //! <root>/topics/<topic>/<partition:05>/seg/<id>.seg     hot segments, immutable
 //! <root>/topics/<topic>/<partition:05>/idx/<id>.idx     sealed manifest chunks, immutable
 //! <root>/_probe/<id>                                    conditional-write capability probe
+//! <root>/tables/topic=<topic>/partition=<p>/dt=<yyyy-mm-dd>/<first:020>-<last:020>-<id>.parquet
+//!                                                       cold segments (Parquet)
 //! ```
 
 use object_store::path::Path;
 
-use crate::ids::{ObjectId, Offset, PartitionId, TopicName};
+use crate::ids::{Day, ObjectId, Offset, PartitionId, TopicName};
+use crate::manifest::SegmentEntry;
 
 /// Formats every key under one root prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +70,58 @@ impl Keys {
         self.partition(topic, partition)
             .join("idx")
             .join(format!("{id}.idx"))
+    }
+
+    /// Folder of all cold segments: the root analysts query.
+    pub fn tables(&self) -> Path {
+        self.root.clone().join("tables")
+    }
+
+    /// Folder of one topic's cold segments (Hive-style).
+    pub fn topic_table(&self, topic: &TopicName) -> Path {
+        self.tables().join(format!("topic={topic}"))
+    }
+
+    /// Folder of one partition's cold segments.
+    pub fn partition_table(&self, topic: &TopicName, partition: PartitionId) -> Path {
+        self.topic_table(topic)
+            .join(format!("partition={}", partition.0))
+    }
+
+    /// A cold segment: named by its offset range and a unique id, so no write ever replaces
+    /// an existing file.
+    pub fn cold_segment(
+        &self,
+        topic: &TopicName,
+        partition: PartitionId,
+        day: Day,
+        first: Offset,
+        last: Offset,
+        id: ObjectId,
+    ) -> Path {
+        self.partition_table(topic, partition)
+            .join(format!("dt={day}"))
+            .join(format!("{:020}-{:020}-{id}.parquet", first.0, last.0))
+    }
+
+    /// The object of a committed segment, hot or cold.
+    pub fn segment_object(
+        &self,
+        topic: &TopicName,
+        partition: PartitionId,
+        entry: &SegmentEntry,
+    ) -> Path {
+        match entry.cold_day {
+            None => self.segment(topic, partition, entry.id),
+            Some(day) => self.cold_segment(
+                topic,
+                partition,
+                day,
+                entry.base_offset,
+                entry.last_offset(),
+                entry.id,
+            ),
+        }
     }
 
     /// DynamoDB partition key of a partition's head and segment items: the store's namespace
@@ -131,5 +186,14 @@ mod tests {
             format!("prefix/topics/orders/00007/seg/{id}.seg")
         );
         assert_eq!(Keys::new(Path::default()).topics().as_ref(), "topics");
+        assert_eq!(
+            keys.cold_segment(&t, PartitionId(7), Day(0), Offset(5), Offset(9), id)
+                .as_ref(),
+            format!(
+                "prefix/tables/topic=orders/partition=7/dt=1970-01-01/\
+                 {:020}-{:020}-{id}.parquet",
+                5, 9
+            )
+        );
     }
 }

@@ -16,6 +16,7 @@
 //! - [`ids`]: newtypes for offsets, partitions, epochs, versions and names;
 //! - [`keys`]: the one place that formats object keys;
 //! - [`record`], [`segment`]: the record and the segment format (pure, no I/O);
+//! - [`cold`]: the Parquet format of cold segments, and their ranged reads;
 //! - [`manifest`]: the manifest, its edits and invariants (pure);
 //! - [`store`]: manifest stores (object store, local directory) and [`store::Storage`];
 //! - [`topic`]: topic configuration;
@@ -25,6 +26,7 @@
 
 mod chunks;
 pub mod clock;
+pub mod cold;
 pub mod error;
 pub mod ids;
 pub mod keys;

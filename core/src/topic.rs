@@ -38,6 +38,11 @@ pub struct TopicSettings {
     /// timestamp, so consumers see the delete (`delete.retention.ms`; `None`: one day).
     #[serde(default)]
     pub delete_retention_ms: Option<i64>,
+    /// Compaction seals committed records older than this into cold segments (Parquet under
+    /// `tables/`), for analysts and long retention; 0 seals everything at the next run
+    /// (`None`: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal_after_ms: Option<i64>,
 }
 
 /// What compaction does to a topic's old records (Kafka's `cleanup.policy`).
@@ -76,6 +81,7 @@ impl TopicSettings {
         let lags = [
             ("min_compaction_lag_ms", self.min_compaction_lag_ms),
             ("delete_retention_ms", self.delete_retention_ms),
+            ("seal_after_ms", self.seal_after_ms),
         ];
         if let Some((field, Some(ms))) =
             lags.into_iter().find(|(_, ms)| ms.is_some_and(|ms| ms < 0))

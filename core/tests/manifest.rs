@@ -168,6 +168,7 @@ fn merge(m: &Manifest, at: usize, len: usize, id: ObjectId) -> Option<Replace> {
         bytes: old.iter().map(|e| e.bytes).sum(),
         min_ts: 0,
         max_ts: 0,
+        cold_day: None,
     };
     Some(Replace {
         old,

@@ -73,6 +73,7 @@ fn compacting_a_sealed_chunk_swaps_it_and_buries_only_what_merged() {
             bytes: 100,
             min_ts: 0,
             max_ts: 0,
+            cold_day: None,
         })
         .collect();
     let merged = SegmentEntry {

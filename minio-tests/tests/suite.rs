@@ -25,7 +25,8 @@ macro_rules! suite {
                 gc_deletes_only_what_nothing_references, compaction_merges_tiny_segments_tenfold,
                 jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing,
                 key_compaction_keeps_the_newest_per_key,
-                key_compaction_next_to_a_writer_keeps_the_newest_per_key);
+                key_compaction_next_to_a_writer_keeps_the_newest_per_key,
+                sealed_records_read_back_identical_and_once);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

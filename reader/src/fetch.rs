@@ -1,9 +1,11 @@
 //! Segment entry → records. A read from a segment's start, or of a small segment, GETs the whole
 //! object and verifies all of it; a read from the middle of a large segment GETs the footer
-//! (one suffix range) and then only the block that holds the offset.
+//! (one suffix range) and then only the block that holds the offset. A cold (Parquet) segment
+//! is read a page run at a time: its footer and page index, then the pages holding the offset.
 
 use bytes::Bytes;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use silt_core::cold;
 use silt_core::error::{Corruption, Error, Result};
 use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
 use silt_core::manifest::SegmentEntry;
@@ -36,6 +38,9 @@ pub(crate) async fn fetch(
     entry: &SegmentEntry,
     offset: Offset,
 ) -> Result<Fetched> {
+    if entry.is_cold() {
+        return fetch_cold(storage, topic, partition, entry, offset).await;
+    }
     let path = storage.keys.segment(topic, partition, entry.id);
     let location = path.to_string();
     let position = (offset.0 - entry.base_offset.0) as u32;
@@ -79,6 +84,26 @@ pub(crate) async fn fetch(
         first: offset,
         end: entry.base_offset.plus(block_end),
         records: from(records),
+    })
+}
+
+async fn fetch_cold(
+    storage: &Storage,
+    topic: &TopicName,
+    partition: PartitionId,
+    entry: &SegmentEntry,
+    offset: Offset,
+) -> Result<Fetched> {
+    let path = storage.keys.segment_object(topic, partition, entry);
+    let objects = storage.objects.clone();
+    let window = cold::read_window(objects, &path, entry.bytes, offset).await?;
+    let end = window
+        .end
+        .map_or(entry.end_offset(), |e| e.min(entry.end_offset()));
+    Ok(Fetched {
+        first: offset,
+        end: end.max(offset.plus(1)),
+        records: window.records,
     })
 }
 

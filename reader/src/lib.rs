@@ -23,6 +23,7 @@ pub use fetch::WHOLE_FETCH_BYTES_MAX;
 
 use std::time::Duration;
 
+use silt_core::cold;
 use silt_core::error::Error;
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::store::Storage;
@@ -105,6 +106,7 @@ impl Reader {
     /// The first offset at or after the log start whose record has a timestamp at or after
     /// `ts`, or the next offset. Segments whose newest record is older are skipped unread;
     /// the first one that may hold a match is scanned block by block, then the next, and so on.
+    /// In a cold segment, the timestamp column's page index leads to the one page to read.
     async fn offset_for_timestamp(
         &self,
         cursor: &mut Cursor,
@@ -117,6 +119,20 @@ impl Reader {
             .first_segment_reaching(&self.storage, &self.topic.name, ts, from)
             .await?
         {
+            if e.is_cold() {
+                let path = self
+                    .storage
+                    .keys
+                    .segment_object(&self.topic.name, cursor.partition, &e);
+                let objects = self.storage.objects.clone();
+                // The page index finds it; on any doubt (a vanished file, a hit below the log
+                // start) the scan below decides, as for a hot segment.
+                if let Ok(Some(hit)) = cold::first_offset_at(objects, &path, e.bytes, ts).await
+                    && hit >= from
+                {
+                    return Ok(hit);
+                }
+            }
             cursor.position = e.base_offset.max(from);
             while cursor.position < e.end_offset() {
                 let left = (e.end_offset().0 - cursor.position.0) as usize;

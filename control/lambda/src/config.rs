@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use silt_control::{CompactOptions, GcOptions, RetentionOptions, Scope};
+use silt_core::cold::ColdOptions;
 use silt_core::ids::TopicName;
 use tokio::time::Instant;
 
@@ -36,6 +37,8 @@ pub(crate) struct JobConfig {
     pub(crate) grace_ms: Option<i64>,
     /// `SILT_TARGET_BYTES`, compaction only: the merged segment size.
     pub(crate) target_bytes: Option<u64>,
+    /// `SILT_ROW_GROUP_BYTES`, compaction only: the size of sealed Parquet row groups.
+    pub(crate) row_group_bytes: Option<usize>,
 }
 
 /// A variable that is missing or malformed, named with what it should hold.
@@ -106,6 +109,7 @@ impl JobConfig {
             dry_run: parse(&var, "SILT_DRY_RUN", "true or false")?.unwrap_or(false),
             grace_ms,
             target_bytes: parse(&var, "SILT_TARGET_BYTES", "a size in bytes")?,
+            row_group_bytes: parse(&var, "SILT_ROW_GROUP_BYTES", "a size in bytes")?,
         })
     }
 
@@ -131,6 +135,12 @@ impl JobConfig {
             scope: self.scope.clone(),
             dry_run: self.dry_run,
             target_bytes: self.target_bytes.unwrap_or(defaults.target_bytes),
+            cold: ColdOptions {
+                row_group_bytes: self
+                    .row_group_bytes
+                    .unwrap_or(defaults.cold.row_group_bytes),
+                ..defaults.cold
+            },
             ..defaults
         }
     }

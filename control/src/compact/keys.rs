@@ -6,13 +6,67 @@
 //! older than the compaction lag are scanned, so the newest part of the log is never touched,
 //! and an older record is only ever removed in favour of a newer one that was read.
 //!
-//! The scan keeps each distinct key once and 24 bytes per keyed record, never values.
+//! The scan keeps each distinct key once and 24 bytes per keyed record, never values. Cold
+//! segments are final and not scanned; while a partition has one, tombstones stay.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
+use silt_core::error::Result;
 use silt_core::ids::Offset;
 use silt_core::record::Record;
+use silt_core::store::Snapshot;
+use silt_core::topic::DELETE_RETENTION_MS;
+
+use super::Partition;
+
+/// Segment entries listed at a time by the scan.
+const SCAN_PAGE: usize = 128;
+
+impl Partition<'_> {
+    /// The offsets key compaction removes: decided over the segments from the log start that
+    /// are all older than the compaction lag, within the byte and record budgets.
+    pub(super) async fn removable(&mut self, base: &Snapshot) -> Result<Vec<Offset>> {
+        let now_ms = self.storage.clock.now_ms();
+        let lag_ms = self.settings.min_compaction_lag_ms.unwrap_or(0);
+        let lag_cutoff = now_ms.saturating_sub(lag_ms);
+        let mut scan = Scan::default();
+        let mut cold = false;
+        let mut from = base.manifest.log_start_offset;
+        'pages: loop {
+            let page = self.entries(base, from, SCAN_PAGE).await?;
+            for entry in &page {
+                let over_budget = self.report.bytes_read + entry.bytes
+                    > self.options.max_bytes_read
+                    || scan.len() + entry.records as usize > SCANNED_RECORDS_MAX;
+                if entry.max_ts >= lag_cutoff || over_budget {
+                    break 'pages;
+                }
+                if entry.is_cold() {
+                    cold = true;
+                    continue;
+                }
+                self.report.bytes_read += entry.bytes;
+                for r in super::merge::read(self.storage, self.topic, &base.manifest, entry).await?
+                {
+                    scan.add(entry.base_offset.plus(u64::from(r.position)), &r.record);
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == SCAN_PAGE => from = last.end_offset(),
+                _ => break,
+            }
+        }
+        let retention = self.settings.delete_retention_ms;
+        let tombstone_cutoff = match cold {
+            // A cold segment is final and was not scanned: it may hold an older record of a
+            // tombstone's key, which the tombstone must go on hiding.
+            true => i64::MIN,
+            false => now_ms.saturating_sub(retention.unwrap_or(DELETE_RETENTION_MS)),
+        };
+        Ok(scan.removable(tombstone_cutoff))
+    }
+}
 
 /// Keyed records scanned per partition and run, at most (about 100 MB of scan state).
 pub(super) const SCANNED_RECORDS_MAX: usize = 4_000_000;

@@ -27,11 +27,7 @@ pub(super) async fn rewrite(
     removed: &[Offset],
 ) -> Result<Option<SegmentEntry>> {
     let Some(base) = run.first().map(|e| e.base_offset) else {
-        return Err(Rejection::Invariant {
-            partition: m.partition,
-            reason: "a rewrite of no segments".into(),
-        }
-        .into());
+        return Err(invariant(m, "a rewrite of no segments"));
     };
     let (mut records, mut read) = (Vec::new(), 0);
     for entry in run {
@@ -94,6 +90,7 @@ async fn upload(
         bytes: len,
         min_ts: header.min_ts,
         max_ts: header.max_ts,
+        cold_day: None,
     })
 }
 
@@ -117,6 +114,14 @@ pub(super) async fn read(
         .into());
     }
     Ok(records)
+}
+
+/// A plan that broke one of compaction's own rules (a bug, never bad input).
+pub(super) fn invariant(m: &Manifest, reason: &str) -> Error {
+    Error::Rejected(Rejection::Invariant {
+        partition: m.partition,
+        reason: reason.to_string(),
+    })
 }
 
 fn encoder_failed(e: impl std::error::Error + Send + Sync + 'static) -> Error {

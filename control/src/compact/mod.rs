@@ -7,7 +7,9 @@
 //!
 //! Topics with `cleanup_policy = compact` first get key compaction (see `keys`): each segment
 //! holding a superseded record is rewritten without it, keeping every other record at its
-//! offset (the segment then has gaps; readers skip them). Then small segments are merged.
+//! offset (the segment then has gaps; readers skip them). Topics with `seal_after_ms` then
+//! have their old hot segments sealed as cold Parquet segments (see `seal`). Then small
+//! segments are merged.
 //!
 //! A partition is compacted a unit at a time: each sealed index chunk (rewritten as a new
 //! chunk), then the manifest's tail; on an external index (DynamoDB), pages of segment items.
@@ -20,15 +22,19 @@
 mod keys;
 mod merge;
 mod plan;
+mod seal;
+
+pub use seal::COLD_FILE_BYTES;
 
 use std::ops::Range;
 
 use serde::Serialize;
-use silt_core::error::{Error, Rejection, Result};
+use silt_core::cold::ColdOptions;
+use silt_core::error::Result;
 use silt_core::ids::{Offset, PartitionId, TopicName};
-use silt_core::manifest::{ChunkRef, Edit, Replace, SegmentEntry, SegmentIndex};
+use silt_core::manifest::{ChunkRef, Edit, Manifest, Replace, SegmentEntry, SegmentIndex};
 use silt_core::store::{Snapshot, Storage};
-use silt_core::topic::{CleanupPolicy, DELETE_RETENTION_MS, TopicSettings};
+use silt_core::topic::{CleanupPolicy, TopicSettings};
 
 use crate::job::JobRun;
 use crate::scope::{Coverage, Scope};
@@ -38,10 +44,10 @@ pub const TARGET_SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
 /// Tombstones an inline manifest may hold before compaction waits for GC (about 300 KiB of
 /// its 1 MiB budget).
 const GRAVEYARD_MAX: usize = 4096;
-/// Segment entries listed at a time by the key scan.
-const SCAN_PAGE: usize = 128;
+/// Items a DynamoDB transaction holds at most.
+const TRANSACTION_ITEMS_MAX: usize = 100;
 /// Segment items per unit on an external index: a `Replace` costs up to two transaction items
-/// per entry (overwrite or delete, and a graveyard put) in a transaction of at most 100.
+/// per entry (overwrite or delete, and a graveyard put), and one for the head.
 const ITEMS_PER_UNIT: usize = 48;
 
 /// What a compaction run does.
@@ -55,6 +61,10 @@ pub struct CompactOptions {
     pub target_bytes: u64,
     /// Segment bytes read per run, at most (checked before each unit).
     pub max_bytes_read: u64,
+    /// Size sealed (cold) segments aim for.
+    pub cold_file_bytes: u64,
+    /// Row groups and pages of sealed segments.
+    pub cold: ColdOptions,
 }
 
 impl Default for CompactOptions {
@@ -64,6 +74,8 @@ impl Default for CompactOptions {
             dry_run: false,
             target_bytes: TARGET_SEGMENT_BYTES,
             max_bytes_read: 2 * 1024 * 1024 * 1024,
+            cold_file_bytes: COLD_FILE_BYTES,
+            cold: ColdOptions::default(),
         }
     }
 }
@@ -82,6 +94,10 @@ pub struct CompactReport {
     pub records_removed: u64,
     /// Segments key compaction rewrote without them.
     pub segments_rewritten: u64,
+    /// Hot segments sealed into cold (Parquet) segments.
+    pub segments_sealed: u64,
+    /// Cold segments written.
+    pub cold_written: u64,
     /// Bytes of segments read (merged, rewritten, or scanned for keys).
     pub bytes_read: u64,
     /// Bytes written.
@@ -129,6 +145,7 @@ pub async fn run_compaction_observed(
             options,
             run: &mut run,
             report: &mut report,
+            sealing: true,
         };
         if let Err(e) = job.compact().await {
             report.failed.push(format!("{}/{p}: {e}", config.name));
@@ -144,6 +161,8 @@ enum Pass {
     Keys(Vec<Offset>),
     /// Runs of small segments, merged.
     Merge,
+    /// The oldest hot segments whose records are all older than this (ms), sealed cold.
+    Seal(i64),
 }
 
 /// Compaction of one partition.
@@ -155,6 +174,9 @@ struct Partition<'a> {
     options: &'a CompactOptions,
     run: &'a mut JobRun,
     report: &'a mut CompactReport,
+    /// False once sealing met a segment too young to seal (or a unit went stale): only a
+    /// prefix of the log is sealed.
+    sealing: bool,
 }
 
 impl Partition<'_> {
@@ -168,39 +190,11 @@ impl Partition<'_> {
                 self.pass(&mut base, &Pass::Keys(removed)).await?;
             }
         }
-        self.pass(&mut base, &Pass::Merge).await
-    }
-
-    /// The offsets key compaction removes: decided over the segments from the log start that
-    /// are all older than the compaction lag, within the byte and record budgets.
-    async fn removable(&mut self, base: &Snapshot) -> Result<Vec<Offset>> {
-        let now_ms = self.storage.clock.now_ms();
-        let lag_ms = self.settings.min_compaction_lag_ms.unwrap_or(0);
-        let lag_cutoff = now_ms.saturating_sub(lag_ms);
-        let mut scan = keys::Scan::default();
-        let mut from = base.manifest.log_start_offset;
-        'pages: loop {
-            let page = self.entries(base, from, SCAN_PAGE).await?;
-            for entry in &page {
-                let over_budget = self.report.bytes_read + entry.bytes
-                    > self.options.max_bytes_read
-                    || scan.len() + entry.records as usize > keys::SCANNED_RECORDS_MAX;
-                if entry.max_ts >= lag_cutoff || over_budget {
-                    break 'pages;
-                }
-                self.report.bytes_read += entry.bytes;
-                for r in merge::read(self.storage, self.topic, &base.manifest, entry).await? {
-                    scan.add(entry.base_offset.plus(u64::from(r.position)), &r.record);
-                }
-            }
-            match page.last() {
-                Some(last) if page.len() == SCAN_PAGE => from = last.end_offset(),
-                _ => break,
-            }
+        if let Some(after_ms) = self.settings.seal_after_ms {
+            let cutoff_ms = self.storage.clock.now_ms().saturating_sub(after_ms);
+            self.pass(&mut base, &Pass::Seal(cutoff_ms)).await?;
         }
-        let retention = self.settings.delete_retention_ms;
-        let tombstone_cutoff = now_ms.saturating_sub(retention.unwrap_or(DELETE_RETENTION_MS));
-        Ok(scan.removable(tombstone_cutoff))
+        self.pass(&mut base, &Pass::Merge).await
     }
 
     /// Walks the partition a unit at a time and commits each unit's rewrites.
@@ -214,7 +208,7 @@ impl Partition<'_> {
                     return Ok(());
                 };
                 self.unit(base, &page, None, pass).await?;
-                if page.len() < ITEMS_PER_UNIT || self.out_of_budget() {
+                if page.len() < ITEMS_PER_UNIT || self.out_of_budget() || self.finished(pass) {
                     return Ok(());
                 }
                 from = end;
@@ -222,6 +216,9 @@ impl Partition<'_> {
         }
         let chunks: Vec<ChunkRef> = base.manifest.chunks.clone();
         for chunk in chunks.iter().filter(|c| c.end_offset > start) {
+            if self.finished(pass) {
+                return Ok(());
+            }
             let entries = self.entries(base, chunk.base_offset, chunk.segments as usize);
             let entries = entries.await?;
             self.unit(base, &entries, Some(*chunk), pass).await?;
@@ -233,6 +230,11 @@ impl Partition<'_> {
             .filter(|e| e.end_offset() > start);
         let tail: Vec<SegmentEntry> = tail.copied().collect();
         self.unit(base, &tail, None, pass).await
+    }
+
+    /// True once sealing stopped: the rest of the log stays hot this run.
+    fn finished(&self, pass: &Pass) -> bool {
+        matches!(pass, Pass::Seal(_)) && !self.sealing
     }
 
     fn out_of_budget(&self) -> bool {
@@ -252,9 +254,21 @@ impl Partition<'_> {
     }
 
     /// The runs of `entries` a pass rewrites, each into one segment.
-    fn runs(&self, entries: &[SegmentEntry], pass: &Pass) -> Vec<Range<usize>> {
+    fn runs(&mut self, entries: &[SegmentEntry], pass: &Pass, inline: bool) -> Vec<Range<usize>> {
         match pass {
             Pass::Merge => plan::groups(entries, self.options.target_bytes),
+            Pass::Seal(_) if !self.sealing => Vec::new(),
+            Pass::Seal(cutoff_ms) => {
+                let file_bytes = self.options.cold_file_bytes;
+                let max_items = if inline {
+                    usize::MAX
+                } else {
+                    TRANSACTION_ITEMS_MAX
+                };
+                let (runs, stopped) = seal::groups(entries, *cutoff_ms, file_bytes, max_items);
+                self.sealing = !stopped;
+                runs
+            }
             Pass::Keys(removed) => {
                 let holds = |e: &SegmentEntry| removed_in(removed, e) > 0;
                 let with = entries.iter().enumerate().filter(|(_, e)| holds(e));
@@ -272,20 +286,20 @@ impl Partition<'_> {
         chunk: Option<ChunkRef>,
         pass: &Pass,
     ) -> Result<()> {
-        let runs = self.runs(entries, pass);
+        let inline = base.manifest.index == SegmentIndex::Inline;
+        let runs = self.runs(entries, pass, inline);
         let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
             return Ok(());
         };
         // Every rewrite adds tombstones to an inline manifest: leave room for writers until
         // GC has caught up.
-        let inline = base.manifest.index == SegmentIndex::Inline;
         if self.out_of_budget() || (inline && base.manifest.graveyard.len() >= GRAVEYARD_MAX) {
             return Ok(());
         }
         let span = first.start..last.end;
         let removed: &[Offset] = match pass {
             Pass::Keys(removed) => removed,
-            Pass::Merge => &[],
+            Pass::Merge | Pass::Seal(_) => &[],
         };
         let mut new = Vec::new();
         let mut at = span.start;
@@ -293,15 +307,13 @@ impl Partition<'_> {
             new.extend_from_slice(&entries[at..run.start]);
             let old = &entries[run.clone()];
             if self.options.dry_run {
-                self.count(old, removed, pass);
+                self.count(old, removed, pass, 1);
             } else {
-                let (m, writer) = (&base.manifest, self.run.writer());
-                let written = merge::rewrite(self.storage, self.topic, m, old, writer, removed);
-                match written.await? {
+                match self.rewrite(&base.manifest, old, removed, pass).await? {
                     Some(written) => {
-                        self.count(old, removed, pass);
-                        self.report.bytes_written += written.bytes;
-                        new.push(written);
+                        self.count(old, removed, pass, written.len());
+                        self.report.bytes_written += written.iter().map(|e| e.bytes).sum::<u64>();
+                        new.extend(written);
                     }
                     // Another run already removed what this one would.
                     None => new.extend_from_slice(old),
@@ -317,13 +329,42 @@ impl Partition<'_> {
             Some(c) => Some((c, self.rewrite_chunk(base, entries, span, &new).await?)),
             None => None,
         };
-        self.commit(base, Edit::Replace(Replace { old, new, chunk }))
+        let cold: Vec<SegmentEntry> = new.iter().filter(|e| e.is_cold()).copied().collect();
+        self.commit(base, Edit::Replace(Replace { old, new, chunk }), &cold)
             .await
     }
 
+    /// Writes one run of `old` as a pass wants it; `None` if there is nothing to change.
+    async fn rewrite(
+        &self,
+        m: &Manifest,
+        old: &[SegmentEntry],
+        removed: &[Offset],
+        pass: &Pass,
+    ) -> Result<Option<Vec<SegmentEntry>>> {
+        let (storage, topic) = (self.storage, self.topic);
+        match pass {
+            Pass::Seal(_) => {
+                let cold = &self.options.cold;
+                Ok(Some(seal::write(storage, topic, m, old, cold).await?))
+            }
+            _ => {
+                let writer = self.run.writer();
+                let merged = merge::rewrite(storage, topic, m, old, writer, removed).await?;
+                Ok(merged.map(|e| vec![e]))
+            }
+        }
+    }
+
     /// Commits a unit's `Replace`; a refusal because what it read changed is counted, not
-    /// failed.
-    async fn commit(&mut self, base: &mut Snapshot, edit: Edit) -> Result<()> {
+    /// failed. The cold segments it would have added are deleted at once: analysts' globs
+    /// over `tables/` must not see them (other uploads are left to GC's orphan sweep).
+    async fn commit(
+        &mut self,
+        base: &mut Snapshot,
+        edit: Edit,
+        cold: &[SegmentEntry],
+    ) -> Result<()> {
         let committed = self
             .run
             .try_commit(self.storage, self.topic, self.p, base, edit);
@@ -331,6 +372,11 @@ impl Partition<'_> {
             Some(committed) => *base = committed.snapshot,
             None => {
                 self.report.stale += 1;
+                self.sealing = false;
+                for e in cold {
+                    let path = self.storage.keys.segment_object(self.topic, self.p, e);
+                    crate::job::delete(self.storage, &path).await?;
+                }
                 if let Some(fresh) = self.storage.manifests.read(self.topic, self.p).await? {
                     *base = fresh;
                 }
@@ -339,8 +385,8 @@ impl Partition<'_> {
         Ok(())
     }
 
-    /// Counts one run's rewrite in the report.
-    fn count(&mut self, old: &[SegmentEntry], removed: &[Offset], pass: &Pass) {
+    /// Counts one run's rewrite (into `written` segments) in the report.
+    fn count(&mut self, old: &[SegmentEntry], removed: &[Offset], pass: &Pass, written: usize) {
         let r = &mut *self.report;
         match pass {
             Pass::Merge => {
@@ -352,6 +398,11 @@ impl Partition<'_> {
                 let in_old: usize = old.iter().map(|e| removed_in(removed, e)).sum();
                 r.records_removed += in_old as u64;
                 r.segments_rewritten += 1;
+            }
+            Pass::Seal(_) => {
+                r.segments_sealed += old.len() as u64;
+                r.cold_written += written as u64;
+                r.bytes_read += old.iter().map(|e| e.bytes).sum::<u64>();
             }
         }
     }
@@ -371,12 +422,7 @@ impl Partition<'_> {
             .storage
             .write_chunk(self.topic, &base.manifest, &all)
             .await?;
-        written.ok_or_else(|| {
-            Error::Rejected(Rejection::Invariant {
-                partition: self.p,
-                reason: "a rewritten chunk with no entries".into(),
-            })
-        })
+        written.ok_or_else(|| merge::invariant(&base.manifest, "a rewritten chunk with no entries"))
     }
 }
 

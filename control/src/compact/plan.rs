@@ -9,9 +9,10 @@ use silt_core::limits::SEGMENT_RECORDS_MAX;
 use silt_core::manifest::SegmentEntry;
 
 /// The groups of `entries` (by index) worth merging: two or more consecutive small entries
-/// whose total stays within `target_bytes` and the segment record limit.
+/// whose total stays within `target_bytes` and the segment record limit. Cold segments are
+/// final and never merged.
 pub(super) fn groups(entries: &[SegmentEntry], target_bytes: u64) -> Vec<Range<usize>> {
-    let small = |e: &SegmentEntry| e.bytes < target_bytes / 2;
+    let small = |e: &SegmentEntry| e.bytes < target_bytes / 2 && !e.is_cold();
     let mut out = Vec::new();
     let mut i = 0;
     while i < entries.len() {
@@ -58,6 +59,7 @@ mod tests {
                     bytes,
                     min_ts: 0,
                     max_ts: 0,
+                    cold_day: None,
                 };
                 base += 1;
                 e

@@ -6,7 +6,7 @@
 use object_store::ObjectStoreExt;
 use silt_core::error::{Error, Result};
 use silt_core::ids::{ObjectId, PartitionId, TopicName};
-use silt_core::manifest::{Edit, Tombstone, TombstoneKind, codec};
+use silt_core::manifest::{Edit, SegmentEntry, Tombstone, TombstoneKind, codec};
 use silt_core::store::{Snapshot, Storage};
 
 use super::GcOptions;
@@ -82,10 +82,13 @@ async fn objects(
         TombstoneKind::ChunkWithSegments => {
             // The chunk goes last: while it exists, a crashed run can still find its segments.
             let chunk = keys.index_chunk(topic, p, t.id);
-            for id in chunk_segments(storage, &chunk).await? {
-                paths.push(keys.segment(topic, p, id));
+            for entry in chunk_segments(storage, &chunk).await? {
+                paths.push(keys.segment_object(topic, p, &entry));
             }
             paths.push(chunk);
+        }
+        TombstoneKind::Cold { day, first, last } => {
+            paths.push(keys.cold_segment(topic, p, day, first, last, t.id));
         }
     }
     if !dry_run {
@@ -100,12 +103,12 @@ async fn objects(
 pub(super) async fn chunk_segments(
     storage: &Storage,
     chunk: &object_store::path::Path,
-) -> Result<Vec<ObjectId>> {
+) -> Result<Vec<SegmentEntry>> {
     let bytes = match storage.objects.get(chunk).await {
         Ok(got) => got.bytes().await?,
         Err(object_store::Error::NotFound { .. }) => return Ok(Vec::new()),
         Err(e) => return Err(Error::from(e)),
     };
     let body = codec::decode_chunk(&bytes, chunk.as_ref())?;
-    Ok(body.entries.iter().map(|e| e.id).collect())
+    Ok(body.entries)
 }

@@ -6,8 +6,12 @@
 //!    unreferenced object below it can never become referenced;
 //! 2. read the manifest again, collect every id it references (tail, chunks and their entries,
 //!    the graveyard, and the entries of buried chunks);
-//! 3. list `seg/` and `idx/` and delete each object below the floor that is not referenced and
-//!    was last modified before the grace too (a second, independent clock).
+//! 3. list `seg/`, `idx/` and the partition's cold segments under `tables/`, and delete each
+//!    object below the floor that is not referenced and was last modified before the grace
+//!    too (a second, independent clock).
+//!
+//! Compaction deletes a cold segment whose commit was refused itself, at once (analysts'
+//! globs see every file under `tables/`); this sweep finds those a crash left behind.
 
 use std::collections::HashSet;
 
@@ -59,12 +63,13 @@ pub(super) async fn sweep(
     let modified_before_ms = now_ms.saturating_sub(options.orphan_grace_ms);
     let mut swept = 0;
     let folder = storage.keys.partition(topic, p);
-    for sub in ["seg", "idx"] {
-        let listed: Vec<_> = storage
-            .objects
-            .list(Some(&folder.clone().join(sub)))
-            .try_collect()
-            .await?;
+    let folders = [
+        folder.clone().join("seg"),
+        folder.join("idx"),
+        storage.keys.partition_table(topic, p),
+    ];
+    for folder in folders {
+        let listed: Vec<_> = storage.objects.list(Some(&folder)).try_collect().await?;
         for meta in listed {
             let Some(id) = object_id(meta.location.filename()) else {
                 continue; // not an object silt wrote: leave it alone
@@ -82,11 +87,15 @@ pub(super) async fn sweep(
     Ok(swept)
 }
 
-/// The id in a file name `<ulid>.seg` or `<ulid>.idx`.
+/// The id in a file name `<ulid>.seg`, `<ulid>.idx` or `<first>-<last>-<ulid>.parquet`.
 fn object_id(name: Option<&str>) -> Option<ObjectId> {
     let (stem, ext) = name?.rsplit_once('.')?;
-    let known = ext == "seg" || ext == "idx";
-    known.then(|| stem.parse().ok().map(ObjectId)).flatten()
+    let id = match ext {
+        "seg" | "idx" => stem,
+        "parquet" => stem.rsplit_once('-')?.1,
+        _ => return None,
+    };
+    id.parse().ok().map(ObjectId)
 }
 
 /// Every object id `snapshot` references, the graveyard's included.
@@ -107,7 +116,7 @@ async fn referenced(
         ids.insert(t.id);
         if t.kind == TombstoneKind::ChunkWithSegments {
             let chunk = storage.keys.index_chunk(topic, p, t.id);
-            ids.extend(chunk_segments(storage, &chunk).await?);
+            ids.extend(chunk_segments(storage, &chunk).await?.iter().map(|e| e.id));
         }
     }
     Ok(ids)

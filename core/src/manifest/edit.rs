@@ -74,9 +74,9 @@ pub enum Edit {
 pub struct Replace {
     /// The entries rewritten, as read: consecutive.
     pub old: Vec<SegmentEntry>,
-    /// Their replacement: consecutive, covering exactly the offsets of `old`, each starting
-    /// where one of `old` starts (merges never split a segment; key compaction rewrites one
-    /// segment into one with gaps).
+    /// Their replacement: consecutive, covering exactly the offsets of `old`. Merges never
+    /// split a segment and key compaction rewrites one segment into one with gaps; sealing
+    /// may split one where a new UTC day starts.
     pub new: Vec<SegmentEntry>,
     /// Inline index, when `old` lie in a sealed chunk: that chunk as read, and the rewritten
     /// chunk (already written) listing its entries with `old` swapped for `new`. `None`: `old`
@@ -253,6 +253,7 @@ fn append(next: &mut Manifest, commit: &Commit, a: &Append) -> Result<(), Reject
             bytes: s.bytes,
             min_ts: s.min_ts,
             max_ts: s.max_ts,
+            cold_day: None,
         });
         next.next_offset = next.next_offset.plus(u64::from(s.records));
         if let SegmentIndex::External { segments, bytes } = &mut next.index {

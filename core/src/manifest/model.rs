@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{
-    CommitSeq, Epoch, ManifestVersion, ObjectId, Offset, PartitionId, TopicId, WriterId,
+    CommitSeq, Day, Epoch, ManifestVersion, ObjectId, Offset, PartitionId, TopicId, WriterId,
 };
 
 /// The state of one partition.
@@ -72,10 +72,11 @@ pub struct Leader {
     pub lease_until_ms: i64,
 }
 
-/// One committed segment.
+/// One committed segment: hot (`seg/<id>.seg`, silt's own format) or cold (a Parquet file
+/// under `tables/`, see `cold`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SegmentEntry {
-    /// Object id of the segment (`seg/<id>.seg`).
+    /// Object id of the segment.
     pub id: ObjectId,
     /// Offset of its first record.
     pub base_offset: Offset,
@@ -87,12 +88,48 @@ pub struct SegmentEntry {
     pub min_ts: i64,
     /// Largest record timestamp.
     pub max_ts: i64,
+    /// For a cold segment, the day folder (`dt=`) its Parquet file is filed under; `None` for
+    /// a hot segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_day: Option<Day>,
 }
 
 impl SegmentEntry {
     /// One past its last offset.
     pub fn end_offset(&self) -> Offset {
         self.base_offset.plus(u64::from(self.records))
+    }
+
+    /// The offset of its last position (its first when it covers none).
+    pub fn last_offset(&self) -> Offset {
+        Offset(
+            self.end_offset()
+                .0
+                .saturating_sub(1)
+                .max(self.base_offset.0),
+        )
+    }
+
+    /// Whether it is a cold (Parquet) segment.
+    pub fn is_cold(&self) -> bool {
+        self.cold_day.is_some()
+    }
+
+    /// The tombstone that stands for it once removed at `now_ms`.
+    pub fn tombstone(&self, now_ms: i64) -> Tombstone {
+        let kind = match self.cold_day {
+            None => TombstoneKind::Segment,
+            Some(day) => TombstoneKind::Cold {
+                day,
+                first: self.base_offset,
+                last: self.last_offset(),
+            },
+        };
+        Tombstone {
+            id: self.id,
+            kind,
+            removed_at_ms: now_ms,
+        }
     }
 }
 
@@ -181,6 +218,15 @@ pub enum TombstoneKind {
     /// An index chunk and every segment it lists (retention buried the whole chunk): one
     /// tombstone instead of hundreds keeps the manifest small.
     ChunkWithSegments,
+    /// A cold segment: its Parquet file's key follows from the day and offset range too.
+    Cold {
+        /// Its day folder.
+        day: Day,
+        /// Its first offset.
+        first: Offset,
+        /// Its last offset.
+        last: Offset,
+    },
 }
 
 impl Manifest {

@@ -45,10 +45,7 @@ pub(super) fn bury(
         }
         *segments = segments.saturating_sub(entries.len() as u64);
         *bytes = bytes.saturating_sub(entries.iter().map(|e| e.bytes).sum());
-        m.graveyard = entries
-            .iter()
-            .map(|e| tomb(e.id, TombstoneKind::Segment))
-            .collect();
+        m.graveyard = entries.iter().map(|e| e.tombstone(now_ms)).collect();
         return Ok(());
     }
     let chunks = m.chunks.partition_point(|c| c.end_offset <= start);
@@ -58,11 +55,7 @@ pub(super) fn bury(
         .drain(..chunks)
         .map(|c| tomb(c.id, TombstoneKind::ChunkWithSegments));
     let buried: Vec<Tombstone> = buried
-        .chain(
-            m.segments
-                .drain(..tail)
-                .map(|e| tomb(e.id, TombstoneKind::Segment)),
-        )
+        .chain(m.segments.drain(..tail).map(|e| e.tombstone(now_ms)))
         .collect();
     m.graveyard.extend(buried);
     Ok(())
@@ -87,11 +80,13 @@ pub(super) fn replace(m: &mut Manifest, r: &Replace, now_ms: i64) -> Result<(), 
     };
     // Entries between the merged runs come through unchanged: only the merged ones are buried.
     let merged = r.old.iter().filter(|o| !r.new.iter().any(|n| n.id == o.id));
-    let mut buried: Vec<Tombstone> = merged.map(|e| tomb(e.id, TombstoneKind::Segment)).collect();
+    let mut buried: Vec<Tombstone> = merged.map(|e| e.tombstone(now_ms)).collect();
     match (&mut m.index, r.chunk) {
         (SegmentIndex::External { segments, bytes }, _) => {
             let (old_bytes, new_bytes) = (total_bytes(&r.old), total_bytes(&r.new));
-            *segments = segments.saturating_sub((r.old.len() - r.new.len()) as u64);
+            *segments = segments
+                .saturating_sub(r.old.len() as u64)
+                .saturating_add(r.new.len() as u64);
             *bytes = bytes.saturating_sub(old_bytes).saturating_add(new_bytes);
             m.graveyard = buried;
             return Ok(());
@@ -116,26 +111,26 @@ pub(super) fn replace(m: &mut Manifest, r: &Replace, now_ms: i64) -> Result<(), 
     Ok(())
 }
 
-/// `r.new` must hold exactly the offsets of `r.old` in as many entries or fewer, each new
-/// entry starting where an old one does, and rewrite at least one.
+/// `r.new` must hold exactly the offsets of `r.old`, and rewrite at least one.
 fn check_same_records(m: &Manifest, r: &Replace) -> Result<(), Rejection> {
     let span = |es: &[SegmentEntry]| Some((es.first()?.base_offset, es.last()?.end_offset()));
     let chained =
         |es: &[SegmentEntry]| es.windows(2).all(|w| w[0].end_offset() == w[1].base_offset);
-    let aligned = r
-        .new
-        .iter()
-        .all(|n| r.old.iter().any(|o| o.base_offset == n.base_offset));
     let chunk_kept = r.chunk.is_none_or(|(old, new): (ChunkRef, ChunkRef)| {
         (old.base_offset, old.end_offset) == (new.base_offset, new.end_offset)
     });
+    if r.old.iter().any(SegmentEntry::is_cold) {
+        // A glob over `tables/` must see each offset once: a cold file is never rewritten.
+        return Err(Rejection::Invariant {
+            partition: m.partition,
+            reason: "cold (Parquet) segments are final; a compaction may not replace one".into(),
+        });
+    }
     let ok = span(&r.old).is_some()
         && span(&r.old) == span(&r.new)
-        && r.new.len() <= r.old.len()
         && r.new.iter().any(|n| !r.old.iter().any(|o| o.id == n.id))
         && chained(&r.old)
         && chained(&r.new)
-        && aligned
         && chunk_kept;
     if !ok {
         return Err(Rejection::Invariant {

@@ -29,6 +29,8 @@ pub struct RequestCounts {
     pub put_bytes: u64,
     /// GETs (ranged or whole) and HEADs.
     pub get: u64,
+    /// Bytes received by GETs.
+    pub get_bytes: u64,
     /// LIST calls.
     pub list: u64,
     /// Objects deleted.
@@ -49,6 +51,7 @@ impl RequestCounts {
             put_update: self.put_update - earlier.put_update,
             put_bytes: self.put_bytes - earlier.put_bytes,
             get: self.get - earlier.get,
+            get_bytes: self.get_bytes - earlier.get_bytes,
             list: self.list - earlier.list,
             delete: self.delete - earlier.delete,
         }
@@ -64,6 +67,7 @@ struct Counters {
     put_update: AtomicU64,
     put_bytes: AtomicU64,
     get: AtomicU64,
+    get_bytes: AtomicU64,
     list: AtomicU64,
     delete: AtomicU64,
 }
@@ -104,6 +108,7 @@ impl CountingStore {
             put_update: load(&c.put_update),
             put_bytes: load(&c.put_bytes),
             get: load(&c.get),
+            get_bytes: load(&c.get_bytes),
             list: load(&c.list),
             delete: load(&c.delete),
         }
@@ -157,7 +162,13 @@ impl ObjectStore for CountingStore {
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
         add(&self.counters.get, 1);
         let started = tokio::time::Instant::now();
+        let head = options.head;
         let result = self.inner.get_opts(location, options).await;
+        if let Ok(got) = &result
+            && !head
+        {
+            add(&self.counters.get_bytes, got.range.end - got.range.start);
+        }
         let elapsed = started.elapsed().as_micros() as u64;
         self.counters
             .slowest_get_us
@@ -167,6 +178,8 @@ impl ObjectStore for CountingStore {
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         add(&self.counters.get, ranges.len() as u64);
+        let bytes: u64 = ranges.iter().map(|r| r.end - r.start).sum();
+        add(&self.counters.get_bytes, bytes);
         self.inner.get_ranges(location, ranges).await
     }
 

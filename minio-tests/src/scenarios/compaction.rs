@@ -68,7 +68,7 @@ pub async fn compaction_merges_tiny_segments_tenfold(storage: Storage) {
 }
 
 /// Record `i`: keyed, stamped and with a header, so any change shows.
-fn record(i: u64) -> Record {
+pub(super) fn record(i: u64) -> Record {
     Record {
         key: (!i.is_multiple_of(3)).then(|| Bytes::from(format!("key-{}", i % 17))),
         value: (!i.is_multiple_of(5)).then(|| Bytes::from(format!("value-{i}"))),

@@ -184,21 +184,31 @@ async fn commit_orphan(
     storage.manifests.commit(name, P, &base, &commit).await
 }
 
-/// Ids of every segment and chunk object of the partition.
+/// Ids of every segment and chunk object of the partition, cold segments included.
 pub(crate) async fn objects(storage: &Storage, name: &TopicName) -> BTreeSet<ObjectId> {
-    let folder = storage.keys.partition(name, P);
-    let listed: Vec<_> = storage
-        .objects
-        .list(Some(&folder))
-        .try_collect()
-        .await
-        .unwrap();
-    listed
-        .iter()
-        .filter_map(|m| m.location.filename()?.split_once('.'))
-        .filter(|(_, ext)| *ext == "seg" || *ext == "idx")
-        .map(|(id, _)| ObjectId(id.parse().unwrap()))
-        .collect()
+    let folders = [
+        storage.keys.partition(name, P),
+        storage.keys.partition_table(name, P),
+    ];
+    let mut ids = BTreeSet::new();
+    for folder in folders {
+        let listed: Vec<_> = storage
+            .objects
+            .list(Some(&folder))
+            .try_collect()
+            .await
+            .unwrap();
+        let names = listed
+            .iter()
+            .filter_map(|m| m.location.filename()?.rsplit_once('.'));
+        let ids_of = names.filter_map(|(stem, ext)| match ext {
+            "seg" | "idx" => Some(stem),
+            "parquet" => Some(stem.rsplit_once('-')?.1),
+            _ => None,
+        });
+        ids.extend(ids_of.map(|id| ObjectId(id.parse().unwrap())));
+    }
+    ids
 }
 
 /// Ids of every object the manifest references: segments, chunks, the graveyard.

@@ -11,6 +11,7 @@ mod key_compaction;
 mod produce;
 mod reading;
 mod retention;
+mod sealing;
 mod trimming;
 
 pub use bad_input::{bad_input_is_typed_and_harmless, corrupted_objects_are_reported};
@@ -33,6 +34,7 @@ pub use retention::{
     retention_expires_by_time_and_size, retention_next_to_a_writer_loses_nothing_inside_retention,
     retention_under_faults_loses_nothing_inside_retention, retention_walks_a_long_log_page_by_page,
 };
+pub use sealing::sealed_records_read_back_identical_and_once;
 pub use trimming::{trim_moves_the_log_start, trims_next_to_a_writer_lose_nothing_above_the_start};
 
 use std::sync::Arc;

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use ulid::Ulid;
 
 use crate::error::{Corruption, Error, Result};
-use crate::ids::{CommitSeq, Epoch, ManifestVersion, ObjectId, Offset, TopicId, WriterId};
+use crate::ids::{CommitSeq, Day, Epoch, ManifestVersion, ObjectId, Offset, TopicId, WriterId};
 use crate::manifest::{Leader, Manifest, SegmentEntry, SegmentIndex, WriterMarker, codec};
 
 /// An item as the SDK gives it.
@@ -190,7 +190,7 @@ fn markers(f: &Fields<'_>) -> Result<Vec<WriterMarker>> {
 
 /// The item of one committed segment.
 pub(super) fn segment_item(pk: &str, e: &SegmentEntry) -> Item {
-    Item::from([
+    let mut item = Item::from([
         ("pk".to_string(), s(pk)),
         (
             "sk".to_string(),
@@ -202,7 +202,11 @@ pub(super) fn segment_item(pk: &str, e: &SegmentEntry) -> Item {
         ("bytes".to_string(), n(e.bytes)),
         ("min_ts".to_string(), n(e.min_ts)),
         ("max_ts".to_string(), n(e.max_ts)),
-    ])
+    ]);
+    if let Some(day) = e.cold_day {
+        item.insert("day".to_string(), n(day.0));
+    }
+    item
 }
 
 /// Decodes a segment item.
@@ -215,6 +219,10 @@ pub(super) fn segment_of(item: &Item, location: &str) -> Result<SegmentEntry> {
         bytes: f.num("bytes")?,
         min_ts: f.num("min_ts")?,
         max_ts: f.num("max_ts")?,
+        cold_day: match item.get("day") {
+            Some(_) => Some(Day(f.num("day")?)),
+            None => None,
+        },
     };
     if entry.records == 0 {
         return Err(f.corrupt(format!("segment at {} holds no records", entry.base_offset)));

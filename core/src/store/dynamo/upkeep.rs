@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use super::DynamoManifestStore;
 use super::items::{Fields, Item, n, s, segment_item};
 use crate::error::{Corruption, Rejection, Result};
-use crate::ids::{ObjectId, PartitionId, TopicName};
+use crate::ids::{Day, ObjectId, Offset, PartitionId, TopicName};
 use crate::keys::{GRAVEYARD_SK_PREFIX, Keys};
 use crate::manifest::{Commit, Edit, Replace, SegmentEntry, Tombstone, TombstoneKind};
 
@@ -64,14 +64,7 @@ pub(super) fn items(
         _ => Vec::new(),
     };
     for e in buried {
-        let item = tombstone_item(
-            pk,
-            &Tombstone {
-                id: e.id,
-                kind: TombstoneKind::Segment,
-                removed_at_ms: commit.now_ms,
-            },
-        );
+        let item = tombstone_item(pk, &e.tombstone(commit.now_ms));
         let put = Put::builder().table_name(table).set_item(Some(item));
         out.push(
             TransactWriteItem::builder()
@@ -83,7 +76,8 @@ pub(super) fn items(
 }
 
 /// A compaction's segment items: each new entry overwrites the old one at its base offset,
-/// the other old ones are deleted; all conditioned on the old id.
+/// the other old ones are deleted, all conditioned on the old id; a new entry that starts
+/// inside an old one (sealing split it at a day) is a new item.
 fn replacements(
     table: &str,
     pk: &str,
@@ -111,22 +105,43 @@ fn replacements(
             .map_err(&refuse)?;
         out.push(TransactWriteItem::builder().put(put).build());
     }
+    let inside = r
+        .new
+        .iter()
+        .filter(|n| !r.old.iter().any(|o| o.base_offset == n.base_offset));
+    for new in inside {
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(segment_item(pk, new)))
+            .condition_expression("attribute_not_exists(sk)")
+            .build()
+            .map_err(&refuse)?;
+        out.push(TransactWriteItem::builder().put(put).build());
+    }
     Ok(out)
 }
 
+/// A graveyard item; a cold segment's also holds `day`, `first` and `last` (its key).
 fn tombstone_item(pk: &str, t: &Tombstone) -> Item {
     let kind = match t.kind {
         TombstoneKind::Segment => "segment",
         TombstoneKind::Chunk => "chunk",
         TombstoneKind::ChunkWithSegments => "chunk_with_segments",
+        TombstoneKind::Cold { .. } => "cold",
     };
-    Item::from([
+    let mut item = Item::from([
         ("pk".to_string(), s(pk)),
         ("sk".to_string(), s(Keys::graveyard_sk(t.id))),
         ("id".to_string(), s(t.id.0)),
         ("kind".to_string(), s(kind)),
         ("removed_at_ms".to_string(), n(t.removed_at_ms)),
-    ])
+    ]);
+    if let TombstoneKind::Cold { day, first, last } = t.kind {
+        item.insert("day".to_string(), n(day.0));
+        item.insert("first".to_string(), n(first.0));
+        item.insert("last".to_string(), n(last.0));
+    }
+    item
 }
 
 fn tombstone_of(item: &Item, location: &str) -> Result<Tombstone> {
@@ -135,6 +150,11 @@ fn tombstone_of(item: &Item, location: &str) -> Result<Tombstone> {
         "segment" => TombstoneKind::Segment,
         "chunk" => TombstoneKind::Chunk,
         "chunk_with_segments" => TombstoneKind::ChunkWithSegments,
+        "cold" => TombstoneKind::Cold {
+            day: Day(f.num("day")?),
+            first: Offset(f.num("first")?),
+            last: Offset(f.num("last")?),
+        },
         other => {
             return Err(Corruption {
                 what: "DynamoDB graveyard item",

@@ -1,0 +1,78 @@
+//! Cold segments (DESIGN §9): Parquet files that serve consumers by offset and analysts by
+//! SQL, from the same bytes. Compaction seals old hot segments into them ([`ColdWriter`]); the
+//! reader fetches from them by offset or timestamp ([`read_window`], [`first_offset_at`]),
+//! with ranged reads of just the row group and pages it needs.
+//!
+//! ```text
+//! tables/topic=<topic>/partition=<p>/dt=<yyyy-mm-dd>/<first:020>-<last:020>-<id>.parquet
+//!
+//! topic      string                     not null   (also in the path)
+//! partition  int32                      not null   (also in the path)
+//! offset     int64                      not null   sorted; statistics and page index
+//! timestamp  timestamp[us, UTC]         not null   statistics and page index
+//! key        binary                     nullable
+//! value      binary                     nullable   (null: a tombstone)
+//! headers    list<struct<key: string, value: binary>>   not null (empty list: none)
+//! ```
+//!
+//! The column names are those of Spark's Kafka source. Files are zstd-compressed, with row
+//! groups of about [`ROW_GROUP_BYTES`] and data pages of at most [`PAGE_ROWS`] rows, so a
+//! read by offset fetches one page per column. Key-value metadata names the topic, its id,
+//! the partition and the offset range (keys under `silt.`). A file covers consecutive offsets
+//! (some may be missing: key compaction removed them) and is never rewritten: a glob over the
+//! prefix sees each offset once.
+
+mod read;
+mod schema;
+mod write;
+
+pub use read::{first_offset_at, read_window};
+pub use schema::{arrow_schema, records_of};
+pub use write::{ColdFile, ColdWriter};
+
+use crate::error::{Corruption, Error};
+
+/// Default size row groups aim for.
+pub const ROW_GROUP_BYTES: usize = 128 * 1024 * 1024;
+/// Rows per data page at most: the unit a read by offset fetches.
+pub const PAGE_ROWS: usize = 1024;
+/// Version of this layout, in the `silt.format_version` metadata.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Knobs of the files compaction writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColdOptions {
+    /// Size a row group aims for (bytes as encoded).
+    pub row_group_bytes: usize,
+    /// Rows per data page at most.
+    pub page_rows: usize,
+}
+
+impl Default for ColdOptions {
+    fn default() -> Self {
+        ColdOptions {
+            row_group_bytes: ROW_GROUP_BYTES,
+            page_rows: PAGE_ROWS,
+        }
+    }
+}
+
+/// A Parquet error: a store error passes through (so a vanished file reads as `NotFound`),
+/// anything else means the file is not what silt wrote.
+fn parquet_error(e: parquet::errors::ParquetError, location: &str) -> Error {
+    if let parquet::errors::ParquetError::External(inner) = e {
+        return match inner.downcast::<object_store::Error>() {
+            Ok(store) => Error::from(*store),
+            Err(other) => corrupt(location, other.to_string()),
+        };
+    }
+    corrupt(location, e.to_string())
+}
+
+fn corrupt(location: &str, reason: impl Into<String>) -> Error {
+    Error::Corrupt(Corruption {
+        what: "cold segment",
+        location: location.to_string(),
+        reason: reason.into(),
+    })
+}

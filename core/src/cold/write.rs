@@ -1,0 +1,157 @@
+//! Writing one cold segment: records in offset order in, a Parquet file streamed to the object
+//! store out (a multipart upload; about one row group is held in memory).
+
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use parquet::arrow::AsyncArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::{KeyValue, SortingColumn};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+
+use super::schema::{OFFSET_COLUMN, arrow_schema, batch_of};
+use super::{ColdOptions, FORMAT_VERSION, corrupt, parquet_error};
+use crate::error::Result;
+use crate::ids::{Day, ObjectId, Offset, PartitionId, TopicId, TopicName};
+use crate::keys::Keys;
+use crate::record::Record;
+
+/// What a cold segment is: where it belongs, and the offsets it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColdFile {
+    /// Topic name.
+    pub topic: TopicName,
+    /// Topic incarnation.
+    pub topic_id: TopicId,
+    /// Partition.
+    pub partition: PartitionId,
+    /// Object id (the file name's unique suffix).
+    pub id: ObjectId,
+    /// Its day folder.
+    pub day: Day,
+    /// First offset covered.
+    pub first: Offset,
+    /// Last offset covered.
+    pub last: Offset,
+}
+
+impl ColdFile {
+    /// Its object key.
+    pub fn path(&self, keys: &Keys) -> Path {
+        keys.cold_segment(
+            &self.topic,
+            self.partition,
+            self.day,
+            self.first,
+            self.last,
+            self.id,
+        )
+    }
+
+    fn metadata(&self) -> Vec<KeyValue> {
+        let kv = |k: &str, v: String| KeyValue::new(format!("silt.{k}"), v);
+        vec![
+            kv("format_version", FORMAT_VERSION.to_string()),
+            kv("topic", self.topic.to_string()),
+            kv("topic_id", self.topic_id.to_string()),
+            kv("partition", self.partition.to_string()),
+            kv("first_offset", self.first.to_string()),
+            kv("last_offset", self.last.to_string()),
+        ]
+    }
+}
+
+/// Streams the records of one cold segment into its file.
+pub struct ColdWriter {
+    file: ColdFile,
+    location: String,
+    writer: AsyncArrowWriter<BufWriter>,
+    rows: Vec<(Offset, Record)>,
+    page_rows: usize,
+}
+
+impl std::fmt::Debug for ColdWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ColdWriter")
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+impl ColdWriter {
+    /// Starts the file (nothing is visible until [`ColdWriter::finish`]).
+    pub fn new(
+        objects: Arc<dyn ObjectStore>,
+        keys: &Keys,
+        file: ColdFile,
+        options: &ColdOptions,
+    ) -> Result<ColdWriter> {
+        let path = file.path(keys);
+        let location = path.to_string();
+        let zstd = ZstdLevel::try_new(3).map_err(|e| parquet_error(e, &location))?;
+        let page_rows = options.page_rows.max(1);
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(zstd))
+            .set_max_row_group_bytes(Some(options.row_group_bytes.max(1)))
+            .set_max_row_group_row_count(None)
+            .set_data_page_row_count_limit(page_rows)
+            .set_write_batch_size(page_rows)
+            .set_statistics_enabled(EnabledStatistics::Page)
+            // Values rarely repeat: a dictionary would only grow a page every read fetches.
+            .set_column_dictionary_enabled(ColumnPath::from("value"), false)
+            .set_column_dictionary_enabled(ColumnPath::from("key"), false)
+            // Min/max of opaque values prune nothing and weigh on the page index.
+            .set_column_statistics_enabled(ColumnPath::from("value"), EnabledStatistics::None)
+            .set_sorting_columns(Some(vec![SortingColumn {
+                column_idx: OFFSET_COLUMN as i32,
+                descending: false,
+                nulls_first: false,
+            }]))
+            .set_key_value_metadata(Some(file.metadata()))
+            .build();
+        let sink = BufWriter::new(objects, path);
+        let writer = AsyncArrowWriter::try_new(sink, arrow_schema(), Some(props))
+            .map_err(|e| parquet_error(e, &location))?;
+        Ok(ColdWriter {
+            file,
+            location,
+            writer,
+            rows: Vec::new(),
+            page_rows,
+        })
+    }
+
+    /// Adds the next record; offsets must increase and stay within the file's range.
+    pub async fn push(&mut self, offset: Offset, record: Record) -> Result<()> {
+        let after_last = self.rows.last().is_some_and(|(o, _)| offset <= *o);
+        if offset < self.file.first || offset > self.file.last || after_last {
+            let reason = format!("offset {offset} out of order or outside the file's range");
+            return Err(corrupt(&self.location, reason));
+        }
+        self.rows.push((offset, record));
+        if self.rows.len() >= self.page_rows {
+            self.flush_rows().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush_rows(&mut self) -> Result<()> {
+        let rows = std::mem::take(&mut self.rows);
+        let batch = batch_of(&self.file.topic, self.file.partition, &rows, &self.location)?;
+        let written = self.writer.write(&batch).await;
+        written.map_err(|e| parquet_error(e, &self.location))
+    }
+
+    /// Writes the footer and completes the upload; returns the file's size in bytes.
+    pub async fn finish(mut self) -> Result<u64> {
+        if !self.rows.is_empty() {
+            self.flush_rows().await?;
+        }
+        let finished = self.writer.finish().await;
+        finished.map_err(|e| parquet_error(e, &self.location))?;
+        Ok(self.writer.bytes_written() as u64)
+    }
+}

@@ -1,0 +1,176 @@
+//! Cold segments: what goes into a Parquet file reads back identical, by offset and by
+//! timestamp, and a read from the middle of a large file fetches a small part of it.
+
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use silt_core::cold::{ColdFile, ColdOptions, ColdWriter, first_offset_at, read_window};
+use silt_core::ids::{Day, ObjectId, Offset, PartitionId, TopicId, TopicName};
+use silt_core::keys::Keys;
+use silt_core::record::{Header, Record};
+use silt_core::store::CountingStore;
+use ulid::Ulid;
+
+/// Pseudo-random bytes (xorshift), so values do not compress away.
+fn noise(seed: u64, len: usize) -> Bytes {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let bytes = (0..len).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x as u8
+    });
+    bytes.collect()
+}
+
+/// `n` records at offsets 0, 2, 3, 4, … (offset 1 removed, as key compaction would), with
+/// every field exercised.
+fn records(n: u64) -> Vec<(Offset, Record)> {
+    (0..n)
+        .map(|i| {
+            let offset = Offset(if i == 0 { 0 } else { i + 1 });
+            let record = Record {
+                key: (!i.is_multiple_of(3)).then(|| Bytes::from(format!("key-{}", i % 50))),
+                value: (!i.is_multiple_of(7)).then(|| noise(i, 200)),
+                timestamp_ms: 1_700_000_000_000 + (i as i64) * 10,
+                headers: (0..i % 3)
+                    .map(|h| Header {
+                        key: format!("h{h}"),
+                        value: Bytes::from(vec![h as u8; h as usize]),
+                    })
+                    .collect(),
+            };
+            (offset, record)
+        })
+        .collect()
+}
+
+async fn write(
+    objects: Arc<dyn ObjectStore>,
+    rows: &[(Offset, Record)],
+    options: &ColdOptions,
+) -> (Path, u64) {
+    let keys = Keys::new(Path::from("root"));
+    let file = ColdFile {
+        topic: TopicName::new("orders").unwrap(),
+        topic_id: TopicId(Ulid::from_parts(1, 1)),
+        partition: PartitionId(3),
+        id: ObjectId(Ulid::from_parts(2, 2)),
+        day: Day::of_ms(rows[0].1.timestamp_ms),
+        first: rows[0].0,
+        last: rows.last().unwrap().0,
+    };
+    let path = file.path(&keys);
+    let mut writer = ColdWriter::new(objects.clone(), &keys, file, options).unwrap();
+    for (offset, record) in rows {
+        writer.push(*offset, record.clone()).await.unwrap();
+    }
+    let size = writer.finish().await.unwrap();
+    assert_eq!(objects.head(&path).await.unwrap().size, size);
+    (path, size)
+}
+
+/// Every record, read window by window from `from` on.
+async fn read_all(
+    objects: Arc<dyn ObjectStore>,
+    path: &Path,
+    size: u64,
+    from: Offset,
+) -> Vec<(Offset, Record)> {
+    let mut out = Vec::new();
+    let mut at = from;
+    loop {
+        let window = read_window(objects.clone(), path, size, at).await.unwrap();
+        out.extend(window.records);
+        match window.end {
+            Some(end) => {
+                assert!(end > at, "windows move forward");
+                at = end;
+            }
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test]
+async fn records_read_back_identical_from_any_offset() {
+    let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let rows = records(5_000);
+    let options = ColdOptions {
+        row_group_bytes: 256 * 1024,
+        page_rows: 100,
+    };
+    let (path, size) = write(objects.clone(), &rows, &options).await;
+    assert_eq!(
+        read_all(objects.clone(), &path, size, Offset(0)).await,
+        rows
+    );
+    // From a removed offset: the next kept record.
+    assert_eq!(
+        read_all(objects.clone(), &path, size, Offset(1)).await,
+        rows[1..]
+    );
+    for from in [2, 99, 100, 101, 2_345, 5_000] {
+        let expected: Vec<_> = rows.iter().filter(|(o, _)| o.0 >= from).cloned().collect();
+        assert_eq!(
+            read_all(objects.clone(), &path, size, Offset(from)).await,
+            expected
+        );
+    }
+    let past = read_window(objects.clone(), &path, size, Offset(5_001))
+        .await
+        .unwrap();
+    assert!(past.records.is_empty() && past.end.is_none());
+}
+
+#[tokio::test]
+async fn timestamps_find_the_first_record_at_or_after_them() {
+    let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let rows = records(3_000);
+    let options = ColdOptions {
+        row_group_bytes: 128 * 1024,
+        page_rows: 64,
+    };
+    let (path, size) = write(objects.clone(), &rows, &options).await;
+    let first_at = |ts: i64| first_offset_at(objects.clone(), &path, size, ts);
+    let t0 = rows[0].1.timestamp_ms;
+    assert_eq!(first_at(t0 - 1_000).await.unwrap(), Some(Offset(0)));
+    assert_eq!(first_at(t0 + 5).await.unwrap(), Some(Offset(2)));
+    assert_eq!(first_at(t0 + 20_000).await.unwrap(), Some(Offset(2_001)));
+    assert_eq!(first_at(t0 + 29_990).await.unwrap(), Some(Offset(3_000)));
+    assert_eq!(first_at(t0 + 29_991).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_read_from_the_middle_fetches_a_small_part_of_a_large_file() {
+    let counting = Arc::new(CountingStore::new(Arc::new(InMemory::new())));
+    let objects: Arc<dyn ObjectStore> = counting.clone();
+    let rows = records(120_000);
+    let (path, size) = write(objects.clone(), &rows, &ColdOptions::default()).await;
+    let before = counting.counts();
+    let window = read_window(objects.clone(), &path, size, Offset(77_777))
+        .await
+        .unwrap();
+    let fetched = counting.counts().since(&before);
+    assert_eq!(
+        window.records.first().map(|(o, _)| *o),
+        Some(Offset(77_777))
+    );
+    let share = fetched.get_bytes as f64 / size as f64;
+    println!(
+        "read one page from the middle of a {size}-byte cold segment: {} bytes in {} requests ({:.2}%)",
+        fetched.get_bytes,
+        fetched.get,
+        share * 100.0
+    );
+    assert!(
+        share < 0.05,
+        "fetched {} of {size} bytes",
+        fetched.get_bytes
+    );
+}
