@@ -46,7 +46,8 @@ fn statements(config: &TopicConfig, root: &str) -> String {
     let mut out = format!(
         "-- Topic {name}: {sealed}.\n\
          -- Columns: topic, partition, offset, timestamp (UTC, microseconds), key, value,\n\
-         -- headers (list of {{key, value}}); Hive folders partition=<p>/dt=<yyyy-mm-dd>.\n\n\
+         -- headers (list of {{key, value}}); Hive folders partition=<p>/dt=<yyyy-mm-dd>.\n\
+         -- Retention removes whole files: filter on \"offset\" for an exact log start.\n\n\
          -- DuckDB{s3_note}\n\
          SELECT \"partition\", \"offset\", \"timestamp\", key, value, headers\n\
          FROM read_parquet('{root}/*/*/*.parquet', hive_partitioning = true)\n\
@@ -96,4 +97,33 @@ fn athena(config: &TopicConfig, root: &str) -> String {
          );\n",
         last = config.partitions.saturating_sub(1),
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests fail by panicking
+mod tests {
+    use super::*;
+    use silt_core::ids::TopicId;
+    use silt_core::topic::{TOPIC_FORMAT_VERSION, TopicSettings};
+
+    #[test]
+    fn s3_stores_get_an_athena_table_with_partition_projection() {
+        let config = TopicConfig {
+            format_version: TOPIC_FORMAT_VERSION,
+            name: TopicName::new("web.clicks").unwrap(),
+            topic_id: TopicId(ulid::Ulid::from_parts(1, 1)),
+            partitions: 12,
+            created_ms: 0,
+            settings: TopicSettings::default(),
+        };
+        let root = "s3://bucket/prefix/tables/topic=web.clicks";
+        let out = statements(&config, root);
+        assert!(out.contains("nothing is sealed yet: `silt topic alter web.clicks"));
+        assert!(out.contains(&format!("read_parquet('{root}/*/*/*.parquet'")));
+        assert!(out.contains("CREATE EXTERNAL TABLE `silt_web_clicks`"));
+        assert!(out.contains("'projection.partition.range' = '0,11'"));
+        assert!(out.contains(&format!("'{root}/partition=${{partition}}/dt=${{dt}}/'")));
+        let local = statements(&config, "/data/tables/topic=web.clicks");
+        assert!(!local.contains("Athena"));
+    }
 }

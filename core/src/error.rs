@@ -31,6 +31,8 @@ pub enum InvalidInput {
     )]
     RecordTooLarge { bytes: usize, max: usize },
     /// A record with too many headers.
+    #[error("record timestamp {timestamp_ms} ms is out of range: the limit is ±{max} ms")]
+    TimestampOutOfRange { timestamp_ms: i64, max: i64 },
     #[error("record has {count} headers: the limit is {max}")]
     TooManyHeaders { count: usize, max: usize },
     /// A batch larger than the limit.

@@ -124,6 +124,18 @@ impl Keys {
         }
     }
 
+    /// The object id in a file name silt wrote (`<id>.seg`, `<id>.idx`,
+    /// `<first>-<last>-<id>.parquet`); `None` for any other name.
+    pub fn object_id_of(file_name: &str) -> Option<ObjectId> {
+        let (stem, ext) = file_name.rsplit_once('.')?;
+        let id = match ext {
+            "seg" | "idx" => stem,
+            "parquet" => stem.rsplit_once('-')?.1,
+            _ => return None,
+        };
+        id.parse().ok().map(ObjectId)
+    }
+
     /// DynamoDB partition key of a partition's head and segment items: the store's namespace
     /// (such as `s3://bucket`) and the partition's folder, so stores may share a table.
     pub fn partition_pk(
@@ -186,6 +198,14 @@ mod tests {
             format!("prefix/topics/orders/00007/seg/{id}.seg")
         );
         assert_eq!(Keys::new(Path::default()).topics().as_ref(), "topics");
+        for key in [
+            keys.segment(&t, PartitionId(7), id),
+            keys.index_chunk(&t, PartitionId(7), id),
+            keys.cold_segment(&t, PartitionId(7), Day(0), Offset(5), Offset(9), id),
+        ] {
+            assert_eq!(Keys::object_id_of(key.filename().unwrap()), Some(id));
+        }
+        assert_eq!(Keys::object_id_of("notes.txt"), None);
         assert_eq!(
             keys.cold_segment(&t, PartitionId(7), Day(0), Offset(5), Offset(9), id)
                 .as_ref(),

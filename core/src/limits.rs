@@ -15,6 +15,11 @@ pub const PARTITIONS_MAX: u32 = 10_000;
 pub const SEGMENT_BYTES_MAX: u64 = 512 * 1024 * 1024;
 /// Most records in one segment.
 pub const SEGMENT_RECORDS_MAX: u32 = 1_000_000;
+/// Largest record timestamp magnitude, in ms since the Unix epoch (about the year 294 000):
+/// cold segments store timestamps in microseconds in an `i64`.
+pub const TIMESTAMP_MS_MAX: i64 = i64::MAX / 1000;
+/// Most items in one DynamoDB transaction.
+pub const TRANSACTION_ITEMS_MAX: usize = 100;
 /// Most segments one commit may add: a DynamoDB transaction holds at most 100 actions, one of
 /// them the head update. Writers stay below it (`uploads_in_flight_max` ≤ 64).
 pub const SEGMENTS_PER_COMMIT_MAX: usize = 99;

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::error::InvalidInput;
-use crate::limits::{HEADERS_MAX, RECORD_BYTES_MAX};
+use crate::limits::{HEADERS_MAX, RECORD_BYTES_MAX, TIMESTAMP_MS_MAX};
 
 /// One header of a record (Kafka-style: a string key and a binary value).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +57,12 @@ impl Record {
                 max: HEADERS_MAX,
             });
         }
+        if self.timestamp_ms.unsigned_abs() > TIMESTAMP_MS_MAX.unsigned_abs() {
+            return Err(InvalidInput::TimestampOutOfRange {
+                timestamp_ms: self.timestamp_ms,
+                max: TIMESTAMP_MS_MAX,
+            });
+        }
         let bytes = self.payload_bytes();
         if bytes > RECORD_BYTES_MAX {
             return Err(InvalidInput::RecordTooLarge {
@@ -97,5 +103,17 @@ mod tests {
             Err(InvalidInput::TooManyHeaders { count: 65, max: 64 })
         );
         assert!(Record::from_value("ok", 0).validate().is_ok());
+        assert!(
+            Record::from_value("ok", -TIMESTAMP_MS_MAX)
+                .validate()
+                .is_ok()
+        );
+        assert_eq!(
+            Record::from_value("late", TIMESTAMP_MS_MAX + 1).validate(),
+            Err(InvalidInput::TimestampOutOfRange {
+                timestamp_ms: TIMESTAMP_MS_MAX + 1,
+                max: TIMESTAMP_MS_MAX
+            })
+        );
     }
 }

@@ -39,7 +39,7 @@ pub(crate) async fn fetch(
     offset: Offset,
 ) -> Result<Fetched> {
     if entry.is_cold() {
-        return fetch_cold(storage, topic, partition, entry, offset).await;
+        return fetch_cold(storage, topic, (topic_id, partition), entry, offset).await;
     }
     let path = storage.keys.segment(topic, partition, entry.id);
     let location = path.to_string();
@@ -90,13 +90,20 @@ pub(crate) async fn fetch(
 async fn fetch_cold(
     storage: &Storage,
     topic: &TopicName,
-    partition: PartitionId,
+    owner: cold::Owner,
     entry: &SegmentEntry,
     offset: Offset,
 ) -> Result<Fetched> {
-    let path = storage.keys.segment_object(topic, partition, entry);
+    let path = storage.keys.segment_object(topic, owner.1, entry);
     let objects = storage.objects.clone();
-    let window = cold::read_window(objects, &path, entry.bytes, offset).await?;
+    let window = cold::read_window(objects, &path, entry.bytes, owner, offset).await?;
+    let outside = |o: &Offset| *o < offset || *o >= entry.end_offset();
+    if window.records.iter().any(|(o, _)| outside(o)) {
+        return Err(mismatch(
+            path.as_ref(),
+            "a record outside the manifest's range",
+        ));
+    }
     let end = window
         .end
         .map_or(entry.end_offset(), |e| e.min(entry.end_offset()));

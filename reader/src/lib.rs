@@ -127,7 +127,9 @@ impl Reader {
                 let objects = self.storage.objects.clone();
                 // The page index finds it; on any doubt (a vanished file, a hit below the log
                 // start) the scan below decides, as for a hot segment.
-                if let Ok(Some(hit)) = cold::first_offset_at(objects, &path, e.bytes, ts).await
+                let owner = (self.topic.topic_id, cursor.partition);
+                if let Ok(Some(hit)) =
+                    cold::first_offset_at(objects, &path, e.bytes, owner, ts).await
                     && hit >= from
                 {
                     return Ok(hit);

@@ -36,15 +36,15 @@ impl Partition<'_> {
         'pages: loop {
             let page = self.entries(base, from, SCAN_PAGE).await?;
             for entry in &page {
+                if entry.is_cold() {
+                    cold = true; // final, and not read: it may be far larger than the budgets
+                    continue;
+                }
                 let over_budget = self.report.bytes_read + entry.bytes
                     > self.options.max_bytes_read
                     || scan.len() + entry.records as usize > SCANNED_RECORDS_MAX;
                 if entry.max_ts >= lag_cutoff || over_budget {
                     break 'pages;
-                }
-                if entry.is_cold() {
-                    cold = true;
-                    continue;
                 }
                 self.report.bytes_read += entry.bytes;
                 for r in super::merge::read(self.storage, self.topic, &base.manifest, entry).await?

@@ -21,93 +21,32 @@
 
 mod keys;
 mod merge;
+mod options;
 mod plan;
 mod seal;
 
+use options::removed_in;
+pub use options::{CompactOptions, CompactReport, TARGET_SEGMENT_BYTES};
 pub use seal::COLD_FILE_BYTES;
 
 use std::ops::Range;
 
-use serde::Serialize;
-use silt_core::cold::ColdOptions;
+use silt_core::error::Error;
 use silt_core::error::Result;
 use silt_core::ids::{Offset, PartitionId, TopicName};
+use silt_core::limits::TRANSACTION_ITEMS_MAX;
 use silt_core::manifest::{ChunkRef, Edit, Manifest, Replace, SegmentEntry, SegmentIndex};
 use silt_core::store::{Snapshot, Storage};
 use silt_core::topic::{CleanupPolicy, TopicSettings};
 
 use crate::job::JobRun;
-use crate::scope::{Coverage, Scope};
 
-/// Default size merged segments aim for.
-pub const TARGET_SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
 /// Tombstones an inline manifest may hold before compaction waits for GC (about 300 KiB of
 /// its 1 MiB budget).
 const GRAVEYARD_MAX: usize = 4096;
-/// Items a DynamoDB transaction holds at most.
-const TRANSACTION_ITEMS_MAX: usize = 100;
 /// Segment items per unit on an external index: a `Replace` costs up to two transaction items
 /// per entry (overwrite or delete, and a graveyard put), and one for the head.
 const ITEMS_PER_UNIT: usize = 48;
-
-/// What a compaction run does.
-#[derive(Debug, Clone)]
-pub struct CompactOptions {
-    /// Which partitions.
-    pub scope: Scope,
-    /// Decide and report; write and commit nothing.
-    pub dry_run: bool,
-    /// Size merged segments aim for; segments below half of it count as small.
-    pub target_bytes: u64,
-    /// Segment bytes read per run, at most (checked before each unit).
-    pub max_bytes_read: u64,
-    /// Size sealed (cold) segments aim for.
-    pub cold_file_bytes: u64,
-    /// Row groups and pages of sealed segments.
-    pub cold: ColdOptions,
-}
-
-impl Default for CompactOptions {
-    fn default() -> Self {
-        CompactOptions {
-            scope: Scope::default(),
-            dry_run: false,
-            target_bytes: TARGET_SEGMENT_BYTES,
-            max_bytes_read: 2 * 1024 * 1024 * 1024,
-            cold_file_bytes: COLD_FILE_BYTES,
-            cold: ColdOptions::default(),
-        }
-    }
-}
-
-/// What a run did (in a dry run: would do), summed over partitions.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct CompactReport {
-    /// Partitions visited and left.
-    #[serde(flatten)]
-    pub coverage: Coverage,
-    /// Segments merged away.
-    pub segments_merged: u64,
-    /// Segments written in their place.
-    pub segments_written: u64,
-    /// Records key compaction removed (superseded records and old tombstones).
-    pub records_removed: u64,
-    /// Segments key compaction rewrote without them.
-    pub segments_rewritten: u64,
-    /// Hot segments sealed into cold (Parquet) segments.
-    pub segments_sealed: u64,
-    /// Cold segments written.
-    pub cold_written: u64,
-    /// Bytes of segments read (merged, rewritten, or scanned for keys).
-    pub bytes_read: u64,
-    /// Bytes written.
-    pub bytes_written: u64,
-    /// Units refused because what they read changed meanwhile, or because an orphan sweep
-    /// raised the floor past their uploads; the next run plans again.
-    pub stale: u64,
-    /// Partitions this run could not finish, with why; the next run retries.
-    pub failed: Vec<String>,
-}
 
 /// Runs compaction once over the partitions in `options.scope`.
 pub async fn run_compaction(storage: &Storage, options: &CompactOptions) -> Result<CompactReport> {
@@ -174,8 +113,8 @@ struct Partition<'a> {
     options: &'a CompactOptions,
     run: &'a mut JobRun,
     report: &'a mut CompactReport,
-    /// False once sealing met a segment too young to seal (or a unit went stale): only a
-    /// prefix of the log is sealed.
+    /// False once sealing met a segment too young to seal, or a sealing unit went stale: only
+    /// a prefix of the log is sealed.
     sealing: bool,
 }
 
@@ -192,7 +131,17 @@ impl Partition<'_> {
         }
         if let Some(after_ms) = self.settings.seal_after_ms {
             let cutoff_ms = self.storage.clock.now_ms().saturating_sub(after_ms);
-            self.pass(&mut base, &Pass::Seal(cutoff_ms)).await?;
+            // A failed seal is reported, and small segments are still merged.
+            if let Err(e) = self.pass(&mut base, &Pass::Seal(cutoff_ms)).await {
+                let (topic, p) = (self.topic, self.p);
+                self.report
+                    .failed
+                    .push(format!("{topic}/{p}: sealing: {e}"));
+                match self.storage.manifests.read(topic, p).await? {
+                    Some(fresh) => base = fresh,
+                    None => return Ok(()),
+                }
+            }
         }
         self.pass(&mut base, &Pass::Merge).await
     }
@@ -254,18 +203,13 @@ impl Partition<'_> {
     }
 
     /// The runs of `entries` a pass rewrites, each into one segment.
-    fn runs(&mut self, entries: &[SegmentEntry], pass: &Pass, inline: bool) -> Vec<Range<usize>> {
+    fn runs(&mut self, entries: &[SegmentEntry], pass: &Pass) -> Vec<Range<usize>> {
         match pass {
             Pass::Merge => plan::groups(entries, self.options.target_bytes),
             Pass::Seal(_) if !self.sealing => Vec::new(),
             Pass::Seal(cutoff_ms) => {
                 let file_bytes = self.options.cold_file_bytes;
-                let max_items = if inline {
-                    usize::MAX
-                } else {
-                    TRANSACTION_ITEMS_MAX
-                };
-                let (runs, stopped) = seal::groups(entries, *cutoff_ms, file_bytes, max_items);
+                let (runs, stopped) = seal::groups(entries, *cutoff_ms, file_bytes);
                 self.sealing = !stopped;
                 runs
             }
@@ -287,7 +231,7 @@ impl Partition<'_> {
         pass: &Pass,
     ) -> Result<()> {
         let inline = base.manifest.index == SegmentIndex::Inline;
-        let runs = self.runs(entries, pass, inline);
+        let runs = self.runs(entries, pass);
         let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
             return Ok(());
         };
@@ -297,41 +241,76 @@ impl Partition<'_> {
             return Ok(());
         }
         let span = first.start..last.end;
-        let removed: &[Offset] = match pass {
-            Pass::Keys(removed) => removed,
-            Pass::Merge | Pass::Seal(_) => &[],
-        };
-        let mut new = Vec::new();
-        let mut at = span.start;
-        for run in &runs {
-            new.extend_from_slice(&entries[at..run.start]);
-            let old = &entries[run.clone()];
-            if self.options.dry_run {
-                self.count(old, removed, pass, 1);
-            } else {
-                match self.rewrite(&base.manifest, old, removed, pass).await? {
-                    Some(written) => {
-                        self.count(old, removed, pass, written.len());
-                        self.report.bytes_written += written.iter().map(|e| e.bytes).sum::<u64>();
-                        new.extend(written);
-                    }
-                    // Another run already removed what this one would.
-                    None => new.extend_from_slice(old),
-                }
-            }
-            at = run.end;
-        }
+        let (new, written) = self
+            .write_runs(&base.manifest, entries, &runs, pass)
+            .await?;
         let old = entries[span.clone()].to_vec();
         if self.options.dry_run || new == old {
             return Ok(());
         }
         let chunk = match chunk {
-            Some(c) => Some((c, self.rewrite_chunk(base, entries, span, &new).await?)),
+            Some(c) => match self.rewrite_chunk(base, entries, span, &new).await {
+                Ok(rewritten) => Some((c, rewritten)),
+                Err(e) => {
+                    seal::delete_files(self.storage, self.topic, self.p, &written).await;
+                    return Err(e);
+                }
+            },
             None => None,
         };
-        let cold: Vec<SegmentEntry> = new.iter().filter(|e| e.is_cold()).copied().collect();
-        self.commit(base, Edit::Replace(Replace { old, new, chunk }), &cold)
+        self.commit(base, Edit::Replace(Replace { old, new, chunk }), &written)
             .await
+    }
+
+    /// Rewrites `runs` of `entries`; returns the entries from the first run's start to the
+    /// last one's end with the runs replaced, and the entries written. On failure, the cold
+    /// segments written are deleted (never committed, so nothing can reference them).
+    async fn write_runs(
+        &mut self,
+        m: &Manifest,
+        entries: &[SegmentEntry],
+        runs: &[Range<usize>],
+        pass: &Pass,
+    ) -> Result<(Vec<SegmentEntry>, Vec<SegmentEntry>)> {
+        // On DynamoDB, one transaction: two items per rewritten segment, one per cold file
+        // starting inside a segment, one for the head.
+        let mut splits = match m.index {
+            SegmentIndex::Inline => usize::MAX,
+            SegmentIndex::External { .. } => {
+                let old: usize = runs.iter().map(|r| r.len()).sum();
+                TRANSACTION_ITEMS_MAX.saturating_sub(1 + 2 * old)
+            }
+        };
+        let (mut new, mut written) = (Vec::new(), Vec::new());
+        let mut at = runs.first().map_or(0, |r| r.start);
+        for run in runs {
+            new.extend_from_slice(&entries[at..run.start]);
+            at = run.end;
+            let old = &entries[run.clone()];
+            if self.options.dry_run {
+                self.report.count(old, pass, 1);
+                continue;
+            }
+            let files = match self.rewrite(m, old, pass, splits).await {
+                Ok(Some(files)) => files,
+                // Another run already removed what this one would.
+                Ok(None) => {
+                    new.extend_from_slice(old);
+                    continue;
+                }
+                Err(e) => {
+                    seal::delete_files(self.storage, self.topic, self.p, &written).await;
+                    return Err(e);
+                }
+            };
+            let inside = |n: &&SegmentEntry| !old.iter().any(|o| o.base_offset == n.base_offset);
+            splits = splits.saturating_sub(files.iter().filter(inside).count());
+            self.report.count(old, pass, files.len());
+            self.report.bytes_written += files.iter().map(|e| e.bytes).sum::<u64>();
+            new.extend_from_slice(&files);
+            written.extend(files);
+        }
+        Ok((new, written))
     }
 
     /// Writes one run of `old` as a pass wants it; `None` if there is nothing to change.
@@ -339,72 +318,57 @@ impl Partition<'_> {
         &self,
         m: &Manifest,
         old: &[SegmentEntry],
-        removed: &[Offset],
         pass: &Pass,
+        max_splits: usize,
     ) -> Result<Option<Vec<SegmentEntry>>> {
         let (storage, topic) = (self.storage, self.topic);
-        match pass {
+        let removed: &[Offset] = match pass {
+            Pass::Keys(removed) => removed,
+            Pass::Merge => &[],
             Pass::Seal(_) => {
                 let cold = &self.options.cold;
-                Ok(Some(seal::write(storage, topic, m, old, cold).await?))
+                let files = seal::write(storage, topic, m, old, cold, max_splits).await?;
+                return Ok(Some(files));
             }
-            _ => {
-                let writer = self.run.writer();
-                let merged = merge::rewrite(storage, topic, m, old, writer, removed).await?;
-                Ok(merged.map(|e| vec![e]))
-            }
-        }
+        };
+        let writer = self.run.writer();
+        let merged = merge::rewrite(storage, topic, m, old, writer, removed).await?;
+        Ok(merged.map(|e| vec![e]))
     }
 
     /// Commits a unit's `Replace`; a refusal because what it read changed is counted, not
-    /// failed. The cold segments it would have added are deleted at once: analysts' globs
-    /// over `tables/` must not see them (other uploads are left to GC's orphan sweep).
+    /// failed. Then the cold segments it `written` that the manifest, read again, does not
+    /// reference are deleted at once (analysts' globs over `tables/` must not see them; other
+    /// uploads are left to GC's orphan sweep). Not after an indeterminate outcome: the commit
+    /// may still take effect.
     async fn commit(
         &mut self,
         base: &mut Snapshot,
         edit: Edit,
-        cold: &[SegmentEntry],
+        written: &[SegmentEntry],
     ) -> Result<()> {
         let committed = self
             .run
             .try_commit(self.storage, self.topic, self.p, base, edit);
-        match committed.await? {
-            Some(committed) => *base = committed.snapshot,
-            None => {
+        let failed = match committed.await {
+            Ok(Some(committed)) => {
+                *base = committed.snapshot;
+                return Ok(());
+            }
+            Ok(None) => {
                 self.report.stale += 1;
-                self.sealing = false;
-                for e in cold {
-                    let path = self.storage.keys.segment_object(self.topic, self.p, e);
-                    crate::job::delete(self.storage, &path).await?;
-                }
-                if let Some(fresh) = self.storage.manifests.read(self.topic, self.p).await? {
-                    *base = fresh;
-                }
+                self.sealing &= written.iter().all(|e| !e.is_cold());
+                None
             }
+            Err(e @ Error::Indeterminate { .. }) => return Err(e),
+            Err(e) => Some(e),
+        };
+        if let Some(fresh) = self.storage.manifests.read(self.topic, self.p).await? {
+            let unreferenced = seal::unreferenced(self.storage, self.topic, &fresh, written);
+            seal::delete_files(self.storage, self.topic, self.p, &unreferenced.await?).await;
+            *base = fresh;
         }
-        Ok(())
-    }
-
-    /// Counts one run's rewrite (into `written` segments) in the report.
-    fn count(&mut self, old: &[SegmentEntry], removed: &[Offset], pass: &Pass, written: usize) {
-        let r = &mut *self.report;
-        match pass {
-            Pass::Merge => {
-                r.segments_merged += old.len() as u64;
-                r.segments_written += 1;
-                r.bytes_read += old.iter().map(|e| e.bytes).sum::<u64>();
-            }
-            Pass::Keys(_) => {
-                let in_old: usize = old.iter().map(|e| removed_in(removed, e)).sum();
-                r.records_removed += in_old as u64;
-                r.segments_rewritten += 1;
-            }
-            Pass::Seal(_) => {
-                r.segments_sealed += old.len() as u64;
-                r.cold_written += written as u64;
-                r.bytes_read += old.iter().map(|e| e.bytes).sum::<u64>();
-            }
-        }
+        failed.map_or(Ok(()), Err)
     }
 
     /// Writes the chunk holding `entries` with `span` swapped for `new`.
@@ -424,11 +388,4 @@ impl Partition<'_> {
             .await?;
         written.ok_or_else(|| merge::invariant(&base.manifest, "a rewritten chunk with no entries"))
     }
-}
-
-/// How many of `removed` (ascending) fall inside `e`.
-fn removed_in(removed: &[Offset], e: &SegmentEntry) -> usize {
-    let start = removed.partition_point(|o| *o < e.base_offset);
-    let end = removed.partition_point(|o| *o < e.end_offset());
-    end - start
 }

@@ -4,8 +4,9 @@
 //!
 //! - Only a prefix of the log is sealed: from the log start, the hot segments up to the
 //!   first one that is too young. So the log is cold up to a point and hot after it.
-//! - A cold segment is final: never merged, rewritten or sealed again. This is what lets a
-//!   glob over `tables/` see each offset once.
+//! - A cold segment is final: never merged, rewritten or sealed again, so no offset is in two
+//!   committed files. Files whose commit did not happen are deleted at once (see
+//!   `Partition::commit`); only a crash leaves one, for GC's orphan sweep.
 //! - Segments are grouped up to the target file size. A file is filed under the UTC day
 //!   (`dt=`) of its first record, and a new file starts at the first record of a later day
 //!   (inside a segment if need be). With timestamps in order every record sits under its
@@ -18,38 +19,33 @@ use std::ops::Range;
 
 use silt_core::cold::{ColdFile, ColdOptions, ColdWriter};
 use silt_core::error::{Error, Rejection, Result};
-use silt_core::ids::{Day, Offset, TopicName};
+use silt_core::ids::{Day, Offset, PartitionId, TopicName};
 use silt_core::manifest::{Manifest, SegmentEntry};
-use silt_core::store::Storage;
+use silt_core::store::{Snapshot, Storage};
 
 use super::merge;
+use crate::job::delete;
 
 /// Default size a cold segment aims for.
 pub const COLD_FILE_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The runs of `entries` to seal, each into one file or more (one per day), and whether
-/// sealing must stop after them: a hot segment holds a record at or after `cutoff_ms`, or the
-/// commit would need more than `max_items` items (a DynamoDB transaction: two per sealed
-/// segment, one per file starting inside a segment, one for the head).
+/// sealing must stop after them: a hot segment is too young (its newest record at or after
+/// `cutoff_ms`, and committed at or after it too, so a producer clock far ahead cannot hold
+/// sealing back forever).
 pub(super) fn groups(
     entries: &[SegmentEntry],
     cutoff_ms: i64,
     file_bytes: u64,
-    max_items: usize,
 ) -> (Vec<Range<usize>>, bool) {
     let mut out: Vec<Range<usize>> = Vec::new();
     let mut current: Option<(Range<usize>, u64)> = None;
-    let mut items = 1;
     for (i, e) in entries.iter().enumerate() {
         if e.is_cold() {
             out.extend(current.take().map(|c| c.0));
             continue;
         }
-        let days = Day::of_ms(e.max_ts)
-            .0
-            .saturating_sub(Day::of_ms(e.min_ts).0);
-        items += 2 + days.max(0) as usize;
-        if e.max_ts >= cutoff_ms || items > max_items {
+        if e.max_ts >= cutoff_ms && e.id.timestamp_ms() as i64 >= cutoff_ms {
             out.extend(current.map(|c| c.0));
             return (out, true);
         }
@@ -69,51 +65,121 @@ pub(super) fn groups(
 }
 
 /// Where each file of a run starts, and its day: the first at the run's start, then one at
-/// each record of a later day than the file before. Only segments whose records span a day
-/// the file before has not reached are read.
+/// each record of a later day than the file before. A start inside a segment is a split;
+/// after `max_splits` of them, later days stay in the file they fall in. Only segments
+/// whose records span a day the file before has not reached are read.
 async fn file_starts(
     storage: &Storage,
     topic: &TopicName,
     m: &Manifest,
     old: &[SegmentEntry],
+    max_splits: usize,
 ) -> Result<Vec<(Offset, Day)>> {
     let mut starts: Vec<(Offset, Day)> = Vec::new();
+    let mut splits = 0;
     for e in old {
         let (low, high) = (Day::of_ms(e.min_ts), Day::of_ms(e.max_ts));
         let day = starts.last().map(|s| s.1);
         if day.is_some_and(|d| high <= d) {
             continue; // nothing in it is on a later day
         }
-        if low == high {
-            starts.push((e.base_offset, low)); // all of it is on one later day
+        if low == high || splits >= max_splits {
+            if day.is_none_or(|d| low > d) {
+                starts.push((e.base_offset, low)); // it starts on a later day
+            }
             continue;
         }
-        for r in merge::read(storage, topic, m, e).await? {
+        let records = merge::read(storage, topic, m, e).await?;
+        for (n, r) in records.iter().enumerate() {
             let day = Day::of_ms(r.record.timestamp_ms);
-            if starts.last().is_none_or(|s| day > s.1) {
+            if starts.last().is_some_and(|s| day <= s.1) {
+                continue;
+            }
+            if n == 0 {
+                starts.push((e.base_offset, day));
+            } else if splits < max_splits {
+                splits += 1;
                 starts.push((e.base_offset.plus(u64::from(r.position)), day));
             }
         }
     }
-    if let (Some(first), Some(e)) = (starts.first_mut(), old.first()) {
-        first.0 = e.base_offset; // the run's leading removed positions too
+    match (starts.first_mut(), old.first()) {
+        // The run's first positions, even if key compaction removed every record in them.
+        (Some(first), Some(e)) => first.0 = e.base_offset,
+        (None, Some(e)) => starts.push((e.base_offset, Day::of_ms(e.min_ts))),
+        _ => {}
     }
     Ok(starts)
 }
 
-/// Writes the records of `old` (consecutive hot segments) as cold segments, one per day;
-/// returns their entries, which cover exactly the same offsets.
+/// Writes the records of `old` (consecutive hot segments) as cold segments, one per day (at
+/// most `max_splits` of them starting inside a segment); returns their entries, which cover
+/// exactly the same offsets. On failure, the files already written are deleted.
 pub(super) async fn write(
     storage: &Storage,
     topic: &TopicName,
     m: &Manifest,
     old: &[SegmentEntry],
     options: &ColdOptions,
+    max_splits: usize,
 ) -> Result<Vec<SegmentEntry>> {
+    let mut written = Vec::new();
+    let result = write_files(storage, topic, m, old, options, max_splits, &mut written).await;
+    if result.is_err() {
+        delete_files(storage, topic, m.partition, &written).await;
+    }
+    result.map(|()| written)
+}
+
+/// Deletes cold files no commit references (best effort: the orphan sweep finds any left).
+pub(super) async fn delete_files(
+    storage: &Storage,
+    topic: &TopicName,
+    p: PartitionId,
+    files: &[SegmentEntry],
+) {
+    for e in files.iter().filter(|e| e.is_cold()) {
+        let path = storage.keys.segment_object(topic, p, e);
+        if let Err(err) = delete(storage, &path).await {
+            tracing::warn!("could not delete the uncommitted cold segment {path}: {err}");
+        }
+    }
+}
+
+/// Those of `written` that `fresh` references neither as a segment nor in its graveyard.
+pub(super) async fn unreferenced(
+    storage: &Storage,
+    topic: &TopicName,
+    fresh: &Snapshot,
+    written: &[SegmentEntry],
+) -> Result<Vec<SegmentEntry>> {
+    let p = fresh.manifest.partition;
+    let mut out = Vec::new();
+    for e in written {
+        let at = storage.manifests.segment_at(topic, p, fresh, e.base_offset);
+        if at.await?.is_none_or(|held| held.id != e.id) {
+            out.push(*e);
+        }
+    }
+    if !out.is_empty() {
+        let buried = storage.manifests.graveyard(topic, p, fresh).await?;
+        out.retain(|e| !buried.iter().any(|t| t.id == e.id));
+    }
+    Ok(out)
+}
+
+async fn write_files(
+    storage: &Storage,
+    topic: &TopicName,
+    m: &Manifest,
+    old: &[SegmentEntry],
+    options: &ColdOptions,
+    max_splits: usize,
+    written: &mut Vec<SegmentEntry>,
+) -> Result<()> {
     let end = old.last().map_or(Offset(0), |e| e.end_offset());
-    let starts = file_starts(storage, topic, m, old).await?;
-    let mut files = Vec::new();
-    for (n, &(first, day)) in starts.iter().enumerate() {
+    let starts = file_starts(storage, topic, m, old, max_splits).await?;
+    let mut files = starts.iter().enumerate().map(|(n, &(first, day))| {
         let next = starts.get(n + 1).map_or(end, |s| s.0);
         let file = ColdFile {
             topic: topic.clone(),
@@ -124,11 +190,9 @@ pub(super) async fn write(
             first,
             last: Offset(next.0.saturating_sub(1)),
         };
-        files.push((file, next));
-    }
-    let mut written = Vec::new();
+        (file, next)
+    });
     let mut open: Option<(ColdWriter, SegmentEntry)> = None;
-    let mut files = files.into_iter();
     for entry in old {
         for r in merge::read(storage, topic, m, entry).await? {
             let offset = entry.base_offset.plus(u64::from(r.position));
@@ -148,8 +212,14 @@ pub(super) async fn write(
             }
         }
     }
-    written.extend(finish_all(open, files, storage, options).await?);
-    Ok(written)
+    if let Some(done) = open {
+        written.push(finish(done).await?);
+    }
+    // Ranges whose records key compaction removed entirely still get their (empty) file.
+    for (file, next) in files {
+        written.push(finish(start(storage, file, next, options)?).await?);
+    }
+    Ok(())
 }
 
 /// Opens the writer of `file` and the entry it will have (timestamps filled in as records
@@ -188,23 +258,6 @@ async fn finish((writer, mut entry): (ColdWriter, SegmentEntry)) -> Result<Segme
     Ok(entry)
 }
 
-/// Finishes the open file and writes any left (ranges whose records were all removed).
-async fn finish_all(
-    open: Option<(ColdWriter, SegmentEntry)>,
-    rest: impl Iterator<Item = (ColdFile, Offset)>,
-    storage: &Storage,
-    options: &ColdOptions,
-) -> Result<Vec<SegmentEntry>> {
-    let mut out = Vec::new();
-    if let Some(done) = open {
-        out.push(finish(done).await?);
-    }
-    for (file, next) in rest {
-        out.push(finish(start(storage, file, next, options)?).await?);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 #[allow(clippy::single_range_in_vec_init)] // the runs of a test are often one
 mod tests {
@@ -239,10 +292,7 @@ mod tests {
             (DAY, DAY, 10, false),
             (DAY, DAY, 95, false),
         ]);
-        assert_eq!(
-            groups(&e, 10 * DAY, 100, usize::MAX),
-            (vec![0..2, 2..3], false)
-        );
+        assert_eq!(groups(&e, 10 * DAY, 100), (vec![0..2, 2..3], false));
     }
 
     #[test]
@@ -253,19 +303,15 @@ mod tests {
             (2, 3, 10, false),
             (5 * DAY, 5 * DAY, 10, false),
         ]);
-        assert_eq!(groups(&e, DAY, 100, usize::MAX), (vec![1..3], true));
-        assert_eq!(groups(&e[..1], DAY, 100, usize::MAX), (vec![], false));
+        assert_eq!(groups(&e, DAY, 100), (vec![1..3], true));
+        assert_eq!(groups(&e[..1], DAY, 100), (vec![], false));
     }
 
     #[test]
-    fn stops_before_a_commit_too_large_for_one_transaction() {
-        // Head 1, then 2 per segment, and 3 more for the one spanning three midnights.
-        let e = entries(&[
-            (0, 1, 1, false),
-            (1, 3 * DAY, 1, false),
-            (3 * DAY, 3 * DAY, 1, false),
-        ]);
-        assert_eq!(groups(&e, 10 * DAY, 100, 7), (vec![0..1], true));
-        assert_eq!(groups(&e, 10 * DAY, 100, 10), (vec![0..3], false));
+    fn a_segment_committed_before_the_cutoff_seals_whatever_its_timestamps() {
+        // Ids are made at time 0 (Ulid::from_parts(0, ..)): committed long ago.
+        let mut e = entries(&[(0, i64::MAX, 10, false)]);
+        e[0].id = ObjectId(Ulid::from_parts(0, 1));
+        assert_eq!(groups(&e, DAY, 100), (vec![0..1], false));
     }
 }

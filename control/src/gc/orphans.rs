@@ -18,6 +18,7 @@ use std::collections::HashSet;
 use futures::TryStreamExt;
 use silt_core::error::Result;
 use silt_core::ids::{ObjectId, Offset, PartitionId, TopicName};
+use silt_core::keys::Keys;
 use silt_core::manifest::{Edit, TombstoneKind};
 use silt_core::store::{Snapshot, Storage};
 
@@ -71,7 +72,7 @@ pub(super) async fn sweep(
     for folder in folders {
         let listed: Vec<_> = storage.objects.list(Some(&folder)).try_collect().await?;
         for meta in listed {
-            let Some(id) = object_id(meta.location.filename()) else {
+            let Some(id) = meta.location.filename().and_then(Keys::object_id_of) else {
                 continue; // not an object silt wrote: leave it alone
             };
             let below_floor = (id.timestamp_ms() as i64) < floor_ms;
@@ -85,17 +86,6 @@ pub(super) async fn sweep(
         }
     }
     Ok(swept)
-}
-
-/// The id in a file name `<ulid>.seg`, `<ulid>.idx` or `<first>-<last>-<ulid>.parquet`.
-fn object_id(name: Option<&str>) -> Option<ObjectId> {
-    let (stem, ext) = name?.rsplit_once('.')?;
-    let id = match ext {
-        "seg" | "idx" => stem,
-        "parquet" => stem.rsplit_once('-')?.1,
-        _ => return None,
-    };
-    id.parse().ok().map(ObjectId)
 }
 
 /// Every object id `snapshot` references, the graveyard's included.

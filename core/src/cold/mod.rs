@@ -16,17 +16,17 @@
 //! ```
 //!
 //! The column names are those of Spark's Kafka source. Files are zstd-compressed, with row
-//! groups of about [`ROW_GROUP_BYTES`] and data pages of at most [`PAGE_ROWS`] rows, so a
-//! read by offset fetches one page per column. Key-value metadata names the topic, its id,
-//! the partition and the offset range (keys under `silt.`). A file covers consecutive offsets
-//! (some may be missing: key compaction removed them) and is never rewritten: a glob over the
-//! prefix sees each offset once.
+//! groups of about [`ROW_GROUP_BYTES`] and data pages of at most [`PAGE_ROWS`] rows or about
+//! [`PAGE_BYTES`] of records, so a read by offset fetches about a page per column.
+//! Key-value metadata names the topic, its id, the partition and the offset range (keys under
+//! `silt.`); a reader checks the id and partition. A file covers consecutive offsets (some may
+//! be missing: key compaction removed them) and is never rewritten.
 
 mod read;
 mod schema;
 mod write;
 
-pub use read::{first_offset_at, read_window};
+pub use read::{Owner, Window, first_offset_at, read_window};
 pub use schema::{arrow_schema, records_of};
 pub use write::{ColdFile, ColdWriter};
 
@@ -36,6 +36,8 @@ use crate::error::{Corruption, Error};
 pub const ROW_GROUP_BYTES: usize = 128 * 1024 * 1024;
 /// Rows per data page at most: the unit a read by offset fetches.
 pub const PAGE_ROWS: usize = 1024;
+/// Record bytes after which a page ends early (Parquet's own page size limit).
+pub const PAGE_BYTES: usize = 1024 * 1024;
 /// Version of this layout, in the `silt.format_version` metadata.
 pub const FORMAT_VERSION: u32 = 1;
 

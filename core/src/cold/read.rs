@@ -1,6 +1,7 @@
 //! Reading a cold segment by offset or timestamp with ranged reads: the footer (metadata and
 //! page index, one suffix read plus the index), then only the pages of the one row group that
-//! hold the offset or time asked for.
+//! hold the offset or time asked for. A file whose metadata names another topic incarnation
+//! or partition, or whose schema is not silt's, is reported as corrupt.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -11,17 +12,21 @@ use futures::{FutureExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, RowSelection, RowSelector};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector,
+};
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::errors::ParquetError;
+use parquet::file::metadata::page_index::RowGroupPageIndex;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
-use parquet::file::page_index::column_index::ColumnIndexMetaData;
+use parquet::file::page_index::column_index::{ColumnIndexMetaData, PrimitiveColumnIndex};
+use parquet::file::page_index::offset_index::PageLocation;
 use parquet::file::statistics::Statistics;
 
-use super::parquet_error;
-use super::schema::{OFFSET_COLUMN, TIMESTAMP_COLUMN, records_of};
+use super::schema::{LEAF_COLUMNS, OFFSET_COLUMN, TIMESTAMP_COLUMN, VALUE_COLUMN, records_of};
+use super::{corrupt, parquet_error};
 use crate::error::Result;
-use crate::ids::Offset;
+use crate::ids::{Offset, PartitionId, TopicId};
 use crate::record::Record;
 
 /// Bytes read from the end of a file in the first request (footer and, usually, page index).
@@ -44,8 +49,6 @@ struct Rows {
     next: Option<Offset>,
 }
 
-type Builder = ParquetRecordBatchStreamBuilder<FileReader>;
-
 /// Ranged reads of one file of known size, for the Parquet reader.
 #[derive(Debug)]
 struct FileReader {
@@ -64,13 +67,20 @@ impl AsyncFileReader for FileReader {
         async move { got.await.map_err(store_error) }.boxed()
     }
 
+    /// One ranged GET per range, in parallel: exactly the pages asked for (an object store's
+    /// own `get_ranges` would merge ranges up to 1 MiB apart, fetching the gaps too).
     fn get_byte_ranges(
         &mut self,
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        let (objects, path) = (&self.objects, &self.path);
+        let gets = ranges
+            .into_iter()
+            .map(move |range| objects.get_range(path, range));
         async move {
-            let got = self.objects.get_ranges(&self.path, &ranges).await;
-            got.map_err(store_error)
+            futures::future::try_join_all(gets)
+                .await
+                .map_err(store_error)
         }
         .boxed()
     }
@@ -92,36 +102,124 @@ impl AsyncFileReader for FileReader {
     }
 }
 
-async fn open(objects: Arc<dyn ObjectStore>, path: &Path, size: u64) -> Result<Builder> {
-    let reader = FileReader {
-        objects,
-        path: path.clone(),
-        size,
-    };
-    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
-    let builder = ParquetRecordBatchStreamBuilder::new_with_options(reader, options).await;
-    builder.map_err(|e| parquet_error(e, path.as_ref()))
+/// The topic incarnation and partition a file must belong to.
+pub type Owner = (TopicId, PartitionId);
+
+/// One cold segment, its footer and page index read once for every read of it.
+struct File {
+    reader: FileReader,
+    meta: ArrowReaderMetadata,
 }
 
-/// The records of `path` (a cold segment of `size` bytes) from `offset` to the end of the
-/// page holding it.
+impl File {
+    async fn open(
+        objects: Arc<dyn ObjectStore>,
+        path: &Path,
+        size: u64,
+        owner: Owner,
+    ) -> Result<File> {
+        let mut reader = FileReader {
+            objects,
+            path: path.clone(),
+            size,
+        };
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+        let location = path.as_ref();
+        let meta = ArrowReaderMetadata::load_async(&mut reader, options).await;
+        let meta = meta.map_err(|e| parquet_error(e, location))?;
+        if meta.parquet_schema().num_columns() != LEAF_COLUMNS {
+            return Err(corrupt(location, "not the cold-segment schema"));
+        }
+        let kv = meta.metadata().file_metadata().key_value_metadata();
+        let value = |key: &str| kv?.iter().find(|kv| kv.key == key)?.value.clone();
+        let (topic_id, partition) = (owner.0.to_string(), owner.1.to_string());
+        if value("silt.topic_id") != Some(topic_id) || value("silt.partition") != Some(partition) {
+            return Err(corrupt(location, "written for another topic or partition"));
+        }
+        Ok(File { reader, meta })
+    }
+
+    fn metadata(&self) -> &ParquetMetaData {
+        self.meta.metadata()
+    }
+
+    /// The records of `at`, of the columns in `mask`.
+    async fn rows(&self, at: &Rows, mask: ProjectionMask) -> Result<Vec<(Offset, Record)>> {
+        let reader = FileReader {
+            objects: self.reader.objects.clone(),
+            path: self.reader.path.clone(),
+            size: self.reader.size,
+        };
+        let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, self.meta.clone());
+        let selection = RowSelection::from(vec![
+            RowSelector::skip(at.rows.start),
+            RowSelector::select(at.rows.len()),
+        ]);
+        let builder = builder
+            .with_projection(mask)
+            .with_row_groups(vec![at.row_group])
+            .with_row_selection(selection)
+            .with_batch_size(at.rows.len().max(1));
+        let location = self.reader.path.as_ref();
+        let stream = builder.build().map_err(|e| parquet_error(e, location))?;
+        let batches: Vec<_> = stream
+            .try_collect()
+            .await
+            .map_err(|e| parquet_error(e, location))?;
+        let mut out = Vec::new();
+        for batch in &batches {
+            out.extend(records_of(batch, location)?);
+        }
+        Ok(out)
+    }
+
+    /// A mask of the `offset` and `timestamp` columns.
+    fn offsets_only(&self) -> ProjectionMask {
+        let leaves = [OFFSET_COLUMN, TIMESTAMP_COLUMN];
+        ProjectionMask::leaves(self.meta.parquet_schema(), leaves)
+    }
+}
+
+/// The records of `path` (a cold segment of `size` bytes, of `owner`) from `offset` to the end
+/// of the `value` page holding it, and at most to the end of its `offset` page: a read costs
+/// the footer and page index, the offset page (to find the row), then a page per column.
 pub async fn read_window(
     objects: Arc<dyn ObjectStore>,
     path: &Path,
     size: u64,
+    owner: Owner,
     offset: Offset,
 ) -> Result<Window> {
-    let builder = open(objects, path, size).await?;
+    let file = File::open(objects, path, size, owner).await?;
     let target = i64::try_from(offset.0).unwrap_or(i64::MAX);
-    let Some(at) = locate(builder.metadata(), OFFSET_COLUMN, target) else {
+    let Some(page) = locate(file.metadata(), OFFSET_COLUMN, target) else {
         return Ok(Window {
             end: None,
             records: Vec::new(),
         });
     };
-    let next = at.next;
-    let records = read_rows(builder, at, None, path).await?;
-    let records = records.into_iter().filter(|(o, _)| *o >= offset).collect();
+    // The offsets of the page: where the row is, and the offset after the value page.
+    let offsets = file.rows(&page, file.offsets_only()).await?;
+    let Some(skip) = offsets.iter().position(|(o, _)| *o >= offset) else {
+        return Ok(Window {
+            end: page.next,
+            records: Vec::new(),
+        });
+    };
+    let row = page.rows.start + skip;
+    let value_end = value_page_end(file.metadata(), page.row_group, row);
+    let end = value_end.map_or(page.rows.end, |v| v.min(page.rows.end));
+    let end = end.max(row + 1);
+    let next = match offsets.get(end - page.rows.start) {
+        Some((o, _)) => Some(*o),
+        None => page.next,
+    };
+    let window = Rows {
+        row_group: page.row_group,
+        rows: row..end,
+        next,
+    };
+    let records = file.rows(&window, ProjectionMask::all()).await?;
     Ok(Window { end: next, records })
 }
 
@@ -130,49 +228,17 @@ pub async fn first_offset_at(
     objects: Arc<dyn ObjectStore>,
     path: &Path,
     size: u64,
+    owner: Owner,
     ts_ms: i64,
 ) -> Result<Option<Offset>> {
-    let builder = open(objects, path, size).await?;
+    let file = File::open(objects, path, size, owner).await?;
     let target = ts_ms.saturating_mul(1000);
-    let Some(at) = locate(builder.metadata(), TIMESTAMP_COLUMN, target) else {
+    let Some(at) = locate(file.metadata(), TIMESTAMP_COLUMN, target) else {
         return Ok(None);
     };
-    let leaves = [OFFSET_COLUMN, TIMESTAMP_COLUMN];
-    let mask = ProjectionMask::leaves(builder.parquet_schema(), leaves);
-    let records = read_rows(builder, at, Some(mask), path).await?;
+    let records = file.rows(&at, file.offsets_only()).await?;
     let hit = records.into_iter().find(|(_, r)| r.timestamp_ms >= ts_ms);
     Ok(hit.map(|(o, _)| o))
-}
-
-async fn read_rows(
-    builder: Builder,
-    at: Rows,
-    mask: Option<ProjectionMask>,
-    path: &Path,
-) -> Result<Vec<(Offset, Record)>> {
-    let selection = RowSelection::from(vec![
-        RowSelector::skip(at.rows.start),
-        RowSelector::select(at.rows.len()),
-    ]);
-    let builder = builder
-        .with_row_groups(vec![at.row_group])
-        .with_row_selection(selection)
-        .with_batch_size(at.rows.len().max(1));
-    let builder = match mask {
-        Some(mask) => builder.with_projection(mask),
-        None => builder,
-    };
-    let location = path.as_ref();
-    let stream = builder.build().map_err(|e| parquet_error(e, location))?;
-    let batches: Vec<_> = stream
-        .try_collect()
-        .await
-        .map_err(|e| parquet_error(e, location))?;
-    let mut out = Vec::new();
-    for batch in &batches {
-        out.extend(records_of(batch, location)?);
-    }
-    Ok(out)
 }
 
 /// Finds the first row group whose `column` (an int64 leaf, sorted for `offset`) reaches
@@ -181,57 +247,70 @@ fn locate(meta: &ParquetMetaData, column: usize, target: i64) -> Option<Rows> {
     let groups = meta.row_groups();
     let reaches = |rg: usize| int64_stat(meta, rg, column, false).is_some_and(|max| max >= target);
     let row_group = (0..groups.len()).find(|&rg| reaches(rg))?;
-    let group_rows = groups[row_group].num_rows() as usize;
+    let group_rows = usize::try_from(groups[row_group].num_rows()).unwrap_or(0);
     let next_group = (row_group + 1 < groups.len())
         .then(|| int64_stat(meta, row_group + 1, OFFSET_COLUMN, true))
         .flatten();
+    let whole = Rows {
+        row_group,
+        rows: 0..group_rows,
+        next: next_group.map(to_offset),
+    };
     let index = meta.page_index_for_row_group(row_group);
-    let pages = index.offset_index(column).map(|o| o.page_locations());
-    let maxima = match index.column_index(column) {
-        Some(ColumnIndexMetaData::INT64(c)) => Some(c),
-        _ => None,
+    let Some((pages, stats)) = int64_pages(&index, column) else {
+        return Some(whole);
     };
-    let (Some(pages), Some(maxima)) = (pages, maxima) else {
-        let rows = 0..group_rows;
-        return Some(Rows {
-            row_group,
-            rows,
-            next: next_group.map(to_offset),
-        });
-    };
-    let page = (0..pages.len()).find(|&p| maxima.max_value(p).is_some_and(|m| *m >= target))?;
-    let start = pages[page].first_row_index as usize;
-    let end = pages
-        .get(page + 1)
-        .map_or(group_rows, |p| p.first_row_index as usize);
+    let page = (0..pages.len()).find(|&p| stats.max_value(p).is_some_and(|m| *m >= target))?;
+    let start = row_index(&pages[page]);
+    let end = pages.get(page + 1).map_or(group_rows, row_index);
     // Pages of `column` need not line up with those of `offset`: the next row's offset is
     // read from the offset column's page index when they do, else from the next row group.
-    let offsets = index
-        .offset_index(OFFSET_COLUMN)
-        .map(|o| o.page_locations());
-    let offset_mins = match index.column_index(OFFSET_COLUMN) {
-        Some(ColumnIndexMetaData::INT64(c)) => Some(c),
-        _ => None,
-    };
-    let next_in_group = offsets.zip(offset_mins).and_then(|(locations, mins)| {
-        let at = locations
-            .iter()
-            .position(|l| l.first_row_index as usize == end)?;
+    let next_in_group = int64_pages(&index, OFFSET_COLUMN).and_then(|(locations, mins)| {
+        let at = locations.iter().position(|l| row_index(l) == end)?;
         mins.min_value(at).copied()
     });
-    let (end, next) = match next_in_group {
-        Some(next) if end < group_rows => (end, Some(next)),
-        _ => (group_rows, next_group),
-    };
-    Some(Rows {
-        row_group,
-        rows: start..end,
-        next: next.map(to_offset),
-    })
+    match next_in_group {
+        Some(next) if end < group_rows && start < end => Some(Rows {
+            row_group,
+            rows: start..end,
+            next: Some(to_offset(next)),
+        }),
+        _ if start < group_rows => Some(Rows {
+            rows: start..group_rows,
+            ..whole
+        }),
+        _ => Some(whole),
+    }
+}
+
+/// One past the last row of the `value` page holding `row`, if the page index says.
+fn value_page_end(meta: &ParquetMetaData, row_group: usize, row: usize) -> Option<usize> {
+    let index = meta.page_index_for_row_group(row_group);
+    let pages = index.offset_index(VALUE_COLUMN)?.page_locations();
+    let next = pages.iter().find(|p| row_index(p) > row)?;
+    Some(row_index(next))
+}
+
+/// The page locations and int64 page statistics of `column`, when both indexes agree.
+fn int64_pages(
+    index: &RowGroupPageIndex,
+    column: usize,
+) -> Option<(&[PageLocation], &PrimitiveColumnIndex<i64>)> {
+    let pages = index.offset_index(column)?.page_locations();
+    match index.column_index(column)? {
+        ColumnIndexMetaData::INT64(stats) if stats.num_pages() as usize == pages.len() => {
+            Some((pages, stats))
+        }
+        _ => None,
+    }
+}
+
+fn row_index(page: &PageLocation) -> usize {
+    usize::try_from(page.first_row_index).unwrap_or(0)
 }
 
 fn int64_stat(meta: &ParquetMetaData, rg: usize, column: usize, min: bool) -> Option<i64> {
-    match meta.row_group(rg).column(column).statistics()? {
+    match meta.row_group(rg).columns().get(column)?.statistics()? {
         Statistics::Int64(s) if min => s.min_opt().copied(),
         Statistics::Int64(s) => s.max_opt().copied(),
         _ => None,

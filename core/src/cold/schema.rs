@@ -19,6 +19,10 @@ use crate::record::{Header, Record};
 pub(super) const OFFSET_COLUMN: usize = 2;
 /// Index of the `timestamp` column.
 pub(super) const TIMESTAMP_COLUMN: usize = 3;
+/// Index of the `value` column (a leaf).
+pub(super) const VALUE_COLUMN: usize = 5;
+/// Leaf columns of the schema (`headers` has two).
+pub(super) const LEAF_COLUMNS: usize = 8;
 
 fn header_fields() -> Fields {
     Fields::from(vec![

@@ -13,7 +13,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use super::schema::{OFFSET_COLUMN, arrow_schema, batch_of};
-use super::{ColdOptions, FORMAT_VERSION, corrupt, parquet_error};
+use super::{ColdOptions, FORMAT_VERSION, PAGE_BYTES, corrupt, parquet_error};
 use crate::error::Result;
 use crate::ids::{Day, ObjectId, Offset, PartitionId, TopicId, TopicName};
 use crate::keys::Keys;
@@ -70,6 +70,9 @@ pub struct ColdWriter {
     location: String,
     writer: AsyncArrowWriter<BufWriter>,
     rows: Vec<(Offset, Record)>,
+    /// The offset of the last record pushed.
+    last: Option<Offset>,
+    rows_bytes: usize,
     page_rows: usize,
 }
 
@@ -100,9 +103,13 @@ impl ColdWriter {
             .set_data_page_row_count_limit(page_rows)
             .set_write_batch_size(page_rows)
             .set_statistics_enabled(EnabledStatistics::Page)
-            // Values rarely repeat: a dictionary would only grow a page every read fetches.
-            .set_column_dictionary_enabled(ColumnPath::from("value"), false)
+            // Offsets and timestamps never repeat, keys and values may not: a dictionary
+            // would add a page (up to 1 MiB) that every read of the column fetches; zstd
+            // catches the repeats instead.
+            .set_column_dictionary_enabled(ColumnPath::from("offset"), false)
+            .set_column_dictionary_enabled(ColumnPath::from("timestamp"), false)
             .set_column_dictionary_enabled(ColumnPath::from("key"), false)
+            .set_column_dictionary_enabled(ColumnPath::from("value"), false)
             // Min/max of opaque values prune nothing and weigh on the page index.
             .set_column_statistics_enabled(ColumnPath::from("value"), EnabledStatistics::None)
             .set_sorting_columns(Some(vec![SortingColumn {
@@ -120,19 +127,25 @@ impl ColdWriter {
             location,
             writer,
             rows: Vec::new(),
+            last: None,
+            rows_bytes: 0,
             page_rows,
         })
     }
 
     /// Adds the next record; offsets must increase and stay within the file's range.
     pub async fn push(&mut self, offset: Offset, record: Record) -> Result<()> {
-        let after_last = self.rows.last().is_some_and(|(o, _)| offset <= *o);
-        if offset < self.file.first || offset > self.file.last || after_last {
+        let out_of_order = self.last.is_some_and(|last| offset <= last);
+        if offset < self.file.first || offset > self.file.last || out_of_order {
             let reason = format!("offset {offset} out of order or outside the file's range");
             return Err(corrupt(&self.location, reason));
         }
+        self.last = Some(offset);
+        self.rows_bytes += record.payload_bytes();
         self.rows.push((offset, record));
-        if self.rows.len() >= self.page_rows {
+        // A batch ends a page when it is full: by rows, or by bytes for large records (so a
+        // read of one record never fetches a thousand large ones).
+        if self.rows.len() >= self.page_rows || self.rows_bytes >= PAGE_BYTES {
             self.flush_rows().await?;
         }
         Ok(())
@@ -140,6 +153,7 @@ impl ColdWriter {
 
     async fn flush_rows(&mut self) -> Result<()> {
         let rows = std::mem::take(&mut self.rows);
+        self.rows_bytes = 0;
         let batch = batch_of(&self.file.topic, self.file.partition, &rows, &self.location)?;
         let written = self.writer.write(&batch).await;
         written.map_err(|e| parquet_error(e, &self.location))

@@ -111,7 +111,9 @@ pub(super) fn replace(m: &mut Manifest, r: &Replace, now_ms: i64) -> Result<(), 
     Ok(())
 }
 
-/// `r.new` must hold exactly the offsets of `r.old`, and rewrite at least one.
+/// `r.new` must hold exactly the offsets of `r.old` in entries of at least one offset, and
+/// rewrite at least one. An entry kept keeps its place; only sealing (new cold entries) may
+/// start an entry inside an old one; a cold entry is never replaced.
 fn check_same_records(m: &Manifest, r: &Replace) -> Result<(), Rejection> {
     let span = |es: &[SegmentEntry]| Some((es.first()?.base_offset, es.last()?.end_offset()));
     let chained =
@@ -119,14 +121,21 @@ fn check_same_records(m: &Manifest, r: &Replace) -> Result<(), Rejection> {
     let chunk_kept = r.chunk.is_none_or(|(old, new): (ChunkRef, ChunkRef)| {
         (old.base_offset, old.end_offset) == (new.base_offset, new.end_offset)
     });
-    if r.old.iter().any(SegmentEntry::is_cold) {
+    let kept = |o: &SegmentEntry| r.new.iter().any(|n| n.id == o.id);
+    if r.old.iter().any(|o| o.is_cold() && !kept(o)) {
         // A glob over `tables/` must see each offset once: a cold file is never rewritten.
         return Err(Rejection::Invariant {
             partition: m.partition,
             reason: "cold (Parquet) segments are final; a compaction may not replace one".into(),
         });
     }
+    let placed = r.new.iter().all(|n| {
+        let old_at = r.old.iter().find(|o| o.base_offset == n.base_offset);
+        let same = r.old.iter().find(|o| o.id == n.id);
+        n.records > 0 && (n.is_cold() || old_at.is_some()) && same.is_none_or(|o| o == n)
+    });
     let ok = span(&r.old).is_some()
+        && placed
         && span(&r.old) == span(&r.new)
         && r.new.iter().any(|n| !r.old.iter().any(|o| o.id == n.id))
         && chained(&r.old)

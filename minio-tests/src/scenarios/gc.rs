@@ -11,6 +11,7 @@ use silt_control::{GcOptions, GcReport, run_gc, trim};
 use silt_core::clock::{Clock, SystemClock};
 use silt_core::error::{Error, Rejection};
 use silt_core::ids::{CommitSeq, ObjectId, Offset, PartitionId, TopicName, WriterId};
+use silt_core::keys::Keys;
 use silt_core::manifest::{Append, Commit, Edit, NewSegment};
 use silt_core::record::Record;
 use silt_core::store::Storage;
@@ -198,15 +199,8 @@ pub(crate) async fn objects(storage: &Storage, name: &TopicName) -> BTreeSet<Obj
             .try_collect()
             .await
             .unwrap();
-        let names = listed
-            .iter()
-            .filter_map(|m| m.location.filename()?.rsplit_once('.'));
-        let ids_of = names.filter_map(|(stem, ext)| match ext {
-            "seg" | "idx" => Some(stem),
-            "parquet" => Some(stem.rsplit_once('-')?.1),
-            _ => None,
-        });
-        ids.extend(ids_of.map(|id| ObjectId(id.parse().unwrap())));
+        let names = listed.iter().filter_map(|m| m.location.filename());
+        ids.extend(names.filter_map(Keys::object_id_of));
     }
     ids
 }

@@ -1,8 +1,9 @@
 //! Every job at once, twice each, next to a writer and a following reader: compaction (key
-//! compaction too, on a compacted topic) and GC (with no reader grace and no orphan grace, the
+//! compaction too, on a compacted topic; sealing everything as Parquet, on the others) and GC (with no reader grace and no orphan grace, the
 //! harshest setting) and trims, looping while the writer appends one record per commit. Nothing acknowledged above the log start may be
 //! lost, moved or duplicated, nothing the manifest references may be deleted, and the reader
-//! may fail only with `OffsetOutOfRange` below the log start.
+//! may fail only with `OffsetOutOfRange` below the log start. No offset may be in two Parquet
+//! files under `tables/`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +21,7 @@ use silt_writer::Writer;
 
 use super::faults::{dynamo_write_path_faults, write_path_faults};
 use super::gc::{objects, referenced};
+use super::sealing::table_files;
 use super::{manifest, quick, read_all, topic_with, with_dynamo_faults};
 use crate::checker::{History, check};
 
@@ -53,6 +55,7 @@ fn key_of(value: &Bytes) -> Bytes {
 async fn jobs_race(storage: Storage, faults: bool, policy: CleanupPolicy) {
     let settings = TopicSettings {
         cleanup_policy: policy,
+        seal_after_ms: (policy == CleanupPolicy::Delete).then_some(0),
         ..TopicSettings::default()
     };
     let name = topic_with(&storage, "jobs-race", 1, settings).await;
@@ -122,6 +125,13 @@ async fn jobs_race(storage: Storage, faults: bool, policy: CleanupPolicy) {
         objects(&storage, &name).await,
         referenced(&storage, &name).await
     );
+    let files = table_files(&storage, &name).await;
+    let overlap = files.windows(2).find(|w| w[1].0 <= w[0].1);
+    assert!(
+        overlap.is_none(),
+        "an offset in two Parquet files: {overlap:?}"
+    );
+    println!("jobs race: {} Parquet files", files.len());
 }
 
 /// Two compactions, two GCs and a trim at once, again and again, until `done`; returns the

@@ -126,7 +126,7 @@ async fn seal(storage: &Storage, name: &TopicName) -> CompactReport {
 
 /// The `(first, last)` offsets of every Parquet file under the topic's table folder, as
 /// named, in offset order.
-async fn table_files(storage: &Storage, name: &TopicName) -> Vec<(Offset, Offset)> {
+pub(super) async fn table_files(storage: &Storage, name: &TopicName) -> Vec<(Offset, Offset)> {
     let folder = storage.keys.topic_table(name);
     let listed: Vec<_> = storage
         .objects
@@ -168,10 +168,11 @@ async fn files_cover_each_offset_once(
         .filter(|e| e.is_cold())
     {
         let path = storage.keys.segment_object(name, P, e);
+        let owner = (storage.topic(name).await.unwrap().topic_id, P);
         let mut got = Vec::new();
         let mut at = e.base_offset;
         loop {
-            let window = read_window(storage.objects.clone(), &path, e.bytes, at)
+            let window = read_window(storage.objects.clone(), &path, e.bytes, owner, at)
                 .await
                 .unwrap();
             got.extend(window.records);

@@ -15,14 +15,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::items::{Item, head_item, item_bytes, marker_value, n, s, segment_item};
 use crate::error::{Rejection, Result};
-use crate::limits::SEGMENTS_PER_COMMIT_MAX;
+use crate::limits::{SEGMENTS_PER_COMMIT_MAX, TRANSACTION_ITEMS_MAX};
 use crate::manifest::{Commit, Edit, Manifest, SegmentIndex};
 
 /// Largest head item silt writes: DynamoDB's item limit is 400 KB. Only writer markers (one per
 /// writer that committed in the last 15 minutes, about 70 bytes each) make a head grow.
 const HEAD_ITEM_BYTES_MAX: usize = 350 * 1024;
-/// Most items in one `TransactWriteItems`.
-pub(crate) const TRANSACTION_ITEMS_MAX: usize = 100;
 
 /// The writes of one commit, ready for `TransactWriteItems`.
 #[derive(Debug)]
