@@ -18,7 +18,7 @@
 //! same functions.
 
 mod compact;
-mod gc;
+pub(crate) mod gc;
 mod job;
 mod retention;
 mod scope;

@@ -30,9 +30,10 @@ pub enum InvalidInput {
         "record of {bytes} bytes is too large: the limit is {max} bytes (key + value + headers)"
     )]
     RecordTooLarge { bytes: usize, max: usize },
-    /// A record with too many headers.
+    /// A record timestamp too far from the Unix epoch for microseconds in an `i64`.
     #[error("record timestamp {timestamp_ms} ms is out of range: the limit is ±{max} ms")]
     TimestampOutOfRange { timestamp_ms: i64, max: i64 },
+    /// A record with too many headers.
     #[error("record has {count} headers: the limit is {max}")]
     TooManyHeaders { count: usize, max: usize },
     /// A batch larger than the limit.

@@ -97,16 +97,16 @@ async fn fetch_cold(
     let path = storage.keys.segment_object(topic, owner.1, entry);
     let objects = storage.objects.clone();
     let window = cold::read_window(objects, &path, entry.bytes, owner, offset).await?;
-    let outside = |o: &Offset| *o < offset || *o >= entry.end_offset();
-    if window.records.iter().any(|(o, _)| outside(o)) {
-        return Err(mismatch(
-            path.as_ref(),
-            "a record outside the manifest's range",
-        ));
-    }
     let end = window
         .end
         .map_or(entry.end_offset(), |e| e.min(entry.end_offset()));
+    let offsets = window.records.iter().map(|(o, _)| *o);
+    let increasing = offsets.clone().zip(offsets.skip(1)).all(|(a, b)| a < b);
+    let inside = window.records.iter().all(|(o, _)| *o >= offset && *o < end);
+    if !increasing || !inside {
+        let reason = "records out of order or outside the manifest's range";
+        return Err(mismatch(path.as_ref(), reason));
+    }
     Ok(Fetched {
         first: offset,
         end: end.max(offset.plus(1)),

@@ -43,7 +43,7 @@ impl Partition<'_> {
                 let over_budget = self.report.bytes_read + entry.bytes
                     > self.options.max_bytes_read
                     || scan.len() + entry.records as usize > SCANNED_RECORDS_MAX;
-                if entry.max_ts >= lag_cutoff || over_budget {
+                if !super::seal::settled_before(entry, lag_cutoff) || over_budget {
                     break 'pages;
                 }
                 self.report.bytes_read += entry.bytes;

@@ -44,6 +44,9 @@ use crate::job::JobRun;
 /// Tombstones an inline manifest may hold before compaction waits for GC (about 300 KiB of
 /// its 1 MiB budget).
 const GRAVEYARD_MAX: usize = 4096;
+/// Cold files starting inside a segment per unit on an inline index, at most (each adds an
+/// entry to the manifest; later days stay in the file before).
+const INLINE_SPLITS_MAX: usize = 256;
 /// Segment items per unit on an external index: a `Replace` costs up to two transaction items
 /// per entry (overwrite or delete, and a graveyard put), and one for the head.
 const ITEMS_PER_UNIT: usize = 48;
@@ -275,7 +278,7 @@ impl Partition<'_> {
         // On DynamoDB, one transaction: two items per rewritten segment, one per cold file
         // starting inside a segment, one for the head.
         let mut splits = match m.index {
-            SegmentIndex::Inline => usize::MAX,
+            SegmentIndex::Inline => INLINE_SPLITS_MAX,
             SegmentIndex::External { .. } => {
                 let old: usize = runs.iter().map(|r| r.len()).sum();
                 TRANSACTION_ITEMS_MAX.saturating_sub(1 + 2 * old)
@@ -337,10 +340,11 @@ impl Partition<'_> {
     }
 
     /// Commits a unit's `Replace`; a refusal because what it read changed is counted, not
-    /// failed. Then the cold segments it `written` that the manifest, read again, does not
-    /// reference are deleted at once (analysts' globs over `tables/` must not see them; other
-    /// uploads are left to GC's orphan sweep). Not after an indeterminate outcome: the commit
-    /// may still take effect.
+    /// failed. The cold segments it `written` are deleted at once if it did not commit
+    /// (analysts' globs over `tables/` must not see them; other uploads are left to GC's
+    /// orphan sweep): after an error, all (the store says nothing was committed); after a
+    /// refusal, those the manifest read again does not reference (on DynamoDB a refusal can
+    /// follow an attempt that did land); after an indeterminate outcome, none.
     async fn commit(
         &mut self,
         base: &mut Snapshot,
@@ -363,12 +367,17 @@ impl Partition<'_> {
             Err(e @ Error::Indeterminate { .. }) => return Err(e),
             Err(e) => Some(e),
         };
+        let cold: Vec<SegmentEntry> = written.iter().filter(|e| e.is_cold()).copied().collect();
+        if let Some(e) = failed {
+            seal::delete_files(self.storage, self.topic, self.p, &cold).await;
+            return Err(e);
+        }
         if let Some(fresh) = self.storage.manifests.read(self.topic, self.p).await? {
-            let unreferenced = seal::unreferenced(self.storage, self.topic, &fresh, written);
+            let unreferenced = seal::unreferenced(self.storage, self.topic, &fresh, &cold);
             seal::delete_files(self.storage, self.topic, self.p, &unreferenced.await?).await;
             *base = fresh;
         }
-        failed.map_or(Ok(()), Err)
+        Ok(())
     }
 
     /// Writes the chunk holding `entries` with `span` swapped for `new`.

@@ -20,7 +20,8 @@ use std::ops::Range;
 use silt_core::cold::{ColdFile, ColdOptions, ColdWriter};
 use silt_core::error::{Error, Rejection, Result};
 use silt_core::ids::{Day, Offset, PartitionId, TopicName};
-use silt_core::manifest::{Manifest, SegmentEntry};
+use silt_core::limits::TIMESTAMP_MS_MAX;
+use silt_core::manifest::{Manifest, SegmentEntry, TombstoneKind};
 use silt_core::store::{Snapshot, Storage};
 
 use super::merge;
@@ -29,34 +30,45 @@ use crate::job::delete;
 /// Default size a cold segment aims for.
 pub const COLD_FILE_BYTES: u64 = 512 * 1024 * 1024;
 
+/// Whether every record of `e` counts as older than `cutoff_ms`: its newest record is, or
+/// it was committed before then (so a producer clock far ahead cannot hold a segment back
+/// forever). Sealing and key compaction's lag both use it.
+pub(super) fn settled_before(e: &SegmentEntry, cutoff_ms: i64) -> bool {
+    e.max_ts < cutoff_ms || (e.id.timestamp_ms() as i64) < cutoff_ms
+}
+
 /// The runs of `entries` to seal, each into one file or more (one per day), and whether
-/// sealing must stop after them: a hot segment is too young (its newest record at or after
-/// `cutoff_ms`, and committed at or after it too, so a producer clock far ahead cannot hold
-/// sealing back forever).
+/// sealing must stop after them: a hot segment is not settled before `cutoff_ms`, or holds
+/// a timestamp Parquet cannot (written before produce checked the limit).
 pub(super) fn groups(
     entries: &[SegmentEntry],
     cutoff_ms: i64,
     file_bytes: u64,
 ) -> (Vec<Range<usize>>, bool) {
     let mut out: Vec<Range<usize>> = Vec::new();
-    let mut current: Option<(Range<usize>, u64)> = None;
+    let mut current: Option<(Range<usize>, u64, u64)> = None;
     for (i, e) in entries.iter().enumerate() {
         if e.is_cold() {
             out.extend(current.take().map(|c| c.0));
             continue;
         }
-        if e.max_ts >= cutoff_ms && e.id.timestamp_ms() as i64 >= cutoff_ms {
+        let representable = e.min_ts >= -TIMESTAMP_MS_MAX && e.max_ts <= TIMESTAMP_MS_MAX;
+        if !settled_before(e, cutoff_ms) || !representable {
             out.extend(current.map(|c| c.0));
             return (out, true);
         }
+        let records = u64::from(e.records);
         match &mut current {
-            Some((run, bytes)) if *bytes + e.bytes <= file_bytes => {
+            Some((run, bytes, offsets))
+                if *bytes + e.bytes <= file_bytes && *offsets + records <= u64::from(u32::MAX) =>
+            {
                 run.end = i + 1;
                 *bytes += e.bytes;
+                *offsets += records;
             }
             _ => {
                 out.extend(current.take().map(|c| c.0));
-                current = Some((i..i + 1, e.bytes));
+                current = Some((i..i + 1, e.bytes, records));
             }
         }
     }
@@ -146,7 +158,8 @@ pub(super) async fn delete_files(
     }
 }
 
-/// Those of `written` that `fresh` references neither as a segment nor in its graveyard.
+/// Those of `written` that `fresh` references neither as a segment nor in its graveyard
+/// (whole buried chunks included).
 pub(super) async fn unreferenced(
     storage: &Storage,
     topic: &TopicName,
@@ -161,10 +174,19 @@ pub(super) async fn unreferenced(
             out.push(*e);
         }
     }
-    if !out.is_empty() {
-        let buried = storage.manifests.graveyard(topic, p, fresh).await?;
-        out.retain(|e| !buried.iter().any(|t| t.id == e.id));
+    if out.is_empty() {
+        return Ok(out);
     }
+    let mut buried = Vec::new();
+    for t in storage.manifests.graveyard(topic, p, fresh).await? {
+        buried.push(t.id);
+        if t.kind == TombstoneKind::ChunkWithSegments {
+            let chunk = storage.keys.index_chunk(topic, p, t.id);
+            let listed = crate::gc::graveyard::chunk_segments(storage, &chunk).await?;
+            buried.extend(listed.iter().map(|e| e.id));
+        }
+    }
+    out.retain(|e| !buried.contains(&e.id));
     Ok(out)
 }
 
@@ -198,7 +220,7 @@ async fn write_files(
             let offset = entry.base_offset.plus(u64::from(r.position));
             while open.as_ref().is_none_or(|(_, e)| offset >= e.end_offset()) {
                 if let Some(done) = open.take() {
-                    written.push(finish(done).await?);
+                    finish(done, written).await?;
                 }
                 let Some((file, next)) = files.next() else {
                     return Err(merge::invariant(m, "a record past the sealed run"));
@@ -213,11 +235,11 @@ async fn write_files(
         }
     }
     if let Some(done) = open {
-        written.push(finish(done).await?);
+        finish(done, written).await?;
     }
     // Ranges whose records key compaction removed entirely still get their (empty) file.
     for (file, next) in files {
-        written.push(finish(start(storage, file, next, options)?).await?);
+        finish(start(storage, file, next, options)?, written).await?;
     }
     Ok(())
 }
@@ -248,14 +270,23 @@ fn start(
     Ok((writer, entry))
 }
 
-async fn finish((writer, mut entry): (ColdWriter, SegmentEntry)) -> Result<SegmentEntry> {
-    entry.bytes = writer.finish().await?;
+/// Completes a file and lists its entry in `written`; listed first, so that a failure to
+/// complete (which may still have made the object visible) deletes it too.
+async fn finish(
+    (writer, mut entry): (ColdWriter, SegmentEntry),
+    written: &mut Vec<SegmentEntry>,
+) -> Result<()> {
     if entry.min_ts > entry.max_ts {
         // No record left in its range (key compaction removed them all).
         entry.min_ts = 0;
         entry.max_ts = 0;
     }
-    Ok(entry)
+    written.push(entry);
+    let bytes = writer.finish().await?;
+    if let Some(done) = written.last_mut() {
+        done.bytes = bytes;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -310,8 +341,11 @@ mod tests {
     #[test]
     fn a_segment_committed_before_the_cutoff_seals_whatever_its_timestamps() {
         // Ids are made at time 0 (Ulid::from_parts(0, ..)): committed long ago.
-        let mut e = entries(&[(0, i64::MAX, 10, false)]);
+        let mut e = entries(&[(0, TIMESTAMP_MS_MAX, 10, false)]);
         e[0].id = ObjectId(Ulid::from_parts(0, 1));
         assert_eq!(groups(&e, DAY, 100), (vec![0..1], false));
+        // A timestamp Parquet cannot hold stops sealing before it.
+        e[0].max_ts = TIMESTAMP_MS_MAX + 1;
+        assert_eq!(groups(&e, DAY, 100), (vec![], true));
     }
 }

@@ -100,7 +100,7 @@ async fn objects(
 }
 
 /// The segments an index chunk lists; none if it is already deleted.
-pub(super) async fn chunk_segments(
+pub(crate) async fn chunk_segments(
     storage: &Storage,
     chunk: &object_store::path::Path,
 ) -> Result<Vec<SegmentEntry>> {

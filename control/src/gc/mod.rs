@@ -16,7 +16,7 @@
 //! the storage's clock (injected in tests).
 
 mod bury;
-mod graveyard;
+pub(crate) mod graveyard;
 mod orphans;
 
 use serde::Serialize;

@@ -23,7 +23,11 @@ use parquet::file::page_index::column_index::{ColumnIndexMetaData, PrimitiveColu
 use parquet::file::page_index::offset_index::PageLocation;
 use parquet::file::statistics::Statistics;
 
-use super::schema::{LEAF_COLUMNS, OFFSET_COLUMN, TIMESTAMP_COLUMN, VALUE_COLUMN, records_of};
+use arrow::datatypes::{DataType, Schema};
+
+use super::schema::{
+    LEAF_COLUMNS, OFFSET_COLUMN, TIMESTAMP_COLUMN, VALUE_COLUMN, arrow_schema, records_of,
+};
 use super::{corrupt, parquet_error};
 use crate::error::Result;
 use crate::ids::{Offset, PartitionId, TopicId};
@@ -127,7 +131,16 @@ impl File {
         let location = path.as_ref();
         let meta = ArrowReaderMetadata::load_async(&mut reader, options).await;
         let meta = meta.map_err(|e| parquet_error(e, location))?;
-        if meta.parquet_schema().num_columns() != LEAF_COLUMNS {
+        let ours = arrow_schema();
+        let columns = |s: &Schema| -> Vec<(String, DataType)> {
+            let fields = s.fields().iter();
+            fields
+                .map(|f| (f.name().clone(), f.data_type().clone()))
+                .collect()
+        };
+        if meta.parquet_schema().num_columns() != LEAF_COLUMNS
+            || columns(meta.schema()) != columns(&ours)
+        {
             return Err(corrupt(location, "not the cold-segment schema"));
         }
         let kv = meta.metadata().file_metadata().key_value_metadata();
