@@ -39,7 +39,7 @@ use silt_core::manifest::{ChunkRef, Edit, Manifest, Replace, SegmentEntry, Segme
 use silt_core::store::{Snapshot, Storage};
 use silt_core::topic::{CleanupPolicy, TopicSettings};
 
-use crate::job::JobRun;
+use crate::job::{JobRun, vanished};
 
 /// Tombstones an inline manifest may hold before compaction waits for GC (about 300 KiB of
 /// its 1 MiB budget).
@@ -89,8 +89,10 @@ pub async fn run_compaction_observed(
             report: &mut report,
             sealing: true,
         };
-        if let Err(e) = job.compact().await {
-            report.failed.push(format!("{}/{p}: {e}", config.name));
+        match job.compact().await {
+            Err(e) if vanished(&e) => report.stale += 1,
+            Err(e) => report.failed.push(format!("{}/{p}: {e}", config.name)),
+            Ok(()) => {}
         }
     }
     progress(due.len(), due.len());
@@ -137,9 +139,13 @@ impl Partition<'_> {
             // A failed seal is reported, and small segments are still merged.
             if let Err(e) = self.pass(&mut base, &Pass::Seal(cutoff_ms)).await {
                 let (topic, p) = (self.topic, self.p);
-                self.report
-                    .failed
-                    .push(format!("{topic}/{p}: sealing: {e}"));
+                match vanished(&e) {
+                    true => self.report.stale += 1,
+                    false => self
+                        .report
+                        .failed
+                        .push(format!("{topic}/{p}: sealing: {e}")),
+                }
                 match self.storage.manifests.read(topic, p).await? {
                     Some(fresh) => base = fresh,
                     None => return Ok(()),

@@ -64,8 +64,9 @@ pub struct CompactReport {
     pub bytes_read: u64,
     /// Bytes written.
     pub bytes_written: u64,
-    /// Units refused because what they read changed meanwhile, or because an orphan sweep
-    /// raised the floor past their uploads; the next run plans again.
+    /// Units refused because what they read changed meanwhile (or vanished: a concurrent GC
+    /// deleted a segment they were reading), or because an orphan sweep raised the floor past
+    /// their uploads; the next run plans again.
     pub stale: u64,
     /// Partitions this run could not finish, with why; the next run retries.
     pub failed: Vec<String>,

@@ -27,7 +27,7 @@ mod schema;
 mod write;
 
 pub use read::{Owner, Window, first_offset_at, read_window};
-pub use schema::{arrow_schema, records_of};
+pub use schema::arrow_schema;
 pub use write::{ColdFile, ColdWriter};
 
 use crate::error::{Corruption, Error};

@@ -116,7 +116,7 @@ fn headers_of(rows: &[(Offset, Record)]) -> ListArray {
 
 /// The records of a batch read back (any projection holding at least `offset` and
 /// `timestamp`; missing columns read as empty), with their offsets.
-pub fn records_of(batch: &RecordBatch, location: &str) -> Result<Vec<(Offset, Record)>> {
+pub(super) fn records_of(batch: &RecordBatch, location: &str) -> Result<Vec<(Offset, Record)>> {
     let column = |name: &str| batch.column_by_name(name);
     let wrong = |name: &str| corrupt(location, format!("column `{name}` has the wrong type"));
     let offsets = column("offset").and_then(|c| c.as_any().downcast_ref::<Int64Array>());
