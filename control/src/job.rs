@@ -70,13 +70,6 @@ impl JobRun {
     }
 }
 
-/// True for an object that vanished while a job read it: a concurrent GC deleted what the
-/// job's manifest still listed (the manifest moved on). Like a `Stale` refusal, the job's
-/// next run plans again; it is not a failure.
-pub(crate) fn vanished(e: &Error) -> bool {
-    matches!(e, Error::Store(e) if matches!(**e, object_store::Error::NotFound { .. }))
-}
-
 /// Deletes `path`. Deleting a missing object is not an error (S3 says nothing either way): a
 /// job that crashed after deleting runs the same delete again.
 pub(crate) async fn delete(storage: &Storage, path: &Path) -> Result<()> {

@@ -235,6 +235,15 @@ pub enum Error {
     ManifestTable { table: String, reason: String },
 }
 
+impl Error {
+    /// True for an object that is not there: one a manifest (as the caller last read it)
+    /// listed, but which compaction, retention or GC has since removed. Read the manifest
+    /// again before calling it corruption.
+    pub fn vanished(&self) -> bool {
+        matches!(self, Error::Store(e) if matches!(**e, object_store::Error::NotFound { .. }))
+    }
+}
+
 impl From<object_store::Error> for Error {
     fn from(e: object_store::Error) -> Self {
         Error::Store(Arc::new(e))

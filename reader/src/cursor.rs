@@ -162,12 +162,12 @@ impl Cursor {
                             self.loaded = Some(fetched);
                             return Ok(());
                         }
-                        Err(e) if !vanished(&e) => return Err(e.into()),
+                        Err(e) if !e.vanished() => return Err(e.into()),
                         Err(_) => {}
                     }
                 }
                 Ok(None) => {}
-                Err(e) if !vanished(&e) => return Err(e.into()),
+                Err(e) if !e.vanished() => return Err(e.into()),
                 Err(_) => {}
             }
             self.refresh().await?;
@@ -189,9 +189,4 @@ impl Cursor {
         })
         .into())
     }
-}
-
-/// True for a missing object: the manifest that pointed at it moved on.
-fn vanished(e: &Error) -> bool {
-    matches!(e, Error::Store(e) if matches!(**e, object_store::Error::NotFound { .. }))
 }

@@ -39,7 +39,7 @@ use silt_core::manifest::{ChunkRef, Edit, Manifest, Replace, SegmentEntry, Segme
 use silt_core::store::{Snapshot, Storage};
 use silt_core::topic::{CleanupPolicy, TopicSettings};
 
-use crate::job::{JobRun, vanished};
+use crate::job::JobRun;
 
 /// Tombstones an inline manifest may hold before compaction waits for GC (about 300 KiB of
 /// its 1 MiB budget).
@@ -90,7 +90,8 @@ pub async fn run_compaction_observed(
             sealing: true,
         };
         match job.compact().await {
-            Err(e) if vanished(&e) => report.stale += 1,
+            // A segment GC deleted under it: the manifest moved on, as for a `Stale` unit.
+            Err(e) if e.vanished() => report.stale += 1,
             Err(e) => report.failed.push(format!("{}/{p}: {e}", config.name)),
             Ok(()) => {}
         }
@@ -139,7 +140,7 @@ impl Partition<'_> {
             // A failed seal is reported, and small segments are still merged.
             if let Err(e) = self.pass(&mut base, &Pass::Seal(cutoff_ms)).await {
                 let (topic, p) = (self.topic, self.p);
-                match vanished(&e) {
+                match e.vanished() {
                     true => self.report.stale += 1,
                     false => self
                         .report
@@ -215,7 +216,7 @@ impl Partition<'_> {
     fn runs(&mut self, entries: &[SegmentEntry], pass: &Pass) -> Vec<Range<usize>> {
         match pass {
             Pass::Merge => plan::groups(entries, self.options.target_bytes),
-            Pass::Seal(_) if !self.sealing => Vec::new(),
+            Pass::Seal(_) if self.finished(pass) => Vec::new(),
             Pass::Seal(cutoff_ms) => {
                 let file_bytes = self.options.cold_file_bytes;
                 let (runs, stopped) = seal::groups(entries, *cutoff_ms, file_bytes);

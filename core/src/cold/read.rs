@@ -54,7 +54,7 @@ struct Rows {
 }
 
 /// Ranged reads of one file of known size, for the Parquet reader.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct FileReader {
     objects: Arc<dyn ObjectStore>,
     path: Path,
@@ -158,12 +158,10 @@ impl File {
 
     /// The records of `at`, of the columns in `mask`.
     async fn rows(&self, at: &Rows, mask: ProjectionMask) -> Result<Vec<(Offset, Record)>> {
-        let reader = FileReader {
-            objects: self.reader.objects.clone(),
-            path: self.reader.path.clone(),
-            size: self.reader.size,
-        };
-        let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, self.meta.clone());
+        let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(
+            self.reader.clone(),
+            self.meta.clone(),
+        );
         let selection = RowSelection::from(vec![
             RowSelector::skip(at.rows.start),
             RowSelector::select(at.rows.len()),
