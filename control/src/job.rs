@@ -4,7 +4,7 @@
 
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
-use silt_core::error::{Error, Rejection, Result};
+use silt_core::error::{Error, ErrorKind, Result};
 use silt_core::ids::{CommitSeq, PartitionId, TopicName, WriterId};
 use silt_core::manifest::{Commit, Edit};
 use silt_core::store::{Committed, Snapshot, Storage};
@@ -49,9 +49,10 @@ impl JobRun {
         storage.manifests.commit(topic, p, base, &commit).await
     }
 
-    /// [`commit`](Self::commit), but `Ok(None)` when the edit was refused because what the
-    /// job read changed meanwhile (`Stale`: another job got there first) or an orphan sweep
-    /// raised the floor past its uploads (`StaleUpload`): the caller reads again and re-plans.
+    /// [`commit`](Self::commit), but `Ok(None)` when the edit was refused in a way worth
+    /// retrying ([`ErrorKind::Retryable`]): what the job read changed meanwhile (`Stale`:
+    /// another job got there first) or an orphan sweep raised the floor past its uploads
+    /// (`StaleUpload`). The caller reads again and re-plans.
     pub(crate) async fn try_commit(
         &mut self,
         storage: &Storage,
@@ -62,9 +63,8 @@ impl JobRun {
     ) -> Result<Option<Committed>> {
         match self.commit(storage, topic, p, base, edit).await {
             Ok(committed) => Ok(Some(committed)),
-            Err(Error::Rejected(Rejection::Stale { .. } | Rejection::StaleUpload { .. })) => {
-                Ok(None)
-            }
+            // A refusal worth retrying means what the job read has moved on: plan again.
+            Err(e @ Error::Rejected(_)) if e.kind() == ErrorKind::Retryable => Ok(None),
             Err(e) => Err(e),
         }
     }

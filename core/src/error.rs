@@ -1,6 +1,11 @@
-//! Errors of the shared layer. Each variant says what went wrong and what the caller can do.
-//! All are `Clone` (foreign errors sit behind `Arc`) so one failed commit can fail every waiter.
+//! Errors of the shared layer. Each variant says what went wrong and what the caller can do;
+//! [`Error::kind`] is the one place that decides what a caller must do about it (fix the input,
+//! retry, read first, stop), so the writer, the reader and the jobs never decide it apart.
+//! All are `Clone` (foreign errors sit behind `Arc` and stay reachable as `source()`) so one
+//! failed commit can fail every waiter. The enums are `#[non_exhaustive]`: match on
+//! [`ErrorKind`] rather than on every variant.
 
+use std::error::Error as StdError;
 use std::sync::Arc;
 
 use thiserror::Error;
@@ -9,6 +14,7 @@ use crate::ids::{Epoch, ObjectId, Offset, PartitionId, TopicId, TopicName, Write
 
 /// Bad input from a user or a program: nothing was written; fix the input and try again.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum InvalidInput {
     /// A topic name outside `[a-zA-Z0-9._-]{1,249}`, or `.`/`..`.
     #[error(
@@ -72,6 +78,7 @@ pub struct Corruption {
 
 /// A commit that the manifest refused: a definite "no", nothing was committed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum Rejection {
     /// A newer leader claimed the partition: this writer must stop.
     #[error(
@@ -155,8 +162,12 @@ pub enum Rejection {
     },
 }
 
+/// A foreign error kept as the `source()` of one of ours.
+pub type Source = Arc<dyn StdError + Send + Sync>;
+
 /// Every error of the shared layer.
 #[derive(Debug, Clone, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Bad input; nothing was written.
     #[error(transparent)]
@@ -217,7 +228,7 @@ pub enum Error {
     TopicContended { topic: TopicName, attempts: u32 },
     /// The storage backend failed; retry later.
     #[error("storage error: {0}")]
-    Store(Arc<object_store::Error>),
+    Store(#[source] Arc<object_store::Error>),
     /// The backend ignores conditional writes, so it cannot hold a manifest safely.
     #[error(
         "the store at {url} does not honour conditional writes ({check}); silt refuses to run its manifest there. Use an S3 store with If-Match/If-None-Match support, file://, or a DynamoDB manifest"
@@ -229,18 +240,114 @@ pub enum Error {
         operation: &'static str,
         table: String,
         message: String,
+        /// The SDK's error, when there was one.
+        #[source]
+        source: Option<Source>,
     },
     /// The DynamoDB manifest table is missing or not usable as one.
     #[error("DynamoDB table {table} cannot hold silt manifests: {reason}")]
     ManifestTable { table: String, reason: String },
+    /// silt broke one of its own rules, or a library it calls (an encoder, a task) failed: a
+    /// bug, not bad input nor storage. Nothing was written; report it.
+    #[error("internal error while {doing}: {reason}")]
+    Internal {
+        doing: &'static str,
+        reason: String,
+        #[source]
+        source: Option<Source>,
+    },
+}
+
+/// What the caller of a failed operation must do: the one place retryability is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input is wrong (or names a topic that does not exist): fix it. Nothing was written.
+    Invalid,
+    /// Nothing was committed, and the same call may succeed later (a storage hiccup, a race
+    /// lost to another writer or job, a live leader's lease): retry, after reading again.
+    Retryable,
+    /// A definite refusal that retrying will not change (fenced by a newer leader, a failed
+    /// conditional append, a full manifest): nothing was committed; act on the message.
+    Rejected,
+    /// The outcome is unknown: the change may or may not be committed. Read before retrying.
+    Indeterminate,
+    /// Data on storage is damaged, foreign, or written by a newer silt: stop; repair or upgrade.
+    Corrupt,
+    /// The store or table cannot be used as set up (permissions, no conditional writes, no
+    /// table): fix the setup.
+    Config,
+    /// A bug in silt: report it.
+    Internal,
 }
 
 impl Error {
+    /// What the caller must do about this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Invalid(_) | Error::UnknownTopic(_) | Error::TopicExists(_) => {
+                ErrorKind::Invalid
+            }
+            Error::Rejected(r) => r.kind(),
+            Error::Indeterminate { .. } => ErrorKind::Indeterminate,
+            Error::Contended { .. } | Error::TopicContended { .. } | Error::Dynamo { .. } => {
+                ErrorKind::Retryable
+            }
+            Error::Store(e) => store_kind(e),
+            Error::Corrupt(_) | Error::FutureFormat { .. } | Error::TopicIdMismatch { .. } => {
+                ErrorKind::Corrupt
+            }
+            Error::ConditionalWritesUnsupported { .. } | Error::ManifestTable { .. } => {
+                ErrorKind::Config
+            }
+            Error::Internal { .. } => ErrorKind::Internal,
+        }
+    }
+
+    /// An [`Error::Internal`] wrapping `source`.
+    pub fn internal(doing: &'static str, source: impl StdError + Send + Sync + 'static) -> Error {
+        Error::Internal {
+            doing,
+            reason: source.to_string(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
     /// True for an object that is not there: one a manifest (as the caller last read it)
     /// listed, but which compaction, retention or GC has since removed. Read the manifest
     /// again before calling it corruption.
     pub fn vanished(&self) -> bool {
         matches!(self, Error::Store(e) if matches!(**e, object_store::Error::NotFound { .. }))
+    }
+}
+
+impl Rejection {
+    /// What the caller must do about this refusal.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            // Another run or writer got there first, or a lease will lapse: plan again.
+            Rejection::LeaderActive { .. }
+            | Rejection::Stale { .. }
+            | Rejection::StaleUpload { .. } => ErrorKind::Retryable,
+            Rejection::Fenced { .. }
+            | Rejection::OffsetMismatch { .. }
+            | Rejection::TrimBeyondEnd { .. }
+            | Rejection::ManifestFull { .. }
+            | Rejection::HeadFull { .. } => ErrorKind::Rejected,
+            Rejection::Invariant { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
+/// A storage failure is worth retrying unless it says the setup is wrong.
+fn store_kind(e: &object_store::Error) -> ErrorKind {
+    match e {
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. }
+        | object_store::Error::NotSupported { .. }
+        | object_store::Error::NotImplemented { .. }
+        | object_store::Error::UnknownConfigurationKey { .. } => ErrorKind::Config,
+        _ => ErrorKind::Retryable,
     }
 }
 
@@ -252,3 +359,85 @@ impl From<object_store::Error> for Error {
 
 /// Result of the shared layer.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn storage_errors_keep_their_cause_as_source() {
+        let e = Error::from(object_store::Error::NotFound {
+            path: "seg/x".into(),
+            source: "gone".into(),
+        });
+        let source = e.source().expect("the object_store error");
+        assert!(source.to_string().contains("seg/x"), "{source}");
+        assert!(e.vanished());
+    }
+
+    #[test]
+    fn kind_says_what_the_caller_must_do() {
+        let p = PartitionId(0);
+        let generic = object_store::Error::Generic {
+            store: "S3",
+            source: "connection reset".into(),
+        };
+        let denied = object_store::Error::PermissionDenied {
+            path: "topics/t/00000/manifest".into(),
+            source: "EACCES".into(),
+        };
+        let cases = [
+            (Error::from(generic), ErrorKind::Retryable),
+            (Error::from(denied), ErrorKind::Config),
+            (Error::Invalid(InvalidInput::EmptyBatch), ErrorKind::Invalid),
+            (
+                Error::Corrupt(Corruption {
+                    what: "segment",
+                    location: "seg/x".into(),
+                    reason: "crc".into(),
+                }),
+                ErrorKind::Corrupt,
+            ),
+            (
+                Error::Indeterminate {
+                    partition: p,
+                    waited_ms: 1,
+                    last_error: "timeout".into(),
+                },
+                ErrorKind::Indeterminate,
+            ),
+            (
+                Error::Rejected(Rejection::Stale {
+                    partition: p,
+                    what: "segments".into(),
+                }),
+                ErrorKind::Retryable,
+            ),
+            (
+                Error::Rejected(Rejection::OffsetMismatch {
+                    partition: p,
+                    expected: Offset(1),
+                    actual: Offset(2),
+                }),
+                ErrorKind::Rejected,
+            ),
+            (
+                Error::internal("encoding a segment", std::io::Error::other("zstd")),
+                ErrorKind::Internal,
+            ),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+        }
+    }
+
+    #[test]
+    fn an_internal_error_is_not_a_storage_error() {
+        let e = Error::internal("encoding a segment", std::io::Error::other("zstd failed"));
+        assert!(!e.to_string().contains("storage"), "{e}");
+        assert!(e.to_string().contains("zstd failed"), "{e}");
+        assert!(e.source().is_some());
+    }
+}

@@ -230,3 +230,33 @@ async fn a_read_among_large_records_fetches_about_a_megabyte() {
     );
     assert_eq!(read_all(objects, &path, size, Offset(0)).await, rows);
 }
+
+/// A push out of order is the caller's bug, reported as internal, not as a corrupt file.
+#[tokio::test]
+async fn a_push_out_of_order_is_an_internal_error_not_corruption() {
+    let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let keys = Keys::new(Path::from("root"));
+    let file = ColdFile {
+        topic: TopicName::new("orders").unwrap(),
+        topic_id: OWNER.0,
+        partition: OWNER.1,
+        id: ObjectId(Ulid::from_parts(2, 2)),
+        day: Day::of_ms(0),
+        first: Offset(0),
+        last: Offset(9),
+    };
+    let options = ColdOptions::default();
+    let mut writer = ColdWriter::new(objects, &keys, file, &options).unwrap();
+    writer
+        .push(Offset(5), Record::from_value("a", 0))
+        .await
+        .unwrap();
+    let refused = writer.push(Offset(5), Record::from_value("b", 0)).await;
+    let error = refused.unwrap_err();
+    assert_eq!(
+        error.kind(),
+        silt_core::error::ErrorKind::Internal,
+        "{error}"
+    );
+    assert!(error.to_string().contains("out of order"), "{error}");
+}

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use silt_core::error::{Error, InvalidInput, Rejection};
+use silt_core::error::{Error, ErrorKind, InvalidInput, Rejection};
 use thiserror::Error;
 
 /// Why an append was not acknowledged.
@@ -24,6 +24,11 @@ pub enum AppendError {
     /// Storage failed before anything was committed. Retry.
     #[error("not written, retry: {0}")]
     Retryable(Arc<Error>),
+    /// Nothing was committed, and retrying will not help until someone acts: storage holds
+    /// damaged or foreign data, the store is not usable as set up, or silt hit a bug. The
+    /// message says which.
+    #[error("not written: {0}")]
+    Failed(Arc<Error>),
     /// The writer was closed.
     #[error("the writer is closed")]
     Closed,
@@ -34,15 +39,60 @@ impl AppendError {
     pub fn is_fenced(&self) -> bool {
         matches!(self, AppendError::Rejected(Rejection::Fenced { .. }))
     }
+
+    /// What the producer must do: the same answer [`Error::kind`] gives for the cause.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AppendError::Invalid(_) => ErrorKind::Invalid,
+            AppendError::Rejected(r) => r.kind(),
+            AppendError::Indeterminate(e) | AppendError::Retryable(e) | AppendError::Failed(e) => {
+                e.kind()
+            }
+            AppendError::Closed => ErrorKind::Invalid,
+        }
+    }
 }
 
+/// Sorts a shared-layer error by [`Error::kind`]; the variant keeps the cause.
 impl From<Error> for AppendError {
     fn from(e: Error) -> Self {
         match e {
             Error::Invalid(i) => AppendError::Invalid(i),
             Error::Rejected(r) => AppendError::Rejected(r),
-            e @ Error::Indeterminate { .. } => AppendError::Indeterminate(Arc::new(e)),
-            e => AppendError::Retryable(Arc::new(e)),
+            e => match e.kind() {
+                ErrorKind::Indeterminate => AppendError::Indeterminate(Arc::new(e)),
+                ErrorKind::Retryable => AppendError::Retryable(Arc::new(e)),
+                _ => AppendError::Failed(Arc::new(e)),
+            },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_errors_worth_retrying_are_retryable() {
+        let generic = Error::from(object_store::Error::Generic {
+            store: "S3",
+            source: "slow down".into(),
+        });
+        assert!(matches!(
+            AppendError::from(generic),
+            AppendError::Retryable(_)
+        ));
+
+        // An encoder failure is a bug, not storage: retrying the same records will not help.
+        let encoder = Error::internal("encoding a segment", std::io::Error::other("zstd"));
+        let e = AppendError::from(encoder);
+        assert!(matches!(e, AppendError::Failed(_)), "{e:?}");
+        assert_eq!(e.kind(), ErrorKind::Internal);
+
+        let denied = Error::from(object_store::Error::PermissionDenied {
+            path: "seg/x".into(),
+            source: "EACCES".into(),
+        });
+        assert_eq!(AppendError::from(denied).kind(), ErrorKind::Config);
     }
 }

@@ -125,9 +125,5 @@ pub(super) fn invariant(m: &Manifest, reason: &str) -> Error {
 }
 
 fn encoder_failed(e: impl std::error::Error + Send + Sync + 'static) -> Error {
-    object_store::Error::Generic {
-        store: "encoder",
-        source: Box::new(e),
-    }
-    .into()
+    Error::internal("encoding a compacted segment", e)
 }

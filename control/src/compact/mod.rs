@@ -31,7 +31,7 @@ pub use seal::COLD_FILE_BYTES;
 
 use std::ops::Range;
 
-use silt_core::error::Error;
+use silt_core::error::ErrorKind;
 use silt_core::error::Result;
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::limits::TRANSACTION_ITEMS_MAX;
@@ -371,7 +371,7 @@ impl Partition<'_> {
                 self.sealing &= written.iter().all(|e| !e.is_cold());
                 None
             }
-            Err(e @ Error::Indeterminate { .. }) => return Err(e),
+            Err(e) if e.kind() == ErrorKind::Indeterminate => return Err(e),
             Err(e) => Some(e),
         };
         let cold: Vec<SegmentEntry> = written.iter().filter(|e| e.is_cold()).copied().collect();

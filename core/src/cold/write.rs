@@ -13,8 +13,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use super::schema::{OFFSET_COLUMN, arrow_schema, batch_of};
-use super::{ColdOptions, FORMAT_VERSION, PAGE_BYTES, corrupt, parquet_error};
-use crate::error::Result;
+use super::{ColdOptions, FORMAT_VERSION, PAGE_BYTES, parquet_error};
+use crate::error::{Error, Result};
 use crate::ids::{Day, ObjectId, Offset, PartitionId, TopicId, TopicName};
 use crate::keys::Keys;
 use crate::record::Record;
@@ -137,8 +137,15 @@ impl ColdWriter {
     pub async fn push(&mut self, offset: Offset, record: Record) -> Result<()> {
         let out_of_order = self.last.is_some_and(|last| offset <= last);
         if offset < self.file.first || offset > self.file.last || out_of_order {
-            let reason = format!("offset {offset} out of order or outside the file's range");
-            return Err(corrupt(&self.location, reason));
+            // The caller's mistake (a bug in sealing), not a damaged file.
+            return Err(Error::Internal {
+                doing: "writing a cold segment",
+                reason: format!(
+                    "offset {offset} pushed out of order or outside the file's range {}..={} ({})",
+                    self.file.first, self.file.last, self.location
+                ),
+                source: None,
+            });
         }
         self.last = Some(offset);
         self.rows_bytes += record.payload_bytes();

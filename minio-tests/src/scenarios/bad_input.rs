@@ -176,7 +176,7 @@ pub async fn corrupted_objects_are_reported(storage: Storage) {
         .append(PartitionId(1), vec![Record::from_value("x", 0)])
         .await;
     assert!(
-        matches!(&refused, Err(AppendError::Retryable(e)) if matches!(**e, Error::Corrupt(_))),
+        matches!(&refused, Err(AppendError::Failed(e)) if matches!(**e, Error::Corrupt(_))),
         "{refused:?}"
     );
     // Partition 0's manifest is intact: it still accepts appends past the damaged segment.

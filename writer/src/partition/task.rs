@@ -203,7 +203,7 @@ impl Task {
                 waiters,
                 expect,
             }),
-            (Err(e), _) => fail_all(waiters, &AppendError::Retryable(e.into())),
+            (Err(e), _) => fail_all(waiters, &AppendError::from(e)),
         }
     }
 

@@ -37,20 +37,8 @@ pub(crate) async fn upload(
     .await;
     let (bytes, records, min_ts, max_ts) = match encoded {
         Ok(Ok(done)) => done,
-        Ok(Err(e)) => {
-            return Err(object_store::Error::Generic {
-                store: "zstd",
-                source: Box::new(e),
-            }
-            .into());
-        }
-        Err(e) => {
-            return Err(object_store::Error::Generic {
-                store: "encoder",
-                source: Box::new(e),
-            }
-            .into());
-        }
+        Ok(Err(e)) => return Err(Error::internal("encoding a segment", e)),
+        Err(e) => return Err(Error::internal("running the segment encoder task", e)),
     };
     let path = committer
         .storage

@@ -96,7 +96,7 @@ impl DynamoManifestStore {
             .limit(1)
             .send()
             .await
-            .map_err(|e| self.failed("Query", &e))?;
+            .map_err(|e| self.failed("Query", e))?;
         let location = self.location(&pk);
         let first = page.items.unwrap_or_default().into_iter().next();
         first
@@ -115,7 +115,7 @@ impl DynamoManifestStore {
                 .set_exclusive_start_key(after.take())
                 .send()
                 .await
-                .map_err(|e| self.failed("Query", &e))?;
+                .map_err(|e| self.failed("Query", e))?;
             items.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key {
                 Some(key) => after = Some(key),
@@ -158,7 +158,7 @@ impl DynamoManifestStore {
                 .set_exclusive_start_key(after.take())
                 .send()
                 .await
-                .map_err(|e| self.failed("Query", &e))?;
+                .map_err(|e| self.failed("Query", e))?;
             for item in page.items.unwrap_or_default() {
                 let e = super::items::segment_of(&item, &location)?;
                 if e.base_offset >= m.next_offset || !visit(e) {

@@ -16,6 +16,7 @@ mod write;
 
 pub use table::TABLE_KEY_SCHEMA;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -94,7 +95,7 @@ impl DynamoManifestStore {
     }
 
     /// The error of a failed call: the missing table named as such, else what DynamoDB said.
-    fn failed<E>(&self, operation: &'static str, e: &SdkError<E>) -> Error
+    fn failed<E>(&self, operation: &'static str, e: SdkError<E>) -> Error
     where
         E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
     {
@@ -104,7 +105,8 @@ impl DynamoManifestStore {
         Error::Dynamo {
             operation,
             table: self.table.clone(),
-            message: describe(e),
+            message: describe(&e),
+            source: Some(Arc::new(e)),
         }
     }
 
@@ -119,7 +121,7 @@ impl DynamoManifestStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| self.failed("GetItem", &e))?;
+            .map_err(|e| self.failed("GetItem", e))?;
         Ok(got.item)
     }
 
@@ -165,7 +167,7 @@ impl DynamoManifestStore {
         let cause = match put {
             Ok(_) => return Ok(created),
             Err(e) if e.code() == Some("ResourceNotFoundException") => {
-                return Err(self.failed("PutItem", &e));
+                return Err(self.failed("PutItem", e));
             }
             // Exists already, or possibly applied: what is there now decides.
             Err(e) => describe(&e),
@@ -176,6 +178,7 @@ impl DynamoManifestStore {
                 operation: "PutItem",
                 table: self.table.clone(),
                 message: format!("{cause}, then not found by a consistent read; retry"),
+                source: None,
             }),
         }
     }
@@ -230,13 +233,14 @@ impl ConditionalWrite for DynamoManifestStore {
         // Refused before anything could apply: definite, and sending again will not help.
         match (e.code(), write::cancelled(&codes)) {
             (Some("ResourceNotFoundException" | "ValidationException"), _) => {
-                Err(self.failed("TransactWriteItems", &e))
+                Err(self.failed("TransactWriteItems", e))
             }
             (Some("TransactionCanceledException"), write::Cancelled::Invalid(reasons)) => {
                 Err(Error::Dynamo {
                     operation: "TransactWriteItems",
                     table: self.table.clone(),
                     message: format!("an item was refused (reasons per item: {reasons})"),
+                    source: None,
                 })
             }
             (Some("TransactionCanceledException"), write::Cancelled::SegmentExists)

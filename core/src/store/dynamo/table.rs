@@ -63,7 +63,7 @@ impl DynamoManifestStore {
         let created = match created {
             Ok(_) => true,
             Err(e) if e.code() == Some("ResourceInUseException") => false,
-            Err(e) => return Err(self.failed("CreateTable", &e)),
+            Err(e) => return Err(self.failed("CreateTable", e)),
         };
         let started = tokio::time::Instant::now();
         while !self.check().await? {
@@ -91,7 +91,7 @@ impl DynamoManifestStore {
                 Some(table) => table,
                 None => return Ok(false),
             },
-            Err(e) => return Err(self.failed("DescribeTable", &e)),
+            Err(e) => return Err(self.failed("DescribeTable", e)),
         };
         let schema: Vec<String> = table
             .key_schema()

@@ -48,7 +48,7 @@ impl DynamoManifestStore {
         match put {
             Ok(_) => Ok(true),
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(self.failed("PutItem", &e)),
+            Err(e) => Err(self.failed("PutItem", e)),
         }
     }
 
@@ -64,7 +64,7 @@ impl DynamoManifestStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| self.failed("GetItem", &e))?;
+            .map_err(|e| self.failed("GetItem", e))?;
         let Some(item) = got.item else {
             return Ok(None);
         };
