@@ -36,9 +36,16 @@ pub enum InvalidInput {
         "record of {bytes} bytes is too large: the limit is {max} bytes (key + value + headers)"
     )]
     RecordTooLarge { bytes: usize, max: usize },
-    /// A record timestamp too far from the Unix epoch for microseconds in an `i64`.
-    #[error("record timestamp {timestamp_ms} ms is out of range: the limit is ±{max} ms")]
-    TimestampOutOfRange { timestamp_ms: i64, max: i64 },
+    /// A record timestamp outside the years 0000 to 9999, which sealed Parquet folders
+    /// (`dt=<yyyy-mm-dd>`) and the tools reading them can hold.
+    #[error(
+        "record timestamp {timestamp_ms} ms is out of range: it must be between {min} (0000-01-01T00:00:00Z) and {max} (9999-12-31T23:59:59.999Z) ms since the Unix epoch"
+    )]
+    TimestampOutOfRange {
+        timestamp_ms: i64,
+        min: i64,
+        max: i64,
+    },
     /// A record with too many headers.
     #[error("record has {count} headers: the limit is {max}")]
     TooManyHeaders { count: usize, max: usize },
@@ -244,6 +251,21 @@ pub enum Error {
         #[source]
         source: Option<Source>,
     },
+    /// No AWS credentials were found for a store or manifest table.
+    #[error(
+        "no AWS credentials found for {what}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE for DynamoDB), or run where a role provides them"
+    )]
+    NoCredentials { what: String },
+    /// A topic whose configuration is missing while its partitions' manifests remain.
+    #[error(
+        "topic {topic} is damaged: its configuration {location} is missing, but the manifest {manifest} of an earlier incarnation remains; restore {location} (from a backup or an earlier object version), or delete everything under {folder} to drop the topic and create it again"
+    )]
+    TopicConfigMissing {
+        topic: TopicName,
+        location: String,
+        manifest: String,
+        folder: String,
+    },
     /// The DynamoDB manifest table is missing or not usable as one.
     #[error("DynamoDB table {table} cannot hold silt manifests: {reason}")]
     ManifestTable { table: String, reason: String },
@@ -297,9 +319,10 @@ impl Error {
             Error::Corrupt(_) | Error::FutureFormat { .. } | Error::TopicIdMismatch { .. } => {
                 ErrorKind::Corrupt
             }
-            Error::ConditionalWritesUnsupported { .. } | Error::ManifestTable { .. } => {
-                ErrorKind::Config
-            }
+            Error::ConditionalWritesUnsupported { .. }
+            | Error::ManifestTable { .. }
+            | Error::NoCredentials { .. } => ErrorKind::Config,
+            Error::TopicConfigMissing { .. } => ErrorKind::Corrupt,
             Error::Internal { .. } => ErrorKind::Internal,
         }
     }

@@ -15,9 +15,11 @@ pub const PARTITIONS_MAX: u32 = 10_000;
 pub const SEGMENT_BYTES_MAX: u64 = 512 * 1024 * 1024;
 /// Most records in one segment.
 pub const SEGMENT_RECORDS_MAX: u32 = 1_000_000;
-/// Largest record timestamp magnitude, in ms since the Unix epoch (about the year 294 000):
-/// cold segments store timestamps in microseconds in an `i64`.
-pub const TIMESTAMP_MS_MAX: i64 = i64::MAX / 1000;
+/// Earliest record timestamp, in ms since the Unix epoch: 0000-01-01T00:00:00Z. Sealing names
+/// folders `dt=<yyyy-mm-dd>`, and Parquet tools and Athena read only four-digit years.
+pub const TIMESTAMP_MS_MIN: i64 = -62_167_219_200_000;
+/// Latest record timestamp, in ms since the Unix epoch: 9999-12-31T23:59:59.999Z.
+pub const TIMESTAMP_MS_MAX: i64 = 253_402_300_799_999;
 /// Most items in one DynamoDB transaction.
 pub const TRANSACTION_ITEMS_MAX: usize = 100;
 /// Most segments one commit may add: a DynamoDB transaction holds at most 100 actions, one of

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use crate::error::InvalidInput;
-use crate::limits::{HEADERS_MAX, RECORD_BYTES_MAX, TIMESTAMP_MS_MAX};
+use crate::limits::{HEADERS_MAX, RECORD_BYTES_MAX, TIMESTAMP_MS_MAX, TIMESTAMP_MS_MIN};
 
 /// One header of a record (Kafka-style: a string key and a binary value).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,9 +57,10 @@ impl Record {
                 max: HEADERS_MAX,
             });
         }
-        if self.timestamp_ms.unsigned_abs() > TIMESTAMP_MS_MAX.unsigned_abs() {
+        if !(TIMESTAMP_MS_MIN..=TIMESTAMP_MS_MAX).contains(&self.timestamp_ms) {
             return Err(InvalidInput::TimestampOutOfRange {
                 timestamp_ms: self.timestamp_ms,
+                min: TIMESTAMP_MS_MIN,
                 max: TIMESTAMP_MS_MAX,
             });
         }
@@ -103,17 +104,29 @@ mod tests {
             Err(InvalidInput::TooManyHeaders { count: 65, max: 64 })
         );
         assert!(Record::from_value("ok", 0).validate().is_ok());
-        assert!(
-            Record::from_value("ok", -TIMESTAMP_MS_MAX)
-                .validate()
-                .is_ok()
-        );
-        assert_eq!(
-            Record::from_value("late", TIMESTAMP_MS_MAX + 1).validate(),
-            Err(InvalidInput::TimestampOutOfRange {
-                timestamp_ms: TIMESTAMP_MS_MAX + 1,
-                max: TIMESTAMP_MS_MAX
-            })
-        );
+        for ok in [TIMESTAMP_MS_MIN, TIMESTAMP_MS_MAX] {
+            assert!(Record::from_value("ok", ok).validate().is_ok(), "{ok}");
+        }
+        // The bounds are the first and last millisecond of four-digit years.
+        use crate::ids::Day;
+        assert_eq!(Day::of_ms(TIMESTAMP_MS_MIN).to_string(), "0000-01-01");
+        assert_eq!(Day::of_ms(TIMESTAMP_MS_MIN - 1).to_string(), "-001-12-31");
+        assert_eq!(Day::of_ms(TIMESTAMP_MS_MAX).to_string(), "9999-12-31");
+        assert_eq!(Day::of_ms(TIMESTAMP_MS_MAX + 1).to_string(), "10000-01-01");
+        for bad in [
+            TIMESTAMP_MS_MIN - 1,
+            TIMESTAMP_MS_MAX + 1,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            assert_eq!(
+                Record::from_value("far", bad).validate(),
+                Err(InvalidInput::TimestampOutOfRange {
+                    timestamp_ms: bad,
+                    min: TIMESTAMP_MS_MIN,
+                    max: TIMESTAMP_MS_MAX
+                })
+            );
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! Topics: a name, an id that tells incarnations apart, a partition count and settings, kept by
 //! the manifest store (`topics/<name>/topic.json` written once with a conditional create, or a
 //! DynamoDB item). Creating a topic also creates each partition's manifest; writers create any
-//! that a crash left missing.
+//! that a crash left missing. A topic whose configuration is gone while its manifests
+//! remain is damaged: reading it and creating it again are both refused, naming the missing
+//! object and the repair.
 
 use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
@@ -173,6 +175,9 @@ impl Storage {
         partitions: u32,
         settings: TopicSettings,
     ) -> Result<TopicConfig> {
+        if self.manifests.read_topic(name).await?.is_none() {
+            self.refuse_damaged(name).await?;
+        }
         settings.validate()?;
         let config = TopicConfig {
             format_version: TOPIC_FORMAT_VERSION,
@@ -195,10 +200,29 @@ impl Storage {
 
     /// Reads a topic's configuration.
     pub async fn topic(&self, name: &TopicName) -> Result<TopicConfig> {
-        self.manifests
-            .read_topic(name)
-            .await?
-            .ok_or_else(|| Error::UnknownTopic(name.clone()))
+        match self.manifests.read_topic(name).await? {
+            Some(config) => Ok(config),
+            None => {
+                self.refuse_damaged(name).await?;
+                Err(Error::UnknownTopic(name.clone()))
+            }
+        }
+    }
+
+    /// For a topic without a configuration: fails with `TopicConfigMissing` when partition
+    /// 0's manifest (which every incarnation has) remains. Such a topic is damaged, neither
+    /// usable nor free to create again (a new configuration would not match its manifests).
+    async fn refuse_damaged(&self, name: &TopicName) -> Result<()> {
+        let p = PartitionId(0);
+        match self.manifests.read(name, p).await? {
+            None => Ok(()),
+            Some(_) => Err(Error::TopicConfigMissing {
+                topic: name.clone(),
+                location: self.keys.topic_config(name).to_string(),
+                manifest: self.manifests.manifest_location(name, p),
+                folder: format!("{}/", self.keys.topic(name)),
+            }),
+        }
     }
 
     /// Names of all topics, sorted.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use proptest::prelude::*;
-use silt_core::error::{Error, Rejection};
+use silt_core::error::{Error, ErrorKind, Rejection};
 use silt_core::ids::{
     CommitSeq, Epoch, ObjectId, Offset, PartitionId, TopicId, TopicName, WriterId,
 };
@@ -371,6 +371,37 @@ async fn commits_give_up_when_writes_keep_failing() {
         matches!(outcome, Err(Error::Indeterminate { .. })),
         "{outcome:?}"
     );
+}
+
+/// A manifest write the store refuses for good (403, EACCES) fails the commit at once with
+/// that error, naming the path, rather than sending it again until the resolve timeout and
+/// reporting an unknown outcome; nothing is committed.
+#[tokio::test]
+async fn refused_writes_fail_at_once() {
+    let flaky = FlakyStore::new(Arc::new(InMemory::new()), 1);
+    let store = ObjectManifestStore::new(flaky.clone(), Keys::new(Path::default()))
+        .with_resolve_timeout(Duration::from_secs(2));
+    let topic = TopicName::new("t").unwrap();
+    let base = store
+        .create(&topic, PartitionId(0), TopicId(Ulid::from_parts(9, 9)))
+        .await
+        .unwrap();
+    flaky.set_rules(vec![Rule::new(Call::PutUpdate, Fault::Denied, 1.0)]);
+    let commit = Commit {
+        writer: writer(0),
+        seq: CommitSeq(1),
+        now_ms: 0,
+        edit: append(vec![segment(1, 1)], None, None),
+    };
+    let outcome = store.commit(&topic, PartitionId(0), &base, &commit).await;
+    let Err(e) = outcome else {
+        panic!("committed through a refused write");
+    };
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    assert!(e.to_string().contains("t/00000/manifest"), "{e}");
+    assert_eq!(flaky.injected(), 1, "one refused write, not a retry loop");
+    let stored = store.read(&topic, PartitionId(0)).await.unwrap().unwrap();
+    assert_eq!(stored.manifest.next_offset, Offset(0));
 }
 
 /// Markers leave by age, never by count: hundreds of writers keep theirs until the TTL passes.

@@ -20,7 +20,7 @@ use std::ops::Range;
 use silt_core::cold::{ColdFile, ColdOptions, ColdWriter};
 use silt_core::error::{Error, Rejection, Result};
 use silt_core::ids::{Day, Offset, PartitionId, TopicName};
-use silt_core::limits::TIMESTAMP_MS_MAX;
+use silt_core::limits::{TIMESTAMP_MS_MAX, TIMESTAMP_MS_MIN};
 use silt_core::manifest::{Manifest, SegmentEntry, TombstoneKind};
 use silt_core::store::{Snapshot, Storage};
 
@@ -52,7 +52,7 @@ pub(super) fn groups(
             out.extend(current.take().map(|c| c.0));
             continue;
         }
-        let representable = e.min_ts >= -TIMESTAMP_MS_MAX && e.max_ts <= TIMESTAMP_MS_MAX;
+        let representable = e.min_ts >= TIMESTAMP_MS_MIN && e.max_ts <= TIMESTAMP_MS_MAX;
         if !settled_before(e, cutoff_ms) || !representable {
             out.extend(current.map(|c| c.0));
             return (out, true);

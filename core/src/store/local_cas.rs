@@ -3,6 +3,11 @@
 //! check the current ETag, then write through the inner store (temp file + atomic rename,
 //! fsynced). Every other call goes straight to `LocalFileSystem`. Safe across threads and
 //! processes on one machine (flock), which is what the embedded default needs.
+//!
+//! A write the operating system refuses (no permission, a read-only or immutable file or
+//! directory) comes back as `object_store::Error::PermissionDenied` naming the path: it is
+//! definite, and the commit loop fails at once instead of resolving an outcome that cannot be
+//! anything but "not written".
 
 use std::fmt;
 use std::fs::{File, TryLockError};
@@ -32,8 +37,7 @@ impl LocalCasStore {
     /// Objects under `dir` (created if missing).
     pub fn new(dir: impl Into<PathBuf>) -> Result<LocalCasStore> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| generic(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(|e| io_error("cannot create", &dir, e))?;
         let inner = LocalFileSystem::new_with_prefix(&dir)?.with_fsync(true);
         Ok(LocalCasStore {
             dir,
@@ -72,7 +76,11 @@ impl LocalCasStore {
             mode: PutMode::Overwrite,
             ..opts
         };
-        let mut put = self.inner.put_opts(location, payload, opts).await?;
+        let mut put = self
+            .inner
+            .put_opts(location, payload, opts)
+            .await
+            .map_err(|e| classified(location, e))?;
         blocking(move || advance_mtime(&file, old_mtime)).await?;
         let meta = self.inner.head(location).await?;
         drop(lock); // closing the file releases the lock
@@ -93,14 +101,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 
 fn lock_exclusive(path: PathBuf) -> Result<File> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| generic(e.to_string()))?;
+        std::fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, e))?;
     }
     let file = File::options()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| generic(format!("cannot open lock {}: {e}", path.display())))?;
+        .map_err(|e| io_error("cannot open lock", &path, e))?;
     for _ in 0..LOCK_WAIT_MS / LOCK_POLL_MS {
         match file.try_lock() {
             Ok(()) => return Ok(file),
@@ -144,6 +152,47 @@ fn advance_mtime(file: &std::path::Path, old: SystemTime) -> Result<()> {
     set.map_err(|e| generic(format!("cannot set the time of {}: {e}", file.display())))
 }
 
+/// An I/O failure on `path`: `PermissionDenied` when the system refused it for good (no
+/// permission, read-only), else `Generic`.
+fn io_error(doing: &str, path: &std::path::Path, e: std::io::Error) -> object_store::Error {
+    let message = format!("{doing} {}: {e}", path.display());
+    match refused(&e) {
+        true => object_store::Error::PermissionDenied {
+            path: path.display().to_string(),
+            source: message.into(),
+        },
+        false => generic(message),
+    }
+}
+
+/// Whether the system refused an operation for a reason retrying will not change.
+fn refused(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem
+    )
+}
+
+/// `LocalFileSystem` reports every I/O failure as `Generic`; one the system refused for good
+/// becomes `PermissionDenied` on `location`, so callers can tell it from a passing failure.
+fn classified(location: &Path, e: object_store::Error) -> object_store::Error {
+    let object_store::Error::Generic { source, .. } = &e else {
+        return e;
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+    while let Some(c) = cause {
+        if c.downcast_ref::<std::io::Error>().is_some_and(refused) {
+            return object_store::Error::PermissionDenied {
+                path: location.to_string(),
+                source: e.to_string().into(),
+            };
+        }
+        cause = c.source();
+    }
+    e
+}
+
 fn generic(message: String) -> object_store::Error {
     object_store::Error::Generic {
         store: "LocalCasStore",
@@ -170,7 +219,8 @@ impl ObjectStore for LocalCasStore {
                 let expected = v.e_tag.clone();
                 self.update(location, payload, opts, expected).await
             }
-            _ => self.inner.put_opts(location, payload, opts).await,
+            _ => (self.inner.put_opts(location, payload, opts).await)
+                .map_err(|e| classified(location, e)),
         }
     }
 

@@ -22,6 +22,7 @@ mod object_topics;
 mod open;
 mod probe;
 mod resolve;
+mod s3_setup;
 
 pub use counting::{CountingStore, RequestCounts};
 pub use dynamo::{DynamoManifestStore, TABLE_KEY_SCHEMA};

@@ -15,7 +15,7 @@ use object_store::{GetOptions, ObjectStore, PutMode, PutOptions, PutResult, Upda
 use super::object_index::ChunkCache;
 use super::resolve::{COMMIT_RESOLVE_TIMEOUT, ConditionalWrite, WriteFailed, commit_with};
 use super::{Committed, ManifestStore, Snapshot};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{Offset, PartitionId, TopicId, TopicName};
 use crate::keys::Keys;
 use crate::manifest::{Commit, Manifest, SegmentEntry, codec};
@@ -108,6 +108,7 @@ impl ConditionalWrite for ObjectManifestStore {
                             | object_store::Error::AlreadyExists { .. }
                     ),
                     cause: e.to_string(),
+                    refused: refused(e),
                 }),
             },
         )
@@ -122,6 +123,12 @@ impl ConditionalWrite for ObjectManifestStore {
     fn could_still_land(&self, _commit: &Commit, attempted: &Manifest, now: &Manifest) -> bool {
         now.version <= attempted.version
     }
+}
+
+/// A write the store refused for good: retrying cannot make it land.
+fn refused(e: object_store::Error) -> Option<Error> {
+    let e = Error::from(e);
+    (e.kind() == ErrorKind::Config).then_some(e)
 }
 
 #[async_trait]

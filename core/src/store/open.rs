@@ -1,6 +1,11 @@
 //! Opening storage from a URL (DESIGN §10): `file:///dir` or `file://./dir` (the embedded
 //! default), `memory://` (tests), `s3://bucket/prefix` with the standard `AWS_*` variables;
 //! manifests in the same store, or in DynamoDB with a manifest URL `dynamodb://TABLE`.
+//!
+//! Commands that only read or tend an existing log open it with [`Storage::open_existing`]:
+//! a `file://` directory that is not there is "no silt store", never created by a typo. A
+//! setup that cannot work (an `s3://` URL without a bucket, a plain-HTTP endpoint without
+//! `AWS_ALLOW_HTTP`, no AWS credentials) is refused in one line that says what to set.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,7 +16,7 @@ use object_store::path::Path;
 
 use super::{
     DynamoManifestStore, LocalCasStore, ManifestStore, ObjectManifestStore,
-    probe_conditional_writes,
+    probe_conditional_writes, s3_setup,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, InvalidInput, Result};
@@ -62,7 +67,11 @@ impl Storage {
         url: &str,
         options: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Storage> {
-        Storage::open_objects(url, options, true).await
+        let opening = Opening {
+            probe: true,
+            create: true,
+        };
+        Storage::open_objects(url, options, opening).await
     }
 
     /// Opens `url` (with the `AWS_*` environment) with manifests at `manifest_url`: in the
@@ -70,13 +79,36 @@ impl Storage {
     /// table must exist: see [`Storage::init_manifests`]). A DynamoDB manifest needs no
     /// conditional writes from the object store, so none are probed.
     pub async fn open_with_manifests(url: &str, manifest_url: Option<&str>) -> Result<Storage> {
+        Storage::open_env(url, manifest_url, true).await
+    }
+
+    /// Like [`Storage::open_with_manifests`] for a store that must exist already: a `file://`
+    /// directory that is missing is refused ("no silt store at ..."), not created.
+    pub async fn open_existing(url: &str, manifest_url: Option<&str>) -> Result<Storage> {
+        Storage::open_env(url, manifest_url, false).await
+    }
+
+    async fn open_env(url: &str, manifest_url: Option<&str>, create: bool) -> Result<Storage> {
         let env = std::env::vars().filter(|(k, _)| k.starts_with("AWS_"));
         let Some(manifest_url) = manifest_url.filter(|m| !m.is_empty()) else {
-            return Storage::open_with(url, env).await;
+            return Storage::open_objects(
+                url,
+                env,
+                Opening {
+                    probe: true,
+                    create,
+                },
+            )
+            .await;
         };
         let table = dynamo_table(manifest_url)?;
         let client = DynamoManifestStore::client(None).await;
-        let storage = Storage::open_objects(url, env, false)
+        credentials(manifest_url).await?;
+        let opening = Opening {
+            probe: false,
+            create,
+        };
+        let storage = Storage::open_objects(url, env, opening)
             .await?
             .with_dynamodb(client, table);
         if let Some(manifests) = &storage.manifest_table {
@@ -93,6 +125,7 @@ impl Storage {
         };
         let table = dynamo_table(manifest_url)?;
         let client = DynamoManifestStore::client(None).await;
+        credentials(manifest_url).await?;
         let keys = Keys::new(Path::default()); // init touches the table, not its items
         let created = DynamoManifestStore::new(client, table, &namespace(url), keys)
             .init()
@@ -145,7 +178,7 @@ impl Storage {
     async fn open_objects(
         url: &str,
         options: impl IntoIterator<Item = (String, String)>,
-        probe: bool,
+        opening: Opening,
     ) -> Result<Storage> {
         let invalid = |reason: &str| InvalidInput::StoreUrl {
             url: url.to_string(),
@@ -165,16 +198,29 @@ impl Storage {
                 )
                 .into());
             }
+            if !opening.create && !std::path::Path::new(dir).is_dir() {
+                return Err(invalid(&format!(
+                    "no silt store at {dir} (no such directory): check --store, or create a topic there first"
+                ))
+                .into());
+            }
             let store = LocalCasStore::new(dir).map_err(Error::from)?;
             return Ok(Storage::over(Arc::new(store), Path::default(), url));
         }
         if url.starts_with("s3://") || url.starts_with("s3a://") {
             let parsed = url::Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
-            let (store, root) = object_store::parse_url_opts(&parsed, with_defaults(options))
-                .map_err(Error::from)?;
+            if parsed.host_str().is_none_or(str::is_empty) {
+                return Err(invalid("give a bucket, as in s3://BUCKET/PREFIX").into());
+            }
+            let options = with_defaults(options);
+            s3_setup::check(url, &options)?;
+            let (store, root) =
+                object_store::parse_url_opts(&parsed, options.clone()).map_err(Error::from)?;
             let storage = Storage::over(Arc::from(store), root, url);
-            if probe {
-                probe_conditional_writes(storage.objects.as_ref(), &storage.keys, url).await?;
+            if opening.probe {
+                probe_conditional_writes(storage.objects.as_ref(), &storage.keys, url)
+                    .await
+                    .map_err(|e| s3_setup::explain(url, &options, e))?;
             }
             return Ok(storage);
         }
@@ -207,6 +253,31 @@ impl Storage {
     pub fn new_object_id(&self) -> ObjectId {
         let now_ms = u64::try_from(self.clock.now_ms()).unwrap_or(0);
         ObjectId(ulid::Ulid::from_parts(now_ms, ulid::Ulid::new().random()))
+    }
+}
+
+/// How a store is opened.
+#[derive(Debug, Clone, Copy)]
+struct Opening {
+    /// Check that `s3://` honours conditional writes (manifests kept in the store).
+    probe: bool,
+    /// Create a `file://` directory that is missing.
+    create: bool,
+}
+
+/// Refuses a DynamoDB manifest when the SDK finds no AWS credentials, in one line (the SDK's
+/// own error is a chain of debug dumps).
+async fn credentials(manifest_url: &str) -> Result<()> {
+    use aws_sdk_dynamodb::config::ProvideCredentials;
+    let found = match aws_config::load_from_env().await.credentials_provider() {
+        Some(provider) => provider.provide_credentials().await.is_ok(),
+        None => false,
+    };
+    match found {
+        true => Ok(()),
+        false => Err(Error::NoCredentials {
+            what: manifest_url.to_string(),
+        }),
     }
 }
 

@@ -2,7 +2,8 @@
 //! manifest as read and write the result conditionally. After any failed write, read back and
 //! decide: committed (our marker is there), lost (the manifest moved past what our write was
 //! conditional on, so it can never land: re-apply the edit on the new one, a rebase), or
-//! unknown (send the same conditional write again), until a deadline.
+//! unknown (send the same conditional write again), until a deadline. A write the backend
+//! refused for good (no permission) fails the commit once the read-back shows it did not land.
 //!
 //! A backend supplies only "read", "write if unchanged" and the rule that says when a write
 //! attempted on one manifest can no longer take effect.
@@ -29,6 +30,9 @@ pub(super) struct WriteFailed {
     pub(super) lost_race: bool,
     /// What the backend said.
     pub(super) cause: String,
+    /// The backend refused the write for a reason retrying cannot change (no permission):
+    /// once a read-back shows it did not land, the commit fails with this at once.
+    pub(super) refused: Option<Error>,
 }
 
 /// What a manifest backend offers the commit loop.
@@ -112,6 +116,9 @@ pub(super) async fn commit_with(
         current = reader.read(&failed.cause).await?;
         if commit.is_in(&current.manifest) {
             continue;
+        }
+        if let Some(refused) = failed.refused {
+            return Err(refused);
         }
         let moved_on = !backend.could_still_land(commit, &attempted, &current.manifest);
         let out_of_time = Instant::now() >= reader.deadline;

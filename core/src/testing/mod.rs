@@ -81,6 +81,8 @@ pub enum Fault {
     ConflictAfter,
     /// The call is delayed.
     Delay(Duration),
+    /// The call is refused without reaching the store (403, or EACCES on a local directory).
+    Denied,
 }
 
 /// A fault applied to a fraction of matching calls.
@@ -181,6 +183,10 @@ fn injected(path: &Path, fault: Fault) -> object_store::Error {
             path,
             source: "injected 409".into(),
         },
+        Fault::Denied => object_store::Error::PermissionDenied {
+            path,
+            source: "injected 403".into(),
+        },
         _ => object_store::Error::Generic {
             store: "FlakyStore",
             source: format!("injected {fault:?} on {path}").into(),
@@ -199,7 +205,7 @@ async fn with_fault<T>(
             tokio::time::sleep(d).await;
             call.await
         }
-        Some(Fault::ErrorBefore) => Err(injected(path, Fault::ErrorBefore)),
+        Some(fault @ (Fault::ErrorBefore | Fault::Denied)) => Err(injected(path, fault)),
         Some(fault) => {
             call.await?;
             Err(injected(path, fault))

@@ -267,6 +267,7 @@ impl ConditionalWrite for DynamoManifestStore {
                 lost_race: code == Some("TransactionCanceledException")
                     && cancelled == write::Cancelled::LostRace,
                 cause: describe(&e),
+                refused: None,
             })),
         }
     }
