@@ -1,13 +1,15 @@
 //! Command-line arguments.
 
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+use silt_core::limits::PARTITIONS_MAX;
 use silt_core::store::DEFAULT_STORE_URL;
 
 /// silt: a partitioned log on object storage.
 #[derive(Debug, Parser)]
 #[command(name = "silt", version, about)]
 pub(crate) struct Args {
-    /// Where the log lives: file://DIR, s3://BUCKET/PREFIX (AWS_* variables) or memory://.
+    /// Where the log lives: file://DIR, s3://BUCKET/PREFIX (AWS_* variables) or memory://
+    /// (kept only while this one process runs: each silt command starts empty).
     #[arg(long, env = "SILT_STORE", default_value = DEFAULT_STORE_URL, global = true)]
     pub(crate) store: String,
     /// Where manifests and topic configurations live: in the store (default) or
@@ -142,7 +144,7 @@ pub(crate) enum Payload {
 #[derive(Debug, ClapArgs)]
 pub(crate) struct BenchArgs {
     /// Partitions of the bench topic.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = partition_count(), allow_negative_numbers = true)]
     pub(crate) partitions: u32,
     /// Concurrent producer tasks.
     #[arg(long, default_value_t = 4)]
@@ -182,33 +184,7 @@ pub(crate) struct BenchArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum TopicCommand {
     /// Create a topic.
-    Create {
-        /// Topic name: 1 to 249 characters from [a-zA-Z0-9._-].
-        name: String,
-        /// Number of partitions (1 to 10000).
-        #[arg(long, default_value_t = 1)]
-        partitions: u32,
-        /// Keep records at least this long (ms); default forever.
-        #[arg(long)]
-        retention_ms: Option<i64>,
-        /// Keep at most about this many bytes per partition; default unlimited.
-        #[arg(long)]
-        retention_bytes: Option<u64>,
-        /// compact: compaction also keeps only the newest record per key.
-        #[arg(long, value_enum, default_value_t = Cleanup::Delete)]
-        cleanup_policy: Cleanup,
-        /// Key compaction leaves records younger than this (ms) alone; default 0.
-        #[arg(long, allow_negative_numbers = true)]
-        min_compaction_lag_ms: Option<i64>,
-        /// Key compaction keeps tombstones (keyed records with no value) this long (ms);
-        /// default one day.
-        #[arg(long, allow_negative_numbers = true)]
-        delete_retention_ms: Option<i64>,
-        /// Compaction seals records older than this (ms) as Parquet under `tables/`; 0: at
-        /// its next run; default never.
-        #[arg(long, allow_negative_numbers = true)]
-        seal_after_ms: Option<i64>,
-    },
+    Create(CreateArgs),
     /// List topics.
     List,
     /// Show partitions with their offsets, segments, bytes and leader epoch.
@@ -227,12 +203,52 @@ pub(crate) enum TopicCommand {
         /// Topic name.
         name: String,
         /// The partition to trim.
-        #[arg(long)]
+        #[arg(long, value_parser = partition_id(), allow_negative_numbers = true)]
         partition: u32,
         /// The new log start offset (at most the partition's next offset).
         #[arg(long)]
         before: u64,
     },
+}
+
+/// `topic create`.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct CreateArgs {
+    /// Topic name: 1 to 249 characters from [a-zA-Z0-9._-].
+    pub(crate) name: String,
+    /// Number of partitions (1 to 10000).
+    #[arg(long, default_value_t = 1, value_parser = partition_count(), allow_negative_numbers = true)]
+    pub(crate) partitions: u32,
+    /// Keep records at least this long (ms); default (or -1): forever.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) retention_ms: Option<i64>,
+    /// Keep at most about this many bytes per partition; default (or -1): unlimited.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) retention_bytes: Option<i64>,
+    /// compact: compaction also keeps only the newest record per key.
+    #[arg(long, value_enum, default_value_t = Cleanup::Delete)]
+    pub(crate) cleanup_policy: Cleanup,
+    /// Key compaction leaves records younger than this (ms) alone; default 0.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) min_compaction_lag_ms: Option<i64>,
+    /// Key compaction keeps tombstones (keyed records with no value) this long (ms);
+    /// default one day.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) delete_retention_ms: Option<i64>,
+    /// Compaction seals records older than this (ms) as Parquet under `tables/`; 0: at
+    /// its next run; default (or -1): never.
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) seal_after_ms: Option<i64>,
+}
+
+/// `--partitions`: the count a topic may have, refused at parse time with the real range.
+fn partition_count() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=i64::from(PARTITIONS_MAX))
+}
+
+/// `--partition`: an id any topic may have; the topic's own count is checked later.
+fn partition_id() -> clap::builder::RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(0..=i64::from(PARTITIONS_MAX) - 1)
 }
 
 /// `topic alter`: only the settings given change.
@@ -273,7 +289,7 @@ pub(crate) struct ProduceArgs {
     /// Topic to append to.
     pub(crate) topic: String,
     /// Send every record to this partition (default: by key, or round-robin).
-    #[arg(long)]
+    #[arg(long, value_parser = partition_id(), allow_negative_numbers = true)]
     pub(crate) partition: Option<u32>,
     /// Key for every record (lines format).
     #[arg(long)]
@@ -309,11 +325,11 @@ pub(crate) struct ConsumeArgs {
     /// Topic to read.
     pub(crate) topic: String,
     /// Read only this partition (default: all).
-    #[arg(long)]
+    #[arg(long, value_parser = partition_id(), allow_negative_numbers = true)]
     pub(crate) partition: Option<u32>,
     /// Where to start: earliest, latest, an offset, or @TIMESTAMP_MS.
-    #[arg(long, default_value = "earliest")]
-    pub(crate) from: String,
+    #[arg(long, default_value = "earliest", value_parser = crate::consume::parse_from, allow_hyphen_values = true)]
+    pub(crate) from: silt_reader::StartFrom,
     /// Stop after this many records.
     #[arg(long)]
     pub(crate) max: Option<u64>,

@@ -6,36 +6,45 @@ use std::io::Write;
 use std::time::Duration;
 
 use silt_core::ids::{Offset, PartitionId, TopicName};
+use silt_core::limits::TIMESTAMP_MS_MAX;
 use silt_core::store::Storage;
 use silt_reader::{Consumed, Cursor, Reader, StartFrom};
 
 use crate::CliResult;
 use crate::args::{ConsumeArgs, ConsumeFormat};
 use crate::json::consumed_to_json;
+use crate::out::write_error;
 
 /// Records fetched per call.
 const BATCH: usize = 1000;
 
+/// Parses `--from`: `earliest`, `latest`, an offset, or `@TIMESTAMP_MS`. A timestamp is refused
+/// when negative: Kafka spells "latest" and "earliest" -1 and -2, and reading `@-1` as "the
+/// first record at or after 1969-12-31T23:59:59.999Z" would silently mean earliest.
 pub(crate) fn parse_from(from: &str) -> Result<StartFrom, String> {
     match from {
         "earliest" => Ok(StartFrom::Earliest),
         "latest" => Ok(StartFrom::Latest),
         s if s.starts_with('@') => s[1..]
             .parse()
+            .ok()
+            .filter(|ms| (0..=TIMESTAMP_MS_MAX).contains(ms))
             .map(StartFrom::Timestamp)
-            .map_err(|_| format!("--from {s}: expected @TIMESTAMP_MS, such as @1700000000000")),
-        s => s
-            .parse()
-            .map(|o| StartFrom::Offset(Offset(o)))
-            .map_err(|_| {
-                format!("--from {s}: expected earliest, latest, an offset, or @TIMESTAMP_MS")
+            .ok_or_else(|| {
+                format!(
+                    "expected @TIMESTAMP_MS, milliseconds since the Unix epoch from 0 to {TIMESTAMP_MS_MAX}, such as @1700000000000 (earliest and latest name the ends of the log)"
+                )
             }),
+        s => s
+            .parse::<u64>()
+            .map(|o| StartFrom::Offset(Offset(o)))
+            .map_err(|_| "expected earliest, latest, an offset, or @TIMESTAMP_MS".to_string()),
     }
 }
 
 pub(crate) async fn run(storage: &Storage, args: ConsumeArgs) -> CliResult {
     let topic = TopicName::new(args.topic.clone())?;
-    let from = parse_from(&args.from)?;
+    let from = args.from;
     let reader = Reader::open(storage.clone(), &topic).await?;
     let partitions: Vec<PartitionId> = match args.partition {
         Some(p) => vec![PartitionId(p)],
@@ -53,7 +62,7 @@ pub(crate) async fn run(storage: &Storage, args: ConsumeArgs) -> CliResult {
             let batch = cursor.next_batch(BATCH.min(left as usize)).await?;
             progressed |= !batch.is_empty();
             left -= batch.len() as u64;
-            print(&mut out, &batch, args.format)?;
+            print(&mut out, &batch, args.format).map_err(write_error)?;
             if left == 0 {
                 return Ok(());
             }
@@ -62,7 +71,7 @@ pub(crate) async fn run(storage: &Storage, args: ConsumeArgs) -> CliResult {
             if !args.follow {
                 return Ok(());
             }
-            out.flush()?;
+            out.flush().map_err(write_error)?;
             wait_any(&mut cursors).await?;
         }
     }

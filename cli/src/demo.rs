@@ -13,20 +13,23 @@ use silt_reader::{Reader, StartFrom};
 use silt_writer::{AppendAck, Writer, WriterSettings};
 
 use crate::CliResult;
+use crate::out::outln;
 
 const RECORDS: u64 = 1000;
 
 pub(crate) async fn run(storage: &Storage) -> CliResult {
     let topic = TopicName::new("demo")?;
     match storage.create_topic(&topic, 3, Default::default()).await {
-        Ok(c) => println!(
+        Ok(c) => outln!(
             "1. created topic {} with {} partitions in {}",
-            c.name, c.partitions, storage.url
-        ),
-        Err(Error::TopicExists(_)) => println!(
+            c.name,
+            c.partitions,
+            storage.url
+        )?,
+        Err(Error::TopicExists(_)) => outln!(
             "1. topic {topic} already exists in {}; appending to it",
             storage.url
-        ),
+        )?,
         Err(e) => return Err(e.into()),
     }
     let writer = Writer::open(storage.clone(), &topic, WriterSettings::default()).await?;
@@ -48,15 +51,13 @@ pub(crate) async fn run(storage: &Storage) -> CliResult {
         committed.push((ack.await?, record));
     }
     writer.close().await;
-    println!("2. appended {RECORDS} records; each was acknowledged with its partition and offset");
+    outln!("2. appended {RECORDS} records; each was acknowledged with its partition and offset")?;
 
     verify(storage, &topic, &committed).await?;
-    println!("3. read every record back at its acknowledged offset");
-    println!("4. the topic now:");
+    outln!("3. read every record back at its acknowledged offset")?;
+    outln!("4. the topic now:")?;
     crate::topic::describe(storage, &topic, false).await?;
-    println!(
-        "\nnext: `silt consume demo --max 5 --format jsonl`, `silt topic list`, `silt --help`"
-    );
+    outln!("\nnext: `silt consume demo --max 5 --format jsonl`, `silt topic list`, `silt --help`")?;
     Ok(())
 }
 

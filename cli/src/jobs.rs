@@ -14,6 +14,7 @@ use silt_core::store::Storage;
 
 use crate::CliResult;
 use crate::args::{CompactCommand, GcCommand, JobArgs, RetentionCommand};
+use crate::out::outln;
 
 pub(crate) async fn retention(storage: &Storage, cmd: RetentionCommand) -> CliResult {
     let RetentionCommand::Run(job) = cmd;
@@ -25,10 +26,15 @@ pub(crate) async fn retention(storage: &Storage, cmd: RetentionCommand) -> CliRe
     let report = with_progress(|bar| run_retention_observed(storage, &options, bar)).await?;
     let verb = if dry_run { "would move" } else { "moved" };
     for e in &report.expired {
-        println!(
+        outln!(
             "{}/{}: log start {verb} from {} to {} ({} segments, {} bytes)",
-            e.topic, e.trim.partition, e.trim.from, e.trim.to, e.segments, e.bytes
-        );
+            e.topic,
+            e.trim.partition,
+            e.trim.from,
+            e.trim.to,
+            e.segments,
+            e.bytes
+        )?;
     }
     let c = report.coverage;
     let summary = format!(
@@ -139,9 +145,9 @@ fn finish(job: &str, summary: &str, failed: &[String]) -> CliResult {
     for failure in failed {
         eprintln!("failed: {failure}");
     }
-    println!("{summary}");
+    let printed = outln!("{summary}");
     match failed.len() {
-        0 => Ok(()),
+        0 => printed,
         n => Err(format!("{job} failed on {n} partitions or topics (above); run it again").into()),
     }
 }

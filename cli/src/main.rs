@@ -11,29 +11,42 @@ mod consume;
 mod demo;
 mod jobs;
 mod json;
+mod out;
 mod produce;
+mod settings;
 mod table;
 mod topic;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 use silt_core::store::Storage;
+use tracing_subscriber::EnvFilter;
 
-use crate::args::{Args, Command, ManifestCommand};
+use crate::args::{Args, Command, ManifestCommand, TopicCommand};
+use crate::out::outln;
+
+/// Logging unless `SILT_LOG` or `RUST_LOG` says otherwise: silt's warnings, not the AWS
+/// SDK's (its credential-chain warnings repeat what the one-line error says).
+const DEFAULT_LOG: &str =
+    "warn,aws_config=off,aws_runtime=off,aws_smithy_runtime=off,aws_sdk_dynamodb=off";
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    let filter = ["SILT_LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|var| EnvFilter::try_from_env(var).ok())
+        .unwrap_or_else(|| EnvFilter::new(DEFAULT_LOG));
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SILT_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<out::StdoutClosed>() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -47,10 +60,13 @@ pub(crate) type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send +
 async fn run(args: Args) -> CliResult {
     let manifest = args.manifest.as_deref();
     if let Command::Manifest(ManifestCommand::Init) = args.command {
-        println!("{}", Storage::init_manifests(&args.store, manifest).await?);
+        outln!("{}", Storage::init_manifests(&args.store, manifest).await?)?;
         return Ok(());
     }
-    let storage = Storage::open_with_manifests(&args.store, manifest).await?;
+    let storage = match creates_store(&args.command) {
+        true => Storage::open_with_manifests(&args.store, manifest).await?,
+        false => Storage::open_existing(&args.store, manifest).await?,
+    };
     match args.command {
         Command::Topic(cmd) => topic::run(&storage, cmd).await,
         Command::Produce(cmd) => produce::run(&storage, cmd).await,
@@ -63,4 +79,17 @@ async fn run(args: Args) -> CliResult {
         Command::Table { name } => table::run(&storage, name).await,
         Command::Manifest(ManifestCommand::Init) => Ok(()),
     }
+}
+
+/// Commands that write may create a missing `file://` store; the rest (reading, listing,
+/// the jobs) say there is no store there rather than create one for a mistyped URL.
+fn creates_store(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Topic(TopicCommand::Create(_))
+            | Command::Produce(_)
+            | Command::Demo
+            | Command::Bench(_)
+            | Command::Manifest(_)
+    )
 }

@@ -7,6 +7,7 @@ use silt_core::store::Storage;
 use silt_core::topic::TopicConfig;
 
 use crate::CliResult;
+use crate::out::out;
 
 pub(crate) async fn run(storage: &Storage, name: String) -> CliResult {
     let config = storage.topic(&TopicName::new(name)?).await?;
@@ -17,7 +18,7 @@ pub(crate) async fn run(storage: &Storage, name: String) -> CliResult {
         )
         .into());
     };
-    print!("{}", statements(&config, &root));
+    out!("{}", statements(&config, &root))?;
     Ok(())
 }
 

@@ -1,46 +1,21 @@
 //! `silt topic create | list | describe | alter | trim`.
 
 use serde_json::json;
+use silt_core::error::Error;
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::manifest::Manifest;
 use silt_core::store::Storage;
-use silt_core::topic::{CleanupPolicy, DELETE_RETENTION_MS, TopicSettings};
+use silt_core::topic::TopicSettings;
 
 use crate::CliResult;
-use crate::args::{AlterArgs, TopicCommand};
+use crate::args::{AlterArgs, CreateArgs, TopicCommand};
+use crate::out::outln;
+use crate::settings::{RETENTION_BYTES, RETENTION_MS, SEAL_AFTER_MS, bytes, settings_text};
 
 pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
     match cmd {
-        TopicCommand::Create {
-            name,
-            partitions,
-            retention_ms,
-            retention_bytes,
-            cleanup_policy,
-            min_compaction_lag_ms,
-            delete_retention_ms,
-            seal_after_ms,
-        } => {
-            let name = TopicName::new(name)?;
-            let settings = TopicSettings {
-                retention_ms,
-                retention_bytes,
-                cleanup_policy: cleanup_policy.into(),
-                min_compaction_lag_ms,
-                delete_retention_ms,
-                seal_after_ms,
-            };
-            let config = storage.create_topic(&name, partitions, settings).await?;
-            println!(
-                "created topic {} with {} partitions (id {})",
-                config.name, config.partitions, config.topic_id
-            );
-        }
-        TopicCommand::List => {
-            for name in storage.list_topics().await? {
-                println!("{name}");
-            }
-        }
+        TopicCommand::Create(args) => create(storage, args).await?,
+        TopicCommand::List => list(storage).await?,
         TopicCommand::Describe { name, json } => {
             describe(storage, &TopicName::new(name)?, json).await?
         }
@@ -57,10 +32,11 @@ pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
                 true => format!("stays at {}", t.to),
                 false => format!("moved from {} to {}", t.from, t.to),
             };
-            println!(
+            outln!(
                 "partition {}: log start {moved} (next offset {})",
-                t.partition, t.next_offset
-            );
+                t.partition,
+                t.next_offset
+            )?;
         }
     }
     Ok(())
@@ -100,22 +76,27 @@ pub(crate) async fn describe(storage: &Storage, name: &TopicName, as_json: bool)
             "cleanup_policy": config.settings.cleanup_policy,
             "partitions": partitions,
         });
-        println!("{doc}");
+        outln!("{doc}")?;
         return Ok(());
     }
-    println!(
+    outln!(
         "topic {} (id {}, {} partitions; {})",
         name,
         config.topic_id,
         config.partitions,
         settings_text(&config.settings)
-    );
-    println!(
+    )?;
+    outln!(
         "{:>9} {:>12} {:>12} {:>9} {:>12} {:>6}",
-        "partition", "log_start", "next_offset", "segments", "bytes", "epoch"
-    );
+        "partition",
+        "log_start",
+        "next_offset",
+        "segments",
+        "bytes",
+        "epoch"
+    )?;
     for m in rows {
-        println!(
+        outln!(
             "{:>9} {:>12} {:>12} {:>9} {:>12} {:>6}",
             m.partition.0,
             m.log_start_offset.0,
@@ -123,53 +104,73 @@ pub(crate) async fn describe(storage: &Storage, name: &TopicName, as_json: bool)
             m.segment_count(),
             m.segment_bytes(),
             m.epoch.0
-        );
+        )?;
     }
+    Ok(())
+}
+
+/// `topic list`: one name per line on stdout; a damaged topic (its configuration missing,
+/// its manifests there) goes to stderr with the repair, and fails the command once every
+/// name is listed, so scripts notice.
+async fn list(storage: &Storage) -> CliResult {
+    let mut damaged = 0;
+    for name in storage.list_topics().await? {
+        match storage.topic(&name).await {
+            Ok(_) => outln!("{name}")?,
+            Err(e @ Error::TopicConfigMissing { .. }) => {
+                eprintln!("{e}");
+                damaged += 1;
+            }
+            // A folder with neither configuration nor manifest holds no topic.
+            Err(Error::UnknownTopic(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match damaged {
+        0 => Ok(()),
+        n => Err(format!("{n} damaged topics (above)").into()),
+    }
+}
+
+/// `topic create`: the settings given, checked before anything is written.
+async fn create(storage: &Storage, args: CreateArgs) -> CliResult {
+    let name = TopicName::new(args.name)?;
+    let settings = TopicSettings {
+        retention_ms: RETENTION_MS.given(args.retention_ms)?.flatten(),
+        retention_bytes: bytes(RETENTION_BYTES.given(args.retention_bytes)?.flatten()),
+        cleanup_policy: args.cleanup_policy.into(),
+        min_compaction_lag_ms: args.min_compaction_lag_ms,
+        delete_retention_ms: args.delete_retention_ms,
+        seal_after_ms: SEAL_AFTER_MS.given(args.seal_after_ms)?.flatten(),
+    };
+    let config = storage
+        .create_topic(&name, args.partitions, settings)
+        .await?;
+    outln!(
+        "created topic {} with {} partitions (id {})",
+        config.name,
+        config.partitions,
+        config.topic_id
+    )?;
     Ok(())
 }
 
 /// `topic alter`: changes only the settings given, conditionally (re-applied on a race).
 async fn alter(storage: &Storage, args: AlterArgs) -> CliResult {
     let name = TopicName::new(args.name)?;
+    let retention_ms = RETENTION_MS.given(args.retention_ms)?;
+    let retention_bytes = RETENTION_BYTES.given(args.retention_bytes)?.map(bytes);
+    let seal_after_ms = SEAL_AFTER_MS.given(args.seal_after_ms)?;
     let config = storage
         .alter_topic(&name, |s| TopicSettings {
-            retention_ms: args.retention_ms.map_or(s.retention_ms, unset_if_negative),
-            retention_bytes: args.retention_bytes.map_or(s.retention_bytes, |b| {
-                unset_if_negative(b).map(|b| b as u64)
-            }),
+            retention_ms: retention_ms.unwrap_or(s.retention_ms),
+            retention_bytes: retention_bytes.unwrap_or(s.retention_bytes),
             cleanup_policy: args.cleanup_policy.map_or(s.cleanup_policy, Into::into),
             min_compaction_lag_ms: args.min_compaction_lag_ms.or(s.min_compaction_lag_ms),
             delete_retention_ms: args.delete_retention_ms.or(s.delete_retention_ms),
-            seal_after_ms: args
-                .seal_after_ms
-                .map_or(s.seal_after_ms, unset_if_negative),
+            seal_after_ms: seal_after_ms.unwrap_or(s.seal_after_ms),
         })
         .await?;
-    println!("{}: {}", config.name, settings_text(&config.settings));
+    outln!("{}: {}", config.name, settings_text(&config.settings))?;
     Ok(())
-}
-
-/// Kafka's convention: -1 (any negative value) means "no limit".
-fn unset_if_negative(v: i64) -> Option<i64> {
-    (v >= 0).then_some(v)
-}
-
-fn settings_text(s: &TopicSettings) -> String {
-    let or_none = |v: Option<String>, none: &str| v.unwrap_or_else(|| none.to_string());
-    let mut text = format!(
-        "retention_ms={}, retention_bytes={}",
-        or_none(s.retention_ms.map(|v| v.to_string()), "forever"),
-        or_none(s.retention_bytes.map(|v| v.to_string()), "unlimited")
-    );
-    if s.cleanup_policy == CleanupPolicy::Compact {
-        let lag = s.min_compaction_lag_ms.unwrap_or(0);
-        let tombstones = s.delete_retention_ms.unwrap_or(DELETE_RETENTION_MS);
-        text.push_str(&format!(
-            ", cleanup_policy=compact, min_compaction_lag_ms={lag}, delete_retention_ms={tombstones}"
-        ));
-    }
-    if let Some(ms) = s.seal_after_ms {
-        text.push_str(&format!(", seal_after_ms={ms}"));
-    }
-    text
 }

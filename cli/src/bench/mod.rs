@@ -27,6 +27,7 @@ use ulid::Ulid;
 
 use crate::CliResult;
 use crate::args::{BenchArgs, Payload};
+use crate::out::out;
 use load::Load;
 use report::{Measured, Report, Slowest};
 
@@ -43,7 +44,7 @@ pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
     let measured = measure(&args, &counting, &bench).await;
     cleanup(storage, &root).await;
     let report = measured?;
-    print!("{}", report.table());
+    out!("{}", report.table())?;
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
         eprintln!("wrote {}", path.display());
