@@ -1,0 +1,183 @@
+//! The bad-input suite at the command line: the real `silt` binary given hostile arguments,
+//! stores and pipes. Each case asserts the exact exit status (2 for arguments clap refuses, 1
+//! for a refused command, 0 for a closed stdout), a message naming what was wrong and the
+//! limit, and that nothing acknowledged was lost. Cases that make sense on any store run on
+//! `file://` and on SeaweedFS (`SILT_TEST_SEAWEEDFS`), one `#[test]` each by
+//! `on_every_backend!`; the rest (permissions, URLs) once. This file is the harness; the
+//! cases are grouped by what they attack: `settings`, `arguments`, `output`, `store`.
+
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::Silt;
+
+/// The silt binary on one backend, in a fresh temporary directory.
+struct Cli {
+    silt: Silt,
+    store: String,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Cli {
+    fn file() -> Cli {
+        Cli {
+            silt: Silt::new(),
+            store: "file://./silt-data".into(),
+            env: Vec::new(),
+        }
+    }
+
+    /// A fresh prefix of the SeaweedFS test bucket, or `None` after saying the case is skipped.
+    fn seaweedfs() -> Option<Cli> {
+        let Ok(endpoint) = std::env::var("SILT_TEST_SEAWEEDFS") else {
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped on seaweedfs: SILT_TEST_SEAWEEDFS not set (./scripts/test starts it)"
+            );
+            return None;
+        };
+        Some(Cli {
+            silt: Silt::new(),
+            store: format!("s3://silt-test/hostile-{}", ulid::Ulid::new()),
+            env: vec![
+                ("AWS_ENDPOINT_URL", endpoint),
+                ("AWS_ALLOW_HTTP", "true".into()),
+                ("AWS_ACCESS_KEY_ID", "silt-test".into()),
+                ("AWS_SECRET_ACCESS_KEY", "silt-test".into()),
+                ("AWS_REGION", "us-east-1".into()),
+            ],
+        })
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = self.silt.command(args);
+        c.env("SILT_STORE", &self.store);
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A command may exit before reading its input (a refused argument): ignore EPIPE.
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "silt {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command that must exit with `code`, print nothing on stdout, and say `message`
+    /// on stderr; returns stderr.
+    fn fails(&self, args: &[&str], stdin: &str, code: i32, message: &str) -> String {
+        let out = self.run(args, stdin);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(code), "silt {args:?}: {stderr}");
+        assert!(
+            stderr.contains(message),
+            "silt {args:?}: expected {message:?} in {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "silt {args:?}: {stderr}");
+        stderr
+    }
+
+    /// Runs a command whose stdout is a pipe nobody reads (as `| head -0` leaves it).
+    fn closed_stdout(&self, args: &[&str]) -> Output {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap()
+    }
+
+    fn topic_with(&self, name: &str, values: &[&str]) {
+        self.ok(&["topic", "create", name], "");
+        let lines: String = values.iter().map(|v| format!("{v}\n")).collect();
+        if !lines.is_empty() {
+            self.ok(&["produce", name, "--partition", "0"], &lines);
+        }
+    }
+
+    /// What the store's keys start with: nothing for a directory, the prefix on S3.
+    fn prefix(&self) -> String {
+        match self.store.strip_prefix("s3://") {
+            Some(rest) => format!("{}/", rest.split_once('/').unwrap().1),
+            None => String::new(),
+        }
+    }
+
+    fn consumed(&self, topic: &str) -> String {
+        self.ok(&["consume", topic], "")
+    }
+
+    /// Deletes one object of the store, as an operator's mistake would.
+    fn delete(&self, key: &str) {
+        if self.env.is_empty() {
+            let path = self.silt.dir.path().join("silt-data").join(key);
+            std::fs::remove_file(&path).unwrap();
+            return;
+        }
+        use object_store::ObjectStoreExt;
+        let (bucket, prefix) = self
+            .store
+            .strip_prefix("s3://")
+            .unwrap()
+            .split_once('/')
+            .unwrap();
+        let mut builder = object_store::aws::AmazonS3Builder::new().with_bucket_name(bucket);
+        for (k, v) in &self.env {
+            if let Ok(key) = k.to_ascii_lowercase().parse() {
+                builder = builder.with_config(key, v);
+            }
+        }
+        let store = builder.build().unwrap();
+        let path = object_store::path::Path::from(format!("{prefix}/{key}"));
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(store.delete(&path))
+            .unwrap();
+    }
+}
+
+/// One `#[test]` per case and backend: `file::case` and `seaweedfs::case`.
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod file {
+            $( #[test] fn $case() { super::$case(&super::Cli::file()); } )*
+        }
+        mod seaweedfs {
+            $( #[test] fn $case() {
+                if let Some(cli) = super::Cli::seaweedfs() { super::$case(&cli); }
+            } )*
+        }
+    };
+}
+
+mod arguments;
+mod output;
+mod settings;
+mod store;
