@@ -155,13 +155,12 @@ fn advance_mtime(file: &std::path::Path, old: SystemTime) -> Result<()> {
 /// An I/O failure on `path`: `PermissionDenied` when the system refused it for good (no
 /// permission, read-only), else `Generic`.
 fn io_error(doing: &str, path: &std::path::Path, e: std::io::Error) -> object_store::Error {
-    let message = format!("{doing} {}: {e}", path.display());
     match refused(&e) {
         true => object_store::Error::PermissionDenied {
             path: path.display().to_string(),
-            source: message.into(),
+            source: Box::new(e),
         },
-        false => generic(message),
+        false => generic(format!("{doing} {}: {e}", path.display())),
     }
 }
 
