@@ -23,7 +23,6 @@ use object_store::ObjectStoreExt;
 use silt_core::ids::TopicName;
 use silt_core::store::{CountingStore, Storage};
 use silt_writer::WriterSettings;
-use ulid::Ulid;
 
 use crate::CliResult;
 use crate::args::{BenchArgs, Payload};
@@ -38,7 +37,7 @@ pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
         .root()
         .clone()
         .join("bench-runs")
-        .join(Ulid::new().to_string());
+        .join(storage.clock.new_ulid().to_string());
     let bench = storage.rooted(counting.clone(), root.clone());
     let measured = measure(&args, &counting, &bench).await;
     cleanup(storage, &root).await;

@@ -293,6 +293,7 @@ async fn finish(
 #[allow(clippy::single_range_in_vec_init)] // the runs of a test are often one
 mod tests {
     use super::*;
+    use silt_core::clock::{Clock, SystemClock};
     use silt_core::ids::ObjectId;
     use ulid::Ulid;
 
@@ -302,7 +303,7 @@ mod tests {
         let mut base = 0;
         let out = spec.iter().map(|&(min_ts, max_ts, bytes, cold)| {
             let e = SegmentEntry {
-                id: ObjectId(Ulid::new()),
+                id: ObjectId(SystemClock.new_ulid()),
                 base_offset: Offset(base),
                 records: 10,
                 bytes,

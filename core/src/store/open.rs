@@ -205,8 +205,7 @@ impl Storage {
     /// A fresh id for an object about to be uploaded. Its time part comes from the clock: the
     /// orphan floor compares it with the GC's clock (DESIGN §6 rule 8).
     pub fn new_object_id(&self) -> ObjectId {
-        let now_ms = u64::try_from(self.clock.now_ms()).unwrap_or(0);
-        ObjectId(ulid::Ulid::from_parts(now_ms, ulid::Ulid::new().random()))
+        ObjectId(self.clock.new_ulid())
     }
 }
 

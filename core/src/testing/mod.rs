@@ -196,7 +196,7 @@ async fn with_fault<T>(
     match fault {
         None => call.await,
         Some(Fault::Delay(d)) => {
-            tokio::time::sleep(d).await;
+            crate::clock::sleep(d).await;
             call.await
         }
         Some(Fault::ErrorBefore) => Err(injected(path, Fault::ErrorBefore)),
