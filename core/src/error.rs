@@ -233,6 +233,11 @@ pub enum Error {
     /// The DynamoDB manifest table is missing or not usable as one.
     #[error("DynamoDB table {table} cannot hold silt manifests: {reason}")]
     ManifestTable { table: String, reason: String },
+    /// This build of silt was made without the cargo feature `feature` that `what` needs.
+    #[error(
+        "{what} needs silt-core's cargo feature `{feature}`, which this build lacks: enable it (the silt binary has it)"
+    )]
+    FeatureDisabled { feature: &'static str, what: String },
 }
 
 impl Error {

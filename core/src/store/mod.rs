@@ -14,6 +14,7 @@
 //! opened from a URL by [`Storage::open`].
 
 mod counting;
+#[cfg(feature = "dynamodb")]
 mod dynamo;
 mod local_cas;
 mod object;
@@ -24,6 +25,7 @@ mod probe;
 mod resolve;
 
 pub use counting::{CountingStore, RequestCounts};
+#[cfg(feature = "dynamodb")]
 pub use dynamo::{DynamoManifestStore, TABLE_KEY_SCHEMA};
 pub use local_cas::LocalCasStore;
 pub use object::ObjectManifestStore;

@@ -25,8 +25,10 @@ use rand::{Rng, SeedableRng};
 
 use crate::clock::Clock;
 
+#[cfg(feature = "dynamodb")]
 mod dynamo_faults;
 
+#[cfg(feature = "dynamodb")]
 pub use dynamo_faults::{DynamoError, DynamoFault, DynamoFaults, DynamoRule};
 
 /// A clock that moves only when told to.
