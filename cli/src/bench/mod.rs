@@ -1,5 +1,5 @@
 //! `silt bench`: throughput, latency and request cost of silt, next to the raw limits of the
-//! same store measured in the same run (DESIGN §13). Requests are counted by wrapping the
+//! same store measured in the same run (docs/design.md §13). Requests are counted by wrapping the
 //! `ObjectStore` ([`CountingStore`]), not estimated. Everything runs under a fresh
 //! `bench-runs/<id>/` prefix of the store, which is removed at the end.
 //!

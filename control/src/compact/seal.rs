@@ -1,5 +1,5 @@
-//! Sealing (DESIGN §9): compaction rewrites the oldest hot segments, once every record in them
-//! is older than the topic's `seal_after_ms`, as cold segments (Parquet under `tables/`) with
+//! Sealing (docs/design.md §9): compaction rewrites the oldest hot segments, once every record in
+//! them is older than the topic's `seal_after_ms`, as cold segments (Parquet under `tables/`) with
 //! the same offsets, and swaps them in with the same `Replace` as a merge.
 //!
 //! - Only a prefix of the log is sealed: from the log start, the hot segments up to the

@@ -1,4 +1,4 @@
-//! Cold segments (DESIGN §9): Parquet files that serve consumers by offset and analysts by
+//! Cold segments (docs/design.md §9): Parquet files that serve consumers by offset and analysts by
 //! SQL, from the same bytes. Compaction seals old hot segments into them ([`ColdWriter`]); the
 //! reader fetches from them by offset or timestamp ([`read_window`], [`first_offset_at`]),
 //! with ranged reads of just the row group and pages it needs.

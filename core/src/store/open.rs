@@ -1,4 +1,4 @@
-//! Opening storage from a URL (DESIGN §10): `file:///dir` or `file://./dir` (the embedded
+//! Opening storage from a URL (docs/design.md §10): `file:///dir` or `file://./dir` (the embedded
 //! default), `memory://` (tests), `s3://bucket/prefix` with the standard `AWS_*` variables;
 //! manifests in the same store, or in DynamoDB with a manifest URL `dynamodb://TABLE`.
 
@@ -215,7 +215,7 @@ impl Storage {
     }
 
     /// A fresh id for an object about to be uploaded. Its time part comes from the clock: the
-    /// orphan floor compares it with the GC's clock (DESIGN §6 rule 8).
+    /// orphan floor compares it with the GC's clock (docs/design.md §6 rule 8).
     pub fn new_object_id(&self) -> ObjectId {
         ObjectId(self.clock.new_ulid())
     }

@@ -1,4 +1,4 @@
-//! The conditional-write capability probe (DESIGN §6): some S3 emulators accept
+//! The conditional-write capability probe (docs/design.md §6.1): some S3 emulators accept
 //! `If-None-Match`/`If-Match` and ignore them, which would let two writers both "win" a commit.
 //! Before silt keeps a manifest on a store, it checks the store refuses what it must refuse.
 

@@ -1,5 +1,5 @@
-//! The commit loop every manifest store shares (DESIGN §6 rules 3 and 5). Apply the edit to the
-//! manifest as read and write the result conditionally. After any failed write, read back and
+//! The commit loop every manifest store shares (docs/design.md §6 rules 3 and 5). Apply the edit to
+//! the manifest as read and write the result conditionally. After any failed write, read back and
 //! decide: committed (our marker is there), lost (the manifest moved past what our write was
 //! conditional on, so it can never land: re-apply the edit on the new one, a rebase), or
 //! unknown (send the same conditional write again), until a deadline.
