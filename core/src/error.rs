@@ -256,6 +256,11 @@ pub enum Error {
         #[source]
         source: Option<Source>,
     },
+    /// This build of silt was made without the cargo feature `feature` that `what` needs.
+    #[error(
+        "{what} needs silt-core's cargo feature `{feature}`, which this build lacks: enable it (the silt binary has it)"
+    )]
+    FeatureDisabled { feature: &'static str, what: String },
 }
 
 /// What the caller of a failed operation must do: the one place retryability is decided.
@@ -297,9 +302,9 @@ impl Error {
             Error::Corrupt(_) | Error::FutureFormat { .. } | Error::TopicIdMismatch { .. } => {
                 ErrorKind::Corrupt
             }
-            Error::ConditionalWritesUnsupported { .. } | Error::ManifestTable { .. } => {
-                ErrorKind::Config
-            }
+            Error::ConditionalWritesUnsupported { .. }
+            | Error::ManifestTable { .. }
+            | Error::FeatureDisabled { .. } => ErrorKind::Config,
             Error::Internal { .. } => ErrorKind::Internal,
         }
     }

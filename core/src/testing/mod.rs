@@ -25,8 +25,10 @@ use rand::{Rng, SeedableRng};
 
 use crate::clock::Clock;
 
+#[cfg(feature = "dynamodb")]
 mod dynamo_faults;
 
+#[cfg(feature = "dynamodb")]
 pub use dynamo_faults::{DynamoError, DynamoFault, DynamoFaults, DynamoRule};
 
 /// A clock that moves only when told to.
@@ -196,7 +198,7 @@ async fn with_fault<T>(
     match fault {
         None => call.await,
         Some(Fault::Delay(d)) => {
-            tokio::time::sleep(d).await;
+            crate::clock::sleep(d).await;
             call.await
         }
         Some(Fault::ErrorBefore) => Err(injected(path, Fault::ErrorBefore)),
