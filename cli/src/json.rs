@@ -6,6 +6,9 @@
 //! `{"base64": "..."}`. Numbers, booleans, arrays and other objects are refused, never
 //! converted: `123456789012345678901234567890` or `1.50` would otherwise be stored as whatever
 //! text a float prints (`1.2345678901234568e+29`, `1.5`). Quote them to store them as text.
+//! An object may not repeat a key ([`strict`]).
+
+mod strict;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -23,7 +26,10 @@ const FIELDS: [&str; 5] = ["key", "value", "partition", "timestamp", "headers"];
 pub(crate) enum JsonError {
     /// Not parseable.
     #[error("not JSON: {0}")]
-    NotJson(#[from] serde_json::Error),
+    NotJson(serde_json::Error),
+    /// An object with a key twice (which one was meant?).
+    #[error("key {0:?} appears twice in one object")]
+    RepeatedKey(String),
     /// Valid JSON, but not an object.
     #[error("each line must be a JSON object, not {0}")]
     NotObject(&'static str),
@@ -135,7 +141,7 @@ pub(crate) fn consumed_to_json(c: &Consumed) -> String {
 
 /// Parses one input line; `now_ms` is the timestamp when the line gives none.
 pub(crate) fn parse_line(line: &str, now_ms: i64) -> Result<InputRecord, JsonError> {
-    let v: Value = serde_json::from_str(line)?;
+    let v = strict::parse(line)?;
     let o = v.as_object().ok_or(JsonError::NotObject(kind(&v)))?;
     if let Some(unknown) = o.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(JsonError::UnknownField(unknown.clone()));
@@ -233,6 +239,20 @@ mod tests {
         assert!(refused(r#"{"vaule":"x"}"#).contains("unknown field \"vaule\""));
         assert!(refused(r#"{"partition":-1}"#).contains("\"partition\" must be an integer"));
         assert!(refused("[1]").contains("must be a JSON object, not an array"));
+        assert!(refused(r#"{"value":"x"} {}"#).contains("not JSON: trailing characters"));
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_at_any_depth() {
+        let repeated = r#"key "value" appears twice in one object"#;
+        assert_eq!(refused(r#"{"value":"a","value":"b"}"#), repeated);
+        let header = r#"{"headers":{"h":"1","h":"2"}}"#;
+        assert_eq!(refused(header), r#"key "h" appears twice in one object"#);
+        // Repeated header keys are fine in the list form, as in Kafka.
+        let list = r#"{"headers":[{"key":"h","value":"1"},{"key":"h","value":"2"}]}"#;
+        assert_eq!(parse_line(list, 0).unwrap().record.headers.len(), 2);
+        let big = r#"{"timestamp":18446744073709551615}"#;
+        assert!(refused(big).contains("not 18446744073709551615"));
     }
 
     #[test]

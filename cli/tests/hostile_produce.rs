@@ -43,6 +43,7 @@ on_every_backend!(
     invalid_json_mid_stream,
     json_line_that_is_not_an_object,
     unknown_json_field,
+    repeated_json_key,
     big_integer_key,
     float_value,
     boolean_value,
@@ -142,6 +143,15 @@ fn unknown_json_field(b: &Backend) {
         b,
         r#"{"vaule":"x"}"#,
         r#"unknown field "vaule"; expected one of"#,
+    );
+}
+
+/// `serde_json` keeps the last of repeated keys: "a" would be dropped silently.
+fn repeated_json_key(b: &Backend) {
+    refused_jsonl(
+        b,
+        r#"{"value":"a","value":"b"}"#,
+        r#"key "value" appears twice in one object"#,
     );
 }
 
