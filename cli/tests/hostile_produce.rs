@@ -61,6 +61,7 @@ on_every_backend!(
     timestamp_beyond_the_limit,
     record_too_large_mid_stream,
     line_longer_than_the_limit,
+    stdin_that_cannot_be_read,
     bad_line_in_a_conditional_batch_sends_nothing,
     acks_to_a_full_stdout,
     acks_to_a_closed_pipe,
@@ -303,6 +304,24 @@ fn line_longer_than_the_limit(b: &Backend) {
         &endless,
         "longer than the limit of 8388608 bytes (a record is at most 1048576 bytes)",
     );
+}
+
+/// `silt produce t < some-directory`: reading fails at line 1.
+fn stdin_that_cannot_be_read(b: &Backend) {
+    let log = Log::new(b, 1);
+    let directory = std::fs::File::open(std::env::temp_dir()).unwrap();
+    let child = log
+        .command(&["produce", "t", "--print-acks"])
+        .stdin(directory)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut running = Running::watch(child, None);
+    let (code, stderr) = running.exit();
+    let produced = running.produced(code, stderr);
+    produced.assert_failed(1, "error: line 1: could not read stdin: Is a directory");
+    log.assert_holds_exactly(&produced, &[]);
 }
 
 fn bad_line_in_a_conditional_batch_sends_nothing(b: &Backend) {
