@@ -2,7 +2,8 @@
 //! and 14). Each case asserts the exact outcome: the exit code, the message (what was wrong,
 //! the line, the limit), and that nothing acknowledged is lost: the log holds exactly the
 //! acknowledged records, each at its acknowledged offset. Every case runs on a local directory
-//! and on SeaweedFS (skipped with a printed line when `SILT_TEST_SEAWEEDFS` is unset).
+//! and on SeaweedFS (skipped with a printed line when `SILT_TEST_SEAWEEDFS` is unset). The
+//! JSON-lines cases are in `hostile/json_lines.rs`, the helpers in `hostile/mod.rs`.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
@@ -13,7 +14,8 @@ use std::io::Write;
 use std::process::Stdio;
 
 use common::Backend;
-use hostile::{Log, Running, jsonl};
+use hostile::json_lines::*;
+use hostile::{Log, Running};
 
 /// One `#[test]` per case and backend: `file::case` and `seaweedfs::case`.
 macro_rules! on_every_backend {
@@ -86,15 +88,6 @@ fn refused_text(b: &Backend, good: &[&str], bad: &[u8], message: &str) {
     log.assert_holds_exactly(&produced, good);
 }
 
-/// Two good JSON lines, then `bad` as line 3, then one more line never sent.
-fn refused_jsonl(b: &Backend, bad: &str, message: &str) {
-    let log = Log::new(b, 2);
-    let input = format!("{}{bad}\n{}", jsonl(&["one", "two"]), jsonl(&["after"]));
-    let produced = log.produce(&["--format", "jsonl"], input.as_bytes());
-    produced.assert_failed(1, &format!("error: line 3: {message}"));
-    log.assert_holds_exactly(&produced, &["one", "two"]);
-}
-
 fn bad_utf8_on_the_first_line(b: &Backend) {
     refused_text(
         b,
@@ -129,161 +122,6 @@ fn crlf_endings_are_not_part_of_values(b: &Backend) {
     let produced = log.produce(&[], b"a\r\nb\r\n\r\nc");
     produced.assert_succeeded();
     log.assert_holds_exactly(&produced, &["a", "b", "", "c"]);
-}
-
-fn invalid_json_mid_stream(b: &Backend) {
-    refused_jsonl(b, r#"{"value": "#, "not JSON: EOF while parsing");
-}
-
-fn json_line_that_is_not_an_object(b: &Backend) {
-    refused_jsonl(b, "[1, 2]", "each line must be a JSON object, not an array");
-}
-
-fn unknown_json_field(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"vaule":"x"}"#,
-        r#"unknown field "vaule"; expected one of"#,
-    );
-}
-
-/// `serde_json` keeps the last of repeated keys: "a" would be dropped silently.
-fn repeated_json_key(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":"a","value":"b"}"#,
-        r#"key "value" appears twice in one object"#,
-    );
-}
-
-/// The number of the issue: it used to be stored as "1.2345678901234568e+29".
-fn big_integer_key(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"key":123456789012345678901234567890,"value":"v"}"#,
-        r#"field "key" must be a string, null or {"base64": "..."}, not a number"#,
-    );
-}
-
-/// The number of the issue: it used to be stored as "1.5".
-fn float_value(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":1.50}"#,
-        r#"field "value" must be a string, null"#,
-    );
-}
-
-fn boolean_value(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":true}"#,
-        r#"field "value" must be a string, null or {"base64": "..."}, not a boolean"#,
-    );
-}
-
-fn array_value(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":["a"]}"#,
-        r#"field "value" must be a string, null or {"base64": "..."}, not an array"#,
-    );
-}
-
-fn nested_object_value(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":{"a":{"b":"c"}}}"#,
-        r#"field "value" must be a string, null or {"base64": "..."}, not an object other than"#,
-    );
-}
-
-fn base64_object_with_another_field(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":{"base64":"AA==","utf8":"x"}}"#,
-        r#"field "value" must be a string, null or {"base64": "..."}, not an object other than"#,
-    );
-}
-
-fn invalid_base64(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":{"base64":"!!"}}"#,
-        r#"field "value.base64": invalid base64"#,
-    );
-}
-
-fn numeric_header_value(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":"v","headers":{"h":1}}"#,
-        r#"field "headers.h" must be a string, null or {"base64": "..."}, not a number"#,
-    );
-}
-
-fn header_key_that_is_not_a_string(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":"v","headers":[{"key":7,"value":"x"}]}"#,
-        r#"field "headers[0]" must be {"key": "...", "value": ...}: its key must be a string"#,
-    );
-}
-
-fn partition_conflicting_with_the_flag(b: &Backend) {
-    let log = Log::new(b, 2);
-    let input = r#"{"value":"one","partition":1}
-{"value":"two","partition":0}
-{"value":"three"}
-"#;
-    let produced = log.produce(&["--format", "jsonl", "--partition", "1"], input.as_bytes());
-    produced.assert_failed(
-        1,
-        r#"error: line 2: field "partition" is 0 but --partition is 1; give one or make them agree"#,
-    );
-    log.assert_holds_exactly(&produced, &["one"]);
-    assert_eq!(produced.acks[0].partition, 1);
-}
-
-fn partition_agreeing_with_the_flag(b: &Backend) {
-    let log = Log::new(b, 2);
-    let input = "{\"value\":\"one\",\"partition\":1}\n{\"value\":\"two\"}\n";
-    let produced = log.produce(&["--format", "jsonl", "--partition", "1"], input.as_bytes());
-    produced.assert_succeeded();
-    log.assert_holds_exactly(&produced, &["one", "two"]);
-    assert!(produced.acks.iter().all(|a| a.partition == 1));
-}
-
-fn partition_the_topic_lacks(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":"x","partition":5}"#,
-        "partition 5 does not exist: topic t has partitions 0..2",
-    );
-}
-
-fn partition_given_as_a_string(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":"x","partition":"1"}"#,
-        r#"field "partition" must be an integer from 0 to 4294967295, not a string"#,
-    );
-}
-
-fn fractional_timestamp(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":"x","timestamp":1.5}"#,
-        r#"field "timestamp" must be an integer (ms since the Unix epoch), not 1.5"#,
-    );
-}
-
-fn timestamp_beyond_the_limit(b: &Backend) {
-    refused_jsonl(
-        b,
-        r#"{"value":"x","timestamp":9223372036854775807}"#,
-        "record timestamp 9223372036854775807 ms is out of range: the limit is ±9223372036854775 ms",
-    );
 }
 
 fn record_too_large_mid_stream(b: &Backend) {

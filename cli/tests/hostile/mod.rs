@@ -16,6 +16,8 @@ use serde_json::Value;
 
 use crate::common::{Backend, Silt};
 
+pub(crate) mod json_lines;
+
 /// Longest any wait lasts before the test fails (generous: CI machines are small and busy).
 pub(crate) const DEADLINE: Duration = Duration::from_secs(60);
 
