@@ -97,7 +97,10 @@ impl Backend {
             return None;
         };
         Some(Backend {
-            store: format!("s3://silt-test/cli-{}", ulid::Ulid::new()),
+            store: format!(
+                "s3://silt-test/cli-{}",
+                silt_core::clock::Clock::new_ulid(&silt_core::clock::SystemClock)
+            ),
             env: vec![
                 ("AWS_ENDPOINT_URL", endpoint),
                 ("AWS_ALLOW_HTTP", "true".to_string()),
