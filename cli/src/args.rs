@@ -20,12 +20,27 @@ pub(crate) struct Args {
     pub(crate) command: Command,
 }
 
+/// `silt produce --help`'s exit codes (`produce/failure.rs` maps failures to them).
+const PRODUCE_EXIT_CODES: &str = "\
+Whatever stops it, the producer first waits for every record it sent, prints their acks and the
+summary of what was committed, then the error.
+
+Exit codes:
+  0         every input line was acknowledged
+  1         a line was refused (the error names it), an append failed, or the store failed
+  2         bad arguments
+  3         fenced: a newer --exclusive producer claimed a partition; nothing more can commit
+  4         the acknowledgements could not be printed (stdout closed or full)
+  130, 143  stopped by SIGINT, SIGTERM; a second signal exits at once
+When several apply, the first in this order wins: 3, 4, 130/143, 1.";
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Create, list and describe topics.
     #[command(subcommand)]
     Topic(TopicCommand),
     /// Append records read from stdin and print where they were committed.
+    #[command(after_help = PRODUCE_EXIT_CODES)]
     Produce(ProduceArgs),
     /// Print records from a topic.
     Consume(ConsumeArgs),
@@ -280,7 +295,8 @@ pub(crate) struct AlterArgs {
 pub(crate) enum ProduceFormat {
     /// One value per line.
     Lines,
-    /// One JSON object per line: key, value, partition, timestamp, headers (all optional).
+    /// One JSON object per line: key, value, partition, timestamp, headers (all optional);
+    /// key and values are strings, null or {"base64": "..."} (numbers are refused, not converted).
     Jsonl,
 }
 
@@ -288,7 +304,8 @@ pub(crate) enum ProduceFormat {
 pub(crate) struct ProduceArgs {
     /// Topic to append to.
     pub(crate) topic: String,
-    /// Send every record to this partition (default: by key, or round-robin).
+    /// Send every record to this partition (default: by key, or round-robin); a JSON line
+    /// naming another partition is refused.
     #[arg(long, value_parser = partition_id(), allow_negative_numbers = true)]
     pub(crate) partition: Option<u32>,
     /// Key for every record (lines format).
@@ -307,7 +324,8 @@ pub(crate) struct ProduceArgs {
     /// Wait at most this long for more records before committing a segment.
     #[arg(long, default_value_t = 10)]
     pub(crate) linger_ms: u64,
-    /// Print one line per acknowledged record (partition and offset) as acks arrive.
+    /// Print one line per acknowledged record as acks arrive: the line's index (from 0),
+    /// partition and offset, tab-separated.
     #[arg(long)]
     pub(crate) print_acks: bool,
 }

@@ -1,6 +1,14 @@
 //! JSON lines in and out. Bytes print as UTF-8 text when they are, else as
 //! `{"base64": "..."}`; input accepts either form. Headers are a list of
 //! `{"key": ..., "value": ...}` (an object map is accepted on input).
+//!
+//! Input is strict: `key`, `value` and header values must be a string, null or
+//! `{"base64": "..."}`. Numbers, booleans, arrays and other objects are refused, never
+//! converted: `123456789012345678901234567890` or `1.50` would otherwise be stored as whatever
+//! text a float prints (`1.2345678901234568e+29`, `1.5`). Quote them to store them as text.
+//! An object may not repeat a key ([`strict`]).
+
+mod strict;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -8,6 +16,72 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use silt_core::record::{Header, Record};
 use silt_reader::Consumed;
+use thiserror::Error;
+
+/// The fields an input line may have.
+const FIELDS: [&str; 5] = ["key", "value", "partition", "timestamp", "headers"];
+
+/// Why a JSON input line was refused; each names the field and what it held.
+#[derive(Debug, Error)]
+pub(crate) enum JsonError {
+    /// Not parseable.
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// An object with a key twice (which one was meant?).
+    #[error("key {0:?} appears twice in one object")]
+    RepeatedKey(String),
+    /// Valid JSON, but not an object.
+    #[error("each line must be a JSON object, not {0}")]
+    NotObject(&'static str),
+    /// A field silt does not know (a typo would otherwise drop data silently).
+    #[error("unknown field {0:?}; expected one of {FIELDS:?}")]
+    UnknownField(String),
+    /// Bytes given as something other than a string, null or `{"base64": ...}`.
+    #[error(
+        "field {field:?} must be a string, null or {{\"base64\": \"...\"}}, not {found} (quote it to store it as text)"
+    )]
+    NotBytes { field: String, found: String },
+    /// `{"base64": ...}` whose text does not decode.
+    #[error("field {field:?}: invalid base64: {error}")]
+    BadBase64 {
+        field: String,
+        error: base64::DecodeError,
+    },
+    /// A partition that is not a `u32`.
+    #[error("field \"partition\" must be an integer from 0 to {max}, not {0}", max = u32::MAX)]
+    BadPartition(String),
+    /// A timestamp that is not an `i64`.
+    #[error("field \"timestamp\" must be an integer (ms since the Unix epoch), not {0}")]
+    BadTimestamp(String),
+    /// Headers that are neither a list nor an object.
+    #[error(
+        "field \"headers\" must be a list of {{\"key\": \"...\", \"value\": ...}} or an object, not {0}"
+    )]
+    BadHeaders(&'static str),
+    /// One header of the list that is not `{"key": "...", "value": ...}`.
+    #[error("field \"headers[{index}]\" must be {{\"key\": \"...\", \"value\": ...}}: {problem}")]
+    BadHeader { index: usize, problem: &'static str },
+}
+
+/// What kind of JSON value `v` is, for messages.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `v` as a message shows it: numbers as written, anything else by its kind.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.to_string(),
+        other => kind(other).to_string(),
+    }
+}
 
 /// A record parsed from one input line, with its optional explicit partition.
 #[derive(Debug)]
@@ -23,20 +97,26 @@ fn bytes_to_json(b: &Bytes) -> Value {
     }
 }
 
-fn json_to_bytes(v: &Value, field: &str) -> Result<Option<Bytes>, String> {
+fn json_to_bytes(v: &Value, field: &str) -> Result<Option<Bytes>, JsonError> {
+    let not_bytes = |found: &str| JsonError::NotBytes {
+        field: field.to_string(),
+        found: found.to_string(),
+    };
     match v {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(Bytes::from(s.clone()))),
-        Value::Object(o) => match o.get("base64").and_then(Value::as_str) {
-            Some(b) => STANDARD
+        Value::Object(o) => match (o.get("base64"), o.len()) {
+            (Some(Value::String(b)), 1) => STANDARD
                 .decode(b)
                 .map(|d| Some(Bytes::from(d)))
-                .map_err(|e| format!("{field}.base64: {e}")),
-            None => Err(format!(
-                "{field} must be a string, null or {{\"base64\": ...}}"
-            )),
+                .map_err(|error| JsonError::BadBase64 {
+                    field: format!("{field}.base64"),
+                    error,
+                }),
+            (Some(other), 1) => Err(not_bytes(&format!("{{\"base64\": {}}}", kind(other)))),
+            _ => Err(not_bytes("an object other than {\"base64\": \"...\"}")),
         },
-        other => Ok(Some(Bytes::from(other.to_string()))),
+        other => Err(not_bytes(kind(other))),
     }
 }
 
@@ -60,28 +140,25 @@ pub(crate) fn consumed_to_json(c: &Consumed) -> String {
 }
 
 /// Parses one input line; `now_ms` is the timestamp when the line gives none.
-pub(crate) fn parse_line(line: &str, now_ms: i64) -> Result<InputRecord, String> {
-    let v: Value = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-    let o = v.as_object().ok_or("each line must be a JSON object")?;
-    let known = ["key", "value", "partition", "timestamp", "headers"];
-    if let Some(unknown) = o.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(format!(
-            "unknown field {unknown:?}; expected one of {known:?}"
-        ));
+pub(crate) fn parse_line(line: &str, now_ms: i64) -> Result<InputRecord, JsonError> {
+    let v = strict::parse(line)?;
+    let o = v.as_object().ok_or(JsonError::NotObject(kind(&v)))?;
+    if let Some(unknown) = o.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(JsonError::UnknownField(unknown.clone()));
     }
     let partition = match o.get("partition") {
         None | Some(Value::Null) => None,
         Some(p) => Some(
             p.as_u64()
                 .and_then(|p| u32::try_from(p).ok())
-                .ok_or("partition must be a non-negative integer")?,
+                .ok_or_else(|| JsonError::BadPartition(shown(p)))?,
         ),
     };
     let timestamp_ms = match o.get("timestamp") {
         None | Some(Value::Null) => now_ms,
         Some(t) => t
             .as_i64()
-            .ok_or("timestamp must be an integer (ms since the Unix epoch)")?,
+            .ok_or_else(|| JsonError::BadTimestamp(shown(t)))?,
     };
     let field = |name: &str| o.get(name).map_or(Ok(None), |v| json_to_bytes(v, name));
     let record = Record {
@@ -93,9 +170,9 @@ pub(crate) fn parse_line(line: &str, now_ms: i64) -> Result<InputRecord, String>
     Ok(InputRecord { partition, record })
 }
 
-fn parse_headers(v: Option<&Value>) -> Result<Vec<Header>, String> {
-    let header = |key: &str, value: &Value| -> Result<Header, String> {
-        let value = json_to_bytes(value, "headers.value")?.unwrap_or_default();
+fn parse_headers(v: Option<&Value>) -> Result<Vec<Header>, JsonError> {
+    let header = |key: &str, value: &Value, field: String| -> Result<Header, JsonError> {
+        let value = json_to_bytes(value, &field)?.unwrap_or_default();
         Ok(Header {
             key: key.to_string(),
             value,
@@ -103,21 +180,28 @@ fn parse_headers(v: Option<&Value>) -> Result<Vec<Header>, String> {
     };
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Object(map)) => map.iter().map(|(k, v)| header(k, v)).collect(),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| header(k, v, format!("headers.{k}")))
+            .collect(),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|item| {
-                let o: &Map<String, Value> = item
-                    .as_object()
-                    .ok_or("each header must be {\"key\": ..., \"value\": ...}")?;
-                let key = o
-                    .get("key")
-                    .and_then(Value::as_str)
-                    .ok_or("header key must be a string")?;
-                header(key, o.get("value").unwrap_or(&Value::Null))
+            .enumerate()
+            .map(|(index, item)| {
+                let bad = |problem| JsonError::BadHeader { index, problem };
+                let o: &Map<String, Value> = item.as_object().ok_or(bad("not an object"))?;
+                if o.keys().any(|k| k != "key" && k != "value") {
+                    return Err(bad("it has other fields"));
+                }
+                let key = match o.get("key") {
+                    Some(Value::String(k)) => k,
+                    _ => return Err(bad("its key must be a string")),
+                };
+                let value = o.get("value").unwrap_or(&Value::Null);
+                header(key, value, format!("headers[{index}].value"))
             })
             .collect(),
-        Some(_) => Err("headers must be a list of {\"key\", \"value\"} or an object".into()),
+        Some(other) => Err(JsonError::BadHeaders(kind(other))),
     }
 }
 
@@ -144,18 +228,71 @@ mod tests {
         assert_eq!(v["headers"][0]["value"], "v");
     }
 
+    /// The message `line` is refused with.
+    fn refused(line: &str) -> String {
+        parse_line(line, 0).unwrap_err().to_string()
+    }
+
     #[test]
     fn bad_lines_say_what_is_wrong() {
-        assert!(parse_line("nope", 0).unwrap_err().contains("not JSON"));
-        assert!(
-            parse_line(r#"{"vaule":"x"}"#, 0)
-                .unwrap_err()
-                .contains("unknown field")
-        );
-        assert!(
-            parse_line(r#"{"partition":-1}"#, 0)
-                .unwrap_err()
-                .contains("partition")
-        );
+        assert!(refused("nope").contains("not JSON"));
+        assert!(refused(r#"{"vaule":"x"}"#).contains("unknown field \"vaule\""));
+        assert!(refused(r#"{"partition":-1}"#).contains("\"partition\" must be an integer"));
+        assert!(refused("[1]").contains("must be a JSON object, not an array"));
+        assert!(refused(r#"{"value":"x"} {}"#).contains("not JSON: trailing characters"));
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_at_any_depth() {
+        let repeated = r#"key "value" appears twice in one object"#;
+        assert_eq!(refused(r#"{"value":"a","value":"b"}"#), repeated);
+        let header = r#"{"headers":{"h":"1","h":"2"}}"#;
+        assert_eq!(refused(header), r#"key "h" appears twice in one object"#);
+        // Repeated header keys are fine in the list form, as in Kafka.
+        let list = r#"{"headers":[{"key":"h","value":"1"},{"key":"h","value":"2"}]}"#;
+        assert_eq!(parse_line(list, 0).unwrap().record.headers.len(), 2);
+        let big = r#"{"timestamp":18446744073709551615}"#;
+        assert!(refused(big).contains("not 18446744073709551615"));
+    }
+
+    #[test]
+    fn non_string_bytes_are_refused_not_converted() {
+        for (line, field, found) in [
+            (
+                r#"{"key":123456789012345678901234567890}"#,
+                "key",
+                "a number",
+            ),
+            (r#"{"value":1.50}"#, "value", "a number"),
+            (r#"{"value":true}"#, "value", "a boolean"),
+            (r#"{"value":["a"]}"#, "value", "an array"),
+            (r#"{"value":{"nested":"x"}}"#, "value", "an object other"),
+            (
+                r#"{"value":{"base64":"AA==","x":1}}"#,
+                "value",
+                "an object other",
+            ),
+            (
+                r#"{"value":{"base64":7}}"#,
+                "value",
+                "{\"base64\": a number}",
+            ),
+            (r#"{"headers":{"h":false}}"#, "headers.h", "a boolean"),
+            (
+                r#"{"headers":[{"key":"h","value":2}]}"#,
+                "headers[0].value",
+                "a number",
+            ),
+        ] {
+            let message = refused(line);
+            assert!(
+                message.contains(&format!("field {field:?} must be a string")),
+                "{line}: {message}"
+            );
+            assert!(
+                message.contains(&format!("not {found}")),
+                "{line}: {message}"
+            );
+        }
     }
 }

@@ -17,7 +17,7 @@ mod settings;
 mod table;
 mod topic;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -48,10 +48,17 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<out::StdoutClosed>() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+            // Nothing is left to tell if stderr is gone, so a failed write is ignored.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            ExitCode::from(exit_code(&*e))
         }
     }
+}
+
+/// 1 for every failure but those of `produce` with a code of their own (`silt produce --help`).
+fn exit_code(e: &(dyn std::error::Error + 'static)) -> u8 {
+    e.downcast_ref::<produce::Failure>()
+        .map_or(1, produce::Failure::exit_code)
 }
 
 /// A command's failure, printed as `error: ...`.
@@ -63,13 +70,18 @@ async fn run(args: Args) -> CliResult {
         outln!("{}", Storage::init_manifests(&args.store, manifest).await?)?;
         return Ok(());
     }
+    // `produce` listens before the store opens, so a second SIGINT or SIGTERM always exits.
+    let signals = match args.command {
+        Command::Produce(_) => Some(produce::listen()?),
+        _ => None,
+    };
     let storage = match creates_store(&args.command) {
         true => Storage::open_with_manifests(&args.store, manifest).await?,
         false => Storage::open_existing(&args.store, manifest).await?,
     };
     match args.command {
         Command::Topic(cmd) => topic::run(&storage, cmd).await,
-        Command::Produce(cmd) => produce::run(&storage, cmd).await,
+        Command::Produce(cmd) => produce::run(&storage, cmd, signals).await,
         Command::Consume(cmd) => consume::run(&storage, cmd).await,
         Command::Demo => demo::run(&storage).await,
         Command::Bench(args) => bench::run(&storage, args).await,

@@ -2,69 +2,68 @@
 //! with `--print-acks`, one `line<TAB>partition<TAB>offset` line per record as acks arrive
 //! (only acknowledged records are printed, so a killed producer's output is exactly what is
 //! guaranteed to be in the log).
+//!
+//! The loop waits for an input line, an acknowledgement or a signal, whichever comes first, so
+//! acks print as they arrive. Reading stops at the end of input, at a refused line, at SIGINT or
+//! SIGTERM, when fenced, or when stdout fails; whatever stopped it, the producer then waits for
+//! every record it sent, prints their acks and the summary, then the error. The exit code says
+//! why ([`failure`] has the table). With `--expect-offset` the input is one batch: a refused
+//! line or a signal sends none of it.
 
-use std::collections::BTreeMap;
+mod failure;
+mod input;
+mod signals;
+mod tally;
+
 use std::io::Write;
 
 use bytes::Bytes;
 use futures::FutureExt;
+use futures::future::{self, BoxFuture};
 use futures::stream::{FuturesUnordered, StreamExt};
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::record::Record;
 use silt_core::store::Storage;
-use silt_writer::{AppendAck, AppendError, Writer, WriterSettings};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use silt_writer::{AppendError, Writer, WriterSettings};
+use tokio::sync::mpsc;
 
 use crate::CliResult;
 use crate::args::{ProduceArgs, ProduceFormat};
 use crate::json::parse_line;
+pub(crate) use failure::Failure;
+use input::{BadLine, Line, LineError};
+use signals::Signals;
+pub(crate) use signals::listen;
+use tally::{Resolved, Tally};
 
-type Pending =
-    FuturesUnordered<futures::future::BoxFuture<'static, (u64, Result<AppendAck, AppendError>)>>;
+type Pending = FuturesUnordered<BoxFuture<'static, Resolved>>;
+type Lines = mpsc::Receiver<Result<Line, LineError>>;
 
-/// Acknowledged ranges and failures, per partition.
-#[derive(Debug, Default)]
-struct Tally {
-    acked: BTreeMap<PartitionId, (u64, Offset, Offset)>,
-    failed: u64,
-    first_error: Option<AppendError>,
-    print_acks: bool,
+/// One run of `silt produce`: what it reads and sends.
+struct Producer<'a> {
+    storage: &'a Storage,
+    args: &'a ProduceArgs,
+    writer: &'a Writer,
+    signals: Signals,
+    acks: Acks,
 }
 
-impl Tally {
-    fn record(&mut self, line: u64, result: Result<AppendAck, AppendError>) {
-        match result {
-            Ok(ack) => {
-                let n = ack.last_offset.0 - ack.base_offset.0 + 1;
-                let e = self.acked.entry(ack.partition).or_insert((
-                    0,
-                    ack.base_offset,
-                    ack.last_offset,
-                ));
-                *e = (e.0 + n, e.1.min(ack.base_offset), e.2.max(ack.last_offset));
-                if self.print_acks {
-                    let mut out = std::io::stdout().lock();
-                    for i in 0..n {
-                        let _ = writeln!(
-                            out,
-                            "{}\t{}\t{}",
-                            line + i,
-                            ack.partition,
-                            ack.base_offset.0 + i
-                        );
-                    }
-                    let _ = out.flush();
-                }
-            }
-            Err(e) => {
-                self.failed += 1;
-                self.first_error.get_or_insert(e);
-            }
-        }
-    }
+/// The appends sent and not yet resolved, and what the resolved ones said.
+struct Acks {
+    pending: Pending,
+    tally: Tally,
 }
 
-pub(crate) async fn run(storage: &Storage, args: ProduceArgs) -> CliResult {
+/// Produces stdin to `args.topic`; `signals` is [`listen`]'s, called before the store opened.
+pub(crate) async fn run(
+    storage: &Storage,
+    args: ProduceArgs,
+    signals: Option<Signals>,
+) -> CliResult {
+    let signals = match signals {
+        Some(signals) => signals,
+        None => listen()?,
+    };
     let topic = TopicName::new(args.topic.clone())?;
     let settings = WriterSettings {
         linger_ms: args.linger_ms,
@@ -72,91 +71,176 @@ pub(crate) async fn run(storage: &Storage, args: ProduceArgs) -> CliResult {
         ..WriterSettings::default()
     };
     let writer = Writer::open(storage.clone(), &topic, settings).await?;
-    let mut tally = Tally {
-        print_acks: args.print_acks,
-        ..Tally::default()
+    if let Some(p) = args.partition {
+        writer.topic().check_partition(PartitionId(p))?;
+    }
+    let mut producer = Producer {
+        storage,
+        args: &args,
+        writer: &writer,
+        signals,
+        acks: Acks {
+            pending: Pending::new(),
+            tally: Tally::new(args.print_acks),
+        },
     };
-    let read = read_and_send(storage, &writer, &args, &mut tally).await;
-    writer.close().await;
-    read?;
-    summarize(&topic, &tally)
+    let lines = input::spawn()?;
+    let stopped = match (args.expect_offset, args.partition) {
+        (Some(expect), Some(p)) => producer.all_or_nothing(lines, PartitionId(p), expect).await,
+        _ => producer.stream(lines).await,
+    };
+    // Closing flushes at once (no linger) while the acks print as they arrive.
+    let mut acks = producer.acks;
+    tokio::join!(writer.close(), acks.drain());
+    let tally = acks.tally;
+    tally.summarize(&topic);
+    let failures = tally.into_failures().into_iter().chain(stopped).collect();
+    let Some((primary, others)) = failure::primary(failures) else {
+        return Ok(());
+    };
+    for other in others {
+        let _ = writeln!(std::io::stderr(), "error: {other}");
+    }
+    Err(primary.into())
 }
 
-async fn read_and_send(
-    storage: &Storage,
-    writer: &Writer,
-    args: &ProduceArgs,
-    tally: &mut Tally,
-) -> CliResult {
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let mut pending = Pending::new();
-    let mut batch = Vec::new();
-    let mut line_no = 0u64;
-    while let Some(line) = lines.next_line().await? {
-        let (partition, record) =
-            to_record(storage, &line, args).map_err(|e| format!("line {}: {e}", line_no + 1))?;
-        if args.expect_offset.is_some() {
-            batch.push(record);
-        } else {
-            let ack = match partition.or(args.partition) {
-                Some(p) => writer.send_batch(PartitionId(p), vec![record], None).await,
-                None => writer.send(record).await,
-            };
-            let ack = ack.map_err(|e| format!("line {}: {e}", line_no + 1))?;
-            pending.push(ack.map(move |r| (line_no, r)).boxed());
-            while let Some(Some((line, result))) = pending.next().now_or_never() {
-                tally.record(line, result);
+impl Producer<'_> {
+    /// Sends each line as it arrives, and prints acks as they arrive, until something stops it.
+    async fn stream(&mut self, mut lines: Lines) -> Option<Failure> {
+        loop {
+            if self.acks.tally.must_stop() {
+                return None;
+            }
+            tokio::select! {
+                biased;
+                Ok(()) = self.signals.changed() => return self.signal(),
+                Some(first) = self.acks.pending.next(), if !self.acks.pending.is_empty() => {
+                    self.acks.record(first);
+                }
+                line = lines.recv() => match line {
+                    None => return None,
+                    Some(Err(refused)) => return Some(refused.into()),
+                    Some(Ok(line)) => {
+                        if let Err(refused) = self.send(line).await {
+                            return Some(refused.into());
+                        }
+                    }
+                },
             }
         }
-        line_no += 1;
     }
-    if let (Some(expect), Some(p)) = (args.expect_offset, args.partition) {
-        let ack = writer
-            .send_batch(PartitionId(p), batch, Some(Offset(expect)))
-            .await?;
-        pending.push(ack.map(|r| (0, r)).boxed());
-    }
-    while let Some((line, result)) = pending.next().await {
-        tally.record(line, result);
-    }
-    Ok(())
-}
 
-fn to_record(
-    storage: &Storage,
-    line: &str,
-    args: &ProduceArgs,
-) -> Result<(Option<u32>, Record), String> {
-    let now_ms = storage.clock.now_ms();
-    match args.format {
-        ProduceFormat::Lines => {
-            let key = args.key.as_ref().map(|k| Bytes::from(k.clone()));
-            let record = Record {
-                key,
-                value: Some(Bytes::from(line.to_string())),
-                timestamp_ms: now_ms,
-                headers: Vec::new(),
-            };
-            Ok((None, record))
-        }
-        ProduceFormat::Jsonl => {
-            let mut parsed = parse_line(line, now_ms)?;
-            if parsed.record.key.is_none() {
-                parsed.record.key = args.key.as_ref().map(|k| Bytes::from(k.clone()));
+    /// Reads the whole input, then sends it as one conditional batch; sends nothing if a line
+    /// is refused or a signal comes first.
+    async fn all_or_nothing(
+        &mut self,
+        mut lines: Lines,
+        partition: PartitionId,
+        expect: u64,
+    ) -> Option<Failure> {
+        let mut records = Vec::new();
+        loop {
+            tokio::select! {
+                biased;
+                Ok(()) = self.signals.changed() => return self.signal(),
+                line = lines.recv() => match line {
+                    None => break,
+                    Some(Err(refused)) => return Some(refused.into()),
+                    Some(Ok(line)) => match self.to_record(line.text) {
+                        Ok((_, record)) => records.push(record),
+                        Err(problem) => {
+                            return Some(LineError { line: line.number, problem }.into());
+                        }
+                    },
+                },
             }
-            Ok((parsed.partition, parsed.record))
         }
+        let sent = self
+            .writer
+            .send_batch(partition, records, Some(Offset(expect)))
+            .await;
+        self.acks.pending.push(match sent {
+            Ok(ack) => ack.map(|r| (0, r)).boxed(),
+            Err(e) => future::ready((0, Err(e))).boxed(),
+        });
+        None
+    }
+
+    /// Sends one line's record; a record the writer refuses is a refused line.
+    async fn send(&mut self, line: Line) -> Result<(), LineError> {
+        let number = line.number;
+        let refused = |problem| LineError {
+            line: number,
+            problem,
+        };
+        let (partition, record) = self.to_record(line.text).map_err(refused)?;
+        let index = number - 1; // acks count lines from 0
+        let sent = match partition {
+            Some(p) => self.writer.send_batch(p, vec![record], None).await,
+            None => self.writer.send(record).await,
+        };
+        match sent {
+            Ok(ack) => self.acks.pending.push(ack.map(move |r| (index, r)).boxed()),
+            Err(AppendError::Invalid(e)) => return Err(refused(e.into())),
+            Err(e) => self
+                .acks
+                .pending
+                .push(future::ready((index, Err(e))).boxed()),
+        }
+        Ok(())
+    }
+
+    /// The record of one line, and its partition if the line or `--partition` names one.
+    fn to_record(&self, text: String) -> Result<(Option<PartitionId>, Record), BadLine> {
+        let now_ms = self.storage.clock.now_ms();
+        let key = self.args.key.as_ref().map(|k| Bytes::from(k.clone()));
+        let (partition, record) = match self.args.format {
+            ProduceFormat::Lines => {
+                let record = Record {
+                    key,
+                    value: Some(Bytes::from(text)),
+                    timestamp_ms: now_ms,
+                    headers: Vec::new(),
+                };
+                (None, record)
+            }
+            ProduceFormat::Jsonl => {
+                let mut parsed = parse_line(&text, now_ms)?;
+                if parsed.record.key.is_none() {
+                    parsed.record.key = key;
+                }
+                (parsed.partition, parsed.record)
+            }
+        };
+        let partition = match (partition, self.args.partition) {
+            (Some(line), Some(flag)) if line != flag => {
+                return Err(BadLine::PartitionConflict { line, flag });
+            }
+            (line, flag) => line.or(flag),
+        };
+        Ok((partition.map(PartitionId), record))
+    }
+
+    fn signal(&self) -> Option<Failure> {
+        let signal = *self.signals.borrow();
+        signal.map(Failure::Signal)
     }
 }
 
-fn summarize(topic: &TopicName, tally: &Tally) -> CliResult {
-    let total: u64 = tally.acked.values().map(|(n, _, _)| n).sum();
-    eprintln!("produced {total} records to {topic}");
-    for (p, (n, first, last)) in &tally.acked {
-        eprintln!("  partition {p}: {n} records, offsets {first}..={last}");
+impl Acks {
+    /// Counts `first` and every other append already resolved, printing their acks together.
+    fn record(&mut self, first: Resolved) {
+        let mut resolved = vec![first];
+        while let Some(Some(more)) = self.pending.next().now_or_never() {
+            resolved.push(more);
+        }
+        self.tally.record(resolved);
     }
-    match &tally.first_error {
-        Some(e) => Err(format!("{} appends failed; first error: {e}", tally.failed).into()),
-        None => Ok(()),
+
+    /// Waits for every append sent.
+    async fn drain(&mut self) {
+        while let Some(first) = self.pending.next().await {
+            self.record(first);
+        }
     }
 }

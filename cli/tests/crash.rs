@@ -9,6 +9,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use silt_core::clock::{Clock, SystemClock};
 
 use common::Silt;
 
@@ -70,7 +71,7 @@ fn killed_producer_loses_nothing(store: &str, env: &[(&str, String)]) {
                     return; // killed
                 }
                 if i % 20 == 0 {
-                    std::thread::sleep(std::time::Duration::from_millis(3));
+                    silt_core::clock::sleep_blocking(std::time::Duration::from_millis(3));
                 }
             }
         })
@@ -148,7 +149,7 @@ fn server(variable: &str) -> Option<String> {
 /// A fresh prefix of the SeaweedFS test bucket and the environment reaching it.
 fn seaweedfs() -> Option<(String, Vec<(&'static str, String)>)> {
     let endpoint = server("SILT_TEST_SEAWEEDFS")?;
-    let store = format!("s3://silt-test/cli-{}", ulid::Ulid::new());
+    let store = format!("s3://silt-test/cli-{}", SystemClock.new_ulid());
     let env = vec![
         ("AWS_ENDPOINT_URL", endpoint),
         ("AWS_ALLOW_HTTP", "true".to_string()),
@@ -173,7 +174,7 @@ fn killed_producer_loses_nothing_with_dynamodb_manifests() {
     else {
         return;
     };
-    let table = format!("silt-cli-{}", ulid::Ulid::new());
+    let table = format!("silt-cli-{}", SystemClock.new_ulid());
     env.push(("AWS_ENDPOINT_URL_DYNAMODB", dynamodb));
     env.push(("SILT_MANIFEST", format!("dynamodb://{table}")));
     killed_producer_loses_nothing(&store, &env);

@@ -42,7 +42,7 @@ fn retention_run_expires_old_segments() {
     silt.ok(&["topic", "create", "kept"], "");
     silt.ok(&["produce", "old"], "a\nb\nc\n");
     silt.ok(&["produce", "kept"], "a\n");
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    silt_core::clock::sleep_blocking(std::time::Duration::from_millis(20));
     let preview = silt.ok(&["retention", "run", "--dry-run"], "");
     assert!(
         preview.starts_with("old/0: log start would move from 0 to 3 (1 segments, "),
@@ -74,7 +74,7 @@ fn retention_run_expires_old_segments() {
         "",
         "invalid setting retention_ms = 0",
     );
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    silt_core::clock::sleep_blocking(std::time::Duration::from_millis(20));
     silt.ok(&["retention", "run"], "");
     assert_eq!(silt.ok(&["consume", "kept"], ""), "");
     assert_eq!(
@@ -147,7 +147,7 @@ fn key_compaction_keeps_the_newest_value_per_key() {
         &["produce", "kv", "--format", "jsonl", "--partition", "0"],
         &(records.join("\n") + "\n"),
     );
-    std::thread::sleep(std::time::Duration::from_millis(5));
+    silt_core::clock::sleep_blocking(std::time::Duration::from_millis(5));
     // b's tombstone stays while b's older record is there to hide; the next run drops it.
     let done = silt.ok(&["compact", "run"], "");
     assert!(done.contains("removed 2 records"), "{done}");

@@ -4,7 +4,7 @@
 //! keep the newest record per key) and garbage collection (delete what the graveyard holds
 //! after the reader grace; sweep orphans behind the orphan floor) live here as bounded, resumable
 //! functions that commit manifest edits through the same `ManifestStore` as the writer, with
-//! thin `lambda_runtime` binaries around them (DESIGN §8).
+//! thin `lambda_runtime` binaries around them (docs/design.md §8).
 //!
 //! - [`trim`] (explicit) and [`run_retention`] (by time and size) move the log start with a
 //!   `Trim` commit;

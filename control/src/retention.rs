@@ -1,5 +1,5 @@
-//! Retention (DESIGN §8): each topic's `retention_ms` and `retention_bytes` decide how far each
-//! partition's log start moves, and the move is a `Trim` commit, as with `silt topic trim`.
+//! Retention (docs/design.md §8): each topic's `retention_ms` and `retention_bytes` decide how far
+//! each partition's log start moves, and the move is a `Trim` commit, as with `silt topic trim`.
 //!
 //! Decisions are per segment, as in Kafka: from the log start, a segment expires while its
 //! newest record is older than the retention time, or while the partition would still hold at

@@ -1,5 +1,5 @@
 //! Index chunk objects: immutable runs of segment entries sealed out of a manifest to keep it
-//! small (DESIGN §6 rule 7). Written with a conditional create before the commit that
+//! small (docs/design.md §6 rule 7). Written with a conditional create before the commit that
 //! references them; read (and cached forever) by the object manifest store's lookups.
 
 use object_store::{PutMode, PutOptions};

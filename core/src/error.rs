@@ -278,6 +278,11 @@ pub enum Error {
         #[source]
         source: Option<Source>,
     },
+    /// This build of silt was made without the cargo feature `feature` that `what` needs.
+    #[error(
+        "{what} needs silt-core's cargo feature `{feature}`, which this build lacks: enable it (the silt binary has it)"
+    )]
+    FeatureDisabled { feature: &'static str, what: String },
 }
 
 /// What the caller of a failed operation must do: the one place retryability is decided.
@@ -321,7 +326,8 @@ impl Error {
             }
             Error::ConditionalWritesUnsupported { .. }
             | Error::ManifestTable { .. }
-            | Error::NoCredentials { .. } => ErrorKind::Config,
+            | Error::NoCredentials { .. }
+            | Error::FeatureDisabled { .. } => ErrorKind::Config,
             Error::TopicConfigMissing { .. } => ErrorKind::Corrupt,
             Error::Internal { .. } => ErrorKind::Internal,
         }

@@ -1,5 +1,5 @@
-//! The object-key layout (DESIGN §4). This is the only module that formats keys; nothing else
-//! builds a path by hand.
+//! The object-key layout (docs/design.md §4). This is the only module that formats keys; nothing
+//! else builds a path by hand.
 //!
 //! ```text
 //! <root>/topics/<topic>/topic.json                      topic config (conditional create)

@@ -1,4 +1,4 @@
-//! Every limit in one place (DESIGN §11). Each is checked at the edge and answered with an
+//! Every limit in one place (docs/design.md §11). Each is checked at the edge and answered with an
 //! [`InvalidInput`](crate::error::InvalidInput) that names the field, the value and the limit.
 
 /// Largest record: key + value + header keys and values, in bytes.

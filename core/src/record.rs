@@ -49,7 +49,7 @@ impl Record {
         key + value + headers
     }
 
-    /// Checks the record against the limits of DESIGN §11.
+    /// Checks the record against the limits of docs/design.md §11.
     pub fn validate(&self) -> Result<(), InvalidInput> {
         if self.headers.len() > HEADERS_MAX {
             return Err(InvalidInput::TooManyHeaders {

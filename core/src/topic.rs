@@ -7,7 +7,6 @@
 
 use futures::future::try_join_all;
 use serde::{Deserialize, Serialize};
-use ulid::Ulid;
 
 use crate::error::{Corruption, Error, InvalidInput, Result};
 use crate::ids::{PartitionId, TopicId, TopicName, validate_partition_count};
@@ -138,8 +137,8 @@ impl TopicConfig {
 impl TopicConfig {
     /// The stored bytes (JSON), as in `topic.json` or a DynamoDB topic item.
     pub fn encode(&self) -> Vec<u8> {
-        // Plain strings and numbers: serializing cannot fail.
-        serde_json::to_vec_pretty(self).unwrap_or_default()
+        // Plain strings and numbers always serialise; an empty config would be unreadable.
+        serde_json::to_vec_pretty(self).expect("a topic config serialises to JSON")
     }
 
     /// Decodes and validates the configuration of `name` read from `location`.
@@ -182,7 +181,7 @@ impl Storage {
         let config = TopicConfig {
             format_version: TOPIC_FORMAT_VERSION,
             name: name.clone(),
-            topic_id: TopicId(Ulid::new()),
+            topic_id: TopicId(self.clock.new_ulid()),
             partitions: validate_partition_count(partitions)?,
             created_ms: self.clock.now_ms(),
             settings,

@@ -18,9 +18,9 @@ use std::sync::Arc;
 
 use object_store::memory::InMemory;
 use object_store::path::Path;
+use silt_core::clock::{Clock, SystemClock};
 use silt_core::store::{DynamoManifestStore, Storage};
 use tempfile::TempDir;
-use ulid::Ulid;
 
 /// Bucket the test script creates on each server.
 pub const TEST_BUCKET: &str = "silt-test";
@@ -57,7 +57,7 @@ pub async fn local() -> Backend {
 /// The S3 URL and options of a real server named by `variable`, with a fresh prefix; `None`
 /// (after saying so on stderr) when the variable is not set.
 pub fn s3_target(variable: &str) -> Option<(String, Vec<(String, String)>)> {
-    let prefix = format!("run-{}", Ulid::new());
+    let prefix = format!("run-{}", SystemClock.new_ulid());
     if variable == "SILT_TEST_S3_URL" {
         let base = std::env::var(variable).ok()?;
         let env = std::env::vars()
@@ -98,7 +98,7 @@ pub async fn dynamodb(objects_variable: &str) -> Option<Backend> {
     let endpoint = endpoint_of("SILT_TEST_DYNAMODB")?;
     let Backend { storage, _dir } = s3(objects_variable).await?;
     let client = DynamoManifestStore::client(Some(&endpoint)).await;
-    let table = format!("{TEST_TABLE_PREFIX}-{}", Ulid::new());
+    let table = format!("{TEST_TABLE_PREFIX}-{}", SystemClock.new_ulid());
     let storage = storage.with_dynamodb(client, &table);
     storage
         .manifest_table

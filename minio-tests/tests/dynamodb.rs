@@ -11,13 +11,13 @@ use std::ops::Range;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
+use silt_core::clock::{Clock, SystemClock};
 use silt_core::error::Error;
 use silt_core::ids::{CommitSeq, ObjectId, Offset, PartitionId, TopicName, WriterId};
 use silt_core::manifest::{Append, Commit, Edit, NewSegment};
 use silt_core::store::{DynamoManifestStore, Storage};
 use silt_minio_tests::backends;
 use silt_minio_tests::scenarios::{segments, topic};
-use ulid::Ulid;
 
 /// Segments per commit: near DynamoDB's 100 items per transaction (one is the head).
 const SEGMENTS_PER_COMMIT: usize = 90;
@@ -28,7 +28,7 @@ const WRITERS: u64 = 4;
 /// objects are never read, so none are uploaded).
 fn append(writer: WriterId, seq: u64, segments: Range<u64>, now_ms: i64) -> Commit {
     let segment = |i: u64| NewSegment {
-        id: ObjectId(Ulid::new()),
+        id: ObjectId(SystemClock.new_ulid()),
         records: 10,
         bytes: 1000,
         min_ts: i as i64,
@@ -56,7 +56,9 @@ async fn head_item_stays_small_as_the_log_grows() {
     let storage = backend.storage;
     let table = storage.manifest_table.clone().unwrap();
     let (name, p) = (topic(&storage, "long", 1).await, PartitionId(0));
-    let writers: Vec<WriterId> = (0..WRITERS).map(|_| WriterId(Ulid::new())).collect();
+    let writers: Vec<WriterId> = (0..WRITERS)
+        .map(|_| WriterId(SystemClock.new_ulid()))
+        .collect();
     let mut snapshot = storage.manifests.read(&name, p).await.unwrap().unwrap();
     let mut sizes = Vec::new();
     for c in 0..COMMITS {
@@ -129,7 +131,10 @@ async fn claim_on_an_old_head_keeps_a_fresh_marker() {
     };
     let storage = backend.storage;
     let (name, p) = (topic(&storage, "markers", 1).await, PartitionId(0));
-    let (writer, claimer) = (WriterId(Ulid::new()), WriterId(Ulid::new()));
+    let (writer, claimer) = (
+        WriterId(SystemClock.new_ulid()),
+        WriterId(SystemClock.new_ulid()),
+    );
     let later = 20 * 60 * 1000; // past the markers' 15 minutes
     let mut head = storage.manifests.read(&name, p).await.unwrap().unwrap();
     head = storage
@@ -182,7 +187,7 @@ async fn store(table: &str) -> Option<(Storage, DynamoManifestStore)> {
 
 #[tokio::test]
 async fn missing_table_is_named_with_the_command_that_creates_it() {
-    let table = format!("silt-absent-{}", Ulid::new());
+    let table = format!("silt-absent-{}", SystemClock.new_ulid());
     let Some((storage, manifests)) = store(&table).await else {
         return;
     };
@@ -201,7 +206,7 @@ async fn missing_table_is_named_with_the_command_that_creates_it() {
 
 #[tokio::test]
 async fn init_creates_once_and_then_only_checks() {
-    let table = format!("silt-init-{}", Ulid::new());
+    let table = format!("silt-init-{}", SystemClock.new_ulid());
     let Some((storage, manifests)) = store(&table).await else {
         return;
     };
@@ -214,7 +219,7 @@ async fn init_creates_once_and_then_only_checks() {
 
 #[tokio::test]
 async fn table_with_another_key_schema_is_refused() {
-    let table = format!("silt-foreign-{}", Ulid::new());
+    let table = format!("silt-foreign-{}", SystemClock.new_ulid());
     let Some((_, manifests)) = store(&table).await else {
         return;
     };

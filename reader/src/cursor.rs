@@ -107,7 +107,7 @@ impl Cursor {
             if now >= deadline {
                 return Ok(false);
             }
-            tokio::time::sleep(self.poll_interval.min(deadline - now)).await;
+            silt_core::clock::sleep(self.poll_interval.min(deadline - now)).await;
         }
     }
 

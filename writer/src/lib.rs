@@ -8,7 +8,7 @@
 //!    ack each producer with (partition, base offset ..= last offset)
 //! ```
 //!
-//! Two modes (DESIGN §6 rule 4). By default any number of writers append to a partition at
+//! Two modes (docs/design.md §6 rule 4). By default any number of writers append to a partition at
 //! once; a writer that loses a commit race re-applies its append at the new next offset without
 //! re-uploading. With [`WriterSettings::exclusive`] a writer claims each partition before its
 //! first commit (bumping the epoch, fencing the previous leader) and every append is

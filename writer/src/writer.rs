@@ -17,7 +17,6 @@ use silt_core::store::Storage;
 use silt_core::topic::TopicConfig;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use ulid::Ulid;
 
 use crate::partition::{self, Committer, Request, Waiter};
 use crate::{AppendError, Partitioner, WriterSettings};
@@ -79,11 +78,11 @@ impl Writer {
         settings.validate()?;
         let topic = storage.topic(topic).await?;
         Ok(Writer {
+            writer_id: WriterId(storage.clock.new_ulid()),
             storage,
             topic,
             budget: Arc::new(Semaphore::new(settings.inflight_bytes_max)),
             settings,
-            writer_id: WriterId(Ulid::new()),
             seq: Arc::new(AtomicU64::new(1)),
             partitioner: Partitioner::default(),
             partitions: Mutex::new(HashMap::new()),

@@ -1,5 +1,5 @@
 //! `silt bench`: throughput, latency and request cost of silt, next to the raw limits of the
-//! same store measured in the same run (DESIGN §13). Requests are counted by wrapping the
+//! same store measured in the same run (docs/design.md §13). Requests are counted by wrapping the
 //! `ObjectStore` ([`CountingStore`]), not estimated. Everything runs under a fresh
 //! `bench-runs/<id>/` prefix of the store, which is removed at the end.
 //!
@@ -23,7 +23,6 @@ use object_store::ObjectStoreExt;
 use silt_core::ids::TopicName;
 use silt_core::store::{CountingStore, Storage};
 use silt_writer::WriterSettings;
-use ulid::Ulid;
 
 use crate::CliResult;
 use crate::args::{BenchArgs, Payload};
@@ -39,7 +38,7 @@ pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
         .root()
         .clone()
         .join("bench-runs")
-        .join(Ulid::new().to_string());
+        .join(storage.clock.new_ulid().to_string());
     let bench = storage.rooted(counting.clone(), root.clone());
     let measured = measure(&args, &counting, &bench).await;
     cleanup(storage, &root).await;

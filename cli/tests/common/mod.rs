@@ -69,3 +69,55 @@ impl Silt {
         );
     }
 }
+
+/// Where a test's log lives: a store URL and the environment that reaches it.
+#[derive(Clone)]
+pub(crate) struct Backend {
+    pub(crate) store: String,
+    pub(crate) env: Vec<(&'static str, String)>,
+}
+
+impl Backend {
+    /// A directory under the test's working directory.
+    pub(crate) fn file() -> Backend {
+        Backend {
+            store: "file://./silt-data".to_string(),
+            env: Vec::new(),
+        }
+    }
+
+    /// A fresh prefix of the SeaweedFS test bucket, or `None` after saying the test is skipped
+    /// when `SILT_TEST_SEAWEEDFS` is unset (`./scripts/test` starts the server).
+    pub(crate) fn seaweedfs() -> Option<Backend> {
+        let Ok(endpoint) = std::env::var("SILT_TEST_SEAWEEDFS") else {
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped on seaweedfs: SILT_TEST_SEAWEEDFS is not set (./scripts/test starts it)"
+            );
+            return None;
+        };
+        Some(Backend {
+            store: format!(
+                "s3://silt-test/cli-{}",
+                silt_core::clock::Clock::new_ulid(&silt_core::clock::SystemClock)
+            ),
+            env: vec![
+                ("AWS_ENDPOINT_URL", endpoint),
+                ("AWS_ALLOW_HTTP", "true".to_string()),
+                ("AWS_ACCESS_KEY_ID", "silt-test".to_string()),
+                ("AWS_SECRET_ACCESS_KEY", "silt-test".to_string()),
+                ("AWS_REGION", "us-east-1".to_string()),
+            ],
+        })
+    }
+
+    /// `silt args` in `silt`'s directory, on this backend.
+    pub(crate) fn command(&self, silt: &Silt, args: &[&str]) -> Command {
+        let mut c = silt.command(args);
+        c.env("SILT_STORE", &self.store);
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+}

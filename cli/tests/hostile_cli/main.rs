@@ -14,53 +14,32 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::Silt;
+use common::{Backend, Silt};
 
 /// The silt binary on one backend, in a fresh temporary directory.
 struct Cli {
     silt: Silt,
-    store: String,
-    env: Vec<(&'static str, String)>,
+    backend: Backend,
 }
 
 impl Cli {
     fn file() -> Cli {
         Cli {
             silt: Silt::new(),
-            store: "file://./silt-data".into(),
-            env: Vec::new(),
+            backend: Backend::file(),
         }
     }
 
     /// A fresh prefix of the SeaweedFS test bucket, or `None` after saying the case is skipped.
     fn seaweedfs() -> Option<Cli> {
-        let Ok(endpoint) = std::env::var("SILT_TEST_SEAWEEDFS") else {
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped on seaweedfs: SILT_TEST_SEAWEEDFS not set (./scripts/test starts it)"
-            );
-            return None;
-        };
         Some(Cli {
             silt: Silt::new(),
-            store: format!("s3://silt-test/hostile-{}", ulid::Ulid::new()),
-            env: vec![
-                ("AWS_ENDPOINT_URL", endpoint),
-                ("AWS_ALLOW_HTTP", "true".into()),
-                ("AWS_ACCESS_KEY_ID", "silt-test".into()),
-                ("AWS_SECRET_ACCESS_KEY", "silt-test".into()),
-                ("AWS_REGION", "us-east-1".into()),
-            ],
+            backend: Backend::seaweedfs()?,
         })
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = self.silt.command(args);
-        c.env("SILT_STORE", &self.store);
-        for (k, v) in &self.env {
-            c.env(k, v);
-        }
-        c
+        self.backend.command(&self.silt, args)
     }
 
     fn run(&self, args: &[&str], stdin: &str) -> Output {
@@ -122,7 +101,7 @@ impl Cli {
 
     /// What the store's keys start with: nothing for a directory, the prefix on S3.
     fn prefix(&self) -> String {
-        match self.store.strip_prefix("s3://") {
+        match self.backend.store.strip_prefix("s3://") {
             Some(rest) => format!("{}/", rest.split_once('/').unwrap().1),
             None => String::new(),
         }
@@ -134,20 +113,21 @@ impl Cli {
 
     /// Deletes one object of the store, as an operator's mistake would.
     fn delete(&self, key: &str) {
-        if self.env.is_empty() {
+        if self.backend.env.is_empty() {
             let path = self.silt.dir.path().join("silt-data").join(key);
             std::fs::remove_file(&path).unwrap();
             return;
         }
         use object_store::ObjectStoreExt;
         let (bucket, prefix) = self
+            .backend
             .store
             .strip_prefix("s3://")
             .unwrap()
             .split_once('/')
             .unwrap();
         let mut builder = object_store::aws::AmazonS3Builder::new().with_bucket_name(bucket);
-        for (k, v) in &self.env {
+        for (k, v) in &self.backend.env {
             if let Ok(key) = k.to_ascii_lowercase().parse() {
                 builder = builder.with_config(key, v);
             }

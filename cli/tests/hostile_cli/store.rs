@@ -223,7 +223,7 @@ fn a_store_that_cannot_be_written_fails_at_once() {
             .arg(env!("CARGO_BIN_EXE_silt"))
             .args(args)
             .current_dir(cli.silt.dir.path())
-            .env("SILT_STORE", &cli.store)
+            .env("SILT_STORE", &cli.backend.store)
             .stdin(Stdio::null())
             .output()
             .unwrap();

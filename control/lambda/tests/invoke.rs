@@ -143,7 +143,7 @@ async fn invoke(store: &str, job: &str, env: &[(&str, &str)]) -> (String, Value)
         loop {
             tokio::select! {
                 answer = answered.recv() => return answer,
-                _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                _ = silt_core::clock::sleep(Duration::from_millis(100)) => {
                     if let Some(status) = function.try_wait().unwrap() {
                         panic!("the function exited ({status}) before answering");
                     }

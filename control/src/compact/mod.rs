@@ -1,5 +1,5 @@
-//! Compaction (DESIGN §8): merge runs of small committed segments into segments near a target
-//! size, so readers make fewer requests and the index stays small. Every record keeps its
+//! Compaction (docs/design.md §8): merge runs of small committed segments into segments near a
+//! target size, so readers make fewer requests and the index stays small. Every record keeps its
 //! offset, key, value, timestamp and headers: a merged segment holds exactly the records of
 //! the segments it replaces, in order, and the `Replace` commit swaps entries covering exactly
 //! the same offsets. The replaced objects go to the graveyard; GC deletes them after the

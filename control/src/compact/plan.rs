@@ -44,8 +44,8 @@ pub(super) fn groups(entries: &[SegmentEntry], target_bytes: u64) -> Vec<Range<u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use silt_core::clock::{Clock, SystemClock};
     use silt_core::ids::{ObjectId, Offset};
-    use ulid::Ulid;
 
     fn entries(sizes: &[u64]) -> Vec<SegmentEntry> {
         let mut base = 0;
@@ -53,7 +53,7 @@ mod tests {
             .iter()
             .map(|&bytes| {
                 let e = SegmentEntry {
-                    id: ObjectId(Ulid::new()),
+                    id: ObjectId(SystemClock.new_ulid()),
                     base_offset: Offset(base),
                     records: 1,
                     bytes,

@@ -1,5 +1,5 @@
-//! Sealing (DESIGN §9): compaction rewrites the oldest hot segments, once every record in them
-//! is older than the topic's `seal_after_ms`, as cold segments (Parquet under `tables/`) with
+//! Sealing (docs/design.md §9): compaction rewrites the oldest hot segments, once every record in
+//! them is older than the topic's `seal_after_ms`, as cold segments (Parquet under `tables/`) with
 //! the same offsets, and swaps them in with the same `Replace` as a merge.
 //!
 //! - Only a prefix of the log is sealed: from the log start, the hot segments up to the
@@ -293,6 +293,7 @@ async fn finish(
 #[allow(clippy::single_range_in_vec_init)] // the runs of a test are often one
 mod tests {
     use super::*;
+    use silt_core::clock::{Clock, SystemClock};
     use silt_core::ids::ObjectId;
     use ulid::Ulid;
 
@@ -302,7 +303,7 @@ mod tests {
         let mut base = 0;
         let out = spec.iter().map(|&(min_ts, max_ts, bytes, cold)| {
             let e = SegmentEntry {
-                id: ObjectId(Ulid::new()),
+                id: ObjectId(SystemClock.new_ulid()),
                 base_offset: Offset(base),
                 records: 10,
                 bytes,

@@ -1,4 +1,4 @@
-//! Garbage collection (DESIGN §6 rule 8, §8): the last step of every object's life. Per
+//! Garbage collection (docs/design.md §6 rule 8, §8): the last step of every object's life. Per
 //! partition, in order:
 //!
 //! 1. **bury** (`bury`): entries that retention left wholly below the log start move to the

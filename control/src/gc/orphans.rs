@@ -1,5 +1,6 @@
 //! GC step three: sweep orphans, objects uploaded under a partition that no commit references
-//! (a writer or compaction that crashed or lost its race before committing). DESIGN §6 rule 8:
+//! (a writer or compaction that crashed or lost its race before committing).
+//! docs/design.md §6 rule 8:
 //!
 //! 1. commit `RaiseOrphanFloor { now - orphan grace }`: from then on every commit that would
 //!    reference an object whose id time is below the floor is refused (`StaleUpload`), so an

@@ -1,4 +1,4 @@
-//! Cold segments (DESIGN §9): Parquet files that serve consumers by offset and analysts by
+//! Cold segments (docs/design.md §9): Parquet files that serve consumers by offset and analysts by
 //! SQL, from the same bytes. Compaction seals old hot segments into them ([`ColdWriter`]); the
 //! reader fetches from them by offset or timestamp ([`read_window`], [`first_offset_at`]),
 //! with ranged reads of just the row group and pages it needs.
@@ -21,15 +21,31 @@
 //! Key-value metadata names the topic, its id, the partition and the offset range (keys under
 //! `silt.`); a reader checks the id and partition. A file covers consecutive offsets (some may
 //! be missing: key compaction removed them) and is never rewritten.
+//!
+//! Cargo feature `cold` (on by default) builds this with arrow and parquet. Without it only
+//! the constants, the options and the readers' entry points remain, and those answer
+//! [`FeatureDisabled`](crate::Error::FeatureDisabled) (see `disabled`): a sealed offset is an
+//! error, never a gap.
 
+#[cfg(not(feature = "cold"))]
+mod disabled;
+#[cfg(feature = "cold")]
 mod read;
+#[cfg(feature = "cold")]
 mod schema;
+#[cfg(feature = "cold")]
 mod write;
 
+#[cfg(not(feature = "cold"))]
+pub use disabled::{Owner, Window, first_offset_at, read_window};
+#[cfg(feature = "cold")]
 pub use read::{Owner, Window, first_offset_at, read_window};
+#[cfg(feature = "cold")]
 pub use schema::arrow_schema;
+#[cfg(feature = "cold")]
 pub use write::{ColdFile, ColdWriter};
 
+#[cfg(feature = "cold")]
 use crate::error::{Corruption, Error};
 
 /// Default size row groups aim for.
@@ -61,6 +77,7 @@ impl Default for ColdOptions {
 
 /// A Parquet error: a store error passes through (so a vanished file reads as `NotFound`),
 /// anything else means the file is not what silt wrote.
+#[cfg(feature = "cold")]
 fn parquet_error(e: parquet::errors::ParquetError, location: &str) -> Error {
     if let parquet::errors::ParquetError::External(inner) = e {
         return match inner.downcast::<object_store::Error>() {
@@ -71,6 +88,7 @@ fn parquet_error(e: parquet::errors::ParquetError, location: &str) -> Error {
     corrupt(location, e.to_string())
 }
 
+#[cfg(feature = "cold")]
 fn corrupt(location: &str, reason: impl Into<String>) -> Error {
     Error::Corrupt(Corruption {
         what: "cold segment",

@@ -42,8 +42,8 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<Manifest, Error> {
 
 /// Encodes an index chunk.
 pub fn encode_chunk(c: &IndexChunk) -> Bytes {
-    // Serializing plain structs of numbers and ids cannot fail.
-    Bytes::from(serde_json::to_vec(c).unwrap_or_default())
+    // Plain structs of numbers and ids always serialise; an empty chunk would lose entries.
+    Bytes::from(serde_json::to_vec(c).expect("an index chunk serialises to JSON"))
 }
 
 /// Decodes an index chunk read from `location`.

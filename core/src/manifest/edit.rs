@@ -9,7 +9,8 @@ use super::upkeep;
 use crate::error::Rejection;
 use crate::ids::{CommitSeq, Epoch, ManifestVersion, ObjectId, Offset, WriterId};
 
-/// One commit: an edit plus the marker that makes its outcome observable (DESIGN §6 rule 5).
+/// One commit: an edit plus the marker that makes its outcome observable
+/// (docs/design.md §6 rule 5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Commit {
     /// Who commits (a writer or a job incarnation).
@@ -61,7 +62,7 @@ pub enum Edit {
         ids: Vec<ObjectId>,
     },
     /// Before an orphan sweep: from now on no commit may add an object whose id time is below
-    /// `to_ms` (DESIGN §6 rule 8), so objects below it that no manifest references are
+    /// `to_ms` (docs/design.md §6 rule 8), so objects below it that no manifest references are
     /// orphans for good. Never lowers the floor.
     RaiseOrphanFloor {
         /// The new floor, in ms since the epoch.

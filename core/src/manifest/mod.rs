@@ -1,5 +1,5 @@
-//! The partition manifest (DESIGN §6): the one document that gives segments their offsets and
-//! decides who may append. Pure code: [`Manifest`] is the model, [`Commit`]/[`Edit`] the only
+//! The partition manifest (docs/design.md §6): the one document that gives segments their offsets
+//! and decides who may append. Pure code: [`Manifest`] is the model, [`Commit`]/[`Edit`] the only
 //! ways to change it, [`apply`] the pure function that checks every rule, and [`codec`] the
 //! versioned bytes. The stores that write it conditionally live in [`crate::store`].
 

@@ -38,7 +38,7 @@ pub struct Manifest {
     #[serde(default)]
     pub graveyard: Vec<Tombstone>,
     /// Objects whose id time is below this may be swept as orphans, so no commit may
-    /// reference one (DESIGN §6 rule 8).
+    /// reference one (docs/design.md §6 rule 8).
     #[serde(default)]
     pub orphan_floor_ms: i64,
     /// Where the segment entries live: in this document (`chunks` and `segments`), or outside
@@ -195,7 +195,7 @@ pub struct WriterMarker {
 }
 
 /// An object logically removed from the manifest, to be deleted after the reader grace
-/// (DESIGN §6 rule 8). Readers holding an older manifest may still fetch it until then.
+/// (docs/design.md §6 rule 8). Readers holding an older manifest may still fetch it until then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tombstone {
     /// The object's id; its key follows from `kind` and the partition.

@@ -1,5 +1,5 @@
-//! The jobs' edits (DESIGN §6 rules 3 and 8, §8): `Bury` moves what retention left below the
-//! log start into the graveyard, `Replace` swaps compacted entries in. Both only ever move
+//! The jobs' edits (docs/design.md §6 rules 3 and 8, §8): `Bury` moves what retention left below
+//! the log start into the graveyard, `Replace` swaps compacted entries in. Both only ever move
 //! objects into the graveyard, never out of the log's readable range, and both refuse with
 //! `Rejection::Stale` when what they planned on changed: the job plans again on its next run.
 

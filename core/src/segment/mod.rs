@@ -1,4 +1,4 @@
-//! Segment format v3 (DESIGN §5): the immutable object that holds a run of one partition's
+//! Segment format v3 (docs/design.md §5): the immutable object that holds a run of one partition's
 //! records. Pure code, no I/O: [`encode`] turns records into bytes, [`decode`] validates and
 //! reads them back, and [`Footer`] lets a reader range-GET a single block.
 //!

@@ -113,7 +113,7 @@ fn lock_exclusive(path: PathBuf) -> Result<File> {
         match file.try_lock() {
             Ok(()) => return Ok(file),
             Err(TryLockError::WouldBlock) => {
-                std::thread::sleep(Duration::from_millis(LOCK_POLL_MS))
+                crate::clock::sleep_blocking(Duration::from_millis(LOCK_POLL_MS))
             }
             Err(TryLockError::Error(e)) => {
                 return Err(generic(format!("cannot lock {}: {e}", path.display())));

@@ -1,4 +1,4 @@
-//! Where manifests live and how they are committed (DESIGN §6). One trait,
+//! Where manifests live and how they are committed (docs/design.md §6). One trait,
 //! [`ManifestStore`], hides the backend from writers, readers and jobs:
 //!
 //! - [`ObjectManifestStore`]: one object per partition written with `PutMode::Create` /
@@ -14,6 +14,7 @@
 //! opened from a URL by [`Storage::open`].
 
 mod counting;
+#[cfg(feature = "dynamodb")]
 mod dynamo;
 mod local_cas;
 mod object;
@@ -25,6 +26,7 @@ mod resolve;
 mod s3_setup;
 
 pub use counting::{CountingStore, RequestCounts};
+#[cfg(feature = "dynamodb")]
 pub use dynamo::{DynamoManifestStore, TABLE_KEY_SCHEMA};
 pub use local_cas::LocalCasStore;
 pub use object::ObjectManifestStore;
@@ -91,7 +93,7 @@ pub trait ManifestStore: Send + Sync + Debug {
 
     /// Commits `commit` on top of `base`, or on top of a newer manifest if another committer
     /// got there first (the edit is re-applied: a rebase). Resolves ambiguous outcomes by
-    /// reading back (DESIGN §6 rule 5), so `Ok` means committed and an error means not
+    /// reading back (docs/design.md §6 rule 5), so `Ok` means committed and an error means not
     /// committed, except [`Error::Indeterminate`](crate::error::Error::Indeterminate).
     async fn commit(
         &self,

@@ -1,7 +1,7 @@
 //! The manifest as one mutable object per partition, changed only by conditional writes:
 //! `PutMode::Create` for a new partition, `PutMode::Update` (If-Match on the ETag) for every
-//! commit. Every failed write is followed by a read-back that decides the outcome (DESIGN §6
-//! rule 5): the marker is there (committed), the version is unchanged (send the same write
+//! commit. Every failed write is followed by a read-back that decides the outcome (docs/design.md
+//! §6 rule 5): the marker is there (committed), the version is unchanged (send the same write
 //! again), or it moved (re-apply the edit on the new version, which also catches fencing).
 //! Older segment entries live in index chunks (see `object_index`); topic configurations in
 //! `topic.json` objects (see `object_topics`).

@@ -1,4 +1,4 @@
-//! Opening storage from a URL (DESIGN §10): `file:///dir` or `file://./dir` (the embedded
+//! Opening storage from a URL (docs/design.md §10): `file:///dir` or `file://./dir` (the embedded
 //! default), `memory://` (tests), `s3://bucket/prefix` with the standard `AWS_*` variables;
 //! manifests in the same store, or in DynamoDB with a manifest URL `dynamodb://TABLE`.
 //!
@@ -14,9 +14,10 @@ use object_store::ObjectStore;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 
+#[cfg(feature = "dynamodb")]
+use super::DynamoManifestStore;
 use super::{
-    DynamoManifestStore, LocalCasStore, ManifestStore, ObjectManifestStore,
-    probe_conditional_writes, s3_setup,
+    LocalCasStore, ManifestStore, ObjectManifestStore, probe_conditional_writes, s3_setup,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, InvalidInput, Result};
@@ -41,6 +42,7 @@ pub struct Storage {
     /// The URL it was opened from (for messages).
     pub url: String,
     /// The DynamoDB manifest store, when manifests live there rather than in `objects`.
+    #[cfg(feature = "dynamodb")]
     pub manifest_table: Option<DynamoManifestStore>,
 }
 
@@ -102,19 +104,24 @@ impl Storage {
             .await;
         };
         let table = dynamo_table(manifest_url)?;
-        let client = DynamoManifestStore::client(None).await;
-        credentials(manifest_url).await?;
-        let opening = Opening {
-            probe: false,
-            create,
+        #[cfg(not(feature = "dynamodb"))]
+        return Err(dynamodb_disabled(table));
+        #[cfg(feature = "dynamodb")]
+        return {
+            let client = DynamoManifestStore::client(None).await;
+            credentials(manifest_url).await?;
+            let opening = Opening {
+                probe: false,
+                create,
+            };
+            let storage = Storage::open_objects(url, env, opening)
+                .await?
+                .with_dynamodb(client, table);
+            if let Some(manifests) = &storage.manifest_table {
+                manifests.check().await?;
+            }
+            Ok(storage)
         };
-        let storage = Storage::open_objects(url, env, opening)
-            .await?
-            .with_dynamodb(client, table);
-        if let Some(manifests) = &storage.manifest_table {
-            manifests.check().await?;
-        }
-        Ok(storage)
     }
 
     /// Prepares the manifest store at `manifest_url` for `url`: creates the DynamoDB table
@@ -124,25 +131,31 @@ impl Storage {
             return Ok(format!("manifests live in {url}: nothing to create"));
         };
         let table = dynamo_table(manifest_url)?;
-        let client = DynamoManifestStore::client(None).await;
-        credentials(manifest_url).await?;
-        let keys = Keys::new(Path::default()); // init touches the table, not its items
-        let created = DynamoManifestStore::new(client, table, &namespace(url), keys)
-            .init()
-            .await?;
-        let verb = if created {
-            "created"
-        } else {
-            "checked existing"
+        #[cfg(not(feature = "dynamodb"))]
+        return Err(dynamodb_disabled(table));
+        #[cfg(feature = "dynamodb")]
+        return {
+            let client = DynamoManifestStore::client(None).await;
+            credentials(manifest_url).await?;
+            let keys = Keys::new(Path::default()); // init touches the table, not its items
+            let created = DynamoManifestStore::new(client, table, &namespace(url), keys)
+                .init()
+                .await?;
+            let verb = if created {
+                "created"
+            } else {
+                "checked existing"
+            };
+            Ok(format!(
+                "{verb} DynamoDB table {table} ({})",
+                super::TABLE_KEY_SCHEMA
+            ))
         };
-        Ok(format!(
-            "{verb} DynamoDB table {table} ({})",
-            super::TABLE_KEY_SCHEMA
-        ))
     }
 
     /// The same storage with manifests (and topic configurations) in DynamoDB `table`,
     /// reached through `client`.
+    #[cfg(feature = "dynamodb")]
     pub fn with_dynamodb(self, client: aws_sdk_dynamodb::Client, table: &str) -> Storage {
         let keys = self.keys.clone();
         let store = DynamoManifestStore::new(client, table, &namespace(&self.url), keys);
@@ -150,6 +163,7 @@ impl Storage {
     }
 
     /// The same storage with manifests (and topic configurations) in `table`.
+    #[cfg(feature = "dynamodb")]
     pub fn with_manifest_table(mut self, table: DynamoManifestStore) -> Storage {
         self.manifests = Arc::new(table.clone());
         self.manifest_table = Some(table);
@@ -166,13 +180,12 @@ impl Storage {
     /// in a scratch prefix), manifests included.
     pub fn rooted(&self, objects: Arc<dyn ObjectStore>, root: Path) -> Storage {
         let moved = Storage::over(objects, root, &self.url).with_clock(self.clock.clone());
-        match &self.manifest_table {
-            Some(table) => {
-                let table = table.clone().with_keys(moved.keys.clone());
-                moved.with_manifest_table(table)
-            }
-            None => moved,
+        #[cfg(feature = "dynamodb")]
+        if let Some(table) = &self.manifest_table {
+            let table = table.clone().with_keys(moved.keys.clone());
+            return moved.with_manifest_table(table);
         }
+        moved
     }
 
     async fn open_objects(
@@ -238,6 +251,7 @@ impl Storage {
             manifests,
             clock: Arc::new(SystemClock),
             url: url.to_string(),
+            #[cfg(feature = "dynamodb")]
             manifest_table: None,
         }
     }
@@ -249,10 +263,9 @@ impl Storage {
     }
 
     /// A fresh id for an object about to be uploaded. Its time part comes from the clock: the
-    /// orphan floor compares it with the GC's clock (DESIGN §6 rule 8).
+    /// orphan floor compares it with the GC's clock (docs/design.md §6 rule 8).
     pub fn new_object_id(&self) -> ObjectId {
-        let now_ms = u64::try_from(self.clock.now_ms()).unwrap_or(0);
-        ObjectId(ulid::Ulid::from_parts(now_ms, ulid::Ulid::new().random()))
+        ObjectId(self.clock.new_ulid())
     }
 }
 
@@ -267,6 +280,7 @@ struct Opening {
 
 /// Refuses a DynamoDB manifest when the SDK finds no AWS credentials, in one line (the SDK's
 /// own error is a chain of debug dumps).
+#[cfg(feature = "dynamodb")]
 async fn credentials(manifest_url: &str) -> Result<()> {
     use aws_sdk_dynamodb::config::ProvideCredentials;
     let found = match aws_config::load_from_env().await.credentials_provider() {
@@ -296,8 +310,18 @@ fn dynamo_table(manifest_url: &str) -> Result<&str> {
         })
 }
 
+/// A DynamoDB manifest asked of a build without the `dynamodb` feature.
+#[cfg(not(feature = "dynamodb"))]
+fn dynamodb_disabled(table: &str) -> Error {
+    Error::FeatureDisabled {
+        feature: "dynamodb",
+        what: format!("keeping manifests in DynamoDB table {table}"),
+    }
+}
+
 /// What tells this store's items apart in a shared DynamoDB table: `s3://bucket` for S3 (the
 /// key prefix is part of every key already), the whole URL otherwise.
+#[cfg(feature = "dynamodb")]
 fn namespace(url: &str) -> String {
     let s3 = url
         .strip_prefix("s3://")
@@ -321,4 +345,26 @@ fn with_defaults(options: impl IntoIterator<Item = (String, String)>) -> Vec<(St
         options.push(("aws_unsigned_payload".into(), "true".into()));
     }
     options
+}
+
+#[cfg(all(test, not(feature = "dynamodb")))]
+mod without_dynamodb {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_dynamodb_manifest_is_a_typed_error_naming_the_feature() {
+        let opened = Storage::open_with_manifests("memory://", Some("dynamodb://t")).await;
+        let Err(Error::FeatureDisabled { feature, what }) = opened else {
+            panic!("expected FeatureDisabled, got {opened:?}");
+        };
+        assert_eq!(feature, "dynamodb");
+        assert!(what.contains("table t"), "{what}");
+        let init = Storage::init_manifests("memory://", Some("dynamodb://t")).await;
+        assert!(
+            matches!(init, Err(Error::FeatureDisabled { .. })),
+            "{init:?}"
+        );
+        let plain = Storage::open_with_manifests("memory://", None).await;
+        assert!(plain.is_ok(), "manifests in the store need no feature");
+    }
 }

@@ -1,11 +1,11 @@
-//! The conditional-write capability probe (DESIGN §6): some S3 emulators accept
+//! The conditional-write capability probe (docs/design.md §6.1): some S3 emulators accept
 //! `If-None-Match`/`If-Match` and ignore them, which would let two writers both "win" a commit.
 //! Before silt keeps a manifest on a store, it checks the store refuses what it must refuse.
 
 use bytes::Bytes;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, UpdateVersion};
-use ulid::Ulid;
 
+use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::ids::ObjectId;
 use crate::keys::Keys;
@@ -17,7 +17,7 @@ pub async fn probe_conditional_writes(
     keys: &Keys,
     url: &str,
 ) -> Result<()> {
-    let path = keys.probe(ObjectId(Ulid::new()));
+    let path = keys.probe(ObjectId(SystemClock.new_ulid())); // a scratch name
     let unsupported = |check: &str| Error::ConditionalWritesUnsupported {
         url: url.to_string(),
         check: check.to_string(),

@@ -1,5 +1,5 @@
-//! The commit loop every manifest store shares (DESIGN §6 rules 3 and 5). Apply the edit to the
-//! manifest as read and write the result conditionally. After any failed write, read back and
+//! The commit loop every manifest store shares (docs/design.md §6 rules 3 and 5). Apply the edit to
+//! the manifest as read and write the result conditionally. After any failed write, read back and
 //! decide: committed (our marker is there), lost (the manifest moved past what our write was
 //! conditional on, so it can never land: re-apply the edit on the new one, a rebase), or
 //! unknown (send the same conditional write again), until a deadline. A write the backend
@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::{Committed, Snapshot};
+use crate::clock;
 use crate::error::{Error, Result};
 use crate::ids::{PartitionId, TopicName};
 use crate::manifest::{Commit, Manifest, apply};
@@ -173,7 +174,7 @@ impl<B: ConditionalWrite> ReadBack<'_, B> {
             if Instant::now() + delay > self.deadline {
                 return Err(self.indeterminate(last_error));
             }
-            tokio::time::sleep(delay).await;
+            clock::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(1));
         }
     }
@@ -194,5 +195,5 @@ async fn backoff_after_race(races: u32, commit: &Commit) {
     }
     let spread =
         (commit.writer.0.random() as u64 ^ u64::from(races)) % u64::from(races.min(20) * 2);
-    tokio::time::sleep(Duration::from_millis(spread + 1)).await;
+    clock::sleep(Duration::from_millis(spread + 1)).await;
 }

@@ -25,8 +25,10 @@ use rand::{Rng, SeedableRng};
 
 use crate::clock::Clock;
 
+#[cfg(feature = "dynamodb")]
 mod dynamo_faults;
 
+#[cfg(feature = "dynamodb")]
 pub use dynamo_faults::{DynamoError, DynamoFault, DynamoFaults, DynamoRule};
 
 /// A clock that moves only when told to.
@@ -202,7 +204,7 @@ async fn with_fault<T>(
     match fault {
         None => call.await,
         Some(Fault::Delay(d)) => {
-            tokio::time::sleep(d).await;
+            crate::clock::sleep(d).await;
             call.await
         }
         Some(fault @ (Fault::ErrorBefore | Fault::Denied)) => Err(injected(path, fault)),

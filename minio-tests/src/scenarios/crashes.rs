@@ -33,7 +33,7 @@ async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
         if done().await {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        silt_core::clock::sleep(Duration::from_millis(10)).await;
     }
     panic!("timed out waiting for {what}");
 }
@@ -43,7 +43,7 @@ async fn settle(storage: &Storage, name: &TopicName) {
     let next = async || manifest(storage, name, PartitionId(0)).await.next_offset;
     let mut last = next().await;
     loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        silt_core::clock::sleep(Duration::from_millis(500)).await;
         let now = next().await;
         if now == last {
             return;
@@ -163,7 +163,7 @@ pub async fn writer_restarts_mid_stream(storage: Storage) {
                 }
             });
             if seq % 20 == 19 {
-                tokio::time::sleep(Duration::from_millis(1)).await;
+                silt_core::clock::sleep(Duration::from_millis(1)).await;
             }
         }
     });

@@ -150,7 +150,10 @@ async fn gc(storage: &Storage, name: &TopicName, dry_run: bool) -> GcReport {
 
 /// Uploads a segment object no commit references, with an id from `at_ms`.
 async fn plant(storage: &Storage, name: &TopicName, at_ms: i64) -> ObjectId {
-    let id = ObjectId(Ulid::from_parts(at_ms as u64, Ulid::new().random()));
+    let id = ObjectId(Ulid::from_parts(
+        at_ms as u64,
+        SystemClock.new_ulid().random(),
+    ));
     let path = storage.keys.segment(name, P, id);
     let body = PutPayload::from_static(b"an upload that was never committed");
     storage.objects.put(&path, body).await.unwrap();
@@ -171,7 +174,7 @@ async fn commit_orphan(
         max_ts: 0,
     };
     let commit = Commit {
-        writer: WriterId(Ulid::new()),
+        writer: WriterId(SystemClock.new_ulid()),
         seq: CommitSeq(1),
         now_ms: storage.clock.now_ms(),
         edit: Edit::Append(Append {

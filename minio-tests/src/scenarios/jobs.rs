@@ -178,7 +178,7 @@ async fn run_jobs_until(storage: Storage, name: TopicName, done: Arc<AtomicBool>
                 }
             }
         }
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        silt_core::clock::sleep(Duration::from_millis(5)).await;
     }
     (runs, failed)
 }
@@ -198,7 +198,7 @@ async fn follow(storage: Storage, name: TopicName, done: Arc<AtomicBool>) -> (u6
                 {
                     return (read, restarts);
                 }
-                tokio::time::sleep(Duration::from_millis(2)).await;
+                silt_core::clock::sleep(Duration::from_millis(2)).await;
             }
             Ok(batch) => {
                 for c in batch {

@@ -109,7 +109,7 @@ pub async fn follower_sees_new_records(storage: Storage) {
     );
     let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
     let append = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        silt_core::clock::sleep(Duration::from_millis(150)).await;
         writer
             .append(PartitionId(0), numbered(0, 5, 10))
             .await

@@ -302,7 +302,7 @@ async fn run_jobs_until(
                 Err(_) => failed += 1,
             }
         }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        silt_core::clock::sleep(Duration::from_millis(2)).await;
     }
     (ran, failed, trims)
 }

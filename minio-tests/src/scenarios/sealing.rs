@@ -1,4 +1,4 @@
-//! Sealing (DESIGN §9), with an injected clock: compaction rewrites records older than the
+//! Sealing (docs/design.md §9), with an injected clock: compaction rewrites records older than the
 //! topic's `seal_after_ms` as Parquet under `tables/`, one file per UTC day at least. Consumers
 //! read every record identical across cold and hot segments, by offset and by timestamp; the
 //! files under the topic's table folder hold each offset exactly once, every record under its

@@ -103,7 +103,7 @@ pub async fn trims_next_to_a_writer_lose_nothing_above_the_start(storage: Storag
         let t = trim(&storage, &name, p, before).await.unwrap();
         assert!(t.to >= before && t.to <= t.next_offset, "{t:?}");
         trims += 1;
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        silt_core::clock::sleep(Duration::from_millis(5)).await;
     }
     let mut history = producing.await.unwrap();
     let m = manifest(&storage, &name, p).await;

@@ -1,6 +1,6 @@
 //! One task per partition owns its batch, its uploads, its single in-flight commit and its view
-//! of the manifest (DESIGN §6 rule 6). Producers reach it through a bounded channel and wait on
-//! a oneshot for their acknowledgement.
+//! of the manifest (docs/design.md §6 rule 6). Producers reach it through a bounded channel and
+//! wait on a oneshot for their acknowledgement.
 //!
 //! - [`task`]: the event loop: batch → upload → group commit → ack;
 //! - [`upload`]: encode a segment and PUT it under a fresh id;

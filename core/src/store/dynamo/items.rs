@@ -1,4 +1,4 @@
-//! The DynamoDB items and their attributes (research/manifest-design.md §4.13):
+//! The DynamoDB items and their attributes (docs/design.md §6.3):
 //!
 //! - head (`sk = "H"`), one per partition: the manifest without its segments — `version`,
 //!   `epoch`, `leader_id`, `lease_until_ms`, `next_offset`, `log_start_offset`,

@@ -1,5 +1,5 @@
-//! Manifests in DynamoDB (`dynamodb://TABLE`, DESIGN §6): a small head item per partition and
-//! one item per segment (see `items`), changed only by `TransactWriteItems` conditioned on the
+//! Manifests in DynamoDB (`dynamodb://TABLE`, docs/design.md §6.3): a small head item per partition
+//! and one item per segment (see `items`), changed only by `TransactWriteItems` conditioned on the
 //! attributes each edit read (see `write`), and read with strongly consistent reads. The commit
 //! loop is the one every store shares (`resolve`): after any failed or ambiguous write, a
 //! consistent read of the head decides. Segments stay in the object store.

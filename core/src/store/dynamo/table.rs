@@ -73,7 +73,7 @@ impl DynamoManifestStore {
                     reason: format!("not active after {} s", ACTIVE_WAIT.as_secs()),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            crate::clock::sleep(Duration::from_millis(500)).await;
         }
         Ok(created)
     }

@@ -204,7 +204,7 @@ fn conditions(x: &mut Expression, current: &Manifest, commit: &Commit) {
         Edit::Append(a) => {
             x.require("epoch", "=", n(current.epoch.0));
             x.require("next_offset", "=", n(current.next_offset.0));
-            // Refused if a job declared uploads this old orphaned (DESIGN §6 rule 8).
+            // Refused if a job declared uploads this old orphaned (docs/design.md §6 rule 8).
             let oldest = a.segments.iter().map(|s| s.id.timestamp_ms()).min();
             if let Some(oldest) = oldest {
                 x.require("orphan_floor_ms", "<=", n(oldest));

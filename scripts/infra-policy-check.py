@@ -1,0 +1,100 @@
+"""Checks the access rules of infra/template.yaml that cfn-lint cannot know (run by
+scripts/infra-lint with the infra venv's Python, which has SAM CLI's YAML loader):
+
+1. the bucket the template creates has a policy that denies every request made without TLS
+   (`aws:SecureTransport` false), on the bucket and on its objects;
+2. writers and readers cannot delete: no Allow statement of a Writer* or Reader* policy or
+   role grants an S3 delete, a DynamoDB DeleteItem, or a wildcard that includes them. Only the
+   jobs (JobPolicy) delete: GC after the reader grace, behind the manifest's graveyard.
+
+Exits non-zero, naming every rule broken."""
+
+import sys
+
+from samcli.yamlhelper import yaml_parse
+
+DELETES = ("s3:delete", "dynamodb:deleteitem", "dynamodb:batchwriteitem")
+
+
+def actions(statement):
+    found = statement.get("Action", [])
+    return [found] if isinstance(found, str) else list(found)
+
+
+def statements(document):
+    """Every statement of a policy document, both branches of an Fn::If included."""
+    for s in document.get("Statement", []):
+        if isinstance(s, dict) and "Fn::If" in s:
+            yield from (b for b in s["Fn::If"][1:] if isinstance(b, dict) and "Effect" in b)
+        else:
+            yield s
+
+
+def documents(resource):
+    props = resource.get("Properties", {})
+    if resource["Type"] == "AWS::IAM::ManagedPolicy":
+        yield props["PolicyDocument"]
+    if resource["Type"] == "AWS::IAM::Role":
+        yield from (p["PolicyDocument"] for p in props.get("Policies", []))
+
+
+def deletes(action):
+    a = action.lower()
+    return a == "*" or a.endswith(":*") or a.startswith(DELETES)
+
+
+def check_no_deletes(resources, problems):
+    clients = {n: r for n, r in resources.items() if n.startswith(("Writer", "Reader"))}
+    for wanted in ("WriterPolicy", "ReaderPolicy", "WriterRole", "ReaderRole"):
+        if wanted not in clients:
+            problems.append(f"no {wanted}: writers and readers need their own access")
+    for name, resource in clients.items():
+        for document in documents(resource):
+            for s in statements(document):
+                bad = [a for a in actions(s) if s.get("Effect") == "Allow" and deletes(a)]
+                if bad:
+                    problems.append(f"{name} allows {', '.join(bad)}: only the jobs delete")
+        for arn in resource.get("Properties", {}).get("ManagedPolicyArns", []):
+            if not str(arn.get("Ref", "") if isinstance(arn, dict) else arn).startswith(
+                ("Writer", "Reader")
+            ):
+                problems.append(f"{name} attaches {arn}: only its own policy")
+
+
+def denies_plain_http(statement):
+    condition = statement.get("Condition", {}).get("Bool", {})
+    return (
+        statement.get("Effect") == "Deny"
+        and statement.get("Principal") in ("*", {"AWS": "*"})
+        and "s3:*" in actions(statement)
+        and str(condition.get("aws:SecureTransport")).lower() == "false"
+        and len(statement.get("Resource", [])) == 2  # the bucket and its objects
+    )
+
+
+def check_tls_only(resources, problems):
+    policies = [
+        r["Properties"]["PolicyDocument"]
+        for r in resources.values()
+        if r["Type"] == "AWS::S3::BucketPolicy"
+        and r["Properties"].get("Bucket") == {"Ref": "Bucket"}
+    ]
+    if not any(denies_plain_http(s) for p in policies for s in statements(p)):
+        problems.append("the created bucket has no policy denying requests without TLS")
+
+
+def main(path):
+    with open(path, encoding="utf-8") as f:
+        resources = yaml_parse(f.read())["Resources"]
+    problems = []
+    check_no_deletes(resources, problems)
+    check_tls_only(resources, problems)
+    for p in problems:
+        print(f"{path}: {p}", file=sys.stderr)
+    if problems:
+        sys.exit(1)
+    print(f"access rules: TLS only; writers and readers cannot delete ({path})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
