@@ -83,15 +83,33 @@ PY
   fi
 }
 
-create_bucket() {
-  "$VENV/bin/python" - "$1" <<'PY'
-import sys, boto3
+# ready_bucket URL [SECONDS]: creates the test bucket and writes, reads and deletes one object,
+# retrying for up to SECONDS (default 0: one try). SeaweedFS answers HTTP, and even creates
+# buckets, before its volumes take writes; a server that never takes one fails here, with its
+# log, instead of in the conformance gate.
+ready_bucket() {
+  "$VENV/bin/python" - "$1" "${2:-0}" <<'PY'
+import sys, time, boto3
+from botocore.config import Config
 s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
-                  aws_access_key_id="silt-test", aws_secret_access_key="silt-test")
-try:
-    s3.create_bucket(Bucket="silt-test")
-except s3.exceptions.BucketAlreadyOwnedByYou:
-    pass
+                  aws_access_key_id="silt-test", aws_secret_access_key="silt-test",
+                  config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 1}))
+deadline = time.time() + float(sys.argv[2])
+while True:
+    try:
+        try:
+            s3.create_bucket(Bucket="silt-test")
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
+        s3.put_object(Bucket="silt-test", Key="_ready", Body=b"ready")
+        assert s3.get_object(Bucket="silt-test", Key="_ready")["Body"].read() == b"ready"
+        s3.delete_object(Bucket="silt-test", Key="_ready")
+        sys.exit(0)
+    except Exception as e:
+        if time.time() > deadline:
+            print(f"error: {sys.argv[1]} does not take writes: {e}", file=sys.stderr)
+            sys.exit(1)
+        time.sleep(0.5)
 PY
 }
 
@@ -108,7 +126,7 @@ servers_start() {
   "$VENV/bin/weed" server -dir="$run/weed" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -master.port="$master" -volume.port="$volume" -filer -filer.port="$filer" \
     -s3 -s3.port="$s3" -s3.port.iceberg=0 -s3.port.lance=0 -master.telemetry=false \
-    -master.volumeSizeLimitMB=128 -volume.max=200 \
+    -master.volumeSizeLimitMB=128 -volume.max=200 -volume.minFreeSpace=512MiB \
     >"$run/weed.log" 2>&1 &
   SERVER_PIDS+=($!)
   "$VENV/bin/python" -m moto.server -H 127.0.0.1 -p "$moto" >"$run/moto.log" 2>&1 &
@@ -119,11 +137,13 @@ servers_start() {
   wait_http SeaweedFS "http://127.0.0.1:$s3/" "$run/weed.log" "${SERVER_PIDS[0]}"
   wait_http moto "http://127.0.0.1:$moto/" "$run/moto.log" "${SERVER_PIDS[1]}"
   wait_http "moto DynamoDB" "http://127.0.0.1:$dynamodb/" "$run/dynamodb.log" "${SERVER_PIDS[2]}"
-  # SeaweedFS answers before its volumes are ready: retry the bucket until it takes.
-  for _ in $(seq 1 60); do create_bucket "http://127.0.0.1:$s3" 2>/dev/null && break; sleep 0.5; done
-  create_bucket "http://127.0.0.1:$s3" || { tail -n 40 "$run/weed.log" >&2; exit 1; }
-  create_bucket "http://127.0.0.1:$moto"
-
+  if ! ready_bucket "http://127.0.0.1:$s3" 120; then
+    df -h "$run" >&2
+    tail -n 40 "$run/weed.log" >&2
+    exit 1
+  fi
+  ready_bucket "http://127.0.0.1:$moto"
+  export SILT_SERVERS_LOGS="$run" # scripts/test shows them when a backend fails the gate
   export SILT_TEST_SEAWEEDFS="http://127.0.0.1:$s3"
   export SILT_TEST_MOTO="http://127.0.0.1:$moto"
   export SILT_TEST_DYNAMODB="http://127.0.0.1:$dynamodb"
