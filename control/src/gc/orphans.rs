@@ -11,7 +11,8 @@
 //!    segments under `tables/` (named by offsets, so listed whole, but only ids in the same
 //!    window are looked at); delete each object that the manifest does not reference and
 //!    that was last modified before the grace too (a second, independent clock);
-//! 4. store the hint: the floor, or the id time of the first object left for later (modified
+//! 4. store the hint: the floor (at most `now - LATE_UPLOAD_MS`: an upload may land a while
+//!    after its id was minted), or the id time of the first object left for later (modified
 //!    too recently, or past the delete or listing budget).
 //!
 //! Compaction deletes a cold segment whose commit was refused itself, at once (analysts'
@@ -31,6 +32,12 @@ use super::GcOptions;
 use super::references::References;
 use super::sweep_hint::SweepHint;
 use crate::job::{JobRun, delete};
+
+/// How late after its id was minted an upload may still land (a slow or retried PUT, a large
+/// multipart upload). A sweep resumes at least this far back, so an object that landed after
+/// a sweep listed its place is listed by the next one. The default orphan grace (1 h) is
+/// longer, so this matters only with a shorter one: an upload so late could not commit anyway.
+const LATE_UPLOAD_MS: i64 = 15 * 60 * 1000;
 
 /// Objects one sweep of a partition looks at, at most (below the floor, from the hint on); the
 /// rest waits for the next run.
@@ -67,7 +74,7 @@ pub(super) async fn sweep(
         dry_run: options.dry_run,
         swept: 0,
         looked_at: 0,
-        resume_ms: floor_ms,
+        resume_ms: floor_ms.min(now_ms.saturating_sub(LATE_UPLOAD_MS)),
     };
     let folder = storage.keys.partition(topic, p);
     for (name, in_index) in [("seg", true), ("idx", false)] {
@@ -126,7 +133,8 @@ struct Pass<'a> {
     swept: u64,
     /// Objects looked at, against [`LISTED_PER_SWEEP`].
     looked_at: u64,
-    /// Where the next sweep resumes: the floor, or the id time of the first object left.
+    /// Where the next sweep resumes: the floor (or `LATE_UPLOAD_MS` back), or the id time of
+    /// the first object left.
     resume_ms: i64,
 }
 
