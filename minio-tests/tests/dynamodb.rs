@@ -161,6 +161,7 @@ async fn a_timestamp_lookup_reads_a_bounded_number_of_pages() {
             expected.map(|s| Offset(s * 10))
         );
         let queries = calls.calls("Query") - before;
+        println!("timestamp {ts} from offset {from}: {queries} queries over {total} segments");
         assert!(queries <= 2, "{queries} queries to find timestamp {ts}");
     }
     let limits = LookupLimits {

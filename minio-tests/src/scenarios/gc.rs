@@ -151,6 +151,7 @@ pub async fn gc_orphan_sweep_lists_only_what_is_new(storage: Storage) {
     let counting = Arc::new(CountingStore::new(storage.objects.clone()));
     let second = gc(&storage.with_objects(counting.clone()), &name, false).await;
     let requests = counting.counts();
+    println!("orphan sweep from its hint: {requests:?}");
     // Only the new orphan is listed (every segment was, before the hint), and the GETs are
     // the topic configuration, the manifest twice and the hint (inline manifests; DynamoDB
     // only the hint): no index chunk.
