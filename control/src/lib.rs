@@ -19,6 +19,7 @@
 
 mod compact;
 pub(crate) mod gc;
+mod hint;
 mod job;
 mod retention;
 mod scope;

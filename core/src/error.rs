@@ -68,6 +68,16 @@ pub enum InvalidInput {
     /// A store URL that silt cannot use.
     #[error("invalid store URL {url:?}: {reason}")]
     StoreUrl { url: String, reason: String },
+    /// A read from a timestamp whose lookup read its limit of segment items (a DynamoDB
+    /// manifest of a very long partition) without reaching the timestamp.
+    #[error(
+        "finding timestamp {ts_ms} in {location} read {pages} pages of segment items (the limit) without reaching it: start from an offset instead"
+    )]
+    TimestampLookupTooLong {
+        ts_ms: i64,
+        location: String,
+        pages: usize,
+    },
 }
 
 /// An object or manifest whose bytes fail validation. The data on storage is damaged or was not

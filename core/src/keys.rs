@@ -6,6 +6,8 @@
 //! <root>/topics/<topic>/<partition:05>/manifest         partition manifest (object-store manifests)
 //! <root>/topics/<topic>/<partition:05>/seg/<id>.seg     hot segments, immutable
 //! <root>/topics/<topic>/<partition:05>/idx/<id>.idx     sealed manifest chunks, immutable
+//! <root>/topics/<topic>/<partition:05>/orphans-swept    GC's hint: where the orphan sweep resumes
+//! <root>/topics/<topic>/<partition:05>/cleaned-to       key compaction's checkpoint
 //! <root>/_probe/<id>                                    conditional-write capability probe
 //! <root>/tables/topic=<topic>/partition=<p>/dt=<yyyy-mm-dd>/<first:020>-<last:020>-<id>.parquet
 //!                                                       cold segments (Parquet)
@@ -70,6 +72,17 @@ impl Keys {
         self.partition(topic, partition)
             .join("idx")
             .join(format!("{id}.idx"))
+    }
+
+    /// GC's orphan-sweep hint: up to which object id time the last sweep went. Only an
+    /// optimisation: without it the sweep lists everything.
+    pub fn orphan_sweep_hint(&self, topic: &TopicName, partition: PartitionId) -> Path {
+        self.partition(topic, partition).join("orphans-swept")
+    }
+
+    /// Key compaction's checkpoint: the offset its next run continues from.
+    pub fn cleaned_to(&self, topic: &TopicName, partition: PartitionId) -> Path {
+        self.partition(topic, partition).join("cleaned-to")
     }
 
     /// Folder of all cold segments: the root analysts query.

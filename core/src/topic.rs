@@ -5,12 +5,16 @@
 //! remain is damaged: reading it and creating it again are both refused, naming the missing
 //! object and the repair.
 
-use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Corruption, Error, InvalidInput, Result};
 use crate::ids::{PartitionId, TopicId, TopicName, validate_partition_count};
 use crate::store::Storage;
+
+/// Partition manifests `create_topic` creates at once: a topic may have 10 000 partitions,
+/// and that many requests at once would exhaust sockets and memory and draw throttling.
+pub const MANIFEST_CREATES_IN_FLIGHT: usize = 32;
 
 /// Conditional writes `alter_topic` tries before giving up with `TopicContended`.
 const ALTER_ATTEMPTS: u32 = 20;
@@ -167,7 +171,8 @@ impl TopicConfig {
 }
 
 impl Storage {
-    /// Creates a topic and its partition manifests; fails with `TopicExists` if the name is taken.
+    /// Creates a topic and its partition manifests, [`MANIFEST_CREATES_IN_FLIGHT`] at a time;
+    /// fails with `TopicExists` if the name is taken.
     pub async fn create_topic(
         &self,
         name: &TopicName,
@@ -190,10 +195,11 @@ impl Storage {
         if stored.topic_id != config.topic_id {
             return Err(Error::TopicExists(name.clone()));
         }
-        let creates = config
-            .partition_ids()
-            .map(|p| self.manifests.create(name, p, config.topic_id));
-        try_join_all(creates).await?;
+        futures::stream::iter(config.partition_ids())
+            .map(|p| self.manifests.create(name, p, config.topic_id))
+            .buffer_unordered(MANIFEST_CREATES_IN_FLIGHT)
+            .try_for_each(|_| async { Ok(()) })
+            .await?;
         Ok(config)
     }
 

@@ -12,10 +12,11 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use silt_core::clock::{Clock, SystemClock};
-use silt_core::error::Error;
+use silt_core::error::{Error, InvalidInput};
 use silt_core::ids::{CommitSeq, ObjectId, Offset, PartitionId, TopicName, WriterId};
 use silt_core::manifest::{Append, Commit, Edit, NewSegment};
-use silt_core::store::{DynamoManifestStore, Storage};
+use silt_core::store::{DynamoManifestStore, LookupLimits, ManifestStore, Storage};
+use silt_core::testing::DynamoFaults;
 use silt_minio_tests::backends;
 use silt_minio_tests::scenarios::{segments, topic};
 
@@ -119,6 +120,65 @@ async fn head_item_stays_small_as_the_log_grows() {
         all.windows(2)
             .all(|w| w[0].end_offset() == w[1].base_offset)
     );
+}
+
+/// A lookup by timestamp lets DynamoDB skip the older segment items (a filter): after the
+/// query that finds where to start, one page holds the answer, where a scan of the items read
+/// a page per 500 of them; and a lookup stops at its limit of pages, naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timestamp_lookup_reads_a_bounded_number_of_pages() {
+    let Some(backend) = backends::dynamodb("SILT_TEST_SEAWEEDFS").await else {
+        return;
+    };
+    let storage = backend.storage;
+    let (name, p) = (topic(&storage, "by-time", 1).await, PartitionId(0));
+    let writer = WriterId(SystemClock.new_ulid());
+    let mut snapshot = storage.manifests.read(&name, p).await.unwrap().unwrap();
+    let commits = 34; // 3 060 segments of ten records, segment i with timestamps i
+    for c in 0..commits {
+        let first = c * SEGMENTS_PER_COMMIT as u64;
+        let segments = first..first + SEGMENTS_PER_COMMIT as u64;
+        let commit = append(writer, c + 1, segments, c as i64);
+        let committed = storage.manifests.commit(&name, p, &snapshot, &commit);
+        snapshot = committed.await.unwrap().snapshot;
+    }
+    let total = commits * SEGMENTS_PER_COMMIT as u64;
+    let table = storage.manifest_table.clone().unwrap();
+    let calls = DynamoFaults::new(Vec::new(), 0);
+    let counted = table.clone().with_client(calls.client(table.client_ref()));
+    for (ts, from, expected) in [
+        (total - 5, 0, Some(total - 5)),
+        (total + 1, 0, None),
+        (100, 500 * 10 + 3, Some(500)),
+    ] {
+        let before = calls.calls("Query");
+        let found = counted
+            .first_segment_reaching(&name, p, &snapshot, ts as i64, Offset(from))
+            .await
+            .unwrap();
+        assert_eq!(
+            found.map(|e| e.base_offset),
+            expected.map(|s| Offset(s * 10))
+        );
+        let queries = calls.calls("Query") - before;
+        println!("timestamp {ts} from offset {from}: {queries} queries over {total} segments");
+        assert!(queries <= 2, "{queries} queries to find timestamp {ts}");
+    }
+    let limits = LookupLimits {
+        pages_max: 2,
+        items_per_page: Some(500),
+    };
+    let limited = counted.with_lookup_limits(limits);
+    let near = limited.first_segment_reaching(&name, p, &snapshot, 600, Offset(0));
+    assert_eq!(
+        near.await.unwrap().map(|e| e.base_offset),
+        Some(Offset(6000))
+    );
+    let far = limited.first_segment_reaching(&name, p, &snapshot, total as i64 - 5, Offset(0));
+    match far.await {
+        Err(Error::Invalid(InvalidInput::TimestampLookupTooLong { pages: 2, .. })) => {}
+        other => panic!("expected TimestampLookupTooLong, got {other:?}"),
+    }
 }
 
 /// A claim built on an old head drops the markers that had aged out in it, but only if they

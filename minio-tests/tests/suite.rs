@@ -22,9 +22,10 @@ macro_rules! suite {
                 retention_next_to_a_writer_loses_nothing_inside_retention,
                 retention_under_faults_loses_nothing_inside_retention,
                 retention_walks_a_long_log_page_by_page,
-                gc_deletes_only_what_nothing_references, compaction_merges_tiny_segments_tenfold,
+                gc_deletes_only_what_nothing_references, gc_orphan_sweep_lists_only_what_is_new,
+                compaction_merges_tiny_segments_tenfold,
                 jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing,
-                key_compaction_keeps_the_newest_per_key,
+                key_compaction_keeps_the_newest_per_key, key_compaction_continues_past_its_budget,
                 key_compaction_next_to_a_writer_keeps_the_newest_per_key,
                 sealed_records_read_back_identical_and_once);
         }

@@ -16,6 +16,11 @@ use crate::view::View;
 /// Times a vanished segment (compacted or expired under us) is looked up again.
 const VANISHED_RETRIES: usize = 3;
 
+/// The index of the first of `items` (in offset order) at or after `position`.
+fn seek<T>(items: &[T], position: Offset, offset_of: impl Fn(&T) -> Offset) -> usize {
+    items.partition_point(|item| offset_of(item) < position)
+}
+
 /// One record as read, with its place in the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consumed {
@@ -70,11 +75,11 @@ impl Cursor {
             let Some(loaded) = &self.loaded else {
                 return Ok(Vec::new());
             };
-            let position = self.position;
-            let out: Vec<Consumed> = loaded
-                .records
+            // A binary search, not a filter from the start: small batches over a large
+            // segment would cost quadratic time.
+            let from = seek(&loaded.records, self.position, |(offset, _)| *offset);
+            let out: Vec<Consumed> = loaded.records[from..]
                 .iter()
-                .filter(|(offset, _)| *offset >= position)
                 .take(max_records)
                 .map(|(offset, record)| Consumed {
                     partition: self.partition,
@@ -188,5 +193,35 @@ impl Cursor {
             reason,
         })
         .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    #[test]
+    fn seeking_in_a_large_segment_reads_a_logarithmic_number_of_offsets() {
+        // Key compaction leaves gaps: every third offset is missing.
+        let offsets: Vec<Offset> = (0..300_000u64).filter(|o| o % 3 != 1).map(Offset).collect();
+        let looked_at = Cell::new(0u32);
+        let offset_of = |o: &Offset| {
+            looked_at.set(looked_at.get() + 1);
+            *o
+        };
+        for (position, expected) in [
+            (0, 0),
+            (1, 1),
+            (2, 1),
+            (299_999, 199_999),
+            (300_000, 200_000),
+        ] {
+            looked_at.set(0);
+            assert_eq!(seek(&offsets, Offset(position), offset_of), expected);
+            // A filter from the start looked at up to 200 000 offsets per batch.
+            assert!(looked_at.get() <= 20, "{} offsets read", looked_at.get());
+        }
     }
 }

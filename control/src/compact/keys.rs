@@ -1,13 +1,17 @@
 //! Key compaction's decision (`cleanup_policy = compact`, as Kafka's log cleaner): among the
-//! records scanned from a partition's log start, a keyed record is removed when a newer record
-//! with the same key follows it, and a tombstone (a keyed record with no value) when it is the
-//! only record of its key left and older than `delete_retention_ms` (while an older record of
-//! its key remains, the tombstone must stay to hide it). Keyless records stay. Only segments
-//! older than the compaction lag are scanned, so the newest part of the log is never touched,
-//! and an older record is only ever removed in favour of a newer one that was read.
+//! records scanned, a keyed record is removed when a newer record with the same key follows it,
+//! and a tombstone (a keyed record with no value) when it is the only record of its key left
+//! and older than `delete_retention_ms` (while an older record of its key remains, the
+//! tombstone must stay to hide it). Keyless records stay. Only segments older than the
+//! compaction lag are scanned, so the newest part of the log is never touched, and an older
+//! record is only ever removed in favour of a newer one that was read.
 //!
-//! The scan keeps each distinct key once and 24 bytes per keyed record, never values. Cold
-//! segments are final and not scanned; while a partition has one, tombstones stay.
+//! A run scans a window: from the partition's checkpoint (see `checkpoint`) until a budget
+//! stops it, and the next run continues there; a scan that reaches the end of what may be
+//! cleaned sets the checkpoint back to the log start. Tombstones go only in a scan from the log
+//! start, which sees every older record of their key. The scan keeps each distinct key once
+//! and 24 bytes per keyed record, never values. Cold segments are final and not scanned; while
+//! a partition has one, tombstones stay.
 
 use std::collections::HashMap;
 
@@ -18,53 +22,104 @@ use silt_core::record::Record;
 use silt_core::store::Snapshot;
 use silt_core::topic::DELETE_RETENTION_MS;
 
-use super::Partition;
+use super::{Partition, Pass, checkpoint};
 
 /// Segment entries listed at a time by the scan.
 const SCAN_PAGE: usize = 128;
 
+/// What a scan decided.
+struct Window {
+    /// The offsets to remove, ascending.
+    removed: Vec<Offset>,
+    /// Where the next run starts, if it moves.
+    next: Option<Offset>,
+}
+
 impl Partition<'_> {
-    /// The offsets key compaction removes: decided over the segments from the log start that
-    /// are all older than the compaction lag, within the byte and record budgets.
-    pub(super) async fn removable(&mut self, base: &Snapshot) -> Result<Vec<Offset>> {
+    /// Key compaction of the partition: scans a window from its checkpoint, rewrites the
+    /// segments holding superseded records, and moves the checkpoint once that all committed.
+    pub(super) async fn compact_keys(&mut self, base: &mut Snapshot) -> Result<()> {
+        let (storage, topic, p) = (self.storage, self.topic, self.p);
+        let topic_id = base.manifest.topic_id;
+        let from = checkpoint::read(storage, topic, p, topic_id).await?;
+        let window = self.removable(base, from.unwrap_or(Offset(0))).await?;
+        let stale_before = self.report.stale;
+        self.keys_unfinished = false;
+        if !window.removed.is_empty() {
+            self.pass(base, &Pass::Keys(window.removed)).await?;
+        }
+        // A unit refused or left for later keeps the window for the next run.
+        let finished = self.report.stale == stale_before && !self.keys_unfinished;
+        let next = window.next.filter(|n| from != Some(*n));
+        match next {
+            Some(next) if finished && !self.options.dry_run => {
+                checkpoint::write(storage, topic, p, topic_id, next).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The offsets key compaction removes, decided over the segments from `from` (or the log
+    /// start) that are all older than the compaction lag, within the byte and record budgets.
+    async fn removable(&mut self, base: &Snapshot, from: Offset) -> Result<Window> {
         let now_ms = self.storage.clock.now_ms();
         let lag_ms = self.settings.min_compaction_lag_ms.unwrap_or(0);
         let lag_cutoff = now_ms.saturating_sub(lag_ms);
+        let log_start = base.manifest.log_start_offset;
+        let from = from.max(log_start);
         let mut scan = Scan::default();
         let mut cold = false;
-        let mut from = base.manifest.log_start_offset;
+        // Where a budget stopped the scan; `None`: it reached the end of what may be cleaned.
+        let mut stopped_at = None;
+        let mut scanned = false;
+        let mut at = from;
         'pages: loop {
-            let page = self.entries(base, from, SCAN_PAGE).await?;
+            let page = self.entries(base, at, SCAN_PAGE).await?;
             for entry in &page {
                 if entry.is_cold() {
                     cold = true; // final, and not read: it may be far larger than the budgets
                     continue;
                 }
+                if !super::seal::settled_before(entry, lag_cutoff) {
+                    break 'pages;
+                }
                 let over_budget = self.report.bytes_read + entry.bytes
                     > self.options.max_bytes_read
                     || scan.len() + entry.records as usize > SCANNED_RECORDS_MAX;
-                if !super::seal::settled_before(entry, lag_cutoff) || over_budget {
+                if over_budget {
+                    stopped_at = Some(entry.base_offset);
                     break 'pages;
                 }
                 self.report.bytes_read += entry.bytes;
-                for r in super::merge::read(self.storage, self.topic, &base.manifest, entry).await?
-                {
+                scanned = true;
+                let m = &base.manifest;
+                for r in super::merge::read(self.storage, self.topic, m, entry).await? {
                     scan.add(entry.base_offset.plus(u64::from(r.position)), &r.record);
                 }
             }
             match page.last() {
-                Some(last) if page.len() == SCAN_PAGE => from = last.end_offset(),
+                Some(last) if page.len() == SCAN_PAGE => at = last.end_offset(),
                 _ => break,
             }
         }
         let retention = self.settings.delete_retention_ms;
-        let tombstone_cutoff = match cold {
-            // A cold segment is final and was not scanned: it may hold an older record of a
+        let tombstone_cutoff = match cold || from > log_start {
+            // A cold segment is final and was not scanned, and a scan from past the log start
+            // did not see what lies before it: either may hold an older record of a
             // tombstone's key, which the tombstone must go on hiding.
             true => i64::MIN,
             false => now_ms.saturating_sub(retention.unwrap_or(DELETE_RETENTION_MS)),
         };
-        Ok(scan.removable(tombstone_cutoff))
+        let next = match stopped_at {
+            // Nothing scanned (the run's budget went on other partitions): stay.
+            Some(_) if !scanned => None,
+            Some(at) => Some(at),
+            None => Some(Offset(0)), // start over from the log start
+        };
+        Ok(Window {
+            removed: scan.removable(tombstone_cutoff),
+            next,
+        })
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! Topics with `cleanup_policy = compact` first get key compaction (see `keys`): each segment
 //! holding a superseded record is rewritten without it, keeping every other record at its
-//! offset (the segment then has gaps; readers skip them). Topics with `seal_after_ms` then
+//! offset (the segment then has gaps; readers skip them). It scans a window a run, from a
+//! checkpoint per partition (see `checkpoint`), so a long log is cleaned past one run's budget. Topics with `seal_after_ms` then
 //! have their old hot segments sealed as cold Parquet segments (see `seal`). Then small
 //! segments are merged.
 //!
@@ -19,6 +20,7 @@
 //! its uploads become orphans for GC. Work per run is bounded by a partition budget and a
 //! byte budget.
 
+mod checkpoint;
 mod keys;
 mod merge;
 mod options;
@@ -88,6 +90,7 @@ pub async fn run_compaction_observed(
             run: &mut run,
             report: &mut report,
             sealing: true,
+            keys_unfinished: false,
         };
         match job.compact().await {
             // A segment GC deleted under it: the manifest moved on, as for a `Stale` unit.
@@ -122,6 +125,9 @@ struct Partition<'a> {
     /// False once sealing met a segment too young to seal, or a sealing unit went stale: only
     /// a prefix of the log is sealed.
     sealing: bool,
+    /// True once a key compaction unit was left for a later run (out of time, or the
+    /// graveyard full): the checkpoint must not pass it.
+    keys_unfinished: bool,
 }
 
 impl Partition<'_> {
@@ -130,10 +136,7 @@ impl Partition<'_> {
             return Ok(());
         };
         if self.settings.cleanup_policy == CleanupPolicy::Compact {
-            let removed = self.removable(&base).await?;
-            if !removed.is_empty() {
-                self.pass(&mut base, &Pass::Keys(removed)).await?;
-            }
+            self.compact_keys(&mut base).await?;
         }
         if let Some(after_ms) = self.settings.seal_after_ms {
             let cutoff_ms = self.storage.clock.now_ms().saturating_sub(after_ms);
@@ -159,6 +162,11 @@ impl Partition<'_> {
     /// Walks the partition a unit at a time and commits each unit's rewrites.
     async fn pass(&mut self, base: &mut Snapshot, pass: &Pass) -> Result<()> {
         let start = base.manifest.log_start_offset;
+        // Key compaction rewrites only segments holding a removed offset: none before the first.
+        let start = match pass {
+            Pass::Keys(removed) => removed.first().map_or(start, |first| start.max(*first)),
+            _ => start,
+        };
         if let SegmentIndex::External { .. } = base.manifest.index {
             let mut from = start;
             loop {
@@ -167,7 +175,10 @@ impl Partition<'_> {
                     return Ok(());
                 };
                 self.unit(base, &page, None, pass).await?;
-                if page.len() < ITEMS_PER_UNIT || self.out_of_budget() || self.finished(pass) {
+                if page.len() < ITEMS_PER_UNIT
+                    || self.out_of_budget_for(pass)
+                    || self.finished(pass)
+                {
                     return Ok(());
                 }
                 from = end;
@@ -198,6 +209,17 @@ impl Partition<'_> {
 
     fn out_of_budget(&self) -> bool {
         self.report.bytes_read >= self.options.max_bytes_read || self.options.scope.out_of_time()
+    }
+
+    /// [`out_of_budget`](Self::out_of_budget) for `pass`: key compaction's scan already paid
+    /// for reading what it rewrites, so only time stops it (and leaves it unfinished).
+    fn out_of_budget_for(&mut self, pass: &Pass) -> bool {
+        let Pass::Keys(_) = pass else {
+            return self.out_of_budget();
+        };
+        let out = self.options.scope.out_of_time();
+        self.keys_unfinished |= out;
+        out
     }
 
     async fn entries(
@@ -247,7 +269,9 @@ impl Partition<'_> {
         };
         // Every rewrite adds tombstones to an inline manifest: leave room for writers until
         // GC has caught up.
-        if self.out_of_budget() || (inline && base.manifest.graveyard.len() >= GRAVEYARD_MAX) {
+        let graveyard_full = inline && base.manifest.graveyard.len() >= GRAVEYARD_MAX;
+        if self.out_of_budget_for(pass) || graveyard_full {
+            self.keys_unfinished |= matches!(pass, Pass::Keys(_));
             return Ok(());
         }
         let span = first.start..last.end;

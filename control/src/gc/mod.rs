@@ -8,7 +8,9 @@
 //! 3. **sweep orphans** (`orphans`): objects uploaded but never committed (a crashed writer, a
 //!    compaction that lost a race). First the orphan floor is raised to `now - orphan grace`
 //!    with a commit, so no commit can reference an object older than that any more; only then
-//!    are unreferenced objects older than the floor deleted.
+//!    are unreferenced objects older than the floor deleted. A hint per partition
+//!    (`sweep_hint`) says where the last sweep stopped, so a sweep lists only what is new and
+//!    reads only the index chunks that could reference it (`references`).
 //!
 //! Every delete is idempotent, every decision is made from a manifest read in this run, and
 //! every commit is conditional: two GC runs at once, or a run that crashed halfway, leave
@@ -18,6 +20,8 @@
 mod bury;
 pub(crate) mod graveyard;
 mod orphans;
+mod references;
+mod sweep_hint;
 
 use serde::Serialize;
 use silt_core::error::Result;

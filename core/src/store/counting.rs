@@ -1,5 +1,7 @@
-//! Counts every request an `ObjectStore` serves, by kind, with bytes moved. `silt bench` wraps
-//! its store in one so request costs are measured, not estimated.
+//! Counts every request an `ObjectStore` serves, by kind, with bytes moved and objects listed.
+//! `silt bench` wraps its store in one so request costs are measured, not estimated; tests wrap
+//! one to prove a job's requests stay bounded. Every call is forwarded to the inner store's
+//! own method (`list_with_offset` too: the trait's default would list everything and filter).
 
 use std::fmt;
 use std::ops::Range;
@@ -31,8 +33,10 @@ pub struct RequestCounts {
     pub get: u64,
     /// Bytes received by GETs.
     pub get_bytes: u64,
-    /// LIST calls.
+    /// LIST calls (one per listing, however many pages it takes).
     pub list: u64,
+    /// Objects the listings returned (a page of an S3 LIST holds up to 1 000).
+    pub listed: u64,
     /// Objects deleted.
     pub delete: u64,
 }
@@ -53,6 +57,7 @@ impl RequestCounts {
             get: self.get - earlier.get,
             get_bytes: self.get_bytes - earlier.get_bytes,
             list: self.list - earlier.list,
+            listed: self.listed - earlier.listed,
             delete: self.delete - earlier.delete,
         }
     }
@@ -69,7 +74,10 @@ struct Counters {
     get: AtomicU64,
     get_bytes: AtomicU64,
     list: AtomicU64,
+    listed: AtomicU64,
     delete: AtomicU64,
+    puts_in_flight: AtomicU64,
+    puts_in_flight_max: AtomicU64,
 }
 
 /// Wraps an `ObjectStore` and counts its requests.
@@ -110,13 +118,54 @@ impl CountingStore {
             get: load(&c.get),
             get_bytes: load(&c.get_bytes),
             list: load(&c.list),
+            listed: load(&c.listed),
             delete: load(&c.delete),
         }
+    }
+
+    /// The most PUTs (multipart uploads included) that were in flight at once so far.
+    pub fn puts_in_flight_max(&self) -> u64 {
+        self.counters.puts_in_flight_max.load(Ordering::Relaxed)
+    }
+
+    /// Counts the objects `listing` yields.
+    fn counted(
+        &self,
+        listing: BoxStream<'static, Result<ObjectMeta>>,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        add(&self.counters.list, 1);
+        let counters = self.counters.clone();
+        listing
+            .inspect(move |item| {
+                if item.is_ok() {
+                    add(&counters.listed, 1);
+                }
+            })
+            .boxed()
     }
 }
 
 fn add(counter: &AtomicU64, n: u64) {
     counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// One PUT in flight, from its start until it is dropped.
+struct PutInFlight(Arc<Counters>);
+
+impl PutInFlight {
+    fn start(counters: &Arc<Counters>) -> PutInFlight {
+        let now = counters.puts_in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        counters
+            .puts_in_flight_max
+            .fetch_max(now, Ordering::Relaxed);
+        PutInFlight(counters.clone())
+    }
+}
+
+impl Drop for PutInFlight {
+    fn drop(&mut self) {
+        self.0.puts_in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl fmt::Display for CountingStore {
@@ -143,6 +192,7 @@ impl ObjectStore for CountingStore {
             1,
         );
         add(&c.put_bytes, payload.content_length() as u64);
+        let _in_flight = PutInFlight::start(c);
         let started = tokio::time::Instant::now();
         let result = self.inner.put_opts(location, payload, opts).await;
         c.slowest_put_us
@@ -156,6 +206,7 @@ impl ObjectStore for CountingStore {
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
         add(&self.counters.put_overwrite, 1);
+        let _in_flight = PutInFlight::start(&self.counters);
         self.inner.put_multipart_opts(location, opts).await
     }
 
@@ -193,16 +244,57 @@ impl ObjectStore for CountingStore {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-        add(&self.counters.list, 1);
-        self.inner.list(prefix)
+        self.counted(self.inner.list(prefix))
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.counted(self.inner.list_with_offset(prefix, offset))
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
         add(&self.counters.list, 1);
-        self.inner.list_with_delimiter(prefix).await
+        let listed = self.inner.list_with_delimiter(prefix).await?;
+        add(&self.counters.listed, listed.objects.len() as u64);
+        Ok(listed)
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         self.inner.copy_opts(from, to, options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::TryStreamExt;
+    use object_store::ObjectStoreExt;
+    use object_store::memory::InMemory;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_listing_from_an_offset_is_forwarded_not_filtered() {
+        let counting = CountingStore::new(Arc::new(InMemory::new()));
+        for key in ["dir/a", "dir/b", "dir/c"] {
+            counting
+                .put(&Path::from(key), PutPayload::from_static(b"x"))
+                .await
+                .unwrap();
+        }
+        let prefix = Path::from("dir");
+        let listed: Vec<ObjectMeta> = counting
+            .list_with_offset(Some(&prefix), &Path::from("dir/b"))
+            .try_collect()
+            .await
+            .unwrap();
+        let names: Vec<_> = listed.iter().map(|m| m.location.to_string()).collect();
+        assert_eq!(names, ["dir/c"]);
+        // The trait's default would have listed (and counted) all three, then filtered.
+        let counts = counting.counts();
+        assert_eq!((counts.list, counts.listed), (1, 1), "{counts:?}");
+        assert_eq!(counting.puts_in_flight_max(), 1);
     }
 }

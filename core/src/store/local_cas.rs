@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
@@ -248,6 +249,22 @@ impl ObjectStore for LocalCasStore {
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
         self.inner.list(prefix)
+    }
+
+    /// In key order, as S3 lists: a directory lists in its own order, and a caller that stops
+    /// at a key (GC's orphan sweep stops at the orphan floor) relies on the order.
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        let listing = self.inner.list_with_offset(prefix, offset);
+        let sorted = async move {
+            let mut all: Vec<ObjectMeta> = listing.try_collect().await?;
+            all.sort_by(|a, b| a.location.cmp(&b.location));
+            Ok::<_, object_store::Error>(futures::stream::iter(all.into_iter().map(Ok)))
+        };
+        futures::stream::once(sorted).try_flatten().boxed()
     }
 
     async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {

@@ -13,6 +13,7 @@
 //! [`Storage`] bundles an object store, the key layout, a manifest store and a clock; it is
 //! opened from a URL by [`Storage::open`].
 
+mod chunk_cache;
 mod counting;
 #[cfg(feature = "dynamodb")]
 mod dynamo;
@@ -25,9 +26,10 @@ mod probe;
 mod resolve;
 mod s3_setup;
 
+pub use chunk_cache::CHUNK_CACHE_BYTES;
 pub use counting::{CountingStore, RequestCounts};
 #[cfg(feature = "dynamodb")]
-pub use dynamo::{DynamoManifestStore, TABLE_KEY_SCHEMA};
+pub use dynamo::{DynamoManifestStore, LookupLimits, TABLE_KEY_SCHEMA, TIMESTAMP_LOOKUP_PAGES_MAX};
 pub use local_cas::LocalCasStore;
 pub use object::ObjectManifestStore;
 pub use open::{DEFAULT_STORE_URL, Storage};

@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use object_store::{GetOptions, ObjectStore, PutMode, PutOptions, PutResult, UpdateVersion};
 
-use super::object_index::ChunkCache;
+use super::chunk_cache::ChunkCache;
 use super::resolve::{COMMIT_RESOLVE_TIMEOUT, ConditionalWrite, WriteFailed, commit_with};
 use super::{Committed, ManifestStore, Snapshot};
 use crate::error::{Error, ErrorKind, Result};
@@ -39,6 +39,13 @@ impl ObjectManifestStore {
             resolve_timeout: COMMIT_RESOLVE_TIMEOUT,
             chunks: Arc::default(),
         }
+    }
+
+    /// Keeps at most about `bytes` of index chunks in memory (default
+    /// [`CHUNK_CACHE_BYTES`](super::CHUNK_CACHE_BYTES), least recently used out first).
+    pub fn with_chunk_cache_bytes(mut self, bytes: u64) -> ObjectManifestStore {
+        self.chunks = Arc::new(ChunkCache::new(bytes));
+        self
     }
 
     /// Overrides how long ambiguous outcomes are resolved before giving up (tests).

@@ -1,19 +1,15 @@
 //! Segment lookup in object-store manifests: the newest entries are the manifest's tail; older
-//! ones are in sealed index chunks, read once and cached forever (chunks are immutable).
+//! ones are in sealed index chunks, read once and kept in a cache bounded by bytes (chunks are
+//! immutable, so a cached one is never stale; see `chunk_cache`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use object_store::ObjectStoreExt;
 
 use super::ObjectManifestStore;
 use crate::error::{Corruption, Result};
-use crate::ids::{ObjectId, Offset, PartitionId, TopicName};
+use crate::ids::{Offset, PartitionId, TopicName};
 use crate::manifest::{ChunkRef, Manifest, SegmentEntry, codec};
-
-/// Index chunks already read, by id.
-#[derive(Debug, Default)]
-pub(super) struct ChunkCache(Mutex<HashMap<ObjectId, Arc<Vec<SegmentEntry>>>>);
 
 impl ObjectManifestStore {
     /// Up to `max` entries of `m`, oldest first, from the one holding `from` (or the first
@@ -67,13 +63,7 @@ impl ObjectManifestStore {
         p: PartitionId,
         chunk: &ChunkRef,
     ) -> Result<Arc<Vec<SegmentEntry>>> {
-        let cached = self
-            .chunks
-            .0
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&chunk.id).cloned());
-        if let Some(hit) = cached {
+        if let Some(hit) = self.chunks.get(chunk.id) {
             return Ok(hit);
         }
         let path = self.keys.index_chunk(topic, p, chunk.id);
@@ -89,9 +79,7 @@ impl ObjectManifestStore {
             .into());
         }
         let entries = Arc::new(body.entries);
-        if let Ok(mut cache) = self.chunks.0.lock() {
-            cache.insert(chunk.id, entries.clone());
-        }
+        self.chunks.insert(chunk.id, entries.clone());
         Ok(entries)
     }
 }

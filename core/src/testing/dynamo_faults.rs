@@ -6,8 +6,10 @@
 //! - *after*: the request takes effect and its answer is replaced by the chosen error.
 //!
 //! Errors: throttling (the SDK retries it), an internal server error, or a cancelled
-//! transaction (what a condition failure looks like). Choices come from a seeded RNG.
+//! transaction (what a condition failure looks like). Choices come from a seeded RNG. With no
+//! rules it only counts the calls, by operation (tests that bound a lookup's requests).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::Client;
@@ -61,6 +63,7 @@ pub struct DynamoFaults {
     rules: Arc<Vec<DynamoRule>>,
     rng: Arc<Mutex<StdRng>>,
     injected: Arc<Mutex<u64>>,
+    calls: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 /// This attempt's fault, kept between the hooks of one attempt.
@@ -78,6 +81,7 @@ impl DynamoFaults {
             rules: Arc::new(rules),
             rng: Arc::new(Mutex::new(StdRng::seed_from_u64(seed))),
             injected: Arc::default(),
+            calls: Arc::default(),
         }
     }
 
@@ -96,7 +100,16 @@ impl DynamoFaults {
         self.injected.lock().map_or(0, |n| *n)
     }
 
+    /// Attempts of `operation` (such as `Query`) sent so far, retries included.
+    pub fn calls(&self, operation: &str) -> u64 {
+        let calls = self.calls.lock();
+        calls.map_or(0, |c| c.get(operation).copied().unwrap_or(0))
+    }
+
     fn choose(&self, operation: &str) -> Option<DynamoFault> {
+        if let Ok(mut calls) = self.calls.lock() {
+            *calls.entry(operation.to_string()).or_default() += 1;
+        }
         let mut rng = self.rng.lock().ok()?;
         let fault = self
             .rules

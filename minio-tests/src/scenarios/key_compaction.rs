@@ -1,12 +1,13 @@
 //! Key compaction (`cleanup_policy = compact`), with an injected clock: the newest record per
 //! key survives at its offset, superseded records and expired tombstones go, keyless records
 //! and everything younger than the compaction lag stay, readers skip the gaps (also when
-//! asked for a removed offset), and GC then deletes what was rewritten.
+//! asked for a removed offset), and GC then deletes what was rewritten. A log larger than one
+//! run's budget is compacted a window a run, each run continuing where the last stopped.
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use silt_control::{GcOptions, run_gc};
+use silt_control::{CompactOptions, GcOptions, run_compaction, run_gc};
 use silt_core::clock::{Clock, SystemClock};
 use silt_core::ids::{Offset, PartitionId};
 use silt_core::record::Record;
@@ -127,4 +128,65 @@ pub async fn key_compaction_keeps_the_newest_per_key(storage: Storage) {
         referenced(&storage, &name).await
     );
     assert_eq!(read_all(&storage, &name, P).await, expected);
+}
+
+/// Sixty one-record segments: twenty distinct keys, then ten keys written four times each. A
+/// run may read only twenty segments, so a run that always started at the log start would
+/// never see a key twice; each run continuing from the last one's checkpoint removes them.
+pub async fn key_compaction_continues_past_its_budget(storage: Storage) {
+    let now = SystemClock.now_ms();
+    let storage = storage.with_clock(ManualClock::new(now));
+    let settings = TopicSettings {
+        cleanup_policy: CleanupPolicy::Compact,
+        ..TopicSettings::default()
+    };
+    let name = topic_with(&storage, "kc-window", 1, settings).await;
+    let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
+    for i in 0..60u64 {
+        let key = match i {
+            0..20 => format!("u{i:02}"),
+            _ => format!("k{:02}", i % 10),
+        };
+        let record = Record {
+            key: Some(Bytes::from(key)),
+            value: Some(Bytes::from(format!("v{i:02}"))),
+            timestamp_ms: now - 1_000,
+            headers: Vec::new(),
+        };
+        writer.append(P, vec![record]).await.unwrap();
+    }
+    writer.close().await;
+    let written = read_all(&storage, &name, P).await;
+    let expected: Vec<_> = written
+        .iter()
+        .filter(|(o, _)| o.0 < 20 || o.0 >= 50)
+        .cloned()
+        .collect();
+    let first_twenty: u64 = segments(&storage, &name, P).await[..20]
+        .iter()
+        .map(|e| e.bytes)
+        .sum();
+    let options = CompactOptions {
+        scope: scope(&name),
+        max_bytes_read: first_twenty,
+        ..CompactOptions::default()
+    };
+    let mut removed = Vec::new();
+    for _ in 0..8 {
+        let report = run_compaction(&storage, &options).await.unwrap();
+        assert!(report.failed.is_empty() && report.stale == 0, "{report:?}");
+        removed.push(report.records_removed);
+        if read_all(&storage, &name, P).await == expected {
+            break;
+        }
+    }
+    assert_eq!(
+        removed[0], 0,
+        "the first window holds distinct keys: {removed:?}"
+    );
+    assert!(
+        removed[1] > 0,
+        "the second run went on past the first: {removed:?}"
+    );
+    assert_eq!(read_all(&storage, &name, P).await, expected, "{removed:?}");
 }

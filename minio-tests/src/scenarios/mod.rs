@@ -19,12 +19,14 @@ pub use compaction::compaction_merges_tiny_segments_tenfold;
 pub use crashes::{writer_killed_between_upload_and_commit, writer_restarts_mid_stream};
 pub use faults::{ambiguous_commits_lose_nothing, reads_survive_faults};
 pub use fencing::{conditional_append, exclusive_takeover_fences_old_writer};
-pub use gc::gc_deletes_only_what_nothing_references;
+pub use gc::{gc_deletes_only_what_nothing_references, gc_orphan_sweep_lists_only_what_is_new};
 pub use jobs::{
     jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing,
     key_compaction_next_to_a_writer_keeps_the_newest_per_key,
 };
-pub use key_compaction::key_compaction_keeps_the_newest_per_key;
+pub use key_compaction::{
+    key_compaction_continues_past_its_budget, key_compaction_keeps_the_newest_per_key,
+};
 pub use produce::{many_partitions_many_producers, many_writers_one_partition};
 pub use reading::{
     follower_sees_new_records, ranged_reads_of_large_segments, sealed_chunks_stay_readable,

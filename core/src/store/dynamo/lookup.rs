@@ -1,17 +1,44 @@
 //! Reads beyond the head: segment items by offset and by timestamp (queries on the sort key
 //! `S#<base offset>`, strongly consistent so a just-committed segment is always found).
+//!
+//! A lookup by timestamp is bounded: DynamoDB itself skips the items whose newest record is
+//! older (a filter expression), the key condition stops at the manifest's next offset, and one
+//! lookup reads at most [`TIMESTAMP_LOOKUP_PAGES_MAX`] pages (of up to 1 MB of items each, a
+//! few thousand segments), then fails naming the limit rather than read on.
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 
 use super::DynamoManifestStore;
-use super::items::{Item, s};
-use crate::error::Result;
+use super::items::{Item, n, s};
+use crate::error::{InvalidInput, Result};
 use crate::ids::{Offset, PartitionId, TopicName};
 use crate::keys::{Keys, SEGMENT_SK_PREFIX};
 use crate::manifest::{Manifest, SegmentEntry};
 
 /// Segment items read per query page when scanning forward.
 const PAGE_ITEMS: i32 = 500;
+
+/// Pages of segment items one lookup by timestamp reads at most. A page holds up to 1 MB of
+/// items read (about 5 000 segments), so a lookup reads at most about 64 MB.
+pub const TIMESTAMP_LOOKUP_PAGES_MAX: usize = 64;
+
+/// How much one lookup by timestamp may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LookupLimits {
+    /// Query pages, at most.
+    pub pages_max: usize,
+    /// Items DynamoDB reads per page (`Limit`); `None`: as many as fit in 1 MB.
+    pub items_per_page: Option<i32>,
+}
+
+impl Default for LookupLimits {
+    fn default() -> Self {
+        LookupLimits {
+            pages_max: TIMESTAMP_LOOKUP_PAGES_MAX,
+            items_per_page: None,
+        }
+    }
+}
 
 impl DynamoManifestStore {
     /// Up to `max` segments of `m`, from the one holding `from` (or the first after it).
@@ -39,7 +66,9 @@ impl DynamoManifestStore {
         Ok(out)
     }
 
-    /// The first segment of `m` ending after `from` whose newest record is at or after `ts_ms`.
+    /// The first segment of `m` ending after `from` whose newest record is at or after `ts_ms`:
+    /// DynamoDB filters out the older items, and the lookup reads at most `lookup.pages_max`
+    /// pages of them.
     pub(super) async fn query_reaching(
         &self,
         topic: &TopicName,
@@ -48,16 +77,49 @@ impl DynamoManifestStore {
         ts_ms: i64,
         from: Offset,
     ) -> Result<Option<SegmentEntry>> {
+        let Some(last) = m.next_offset.0.checked_sub(1).map(Offset) else {
+            return Ok(None); // no segment committed yet
+        };
         let start = self.holder_base(topic, p, from).await?.unwrap_or(from);
-        let mut found = None;
-        self.scan_segments(topic, p, m, start, PAGE_ITEMS, |e| {
-            if e.end_offset() > from && e.max_ts >= ts_ms {
-                found = Some(e);
+        let pk = self.pk(topic, p);
+        let location = self.location(&pk);
+        let query = self
+            .segment_query(&pk, Keys::segment_sk(start), Keys::segment_sk(last))
+            .filter_expression("#max_ts >= :ts")
+            .expression_attribute_names("#max_ts", "max_ts")
+            .expression_attribute_values(":ts", n(ts_ms))
+            .set_limit(self.lookup.items_per_page);
+        let mut after: Option<Item> = None;
+        for _ in 0..self.lookup.pages_max {
+            let page = query
+                .clone()
+                .set_exclusive_start_key(after.take())
+                .send()
+                .await
+                .map_err(|e| self.failed("Query", e))?;
+            for item in page.items.unwrap_or_default() {
+                let e = super::items::segment_of(&item, &location)?;
+                if e.end_offset() > from && e.max_ts >= ts_ms {
+                    return Ok(Some(e));
+                }
             }
-            found.is_none()
-        })
-        .await?;
-        Ok(found)
+            match page.last_evaluated_key {
+                Some(key) => after = Some(key),
+                None => return Ok(None),
+            }
+        }
+        Err(InvalidInput::TimestampLookupTooLong {
+            ts_ms,
+            location,
+            pages: self.lookup.pages_max,
+        }
+        .into())
+    }
+
+    /// The same store with lookups by timestamp bounded by `limits` (tests and tuning).
+    pub fn with_lookup_limits(mut self, limits: LookupLimits) -> DynamoManifestStore {
+        self.lookup = limits;
+        self
     }
 
     /// The segment of `m` holding `offset`: one query, newest first from `offset` down.

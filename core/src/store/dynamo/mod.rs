@@ -14,6 +14,7 @@ mod topics;
 mod upkeep;
 mod write;
 
+pub use lookup::{LookupLimits, TIMESTAMP_LOOKUP_PAGES_MAX};
 pub use table::TABLE_KEY_SCHEMA;
 
 use std::sync::Arc;
@@ -41,6 +42,7 @@ pub struct DynamoManifestStore {
     namespace: String,
     keys: Keys,
     resolve_timeout: Duration,
+    lookup: LookupLimits,
 }
 
 impl DynamoManifestStore {
@@ -53,6 +55,7 @@ impl DynamoManifestStore {
             namespace: namespace.to_string(),
             keys,
             resolve_timeout: COMMIT_RESOLVE_TIMEOUT,
+            lookup: LookupLimits::default(),
         }
     }
 
