@@ -26,6 +26,8 @@ mod resolve;
 mod s3_setup;
 
 pub use counting::{CountingStore, RequestCounts};
+#[cfg(all(feature = "dynamodb", feature = "test-util"))]
+pub(crate) use dynamo::item_codecs;
 #[cfg(feature = "dynamodb")]
 pub use dynamo::{DynamoManifestStore, TABLE_KEY_SCHEMA};
 pub use local_cas::LocalCasStore;

@@ -27,6 +27,16 @@ use crate::clock::Clock;
 
 #[cfg(feature = "dynamodb")]
 mod dynamo_faults;
+pub mod fuzz;
+
+/// DynamoDB items as the store writes and reads them, for tests that damage them.
+#[cfg(feature = "dynamodb")]
+pub mod dynamo_items {
+    pub use crate::store::item_codecs::{
+        AttributeValue, Item, head_from_item, head_to_item, segment_from_item, segment_to_item,
+        tombstone_from_item, tombstone_to_item,
+    };
+}
 
 #[cfg(feature = "dynamodb")]
 pub use dynamo_faults::{DynamoError, DynamoFault, DynamoFaults, DynamoRule};
