@@ -12,6 +12,8 @@ mod common;
 #[cfg(feature = "dynamodb")]
 #[path = "fuzz/dynamo.rs"]
 mod dynamo;
+#[path = "fuzz/edits.rs"]
+mod edits;
 #[path = "fuzz/manifest.rs"]
 mod manifest;
 #[path = "fuzz/segment/mod.rs"]
@@ -96,11 +98,11 @@ fn segments() {
 }
 
 fn manifests() {
-    let check = |i: &Vec<u8>| bounded(i.len(), || manifest::check(i));
+    let check = |d: &manifest::Doc| bounded(d.bytes.len(), || manifest::check(d));
     let mut fuzz = Fuzz::new("manifest", CASES).measuring("allocation");
-    fuzz.replay(&corpus_dir("manifest"), <[u8]>::to_vec, check);
+    fuzz.replay(&corpus_dir("manifest"), manifest::Doc::any, check);
     let seeds = manifest::Seeds::new(fuzz.rng());
-    fuzz.run(|rng| seeds.generate(rng), check, Clone::clone);
+    fuzz.run(|rng| seeds.generate(rng), check, manifest::Doc::saved);
     fuzz.finish();
     report_peak("manifest");
 }

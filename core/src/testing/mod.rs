@@ -5,6 +5,8 @@
 //! that took effect but whose answer was lost, a 412/409 after our own write landed (the retry
 //! of an applied conditional write), and delays. Choices come from a seeded RNG, so a failing
 //! run can be replayed. [`DynamoFaults`] does the same for DynamoDB calls, inside the SDK.
+//! [`fuzz`] runs seeded fuzz tests of the decoders; [`dynamo_items`] opens the DynamoDB item
+//! codecs to them.
 
 use std::fmt;
 use std::ops::Range;

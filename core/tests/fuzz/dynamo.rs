@@ -261,6 +261,7 @@ pub(crate) fn check(item: &Item) -> Result<Verdict, Broken> {
     match items::head_from_item(item, LOCATION) {
         Ok(m) => {
             let _ = (m.segment_count(), m.segment_bytes(), m.live_leader(0));
+            crate::edits::survive_edits(&m)?;
             let again = items::head_from_item(&items::head_to_item(PK, &m), LOCATION);
             if !again.as_ref().is_ok_and(|a| sorted(a) == sorted(&m)) {
                 return Err(format!("head does not round-trip: {again:?}"));

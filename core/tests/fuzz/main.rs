@@ -11,6 +11,7 @@
 mod common;
 #[cfg(feature = "dynamodb")]
 mod dynamo;
+mod edits;
 mod manifest;
 mod segment;
 
@@ -39,14 +40,12 @@ fn segment_decoder_survives_fuzzing() {
 #[test]
 fn manifest_decoders_survive_fuzzing() {
     let mut fuzz = Fuzz::new("manifest", CASES);
-    fuzz.replay(&corpus_dir("manifest"), <[u8]>::to_vec, |i| {
-        manifest::check(i)
-    });
+    fuzz.replay(&corpus_dir("manifest"), manifest::Doc::any, manifest::check);
     let seeds = manifest::Seeds::new(fuzz.rng());
     fuzz.run(
         |rng| seeds.generate(rng),
-        |i| manifest::check(i),
-        Clone::clone,
+        manifest::check,
+        manifest::Doc::saved,
     );
     fuzz.finish();
 }

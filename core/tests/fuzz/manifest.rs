@@ -1,8 +1,9 @@
 //! Target `manifest`: the JSON documents a store reads back — manifests
 //! (`core/src/manifest/codec.rs`, with their invariants), index chunks and topic
-//! configurations. Every input goes to all three decoders. Seeds are valid documents from a
-//! few entries to a full tail (256 segments); a case damages bytes or edits the JSON so it
-//! stays parseable and reaches the checks behind the parser.
+//! configurations. A generated input goes to the decoder of its seed's kind, a corpus file to
+//! all three. Seeds are valid documents from a few entries to a full tail (256 segments); a
+//! case damages bytes or edits the JSON so it stays parseable and reaches the checks behind
+//! the parser.
 
 use rand::Rng;
 use serde_json::Value;
@@ -24,11 +25,46 @@ const MANIFEST_AT: &str = "topics/fuzz/00000/manifest";
 const CHUNK_AT: &str = "topics/fuzz/00000/idx/fuzz.idx";
 const TOPIC_AT: &str = "topics/fuzz/topic.json";
 
-/// Valid documents to mutate, as bytes and as parsed JSON.
+/// Which decoder reads a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Manifest,
+    Chunk,
+    Topic,
+}
+
+/// An input: bytes, and the decoder meant to read them (`None`: all three).
+#[derive(Debug, Clone)]
+pub(crate) struct Doc {
+    pub(crate) kind: Option<Kind>,
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Doc {
+    /// A corpus file, read by every decoder.
+    pub(crate) fn any(bytes: &[u8]) -> Doc {
+        Doc {
+            kind: None,
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    /// The bytes, as saved in a corpus file.
+    pub(crate) fn saved(&self) -> Vec<u8> {
+        self.bytes.clone()
+    }
+
+    fn reads(&self, kind: Kind) -> bool {
+        self.kind.is_none_or(|k| k == kind)
+    }
+}
+
+/// Valid documents to mutate: bytes, parsed JSON and kind.
 #[derive(Debug)]
 pub(crate) struct Seeds {
     bytes: Vec<Vec<u8>>,
     docs: Vec<Value>,
+    kinds: Vec<Kind>,
 }
 
 impl Seeds {
@@ -58,12 +94,21 @@ impl Seeds {
             .iter()
             .map(|b| serde_json::from_slice(b).expect("seeds are JSON"))
             .collect();
-        Seeds { bytes, docs }
+        let mut kinds = vec![Kind::Manifest; 6];
+        kinds.extend([Kind::Chunk; 3]);
+        kinds.push(Kind::Topic);
+        Seeds { bytes, docs, kinds }
     }
 
     /// One case: damaged bytes, edited JSON, or noise. Seeds of more than 2 KB (a full tail,
     /// a full chunk) are picked one time in 20: a debug build decodes them slowly.
-    pub(crate) fn generate(&self, rng: &mut StdRng) -> (String, Vec<u8>) {
+    pub(crate) fn generate(&self, rng: &mut StdRng) -> (String, Doc) {
+        let (how, bytes, i) = self.bytes(rng);
+        let kind = Some(self.kinds[i]);
+        (how, Doc { kind, bytes })
+    }
+
+    fn bytes(&self, rng: &mut StdRng) -> (String, Vec<u8>, usize) {
         let mut i = rng.random_range(0..self.bytes.len());
         while self.bytes[i].len() > 2_000 && rng.random_bool(0.95) {
             i = rng.random_range(0..self.bytes.len());
@@ -73,7 +118,7 @@ impl Seeds {
             0..=7 => {
                 let mut input = self.bytes[i].clone();
                 let how = mutate::stacked(rng, &mut input, &donors);
-                return (format!("seed {i}, {how}"), input);
+                return (format!("seed {i}, {how}"), input, i);
             }
             8..=18 => {
                 let mut doc = self.docs[i].clone();
@@ -81,12 +126,13 @@ impl Seeds {
                     .map(|_| json::mutate(rng, &mut doc))
                     .collect();
                 let text = json::text(rng, &doc);
-                return (format!("seed {i}, {}", edits.join("+")), text.into_bytes());
+                let how = format!("seed {i}, {}", edits.join("+"));
+                return (how, text.into_bytes(), i);
             }
             _ => "random bytes",
         };
         let len = rng.random_range(0..200);
-        (how.to_string(), mutate::random_bytes(rng, len))
+        (how.to_string(), mutate::random_bytes(rng, len), i)
     }
 }
 
@@ -195,43 +241,64 @@ fn topic_config() -> TopicConfig {
     }
 }
 
-/// Reads `input` as a manifest, an index chunk and a topic configuration: each refuses it
-/// with a typed error naming the object, or decodes a document that encodes and decodes
-/// back to itself and whose accessors answer.
-pub(crate) fn check(input: &[u8]) -> Result<Verdict, Broken> {
-    let manifest = match codec::decode(input, MANIFEST_AT) {
-        Ok(m) => Some(accepted_manifest(&m)?),
-        Err(e) => typed(&e, &["manifest"], MANIFEST_AT).map(|()| None)?,
-    };
-    let chunk = match codec::decode_chunk(input, CHUNK_AT) {
-        Ok(c) => {
-            let again = codec::decode_chunk(&codec::encode_chunk(&c), CHUNK_AT);
-            if !again.as_ref().is_ok_and(|a| *a == c) {
-                return Err(format!("index chunk does not round-trip: {again:?}"));
-            }
-            entries(&c.entries);
-            // What a reader compares with the manifest's reference to the chunk.
-            let _ = ChunkRef::covering(ObjectId(Ulid::nil()), &c.entries);
-            Some(())
+/// Reads `doc` as a manifest, an index chunk or a topic configuration (or as each): each
+/// refuses it with a typed error naming the object, or decodes a document that encodes and
+/// decodes back to itself and whose accessors answer.
+pub(crate) fn check(doc: &Doc) -> Result<Verdict, Broken> {
+    type Read = fn(&[u8]) -> Result<bool, Broken>;
+    let readers: [(Kind, Read); 3] = [
+        (Kind::Manifest, read_manifest),
+        (Kind::Chunk, read_chunk),
+        (Kind::Topic, read_topic),
+    ];
+    let mut accepted = false;
+    for (kind, read) in readers {
+        if doc.reads(kind) {
+            accepted |= read(&doc.bytes)?;
         }
-        Err(e) => typed(&e, &["index chunk"], CHUNK_AT).map(|()| None)?,
-    };
-    let topic = match TopicConfig::decode(input, &topic_name(), TOPIC_AT) {
-        Ok(t) => {
-            let again = TopicConfig::decode(&t.encode(), &topic_name(), TOPIC_AT);
-            if !again.as_ref().is_ok_and(|a| *a == t) {
-                return Err(format!("topic config does not round-trip: {again:?}"));
-            }
-            Some(())
-        }
-        Err(e) => typed(&e, &["topic config"], TOPIC_AT).map(|()| None)?,
-    };
-    let any = manifest.is_some() || chunk.is_some() || topic.is_some();
-    Ok(if any {
+    }
+    Ok(if accepted {
         Verdict::Accepted
     } else {
         Verdict::Refused
     })
+}
+
+/// True when `input` decodes as a manifest (and passes), false when refused as it must be.
+fn read_manifest(input: &[u8]) -> Result<bool, Broken> {
+    match codec::decode(input, MANIFEST_AT) {
+        Ok(m) => accepted_manifest(&m).map(|()| true),
+        Err(e) => typed(&e, &["manifest"], MANIFEST_AT).map(|()| false),
+    }
+}
+
+/// True when `input` decodes as an index chunk (and passes), false when refused.
+fn read_chunk(input: &[u8]) -> Result<bool, Broken> {
+    let c = match codec::decode_chunk(input, CHUNK_AT) {
+        Ok(c) => c,
+        Err(e) => return typed(&e, &["index chunk"], CHUNK_AT).map(|()| false),
+    };
+    let again = codec::decode_chunk(&codec::encode_chunk(&c), CHUNK_AT);
+    if !again.as_ref().is_ok_and(|a| *a == c) {
+        return Err(format!("index chunk does not round-trip: {again:?}"));
+    }
+    entries(&c.entries);
+    // What a reader compares with the manifest's reference to the chunk.
+    let _ = ChunkRef::covering(ObjectId(Ulid::nil()), &c.entries);
+    Ok(true)
+}
+
+/// True when `input` decodes as a topic configuration (and passes), false when refused.
+fn read_topic(input: &[u8]) -> Result<bool, Broken> {
+    let t = match TopicConfig::decode(input, &topic_name(), TOPIC_AT) {
+        Ok(t) => t,
+        Err(e) => return typed(&e, &["topic config"], TOPIC_AT).map(|()| false),
+    };
+    let again = TopicConfig::decode(&t.encode(), &topic_name(), TOPIC_AT);
+    if !again.as_ref().is_ok_and(|a| *a == t) {
+        return Err(format!("topic config does not round-trip: {again:?}"));
+    }
+    Ok(true)
 }
 
 /// A decoded manifest's accessors answer, and it encodes and decodes back to itself.
@@ -246,6 +313,7 @@ fn accepted_manifest(m: &Manifest) -> Result<(), Broken> {
             let _ = day.to_string();
         }
     }
+    crate::edits::survive_edits(m)?;
     let bytes = codec::encode(m).map_err(|e| format!("a decoded manifest does not encode: {e}"))?;
     let again = codec::decode(&bytes, MANIFEST_AT);
     if !again.as_ref().is_ok_and(|a| a == m) {

@@ -196,7 +196,8 @@ impl Fuzz {
     }
 }
 
-/// The files of a corpus folder, sorted by name; a missing folder is an empty corpus.
+/// The files of a corpus folder, sorted by name, but for notes (`*.md`) and hidden files
+/// (`.gitkeep`); a missing folder is an empty corpus.
 pub fn corpus(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -204,6 +205,10 @@ pub fn corpus(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "md"))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     paths.sort();
     paths
