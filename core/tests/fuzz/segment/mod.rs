@@ -277,11 +277,18 @@ fn random_layout(rng: &mut StdRng) -> Layout {
 /// the segment, or agree on the same records at increasing positions.
 pub(crate) fn check(input: &[u8]) -> Result<Verdict, Broken> {
     let bytes = Bytes::copy_from_slice(input);
+    let len = bytes.len() as u64;
     let header = segment::decode_header(&bytes, LOCATION);
     if let Err(e) = &header {
         typed(e, &["segment"], LOCATION)?;
     }
     let ranged = by_blocks(&bytes)?;
+    // The same bytes as the suffix of a larger object (a reader's stale length).
+    for larger in [len + 1, len + (1 << 32), u64::MAX] {
+        if let Err(e) = Footer::parse(bytes.clone(), larger, LOCATION) {
+            typed(&e, &["segment"], LOCATION)?;
+        }
+    }
     let (decoded_header, records) = match segment::decode(bytes, LOCATION) {
         Ok(decoded) => decoded,
         Err(e) => return typed(&e, &["segment"], LOCATION).map(|()| Verdict::Refused),
