@@ -110,39 +110,38 @@ pub fn one(rng: &mut StdRng, input: &mut Vec<u8>, donors: &[&[u8]]) -> &'static 
             "prefix cut"
         }
         5 => {
-            let i = at(rng);
-            let v = u32_near(rng, 0).to_le_bytes();
-            put_le(input, i, &v);
+            let (i, v) = (at(rng), u32_near(rng, 0));
+            put_le(input, i, &v.to_le_bytes());
             "u32 boundary"
         }
         6 => {
-            let i = at(rng);
-            let v = u64_near(rng, 0).to_le_bytes();
-            put_le(input, i, &v);
+            let (i, v) = (at(rng), u64_near(rng, 0));
+            put_le(input, i, &v.to_le_bytes());
             "u64 boundary"
         }
-        7 => {
-            let i = rng.random_range(0..=len);
-            let n = rng.random_range(1..=16);
-            let extra = random_bytes(rng, n);
-            input.splice(i..i, extra);
-            "inserted bytes"
-        }
-        8 if len > 0 => {
-            let start = at(rng);
+        _ => runs(rng, input, donors),
+    }
+}
+
+/// Inserts, duplicates or deletes a run of bytes, or splices in the end of a donor.
+fn runs(rng: &mut StdRng, input: &mut Vec<u8>, donors: &[&[u8]]) -> &'static str {
+    let len = input.len();
+    match rng.random_range(0..4) {
+        0 if len > 0 => {
+            let start = rng.random_range(0..len);
             let end = rng.random_range(start..=len.min(start + 64));
             let run = input[start..end].to_vec();
             let to = rng.random_range(0..=len);
             input.splice(to..to, run);
             "duplicated run"
         }
-        9 if len > 0 => {
-            let start = at(rng);
+        1 if len > 0 => {
+            let start = rng.random_range(0..len);
             let end = rng.random_range(start..=len.min(start + 64));
             input.drain(start..end);
             "deleted run"
         }
-        10 if !donors.is_empty() => {
+        2 if !donors.is_empty() => {
             let donor = donors[rng.random_range(0..donors.len())];
             let keep = rng.random_range(0..=len);
             let from = rng.random_range(0..=donor.len());
@@ -151,8 +150,11 @@ pub fn one(rng: &mut StdRng, input: &mut Vec<u8>, donors: &[&[u8]]) -> &'static 
             "spliced"
         }
         _ => {
-            input.push(rng.random());
-            "appended byte"
+            let i = rng.random_range(0..=len);
+            let n = rng.random_range(1..=16);
+            let extra = random_bytes(rng, n);
+            input.splice(i..i, extra);
+            "inserted bytes"
         }
     }
 }
