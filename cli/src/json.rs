@@ -8,6 +8,8 @@
 //! text a float prints (`1.2345678901234568e+29`, `1.5`). Quote them to store them as text.
 //! An object may not repeat a key ([`strict`]).
 
+#[cfg(test)]
+mod fuzz;
 mod strict;
 
 use base64::Engine;

@@ -31,6 +31,8 @@ use crate::CliResult;
 use crate::args::{ProduceArgs, ProduceFormat};
 use crate::json::parse_line;
 pub(crate) use failure::Failure;
+#[cfg(test)]
+pub(crate) use input::read_line;
 use input::{BadLine, Line, LineError};
 use signals::Signals;
 pub(crate) use signals::listen;

@@ -88,7 +88,7 @@ fn read(mut input: impl BufRead, lines: &mpsc::Sender<Result<Line, LineError>>) 
 }
 
 /// The next line without its `\n` or `\r\n`, or `None` at the end of input.
-fn read_line(input: &mut impl BufRead) -> Result<Option<String>, BadLine> {
+pub(crate) fn read_line(input: &mut impl BufRead) -> Result<Option<String>, BadLine> {
     let mut bytes = Vec::new();
     // One byte past the limit tells a line at the limit from a longer one.
     let limit = (LINE_BYTES_MAX + 2) as u64;

@@ -1,6 +1,7 @@
 //! Manifest invariants, checked after every edit and after every decode (a pair assertion):
 //! offsets contiguous from the sealed chunks through the tail to the next offset, the log start
-//! inside the log, and versions, epochs, offsets and the orphan floor never moving backwards.
+//! inside the log, sizes that add up within `u64`, and versions, epochs, offsets and the orphan
+//! floor never moving backwards.
 //! A manifest whose index is external (DynamoDB) lists only newly added segments, so only the
 //! rules about those and about its scalars apply.
 
@@ -30,6 +31,11 @@ pub fn check(m: &Manifest) -> Result<(), String> {
             return Err(format!("{what} starts at offset {base}, expected {e}"));
         }
         expected = Some(end);
+    }
+    let sizes = m.chunks.iter().map(|c| c.bytes);
+    let mut sizes = sizes.chain(m.segments.iter().map(|s| s.bytes));
+    if sizes.try_fold(0u64, u64::checked_add).is_none() {
+        return Err("segment sizes add up past u64::MAX bytes".into());
     }
     let first = m
         .chunks

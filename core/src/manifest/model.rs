@@ -153,7 +153,8 @@ pub struct ChunkRef {
 }
 
 impl ChunkRef {
-    /// Describes a chunk holding `entries` (which must not be empty).
+    /// Describes a chunk holding `entries`; `None` when they are empty, or when their sizes
+    /// add up past `u64::MAX` (only a damaged chunk's can).
     pub fn covering(id: ObjectId, entries: &[SegmentEntry]) -> Option<ChunkRef> {
         let (first, last) = (entries.first()?, entries.last()?);
         Some(ChunkRef {
@@ -161,7 +162,9 @@ impl ChunkRef {
             base_offset: first.base_offset,
             end_offset: last.end_offset(),
             segments: entries.len() as u32,
-            bytes: entries.iter().map(|e| e.bytes).sum(),
+            bytes: entries
+                .iter()
+                .try_fold(0u64, |n, e| n.checked_add(e.bytes))?,
             min_ts: entries.iter().map(|e| e.min_ts).min().unwrap_or(0),
             max_ts: entries.iter().map(|e| e.max_ts).max().unwrap_or(0),
         })

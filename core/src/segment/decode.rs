@@ -182,7 +182,9 @@ pub fn decode(bytes: Bytes, location: &str) -> Result<(SegmentHeader, Vec<Positi
             "header record count differs from the index",
         ));
     }
-    let mut records = Vec::with_capacity(header.record_count as usize);
+    // Sized by the records found, never by the count claimed: a segment of a million removed
+    // positions holds no record, and its count must not reserve room for a million.
+    let mut records = Vec::new();
     for block in &footer.blocks {
         let range = block.range();
         let compressed = bytes.slice(range.start as usize..range.end as usize);

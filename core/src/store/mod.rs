@@ -28,6 +28,8 @@ mod s3_setup;
 
 pub use chunk_cache::CHUNK_CACHE_BYTES;
 pub use counting::{CountingStore, RequestCounts};
+#[cfg(all(feature = "dynamodb", feature = "test-util"))]
+pub(crate) use dynamo::item_codecs;
 #[cfg(feature = "dynamodb")]
 pub use dynamo::{DynamoManifestStore, LookupLimits, TABLE_KEY_SCHEMA, TIMESTAMP_LOOKUP_PAGES_MAX};
 pub use local_cas::LocalCasStore;

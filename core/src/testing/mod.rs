@@ -5,6 +5,8 @@
 //! that took effect but whose answer was lost, a 412/409 after our own write landed (the retry
 //! of an applied conditional write), and delays. Choices come from a seeded RNG, so a failing
 //! run can be replayed. [`DynamoFaults`] does the same for DynamoDB calls, inside the SDK.
+//! [`fuzz`] runs seeded fuzz tests of the decoders; [`dynamo_items`] opens the DynamoDB item
+//! codecs to them.
 
 use std::fmt;
 use std::ops::Range;
@@ -27,6 +29,16 @@ use crate::clock::Clock;
 
 #[cfg(feature = "dynamodb")]
 mod dynamo_faults;
+pub mod fuzz;
+
+/// DynamoDB items as the store writes and reads them, for tests that damage them.
+#[cfg(feature = "dynamodb")]
+pub mod dynamo_items {
+    pub use crate::store::item_codecs::{
+        AttributeValue, Item, head_from_item, head_to_item, segment_from_item, segment_to_item,
+        tombstone_from_item, tombstone_to_item,
+    };
+}
 
 #[cfg(feature = "dynamodb")]
 pub use dynamo_faults::{DynamoError, DynamoFault, DynamoFaults, DynamoRule};

@@ -7,6 +7,8 @@
 //! One table serves many stores: item keys start with the store's namespace (`s3://bucket`)
 //! and key prefix. The table's schema is [`TABLE_KEY_SCHEMA`]; `silt manifest init` creates it.
 
+#[cfg(feature = "test-util")]
+pub(crate) mod item_codecs;
 mod items;
 mod lookup;
 mod table;

@@ -122,7 +122,7 @@ fn replacements(
 }
 
 /// A graveyard item; a cold segment's also holds `day`, `first` and `last` (its key).
-fn tombstone_item(pk: &str, t: &Tombstone) -> Item {
+pub(super) fn tombstone_item(pk: &str, t: &Tombstone) -> Item {
     let kind = match t.kind {
         TombstoneKind::Segment => "segment",
         TombstoneKind::Chunk => "chunk",
@@ -144,7 +144,7 @@ fn tombstone_item(pk: &str, t: &Tombstone) -> Item {
     item
 }
 
-fn tombstone_of(item: &Item, location: &str) -> Result<Tombstone> {
+pub(super) fn tombstone_of(item: &Item, location: &str) -> Result<Tombstone> {
     let f = Fields { item, location };
     let kind = match f.text("kind")? {
         "segment" => TombstoneKind::Segment,
