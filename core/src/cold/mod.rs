@@ -38,6 +38,8 @@ mod disabled;
 #[cfg(feature = "cold")]
 mod integrity;
 #[cfg(feature = "cold")]
+mod locate;
+#[cfg(feature = "cold")]
 mod pages;
 #[cfg(feature = "cold")]
 mod read;
