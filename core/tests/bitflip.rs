@@ -23,8 +23,8 @@ use silt_core::ids::{
 };
 use silt_core::keys::Keys;
 use silt_core::manifest::{
-    ChunkRef, IndexChunk, Leader, Manifest, SegmentEntry, Tombstone, TombstoneKind,
-    WriterMarker, codec,
+    ChunkRef, IndexChunk, Leader, Manifest, SegmentEntry, Tombstone, TombstoneKind, WriterMarker,
+    codec,
 };
 use silt_core::record::{Header, Record};
 use silt_core::segment::{self, SegmentHeader};
@@ -105,7 +105,9 @@ fn flips(len: usize, sample: Option<usize>, tail: usize) -> Vec<(usize, u8)> {
     at.extend(len.saturating_sub(tail)..len);
     at.sort_unstable();
     at.dedup();
-    at.into_iter().map(|i| (i, rng.random_range(0..8u8))).collect()
+    at.into_iter()
+        .map(|i| (i, rng.random_range(0..8u8)))
+        .collect()
 }
 
 fn flipped(bytes: &[u8], at: usize, bit: u8) -> Bytes {
@@ -142,7 +144,9 @@ fn seq_records() -> Vec<(Offset, Record)> {
     (1..=5000u64)
         .map(|i| {
             let mut r = Record::from_value(i.to_string(), T0 + i as i64);
-            r.key = i.is_multiple_of(3).then(|| Bytes::from(format!("k{}", i % 40)));
+            r.key = i
+                .is_multiple_of(3)
+                .then(|| Bytes::from(format!("k{}", i % 40)));
             if i.is_multiple_of(5) {
                 r.headers.push(Header {
                     key: "h".into(),
@@ -167,7 +171,8 @@ async fn sealed(records: &[(Offset, Record)]) -> Bytes {
         last: records.last().unwrap().0,
     };
     let path = file.path(&keys);
-    let mut writer = ColdWriter::new(objects.clone(), &keys, file, &ColdOptions::default()).unwrap();
+    let mut writer =
+        ColdWriter::new(objects.clone(), &keys, file, &ColdOptions::default()).unwrap();
     for (offset, record) in records {
         writer.push(*offset, record.clone()).await.unwrap();
     }
@@ -177,7 +182,10 @@ async fn sealed(records: &[(Offset, Record)]) -> Bytes {
 
 /// Every record of the file, window by window, and the offset found for a timestamp in the
 /// middle; a window that does not move forward is a wrong answer, not a loop.
-async fn read_cold(bytes: Bytes, windows_max: usize) -> Result<(Vec<(Offset, Record)>, Option<Offset>), Error> {
+async fn read_cold(
+    bytes: Bytes,
+    windows_max: usize,
+) -> Result<(Vec<(Offset, Record)>, Option<Offset>), Error> {
     let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let path = Path::from("tables/file.parquet");
     let size = bytes.len() as u64;
@@ -190,7 +198,12 @@ async fn read_cold(bytes: Bytes, windows_max: usize) -> Result<(Vec<(Offset, Rec
         match window.end {
             Some(end) if end > at => at = end,
             Some(_) => break,
-            None => return Ok((out, first_offset_at(objects, &path, size, OWNER, T0 + 2_500).await?)),
+            None => {
+                return Ok((
+                    out,
+                    first_offset_at(objects, &path, size, OWNER, T0 + 2_500).await?,
+                ));
+            }
         }
     }
     // Not at the end after as many windows as records: report it as an alteration.
@@ -235,7 +248,11 @@ fn segment_identity() -> SegmentHeader {
 
 #[tokio::test]
 async fn hot_segment_bit_flips_are_detected_or_harmless() {
-    let records: Vec<Record> = seq_records().into_iter().take(400).map(|(_, r)| r).collect();
+    let records: Vec<Record> = seq_records()
+        .into_iter()
+        .take(400)
+        .map(|(_, r)| r)
+        .collect();
     let bytes = segment::encode(&segment_identity(), &records, 1).unwrap();
     let original = Arc::new(segment::decode(bytes.clone(), "seg").unwrap());
     let mut sweep = Sweep::new("hot segment");
@@ -253,7 +270,10 @@ async fn hot_segment_bit_flips_are_detected_or_harmless() {
 }
 
 fn id(n: u64) -> ObjectId {
-    ObjectId(Ulid::from_parts(1_700_000_000_000 + n, u128::from(n) * 7_919))
+    ObjectId(Ulid::from_parts(
+        1_700_000_000_000 + n,
+        u128::from(n) * 7_919,
+    ))
 }
 
 fn entries(from: u64, n: u64) -> Vec<SegmentEntry> {
@@ -280,7 +300,13 @@ fn manifest() -> Manifest {
         lease_until_ms: T0 + 10_000,
     });
     m.chunks = vec![ChunkRef::covering(id(900), &chunk).unwrap()];
-    m.segments = entries(10, 8).into_iter().map(|e| SegmentEntry { cold_day: None, ..e }).collect();
+    m.segments = entries(10, 8)
+        .into_iter()
+        .map(|e| SegmentEntry {
+            cold_day: None,
+            ..e
+        })
+        .collect();
     m.next_offset = Offset(18 * 20);
     m.log_start_offset = Offset(35);
     m.writers = (0..3)

@@ -41,7 +41,9 @@ pub(super) fn footer_len(last8: &[u8], size: u64) -> Result<u64, String> {
     let len = u64::from(u32::from_le_bytes(*len));
     // The footer sits between the leading magic and the last 8 bytes.
     if len + 12 > size {
-        return Err(format!("a footer of {len} bytes does not fit a file of {size}"));
+        return Err(format!(
+            "a footer of {len} bytes does not fit a file of {size}"
+        ));
     }
     Ok(len)
 }
@@ -126,7 +128,9 @@ pub(super) fn page_ranges(
         let index = meta.page_index_for_row_group(rg);
         for (c, column) in group.columns().iter().enumerate() {
             let whence = || format!("row group {rg}, column {c}");
-            let start = column.dictionary_page_offset().unwrap_or(column.data_page_offset());
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or(column.data_page_offset());
             let end = start.checked_add(column.compressed_size());
             let chunk = match (u64::try_from(start), end.map(u64::try_from)) {
                 (Ok(start), Some(Ok(end))) if start == at && start < end && end <= data.end => {
@@ -139,7 +143,9 @@ pub(super) fn page_ranges(
             let mut previous_row = None;
             for page in pages {
                 let begins = u64::try_from(page.offset).ok();
-                let len = u64::try_from(page.compressed_page_size).ok().filter(|l| *l > 0);
+                let len = u64::try_from(page.compressed_page_size)
+                    .ok()
+                    .filter(|l| *l > 0);
                 let (Some(begins), Some(len)) = (begins, len) else {
                     return Err(format!("{}: a page of negative place or size", whence()));
                 };

@@ -63,7 +63,11 @@ pub(super) fn locate(meta: &ParquetMetaData, column: usize, target: i64) -> Opti
 }
 
 /// One past the last row of the `value` page holding `row`, if the page index says.
-pub(super) fn value_page_end(meta: &ParquetMetaData, row_group: usize, row: usize) -> Option<usize> {
+pub(super) fn value_page_end(
+    meta: &ParquetMetaData,
+    row_group: usize,
+    row: usize,
+) -> Option<usize> {
     let index = meta.page_index_for_row_group(row_group);
     let pages = index.offset_index(VALUE_COLUMN)?.page_locations();
     let next = pages.iter().find(|p| row_index(p) > row)?;

@@ -48,6 +48,8 @@ mod schema;
 #[cfg(feature = "cold")]
 mod tail;
 #[cfg(feature = "cold")]
+mod thrift;
+#[cfg(feature = "cold")]
 mod write;
 
 #[cfg(not(feature = "cold"))]

@@ -89,7 +89,9 @@ impl AsyncFileReader for FileReader {
             let got = futures::future::try_join_all(gets).await;
             let got = got.map_err(store_error)?;
             let pairs = ranges.iter().zip(got);
-            pairs.map(|(range, bytes)| self.checked(range, bytes)).collect()
+            pairs
+                .map(|(range, bytes)| self.checked(range, bytes))
+                .collect()
         }
         .boxed()
     }
@@ -257,11 +259,16 @@ fn check_schema(meta: &ArrowReaderMetadata, location: &str) -> Result<()> {
     let ours = arrow_schema();
     let same = meta.parquet_schema().num_columns() == LEAF_COLUMNS
         && meta.schema().fields().len() == ours.fields().len()
-        && meta.schema().fields().iter().zip(ours.fields()).all(|(theirs, ours)| {
-            theirs.name() == ours.name()
-                && theirs.data_type() == ours.data_type()
-                && theirs.is_nullable() == ours.is_nullable()
-        });
+        && meta
+            .schema()
+            .fields()
+            .iter()
+            .zip(ours.fields())
+            .all(|(theirs, ours)| {
+                theirs.name() == ours.name()
+                    && theirs.data_type() == ours.data_type()
+                    && theirs.is_nullable() == ours.is_nullable()
+            });
     match same {
         true => Ok(()),
         false => Err(corrupt(location, "not the cold-segment schema")),

@@ -3,17 +3,18 @@
 //! and length the metadata gives is checked against the file before a read uses it. Files of
 //! format 1 (no checksums) are still read, with the same offset and length checks.
 
+use std::ops::Range;
+
 use bytes::{Bytes, BytesMut};
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
-use parquet::errors::ParquetError;
 use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
 
 use super::integrity::{
     PAGE_CRCS_KEY, PageSums, TRAILER_BYTES, decode_crcs, footer_len, page_ranges, tail_verifies,
     trailer_index_offset,
 };
-use super::{FORMAT_VERSION, corrupt};
+use super::{FORMAT_VERSION, corrupt, thrift};
 use crate::error::{Error, Result};
 
 /// Bytes read from the end of a file in the first request (footer and, usually, page index).
@@ -39,25 +40,32 @@ pub(super) async fn open(objects: &dyn ObjectStore, path: &Path, size: u64) -> R
     let location = path.as_ref();
     let bad = |reason: String| corrupt(location, reason);
     if size < DATA_START + 8 {
-        return Err(bad(format!("{size} bytes is shorter than any Parquet file")));
+        return Err(bad(format!(
+            "{size} bytes is shorter than any Parquet file"
+        )));
     }
     let mut tail = Tail::read(objects, path, size).await?;
     let last8 = tail.from(size - 8);
-    let footer_start = size - 8 - footer_len(&last8, size).map_err(bad)?;
-    if let Some(trailer_at) = footer_start.checked_sub(TRAILER_BYTES) {
+    let footer = size - 8 - footer_len(&last8, size).map_err(bad)?..size - 8;
+    if let Some(trailer_at) = footer.start.checked_sub(TRAILER_BYTES) {
         if trailer_at >= DATA_START {
             tail.reach(trailer_at).await?;
             let trailer = tail.from(trailer_at);
             if let Some(index_offset) = trailer_index_offset(&trailer[..TRAILER_BYTES as usize]) {
-                return checked(tail, index_offset, trailer_at).await;
+                return checked(tail, index_offset, trailer_at, footer).await;
             }
         }
     }
-    unchecked(tail, footer_start).await
+    unchecked(tail, footer).await
 }
 
 /// Format 2: the trailer's checksum over the tail, then the metadata, then the page checksums.
-async fn checked(mut tail: Tail<'_>, index_offset: u64, trailer_at: u64) -> Result<Opened> {
+async fn checked(
+    mut tail: Tail<'_>,
+    index_offset: u64,
+    trailer_at: u64,
+    footer: Range<u64>,
+) -> Result<Opened> {
     let location = tail.path.as_ref().to_string();
     let bad = |reason: &str| corrupt(&location, reason);
     if !(DATA_START..=trailer_at).contains(&index_offset) {
@@ -66,11 +74,12 @@ async fn checked(mut tail: Tail<'_>, index_offset: u64, trailer_at: u64) -> Resu
     tail.reach(index_offset).await?;
     let bytes = tail.from(index_offset);
     if !tail_verifies(&bytes, (trailer_at - index_offset) as usize) {
-        return Err(bad("the checksum of its footer and page index does not match"));
+        return Err(bad(
+            "the checksum of its footer and page index does not match",
+        ));
     }
-    let meta = parse(&bytes, tail.size).map_err(|e| corrupt(&location, e.to_string()))?;
-    let version = format_version(&meta, &location)?;
-    if version < CHECKED_FORMAT {
+    let meta = parse(&mut tail, footer, index_offset..trailer_at).await?;
+    if format_version(&meta, &location)? < CHECKED_FORMAT {
         return Err(bad("a checksum trailer in a file of format 1"));
     }
     let crcs = key_value(&meta, PAGE_CRCS_KEY).ok_or_else(|| bad("no page checksums"))?;
@@ -88,19 +97,10 @@ async fn checked(mut tail: Tail<'_>, index_offset: u64, trailer_at: u64) -> Resu
 }
 
 /// Format 1 (or a damaged trailer): the metadata as it is, if it says format 1.
-async fn unchecked(mut tail: Tail<'_>, footer_start: u64) -> Result<Opened> {
+async fn unchecked(mut tail: Tail<'_>, footer: Range<u64>) -> Result<Opened> {
     let location = tail.path.as_ref().to_string();
-    let mut parsed = parse(&tail.bytes, tail.size);
-    // Each round reads the tail the last one asked for, so two suffice; four bound a liar.
-    for _ in 0..4 {
-        let Err(ParquetError::NeedMoreData(needed)) = parsed else {
-            break;
-        };
-        let from = tail.size.saturating_sub(needed as u64);
-        tail.reach(from.max(DATA_START)).await?;
-        parsed = parse(&tail.bytes, tail.size);
-    }
-    let meta = parsed.map_err(|e| corrupt(&location, e.to_string()))?;
+    let footer_start = footer.start;
+    let meta = parse(&mut tail, footer, DATA_START..footer_start).await?;
     let version = format_version(&meta, &location)?;
     if version >= CHECKED_FORMAT || key_value(&meta, PAGE_CRCS_KEY).is_some() {
         let reason = "its checksum trailer is missing or damaged";
@@ -111,11 +111,53 @@ async fn unchecked(mut tail: Tail<'_>, footer_start: u64) -> Result<Opened> {
     Ok(Opened { meta, pages: None })
 }
 
-/// The footer and page index in `tail`, the last bytes of a file of `size` bytes.
-fn parse(tail: &Bytes, size: u64) -> parquet::errors::Result<ParquetMetaData> {
-    let mut reader = ParquetMetaDataReader::new().with_page_index_policy(PageIndexPolicy::Required);
-    reader.try_parse_sized(tail, size)?;
-    reader.finish()
+/// The footer at `footer` and the page index it points to (which must lie in `index`), each
+/// walked (see `thrift`) before the parquet crate parses it.
+async fn parse(
+    tail: &mut Tail<'_>,
+    footer: Range<u64>,
+    index: Range<u64>,
+) -> Result<ParquetMetaData> {
+    let location = tail.path.as_ref().to_string();
+    let bad = |what: &str, e: String| corrupt(&location, format!("{what}: {e}"));
+    tail.reach(footer.start).await?;
+    let footer_bytes = tail.slice(footer);
+    thrift::check_struct(&footer_bytes, None).map_err(|e| bad("its footer", e))?;
+    let meta = ParquetMetaDataReader::decode_metadata(&footer_bytes);
+    let meta = meta.map_err(|e| bad("its footer", e.to_string()))?;
+    // A column index (whose field 1 is a list of booleans) for some column chunks, an offset
+    // index for each.
+    let mut pieces = Vec::new();
+    for column in meta.row_groups().iter().flat_map(|rg| rg.columns()) {
+        let offsets = column.offset_index_range();
+        let offsets = offsets.ok_or_else(|| bad("its page index", "a chunk without one".into()))?;
+        pieces.push((offsets, None));
+        pieces.extend(column.column_index_range().map(|r| (r, Some(1))));
+    }
+    if let Some((range, _)) = pieces
+        .iter()
+        .find(|(r, _)| r.start >= r.end || !index.contains(&r.start) || r.end > index.end)
+    {
+        return Err(bad(
+            "its page index",
+            format!("{range:?} is outside {index:?}"),
+        ));
+    }
+    let first = pieces
+        .iter()
+        .map(|(r, _)| r.start)
+        .min()
+        .unwrap_or(index.start);
+    tail.reach(first).await?;
+    for (range, bools) in &pieces {
+        let piece = tail.slice(range.clone());
+        thrift::check_struct(&piece, *bools).map_err(|e| bad("its page index", e))?;
+    }
+    let mut reader = ParquetMetaDataReader::new_with_metadata(meta)
+        .with_page_index_policy(PageIndexPolicy::Required);
+    let read = reader.read_page_indexes_sized(&tail.bytes, tail.size);
+    read.and_then(|()| reader.finish())
+        .map_err(|e| bad("its page index", e.to_string()))
 }
 
 fn key_value<'a>(meta: &'a ParquetMetaData, key: &str) -> Option<&'a str> {
@@ -163,7 +205,11 @@ impl<'a> Tail<'a> {
         let bytes = got.bytes().await?;
         let start = size - FOOTER_HINT.min(size);
         if bytes.len() as u64 != size - start {
-            let reason = format!("{} bytes read of a {}-byte suffix", bytes.len(), size - start);
+            let reason = format!(
+                "{} bytes read of a {}-byte suffix",
+                bytes.len(),
+                size - start
+            );
             return Err(corrupt(path.as_ref(), reason));
         }
         Ok(Tail {
@@ -202,7 +248,17 @@ impl<'a> Tail<'a> {
 
     /// The bytes from `from` (at or after `start`) to the end of the file.
     fn from(&self, from: u64) -> Bytes {
-        let skip = from.saturating_sub(self.start).min(self.bytes.len() as u64);
-        self.bytes.slice(skip as usize..)
+        self.slice(from..self.size)
+    }
+
+    /// The bytes of `range` (within what was read; clamped to it).
+    fn slice(&self, range: Range<u64>) -> Bytes {
+        let at = |offset: u64| {
+            offset
+                .saturating_sub(self.start)
+                .min(self.bytes.len() as u64)
+        };
+        let (start, end) = (at(range.start), at(range.end));
+        self.bytes.slice(start as usize..end.max(start) as usize)
     }
 }

@@ -213,7 +213,10 @@ impl ColdWriter {
         let crcs: Vec<u32> = pages.iter().map(|(_, crc)| *crc).collect();
         let kv = KeyValue::new(PAGE_CRCS_KEY.to_string(), encode_crcs(&crcs));
         self.writer.append_key_value_metadata(kv);
-        let meta = self.writer.finish().map_err(|e| parquet_error(e, &location))?;
+        let meta = self
+            .writer
+            .finish()
+            .map_err(|e| parquet_error(e, &location))?;
         // What the reader will take from the footer must be what was written.
         let scanned: Vec<_> = pages.into_iter().map(|(range, _)| range).collect();
         if page_ranges(&meta, 4..self.uploaded).ok() != Some(scanned) {
@@ -227,7 +230,10 @@ impl ColdWriter {
         let completed = self.upload.shutdown().await;
         completed.map_err(|e| {
             let store = "multipart upload";
-            Error::from(object_store::Error::Generic { store, source: Box::new(e) })
+            Error::from(object_store::Error::Generic {
+                store,
+                source: Box::new(e),
+            })
         })?;
         Ok(size)
     }
