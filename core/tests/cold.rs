@@ -300,7 +300,9 @@ async fn golden_cold_files_read_back() {
         let got = read_all(objects.clone(), &path, size, Offset(0)).await;
         assert_eq!(got, golden_rows(), "{file}");
         let t = golden_rows()[50].1.timestamp_ms;
-        let at = first_offset_at(objects, &path, size, OWNER, t).await.unwrap();
+        let at = first_offset_at(objects, &path, size, OWNER, t)
+            .await
+            .unwrap();
         assert_eq!(at, Some(golden_rows()[50].0), "{file}");
     }
 }

@@ -125,7 +125,9 @@ fn verify_checksum(bytes: &[u8], what: &'static str, location: &str) -> Result<(
         return Ok(());
     };
     let digits = &body[at + CHECKSUM_FIELD.len()..];
-    let stored = std::str::from_utf8(digits).ok().and_then(|d| d.parse::<u32>().ok());
+    let stored = std::str::from_utf8(digits)
+        .ok()
+        .and_then(|d| d.parse::<u32>().ok());
     let stored = stored.ok_or_else(|| corrupt("its checksum is damaged"))?;
     let crc = crc32c::crc32c_append(crc32c::crc32c(&body[..at]), b"}");
     match stored == crc {
