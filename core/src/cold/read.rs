@@ -39,7 +39,7 @@ pub struct Window {
 }
 
 /// Ranged reads of one file, each checked against the page checksums (format 2 on).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct FileReader {
     objects: Arc<dyn ObjectStore>,
     path: Path,
@@ -111,11 +111,20 @@ pub type Owner = (TopicId, PartitionId);
 
 /// One cold segment, opened: its footer and page index read and checked once for every read
 /// of it. A cursor keeps the one it reads.
-#[derive(Debug)]
 pub struct ColdReader {
     reader: FileReader,
     meta: ArrowReaderMetadata,
     size: u64,
+}
+
+impl std::fmt::Debug for ColdReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ColdReader")
+            .field("path", &self.reader.path)
+            .field("size", &self.size)
+            .field("checked", &self.reader.pages.is_some())
+            .finish()
+    }
 }
 
 impl ColdReader {
