@@ -19,6 +19,7 @@ use tokio::io::AsyncWriteExt;
 use super::integrity::{PAGE_CRCS_KEY, encode_crcs, page_ranges, with_trailer};
 use super::pages::PageScanner;
 use super::schema::{OFFSET_COLUMN, arrow_schema, batch_of};
+use super::tail::TAIL_BYTES_MAX;
 use super::{ColdOptions, FORMAT_VERSION, PAGE_BYTES, parquet_error};
 use crate::error::{Error, Result};
 use crate::ids::{Day, ObjectId, Offset, PartitionId, TopicId, TopicName};
@@ -208,23 +209,7 @@ impl ColdWriter {
         if self.uploaded != self.writer.bytes_written() as u64 {
             return Err(self.internal("bytes left behind in the Parquet writer".into()));
         }
-        let pages = std::mem::take(&mut self.pages).finish();
-        let pages = pages.map_err(|reason| self.internal(reason))?;
-        let crcs: Vec<u32> = pages.iter().map(|(_, crc)| *crc).collect();
-        let kv = KeyValue::new(PAGE_CRCS_KEY.to_string(), encode_crcs(&crcs));
-        self.writer.append_key_value_metadata(kv);
-        let meta = self
-            .writer
-            .finish()
-            .map_err(|e| parquet_error(e, &location))?;
-        // What the reader will take from the footer must be what was written.
-        let scanned: Vec<_> = pages.into_iter().map(|(range, _)| range).collect();
-        if page_ranges(&meta, 4..self.uploaded).ok() != Some(scanned) {
-            let reason = "the pages written differ from those the footer lists";
-            return Err(self.internal(reason.into()));
-        }
-        let tail = std::mem::take(self.writer.inner_mut());
-        let tail = with_trailer(&tail, self.uploaded).map_err(|reason| self.internal(reason))?;
+        let tail = self.tail()?;
         let size = self.uploaded + tail.len() as u64;
         self.upload.put(Bytes::from(tail)).await?;
         let completed = self.upload.shutdown().await;
@@ -236,6 +221,36 @@ impl ColdWriter {
             })
         })?;
         Ok(size)
+    }
+
+    /// Once every page is uploaded: the page checksums into the footer, then the page index,
+    /// the trailer and the footer as they end the file.
+    fn tail(&mut self) -> Result<Vec<u8>> {
+        let pages = std::mem::take(&mut self.pages).finish();
+        let pages = pages.map_err(|reason| self.internal(reason))?;
+        let crcs: Vec<u32> = pages.iter().map(|(_, crc)| *crc).collect();
+        let kv = KeyValue::new(PAGE_CRCS_KEY.to_string(), encode_crcs(&crcs));
+        self.writer.append_key_value_metadata(kv);
+        let meta = self.writer.finish();
+        let meta = meta.map_err(|e| parquet_error(e, &self.location))?;
+        // What the reader will take from the footer must be what was written.
+        let scanned: Vec<_> = pages.into_iter().map(|(range, _)| range).collect();
+        if page_ranges(&meta, 4..self.uploaded).ok() != Some(scanned) {
+            let reason = "the pages written differ from those the footer lists";
+            return Err(self.internal(reason.into()));
+        }
+        let tail = std::mem::take(self.writer.inner_mut());
+        let tail = with_trailer(&tail, self.uploaded).map_err(|reason| self.internal(reason))?;
+        // Readers refuse a longer tail: better no file (the upload is never completed).
+        if tail.len() as u64 > TAIL_BYTES_MAX {
+            let reason = format!(
+                "a tail of {} bytes, over readers' limit of {TAIL_BYTES_MAX}: seal fewer records \
+                 per file",
+                tail.len()
+            );
+            return Err(self.internal(reason));
+        }
+        Ok(tail)
     }
 
     fn internal(&self, reason: String) -> Error {
