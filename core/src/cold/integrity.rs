@@ -109,7 +109,7 @@ pub(super) fn decode_crcs(text: &str) -> Result<Vec<u32>, String> {
 }
 
 fn hex(digit: u8) -> u32 {
-    u32::from((digit as char).to_digit(16).unwrap_or(0))
+    (digit as char).to_digit(16).unwrap_or(0)
 }
 
 /// The byte range of every page of `meta` in file order (a column chunk's dictionary page,

@@ -47,13 +47,12 @@ pub(super) async fn open(objects: &dyn ObjectStore, path: &Path, size: u64) -> R
     let mut tail = Tail::read(objects, path, size).await?;
     let last8 = tail.from(size - 8);
     let footer = size - 8 - footer_len(&last8, size).map_err(bad)?..size - 8;
-    if let Some(trailer_at) = footer.start.checked_sub(TRAILER_BYTES) {
-        if trailer_at >= DATA_START {
-            tail.reach(trailer_at).await?;
-            let trailer = tail.from(trailer_at);
-            if let Some(index_offset) = trailer_index_offset(&trailer[..TRAILER_BYTES as usize]) {
-                return checked(tail, index_offset, trailer_at, footer).await;
-            }
+    let trailer_at = footer.start.checked_sub(TRAILER_BYTES);
+    if let Some(trailer_at) = trailer_at.filter(|at| *at >= DATA_START) {
+        tail.reach(trailer_at).await?;
+        let trailer = tail.from(trailer_at);
+        if let Some(index_offset) = trailer_index_offset(&trailer[..TRAILER_BYTES as usize]) {
+            return checked(tail, index_offset, trailer_at, footer).await;
         }
     }
     unchecked(tail, footer).await
