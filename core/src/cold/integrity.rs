@@ -20,6 +20,7 @@
 use std::ops::Range;
 
 use parquet::file::metadata::ParquetMetaData;
+use parquet::file::page_index::offset_index::PageLocation;
 
 /// Bytes of the trailer between the page index and the footer.
 pub(super) const TRAILER_BYTES: u64 = 16;
@@ -116,18 +117,16 @@ fn hex(digit: u8) -> u32 {
 /// then its data pages), after checking every offset and length they are taken from: each
 /// column chunk lies in the data region `data`, its pages tile it exactly, and chunks follow
 /// each other with no gap from the data region's start; the pages of a chunk start at row 0,
-/// in increasing row order, inside the row group. Returns the end of the last page.
+/// in increasing row order, inside the row group. The caller checks where the last one ends.
 pub(super) fn page_ranges(
     meta: &ParquetMetaData,
     data: Range<u64>,
 ) -> Result<Vec<Range<u64>>, String> {
     let mut ranges = Vec::new();
-    let mut at = data.start;
     for (rg, group) in meta.row_groups().iter().enumerate() {
-        let rows = group.num_rows();
         let index = meta.page_index_for_row_group(rg);
         for (c, column) in group.columns().iter().enumerate() {
-            let whence = || format!("row group {rg}, column {c}");
+            let at = ranges.last().map_or(data.start, |r: &Range<u64>| r.end);
             let start = column
                 .dictionary_page_offset()
                 .unwrap_or(column.data_page_offset());
@@ -136,45 +135,61 @@ pub(super) fn page_ranges(
                 (Ok(start), Some(Ok(end))) if start == at && start < end && end <= data.end => {
                     start..end
                 }
-                _ => return Err(format!("{}: a column chunk out of place", whence())),
+                _ => {
+                    return Err(format!(
+                        "row group {rg}, column {c}: a column chunk out of place"
+                    ));
+                }
             };
             let pages = index.offset_index(c).map(|o| o.page_locations().as_slice());
-            let pages = pages.unwrap_or_default();
-            let mut previous_row = None;
-            for page in pages {
-                let begins = u64::try_from(page.offset).ok();
-                let len = u64::try_from(page.compressed_page_size)
-                    .ok()
-                    .filter(|l| *l > 0);
-                let (Some(begins), Some(len)) = (begins, len) else {
-                    return Err(format!("{}: a page of negative place or size", whence()));
-                };
-                let row = page.first_row_index;
-                let rows_ok = match previous_row {
-                    None => row == 0,
-                    Some(previous) => row > previous && row < rows,
-                };
-                if !rows_ok {
-                    return Err(format!("{}: page rows out of order", whence()));
-                }
-                // The bytes before the first data page are the dictionary page.
-                if previous_row.is_none() && begins > chunk.start && begins < chunk.end {
-                    ranges.push(chunk.start..begins);
-                    at = begins;
-                }
-                previous_row = Some(row);
-                if begins != at || begins + len > chunk.end {
-                    return Err(format!("{}: pages do not tile the column chunk", whence()));
-                }
-                ranges.push(begins..begins + len);
-                at = begins + len;
-            }
-            if at != chunk.end {
-                return Err(format!("{}: pages do not tile the column chunk", whence()));
-            }
+            let pages = chunk_pages(chunk, pages.unwrap_or_default(), group.num_rows());
+            ranges.extend(pages.map_err(|e| format!("row group {rg}, column {c}: {e}"))?);
         }
     }
     Ok(ranges)
+}
+
+/// The pages of the column chunk at `chunk` (its dictionary page first, if the first data
+/// page starts after the chunk does), which must tile it, in row order from row 0.
+fn chunk_pages(
+    chunk: Range<u64>,
+    pages: &[PageLocation],
+    rows: i64,
+) -> Result<Vec<Range<u64>>, String> {
+    let mut out = Vec::with_capacity(pages.len() + 1);
+    let mut at = chunk.start;
+    let mut previous_row = None;
+    for page in pages {
+        let begins = u64::try_from(page.offset).ok();
+        let len = u64::try_from(page.compressed_page_size)
+            .ok()
+            .filter(|l| *l > 0);
+        let (Some(begins), Some(len)) = (begins, len) else {
+            return Err("a page of negative place or size".into());
+        };
+        let row = page.first_row_index;
+        let rows_ok = match previous_row {
+            None => row == 0,
+            Some(previous) => row > previous && row < rows,
+        };
+        if !rows_ok {
+            return Err("page rows out of order".into());
+        }
+        if previous_row.is_none() && begins > chunk.start && begins < chunk.end {
+            out.push(chunk.start..begins);
+            at = begins;
+        }
+        previous_row = Some(row);
+        if begins != at || begins + len > chunk.end {
+            return Err("pages do not tile the column chunk".into());
+        }
+        out.push(begins..begins + len);
+        at = begins + len;
+    }
+    match at == chunk.end {
+        true => Ok(out),
+        false => Err("pages do not tile the column chunk".into()),
+    }
 }
 
 /// The page checksums of a format 2 file, by byte range.
