@@ -260,3 +260,49 @@ async fn a_push_out_of_order_is_an_internal_error_not_corruption() {
     );
     assert!(error.to_string().contains("out of order"), "{error}");
 }
+
+/// The golden file's records: those of [`records`], with short values, over several pages and
+/// row groups.
+fn golden_rows() -> Vec<(Offset, Record)> {
+    let mut rows = records(120);
+    for (i, (_, r)) in rows.iter_mut().enumerate() {
+        r.value = r.value.as_ref().map(|_| noise(i as u64, 24));
+    }
+    rows
+}
+
+fn golden_options() -> ColdOptions {
+    ColdOptions {
+        row_group_bytes: 2 * 1024,
+        page_rows: 16,
+    }
+}
+
+/// The files every earlier writer produced stay readable: one golden file per format version.
+/// `SILT_WRITE_GOLDEN=1` writes the current version's file (never an older one).
+#[tokio::test]
+async fn golden_cold_files_read_back() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
+    let current = format!("{dir}/cold-v{}.parquet", silt_core::cold::FORMAT_VERSION);
+    if std::env::var_os("SILT_WRITE_GOLDEN").is_some() {
+        let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let (path, _) = write(objects.clone(), &golden_rows(), &golden_options()).await;
+        let bytes = objects.get(&path).await.unwrap().bytes().await.unwrap();
+        std::fs::write(&current, bytes).unwrap();
+    }
+    for version in 1..=silt_core::cold::FORMAT_VERSION {
+        let file = format!("{dir}/cold-v{version}.parquet");
+        let bytes = Bytes::from(std::fs::read(&file).unwrap());
+        let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let path = Path::from(format!("golden/cold-v{version}.parquet"));
+        let size = bytes.len() as u64;
+        objects.put(&path, bytes.into()).await.unwrap();
+        let got = read_all(objects.clone(), &path, size, Offset(0)).await;
+        assert_eq!(got, golden_rows(), "{file}");
+        let t = golden_rows()[50].1.timestamp_ms;
+        let at = first_offset_at(objects, &path, size, OWNER, t)
+            .await
+            .unwrap();
+        assert_eq!(at, Some(golden_rows()[50].0), "{file}");
+    }
+}

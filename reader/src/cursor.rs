@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use silt_core::cold::ColdReader;
 use silt_core::error::Error;
 use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
 use silt_core::record::Record;
@@ -10,7 +11,7 @@ use silt_core::store::Storage;
 use tokio::time::Instant;
 
 use crate::error::ReadError;
-use crate::fetch::{Fetched, fetch};
+use crate::fetch::{Fetched, fetch, fetch_cold};
 use crate::view::View;
 
 /// Times a vanished segment (compacted or expired under us) is looked up again.
@@ -42,6 +43,8 @@ pub struct Cursor {
     pub(crate) view: View,
     pub(crate) position: Offset,
     pub(crate) loaded: Option<Fetched>,
+    /// The cold segment read last, kept open while reads stay in it.
+    pub(crate) cold: Option<ColdReader>,
     pub(crate) poll_interval: Duration,
 }
 
@@ -162,7 +165,15 @@ impl Cursor {
             match found {
                 Ok(Some(entry)) => {
                     let (topic, id, p) = (&self.topic, self.topic_id, self.partition);
-                    match fetch(&self.storage, topic, id, p, &entry, self.position).await {
+                    let fetched = match entry.is_cold() {
+                        true => {
+                            let (owner, cold) = ((id, p), &mut self.cold);
+                            fetch_cold(&self.storage, topic, owner, &entry, self.position, cold)
+                                .await
+                        }
+                        false => fetch(&self.storage, topic, id, p, &entry, self.position).await,
+                    };
+                    match fetched {
                         Ok(fetched) => {
                             self.loaded = Some(fetched);
                             return Ok(());

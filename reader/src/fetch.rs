@@ -39,7 +39,8 @@ pub(crate) async fn fetch(
     offset: Offset,
 ) -> Result<Fetched> {
     if entry.is_cold() {
-        return fetch_cold(storage, topic, (topic_id, partition), entry, offset).await;
+        let owner = (topic_id, partition);
+        return fetch_cold(storage, topic, owner, entry, offset, &mut None).await;
     }
     let path = storage.keys.segment(topic, partition, entry.id);
     let location = path.to_string();
@@ -87,16 +88,27 @@ pub(crate) async fn fetch(
     })
 }
 
-async fn fetch_cold(
+/// Fetches the records of cold `entry` from `offset` on (a page run), through `opened`: the
+/// file read last, kept open (its footer and page index read once) while reads stay in it.
+pub(crate) async fn fetch_cold(
     storage: &Storage,
     topic: &TopicName,
     owner: cold::Owner,
     entry: &SegmentEntry,
     offset: Offset,
+    opened: &mut Option<cold::ColdReader>,
 ) -> Result<Fetched> {
     let path = storage.keys.segment_object(topic, owner.1, entry);
-    let objects = storage.objects.clone();
-    let window = cold::read_window(objects, &path, entry.bytes, owner, offset).await?;
+    let file = match opened.take() {
+        Some(file) if *file.path() == path && file.size() == entry.bytes => file,
+        _ => {
+            let objects = storage.objects.clone();
+            cold::ColdReader::open(objects, &path, entry.bytes, owner).await?
+        }
+    };
+    // On an error the file is dropped: the next read opens it afresh.
+    let window = file.read_window(offset).await?;
+    *opened = Some(file);
     let end = window
         .end
         .map_or(entry.end_offset(), |e| e.min(entry.end_offset()));

@@ -82,6 +82,7 @@ impl Reader {
             view: View::new(self.topic.topic_id, partition),
             position: Offset(0),
             loaded: None,
+            cold: None,
             poll_interval: POLL_INTERVAL,
         };
         cursor.refresh().await?;

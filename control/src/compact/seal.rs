@@ -29,6 +29,10 @@ use crate::job::delete;
 
 /// Default size a cold segment aims for.
 pub const COLD_FILE_BYTES: u64 = 512 * 1024 * 1024;
+/// Offsets a cold segment covers at most (hot segments are grouped while under it). Its page
+/// index and page checksums grow with its records (about 0.3 to 0.6 byte each), and readers
+/// refuse a tail over `TAIL_BYTES_MAX` (64 MiB): 2^25 offsets keep it under 20 MiB.
+pub(super) const COLD_FILE_OFFSETS_MAX: u64 = 1 << 25;
 
 /// Whether every record of `e` counts as older than `cutoff_ms`: its newest record is, or
 /// it was committed before then (so a producer clock far ahead cannot hold a segment back
@@ -60,7 +64,8 @@ pub(super) fn groups(
         let records = u64::from(e.records);
         match &mut current {
             Some((run, bytes, offsets))
-                if *bytes + e.bytes <= file_bytes && *offsets + records <= u64::from(u32::MAX) =>
+                if *bytes + e.bytes <= file_bytes
+                    && *offsets + records <= COLD_FILE_OFFSETS_MAX =>
             {
                 run.end = i + 1;
                 *bytes += e.bytes;
@@ -324,6 +329,20 @@ mod tests {
             (DAY, DAY, 10, false),
             (DAY, DAY, 95, false),
         ]);
+        assert_eq!(groups(&e, 10 * DAY, 100), (vec![0..2, 2..3], false));
+    }
+
+    #[test]
+    fn a_file_covers_at_most_its_offset_limit() {
+        let mut e = entries(&[(0, 1, 10, false), (0, 1, 10, false), (0, 1, 10, false)]);
+        let half = u32::try_from(COLD_FILE_OFFSETS_MAX / 2).unwrap();
+        for (i, entry) in e.iter_mut().enumerate() {
+            entry.records = half;
+            entry.base_offset = Offset(i as u64 * u64::from(half));
+        }
+        e[1].records = half + 1;
+        assert_eq!(groups(&e, 10 * DAY, 100), (vec![0..1, 1..2, 2..3], false));
+        e[1].records = half;
         assert_eq!(groups(&e, 10 * DAY, 100), (vec![0..2, 2..3], false));
     }
 

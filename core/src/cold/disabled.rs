@@ -24,6 +24,44 @@ pub struct Window {
     pub records: Vec<(Offset, Record)>,
 }
 
+/// A cold segment opened for reading: never, in this build.
+#[derive(Debug)]
+pub struct ColdReader {
+    never: std::convert::Infallible,
+}
+
+impl ColdReader {
+    /// Refuses: this build cannot read cold segments.
+    pub async fn open(
+        _objects: Arc<dyn ObjectStore>,
+        path: &Path,
+        _size: u64,
+        _owner: Owner,
+    ) -> Result<ColdReader> {
+        Err(unsupported(path))
+    }
+
+    /// The file it reads.
+    pub fn path(&self) -> &Path {
+        match self.never {}
+    }
+
+    /// The file's size in bytes.
+    pub fn size(&self) -> u64 {
+        match self.never {}
+    }
+
+    /// The records from `offset` on.
+    pub async fn read_window(&self, _offset: Offset) -> Result<Window> {
+        match self.never {}
+    }
+
+    /// The offset of the first record at or after `ts_ms`.
+    pub async fn first_offset_at(&self, _ts_ms: i64) -> Result<Option<Offset>> {
+        match self.never {}
+    }
+}
+
 /// Refuses: this build cannot read cold segments.
 pub async fn read_window(
     _objects: Arc<dyn ObjectStore>,

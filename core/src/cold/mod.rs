@@ -22,6 +22,12 @@
 //! `silt.`); a reader checks the id and partition. A file covers consecutive offsets (some may
 //! be missing: key compaction removed them) and is never rewritten.
 //!
+//! Format 2 adds checksums (`integrity`): one per page, and one over the page index and footer
+//! in a 16-byte trailer before the footer, which Parquet tools skip. A reader verifies the
+//! tail once when it opens a file ([`ColdReader`], `tail`) and each page it reads, so a
+//! damaged file is a `Corrupt` error naming it, never wrong records or a panic. Files of
+//! format 1 (no checksums) stay readable; only their offsets and lengths are checked.
+//!
 //! Cargo feature `cold` (on by default) builds this with arrow and parquet. Without it only
 //! the constants, the options and the readers' entry points remain, and those answer
 //! [`FeatureDisabled`](crate::Error::FeatureDisabled) (see `disabled`): a sealed offset is an
@@ -30,18 +36,30 @@
 #[cfg(not(feature = "cold"))]
 mod disabled;
 #[cfg(feature = "cold")]
+mod integrity;
+#[cfg(feature = "cold")]
+mod locate;
+#[cfg(feature = "cold")]
+mod pages;
+#[cfg(feature = "cold")]
 mod read;
 #[cfg(feature = "cold")]
 mod schema;
 #[cfg(feature = "cold")]
+mod tail;
+#[cfg(feature = "cold")]
+mod thrift;
+#[cfg(feature = "cold")]
 mod write;
 
 #[cfg(not(feature = "cold"))]
-pub use disabled::{Owner, Window, first_offset_at, read_window};
+pub use disabled::{ColdReader, Owner, Window, first_offset_at, read_window};
 #[cfg(feature = "cold")]
-pub use read::{Owner, Window, first_offset_at, read_window};
+pub use read::{ColdReader, Owner, Window, first_offset_at, read_window};
 #[cfg(feature = "cold")]
 pub use schema::arrow_schema;
+#[cfg(feature = "cold")]
+pub use tail::TAIL_BYTES_MAX;
 #[cfg(feature = "cold")]
 pub use write::{ColdFile, ColdWriter};
 
@@ -54,8 +72,9 @@ pub const ROW_GROUP_BYTES: usize = 128 * 1024 * 1024;
 pub const PAGE_ROWS: usize = 1024;
 /// Record bytes after which a page ends early (Parquet's own page size limit).
 pub const PAGE_BYTES: usize = 1024 * 1024;
-/// Version of this layout, in the `silt.format_version` metadata.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of this layout, in the `silt.format_version` metadata: 2 has checksums, 1 (still
+/// read) has none.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Knobs of the files compaction writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,11 +94,16 @@ impl Default for ColdOptions {
     }
 }
 
-/// A Parquet error: a store error passes through (so a vanished file reads as `NotFound`),
-/// anything else means the file is not what silt wrote.
+/// A Parquet error: a store error passes through (so a vanished file reads as `NotFound`), as
+/// does silt's own (a page failing its checksum); anything else means the file is not what
+/// silt wrote.
 #[cfg(feature = "cold")]
 fn parquet_error(e: parquet::errors::ParquetError, location: &str) -> Error {
     if let parquet::errors::ParquetError::External(inner) = e {
+        let inner = match inner.downcast::<Error>() {
+            Ok(ours) => return *ours,
+            Err(other) => other,
+        };
         return match inner.downcast::<object_store::Error>() {
             Ok(store) => Error::from(*store),
             Err(other) => corrupt(location, other.to_string()),

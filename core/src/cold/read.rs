@@ -1,9 +1,11 @@
-//! Reading a cold segment by offset or timestamp with ranged reads: the footer (metadata and
-//! page index, one suffix read plus the index), then only the pages of the one row group that
-//! hold the offset or time asked for. A file whose metadata names another topic incarnation
-//! or partition, or whose schema is not silt's, is reported as corrupt.
+//! Reading a cold segment by offset or timestamp with ranged reads: the tail (page index and
+//! footer, checked once per [`ColdReader`], see `tail`), then only the pages of the one row
+//! group that hold the offset or time asked for, each verified against its checksum before
+//! Parquet decodes it. A file whose metadata names another topic incarnation or partition, or
+//! whose schema is not silt's, is reported as corrupt.
 
 use std::ops::Range;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -17,24 +19,15 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::errors::ParquetError;
-use parquet::file::metadata::page_index::RowGroupPageIndex;
-use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
-use parquet::file::page_index::column_index::{ColumnIndexMetaData, PrimitiveColumnIndex};
-use parquet::file::page_index::offset_index::PageLocation;
-use parquet::file::statistics::Statistics;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData};
 
-use arrow::datatypes::{DataType, Schema};
-
-use super::schema::{
-    LEAF_COLUMNS, OFFSET_COLUMN, TIMESTAMP_COLUMN, VALUE_COLUMN, arrow_schema, records_of,
-};
-use super::{corrupt, parquet_error};
+use super::integrity::PageSums;
+use super::locate::{Rows, locate, value_page_end};
+use super::schema::{LEAF_COLUMNS, OFFSET_COLUMN, TIMESTAMP_COLUMN, arrow_schema, records_of};
+use super::{corrupt, parquet_error, tail};
 use crate::error::Result;
 use crate::ids::{Offset, PartitionId, TopicId};
 use crate::record::Record;
-
-/// Bytes read from the end of a file in the first request (footer and, usually, page index).
-const FOOTER_HINT: usize = 64 * 1024;
 
 /// The records of one page run, from some offset on.
 #[derive(Debug)]
@@ -45,30 +38,42 @@ pub struct Window {
     pub records: Vec<(Offset, Record)>,
 }
 
-/// The rows of the page of `column` that holds the first value at or above `target`.
-struct Rows {
-    row_group: usize,
-    rows: Range<usize>,
-    /// The first offset after these rows, if the file has more.
-    next: Option<Offset>,
-}
-
-/// Ranged reads of one file of known size, for the Parquet reader.
-#[derive(Debug, Clone)]
+/// Ranged reads of one file, each checked against the page checksums (format 2 on).
+#[derive(Clone)]
 struct FileReader {
     objects: Arc<dyn ObjectStore>,
     path: Path,
-    size: u64,
+    meta: Arc<ParquetMetaData>,
+    pages: Option<Arc<PageSums>>,
 }
 
 fn store_error(e: object_store::Error) -> ParquetError {
     ParquetError::External(Box::new(e))
 }
 
+impl FileReader {
+    /// `bytes` read from `range`, if they are what was written there.
+    fn checked(&self, range: &Range<u64>, bytes: Bytes) -> parquet::errors::Result<Bytes> {
+        let Some(pages) = &self.pages else {
+            return Ok(bytes);
+        };
+        match pages.verify(range, &bytes) {
+            Ok(()) => Ok(bytes),
+            Err(reason) => Err(ParquetError::External(Box::new(corrupt(
+                self.path.as_ref(),
+                reason,
+            )))),
+        }
+    }
+}
+
 impl AsyncFileReader for FileReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        let got = self.objects.get_range(&self.path, range);
-        async move { got.await.map_err(store_error) }.boxed()
+        async move {
+            let got = self.objects.get_range(&self.path, range.clone()).await;
+            self.checked(&range, got.map_err(store_error)?)
+        }
+        .boxed()
     }
 
     /// One ranged GET per range, in parallel: exactly the pages asked for (an object store's
@@ -77,79 +82,139 @@ impl AsyncFileReader for FileReader {
         &mut self,
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
-        let (objects, path) = (&self.objects, &self.path);
-        let gets = ranges
-            .into_iter()
-            .map(move |range| objects.get_range(path, range));
         async move {
-            futures::future::try_join_all(gets)
-                .await
-                .map_err(store_error)
+            let gets = ranges
+                .iter()
+                .map(|range| self.objects.get_range(&self.path, range.clone()));
+            let got = futures::future::try_join_all(gets).await;
+            let got = got.map_err(store_error)?;
+            let pairs = ranges.iter().zip(got);
+            pairs
+                .map(|(range, bytes)| self.checked(range, bytes))
+                .collect()
         }
         .boxed()
     }
 
+    /// The metadata read when the file was opened (the reader is always built with it).
     fn get_metadata<'a>(
         &'a mut self,
-        options: Option<&'a ArrowReaderOptions>,
+        _options: Option<&'a ArrowReaderOptions>,
     ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
-        async move {
-            let size = self.size;
-            let metadata = ParquetMetaDataReader::new()
-                .with_arrow_reader_options(options)
-                .with_prefetch_hint(Some(FOOTER_HINT))
-                .load_and_finish(self, size)
-                .await?;
-            Ok(Arc::new(metadata))
-        }
-        .boxed()
+        let meta = self.meta.clone();
+        async move { Ok(meta) }.boxed()
     }
 }
 
 /// The topic incarnation and partition a file must belong to.
 pub type Owner = (TopicId, PartitionId);
 
-/// One cold segment, its footer and page index read once for every read of it.
-struct File {
+/// One cold segment, opened: its footer and page index read and checked once for every read
+/// of it. A cursor keeps the one it reads.
+pub struct ColdReader {
     reader: FileReader,
     meta: ArrowReaderMetadata,
+    size: u64,
 }
 
-impl File {
-    async fn open(
+impl std::fmt::Debug for ColdReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ColdReader")
+            .field("path", &self.reader.path)
+            .field("size", &self.size)
+            .field("checked", &self.reader.pages.is_some())
+            .finish()
+    }
+}
+
+impl ColdReader {
+    /// Opens the file at `path`, of `size` bytes, which must belong to `owner`.
+    pub async fn open(
         objects: Arc<dyn ObjectStore>,
         path: &Path,
         size: u64,
         owner: Owner,
-    ) -> Result<File> {
-        let mut reader = FileReader {
-            objects,
-            path: path.clone(),
-            size,
-        };
-        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+    ) -> Result<ColdReader> {
         let location = path.as_ref();
-        let meta = ArrowReaderMetadata::load_async(&mut reader, options).await;
-        let meta = meta.map_err(|e| parquet_error(e, location))?;
-        let ours = arrow_schema();
-        let columns = |s: &Schema| -> Vec<(String, DataType)> {
-            let fields = s.fields().iter();
-            fields
-                .map(|f| (f.name().clone(), f.data_type().clone()))
-                .collect()
-        };
-        if meta.parquet_schema().num_columns() != LEAF_COLUMNS
-            || columns(meta.schema()) != columns(&ours)
-        {
-            return Err(corrupt(location, "not the cold-segment schema"));
-        }
-        let kv = meta.metadata().file_metadata().key_value_metadata();
+        let opened = tail::open(objects.as_ref(), path, size).await?;
+        let meta = Arc::new(opened.meta);
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required);
+        let arrow = ArrowReaderMetadata::try_new(meta.clone(), options);
+        let arrow = arrow.map_err(|e| parquet_error(e, location))?;
+        check_schema(&arrow, location)?;
+        let kv = meta.file_metadata().key_value_metadata();
         let value = |key: &str| kv?.iter().find(|kv| kv.key == key)?.value.clone();
         let (topic_id, partition) = (owner.0.to_string(), owner.1.to_string());
         if value("silt.topic_id") != Some(topic_id) || value("silt.partition") != Some(partition) {
             return Err(corrupt(location, "written for another topic or partition"));
         }
-        Ok(File { reader, meta })
+        let reader = FileReader {
+            objects,
+            path: path.clone(),
+            meta,
+            pages: opened.pages.map(Arc::new),
+        };
+        Ok(ColdReader {
+            reader,
+            meta: arrow,
+            size,
+        })
+    }
+
+    /// The file it reads.
+    pub fn path(&self) -> &Path {
+        &self.reader.path
+    }
+
+    /// The file's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The records from `offset` to the end of the `value` page holding it, and at most to
+    /// the end of its `offset` page: the offset page (to find the row), then a page per column.
+    pub async fn read_window(&self, offset: Offset) -> Result<Window> {
+        let target = i64::try_from(offset.0).unwrap_or(i64::MAX);
+        let Some(page) = locate(self.metadata(), OFFSET_COLUMN, target) else {
+            return Ok(Window {
+                end: None,
+                records: Vec::new(),
+            });
+        };
+        // The offsets of the page: where the row is, and the offset after the value page.
+        let offsets = self.rows(&page, self.offsets_only()).await?;
+        let Some(skip) = offsets.iter().position(|(o, _)| *o >= offset) else {
+            return Ok(Window {
+                end: page.next,
+                records: Vec::new(),
+            });
+        };
+        let row = page.rows.start + skip;
+        let value_end = value_page_end(self.metadata(), page.row_group, row);
+        let end = value_end.map_or(page.rows.end, |v| v.min(page.rows.end));
+        let end = end.max(row + 1);
+        let next = match offsets.get(end - page.rows.start) {
+            Some((o, _)) => Some(*o),
+            None => page.next,
+        };
+        let window = Rows {
+            row_group: page.row_group,
+            rows: row..end,
+            next,
+        };
+        let records = self.rows(&window, ProjectionMask::all()).await?;
+        Ok(Window { end: next, records })
+    }
+
+    /// The offset of the first record whose timestamp is at or after `ts_ms`, if any.
+    pub async fn first_offset_at(&self, ts_ms: i64) -> Result<Option<Offset>> {
+        let target = ts_ms.saturating_mul(1000);
+        let Some(at) = locate(self.metadata(), TIMESTAMP_COLUMN, target) else {
+            return Ok(None);
+        };
+        let records = self.rows(&at, self.offsets_only()).await?;
+        let hit = records.into_iter().find(|(_, r)| r.timestamp_ms >= ts_ms);
+        Ok(hit.map(|(o, _)| o))
     }
 
     fn metadata(&self) -> &ParquetMetaData {
@@ -173,10 +238,17 @@ impl File {
             .with_batch_size(at.rows.len().max(1));
         let location = self.reader.path.as_ref();
         let stream = builder.build().map_err(|e| parquet_error(e, location))?;
-        let batches: Vec<_> = stream
-            .try_collect()
-            .await
-            .map_err(|e| parquet_error(e, location))?;
+        let decoded = AssertUnwindSafe(stream.try_collect::<Vec<_>>()).catch_unwind();
+        let batches = match decoded.await {
+            Ok(batches) => batches.map_err(|e| parquet_error(e, location))?,
+            // Verified pages are what silt wrote; unverified ones (format 1) may be damaged in
+            // ways the parquet crate does not survive: that is corruption too.
+            Err(_) if self.reader.pages.is_none() => {
+                let reason = "the Parquet decoder failed on its pages (format 1: no checksums)";
+                return Err(corrupt(location, reason));
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         let mut out = Vec::new();
         for batch in &batches {
             out.extend(records_of(batch, location)?);
@@ -191,9 +263,29 @@ impl File {
     }
 }
 
-/// The records of `path` (a cold segment of `size` bytes, of `owner`) from `offset` to the end
-/// of the `value` page holding it, and at most to the end of its `offset` page: a read costs
-/// the footer and page index, the offset page (to find the row), then a page per column.
+/// Refuses a file whose columns are not silt's: names, types and nullability.
+fn check_schema(meta: &ArrowReaderMetadata, location: &str) -> Result<()> {
+    let ours = arrow_schema();
+    let same = meta.parquet_schema().num_columns() == LEAF_COLUMNS
+        && meta.schema().fields().len() == ours.fields().len()
+        && meta
+            .schema()
+            .fields()
+            .iter()
+            .zip(ours.fields())
+            .all(|(theirs, ours)| {
+                theirs.name() == ours.name()
+                    && theirs.data_type() == ours.data_type()
+                    && theirs.is_nullable() == ours.is_nullable()
+            });
+    match same {
+        true => Ok(()),
+        false => Err(corrupt(location, "not the cold-segment schema")),
+    }
+}
+
+/// The records of `path` (a cold segment of `size` bytes, of `owner`) from `offset` on: see
+/// [`ColdReader::read_window`]. Opens the file for this one read.
 pub async fn read_window(
     objects: Arc<dyn ObjectStore>,
     path: &Path,
@@ -201,40 +293,12 @@ pub async fn read_window(
     owner: Owner,
     offset: Offset,
 ) -> Result<Window> {
-    let file = File::open(objects, path, size, owner).await?;
-    let target = i64::try_from(offset.0).unwrap_or(i64::MAX);
-    let Some(page) = locate(file.metadata(), OFFSET_COLUMN, target) else {
-        return Ok(Window {
-            end: None,
-            records: Vec::new(),
-        });
-    };
-    // The offsets of the page: where the row is, and the offset after the value page.
-    let offsets = file.rows(&page, file.offsets_only()).await?;
-    let Some(skip) = offsets.iter().position(|(o, _)| *o >= offset) else {
-        return Ok(Window {
-            end: page.next,
-            records: Vec::new(),
-        });
-    };
-    let row = page.rows.start + skip;
-    let value_end = value_page_end(file.metadata(), page.row_group, row);
-    let end = value_end.map_or(page.rows.end, |v| v.min(page.rows.end));
-    let end = end.max(row + 1);
-    let next = match offsets.get(end - page.rows.start) {
-        Some((o, _)) => Some(*o),
-        None => page.next,
-    };
-    let window = Rows {
-        row_group: page.row_group,
-        rows: row..end,
-        next,
-    };
-    let records = file.rows(&window, ProjectionMask::all()).await?;
-    Ok(Window { end: next, records })
+    let reader = ColdReader::open(objects, path, size, owner).await?;
+    reader.read_window(offset).await
 }
 
-/// The offset of the first record of `path` whose timestamp is at or after `ts_ms`, if any.
+/// The offset of the first record of `path` whose timestamp is at or after `ts_ms`, if any:
+/// see [`ColdReader::first_offset_at`]. Opens the file for this one read.
 pub async fn first_offset_at(
     objects: Arc<dyn ObjectStore>,
     path: &Path,
@@ -242,92 +306,6 @@ pub async fn first_offset_at(
     owner: Owner,
     ts_ms: i64,
 ) -> Result<Option<Offset>> {
-    let file = File::open(objects, path, size, owner).await?;
-    let target = ts_ms.saturating_mul(1000);
-    let Some(at) = locate(file.metadata(), TIMESTAMP_COLUMN, target) else {
-        return Ok(None);
-    };
-    let records = file.rows(&at, file.offsets_only()).await?;
-    let hit = records.into_iter().find(|(_, r)| r.timestamp_ms >= ts_ms);
-    Ok(hit.map(|(o, _)| o))
-}
-
-/// Finds the first row group whose `column` (an int64 leaf, sorted for `offset`) reaches
-/// `target`, and in it the first page that does (the whole row group without a page index).
-fn locate(meta: &ParquetMetaData, column: usize, target: i64) -> Option<Rows> {
-    let groups = meta.row_groups();
-    let reaches = |rg: usize| int64_stat(meta, rg, column, false).is_some_and(|max| max >= target);
-    let row_group = (0..groups.len()).find(|&rg| reaches(rg))?;
-    let group_rows = usize::try_from(groups[row_group].num_rows()).unwrap_or(0);
-    let next_group = (row_group + 1 < groups.len())
-        .then(|| int64_stat(meta, row_group + 1, OFFSET_COLUMN, true))
-        .flatten();
-    let whole = Rows {
-        row_group,
-        rows: 0..group_rows,
-        next: next_group.map(to_offset),
-    };
-    let index = meta.page_index_for_row_group(row_group);
-    let Some((pages, stats)) = int64_pages(&index, column) else {
-        return Some(whole);
-    };
-    let page = (0..pages.len()).find(|&p| stats.max_value(p).is_some_and(|m| *m >= target))?;
-    let start = row_index(&pages[page]);
-    let end = pages.get(page + 1).map_or(group_rows, row_index);
-    // Pages of `column` need not line up with those of `offset`: the next row's offset is
-    // read from the offset column's page index when they do, else from the next row group.
-    let next_in_group = int64_pages(&index, OFFSET_COLUMN).and_then(|(locations, mins)| {
-        let at = locations.iter().position(|l| row_index(l) == end)?;
-        mins.min_value(at).copied()
-    });
-    match next_in_group {
-        Some(next) if end < group_rows && start < end => Some(Rows {
-            row_group,
-            rows: start..end,
-            next: Some(to_offset(next)),
-        }),
-        _ if start < group_rows => Some(Rows {
-            rows: start..group_rows,
-            ..whole
-        }),
-        _ => Some(whole),
-    }
-}
-
-/// One past the last row of the `value` page holding `row`, if the page index says.
-fn value_page_end(meta: &ParquetMetaData, row_group: usize, row: usize) -> Option<usize> {
-    let index = meta.page_index_for_row_group(row_group);
-    let pages = index.offset_index(VALUE_COLUMN)?.page_locations();
-    let next = pages.iter().find(|p| row_index(p) > row)?;
-    Some(row_index(next))
-}
-
-/// The page locations and int64 page statistics of `column`, when both indexes agree.
-fn int64_pages(
-    index: &RowGroupPageIndex,
-    column: usize,
-) -> Option<(&[PageLocation], &PrimitiveColumnIndex<i64>)> {
-    let pages = index.offset_index(column)?.page_locations();
-    match index.column_index(column)? {
-        ColumnIndexMetaData::INT64(stats) if stats.num_pages() as usize == pages.len() => {
-            Some((pages, stats))
-        }
-        _ => None,
-    }
-}
-
-fn row_index(page: &PageLocation) -> usize {
-    usize::try_from(page.first_row_index).unwrap_or(0)
-}
-
-fn int64_stat(meta: &ParquetMetaData, rg: usize, column: usize, min: bool) -> Option<i64> {
-    match meta.row_group(rg).columns().get(column)?.statistics()? {
-        Statistics::Int64(s) if min => s.min_opt().copied(),
-        Statistics::Int64(s) => s.max_opt().copied(),
-        _ => None,
-    }
-}
-
-fn to_offset(v: i64) -> Offset {
-    Offset(v.max(0) as u64)
+    let reader = ColdReader::open(objects, path, size, owner).await?;
+    reader.first_offset_at(ts_ms).await
 }

@@ -1,18 +1,25 @@
 //! Writing one cold segment: records in offset order in, a Parquet file streamed to the object
-//! store out (a multipart upload; about one row group is held in memory).
+//! store out (a multipart upload; about one row group is held in memory). On the way out every
+//! page is checksummed, and the checksums and the trailer of format 2 are added (see
+//! `integrity`).
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use object_store::ObjectStore;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
-use parquet::arrow::AsyncArrowWriter;
+use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
+use tokio::io::AsyncWriteExt;
 
+use super::integrity::{PAGE_CRCS_KEY, encode_crcs, page_ranges, with_trailer};
+use super::pages::PageScanner;
 use super::schema::{OFFSET_COLUMN, arrow_schema, batch_of};
+use super::tail::TAIL_BYTES_MAX;
 use super::{ColdOptions, FORMAT_VERSION, PAGE_BYTES, parquet_error};
 use crate::error::{Error, Result};
 use crate::ids::{Day, ObjectId, Offset, PartitionId, TopicId, TopicName};
@@ -68,7 +75,12 @@ impl ColdFile {
 pub struct ColdWriter {
     file: ColdFile,
     location: String,
-    writer: AsyncArrowWriter<BufWriter>,
+    /// Encodes into memory; [`ColdWriter::upload`] moves what it wrote to `upload`.
+    writer: ArrowWriter<Vec<u8>>,
+    upload: BufWriter,
+    /// Bytes moved to `upload` so far.
+    uploaded: u64,
+    pages: PageScanner,
     rows: Vec<(Offset, Record)>,
     /// The offset of the last record pushed.
     last: Option<Offset>,
@@ -119,13 +131,16 @@ impl ColdWriter {
             }]))
             .set_key_value_metadata(Some(file.metadata()))
             .build();
-        let sink = BufWriter::new(objects, path);
-        let writer = AsyncArrowWriter::try_new(sink, arrow_schema(), Some(props))
+        let upload = BufWriter::new(objects, path);
+        let writer = ArrowWriter::try_new(Vec::new(), arrow_schema(), Some(props))
             .map_err(|e| parquet_error(e, &location))?;
         Ok(ColdWriter {
             file,
             location,
             writer,
+            upload,
+            uploaded: 0,
+            pages: PageScanner::default(),
             rows: Vec::new(),
             last: None,
             rows_bytes: 0,
@@ -162,17 +177,87 @@ impl ColdWriter {
         let rows = std::mem::take(&mut self.rows);
         self.rows_bytes = 0;
         let batch = batch_of(&self.file.topic, self.file.partition, &rows, &self.location)?;
-        let written = self.writer.write(&batch).await;
-        written.map_err(|e| parquet_error(e, &self.location))
+        let groups = self.writer.flushed_row_groups().len();
+        let written = self.writer.write(&batch);
+        written.map_err(|e| parquet_error(e, &self.location))?;
+        if self.writer.flushed_row_groups().len() != groups {
+            self.upload().await?;
+        }
+        Ok(())
     }
 
-    /// Writes the footer and completes the upload; returns the file's size in bytes.
+    /// Moves what the Parquet writer encoded so far to the upload, checksumming its pages.
+    async fn upload(&mut self) -> Result<()> {
+        let bytes = std::mem::take(self.writer.inner_mut());
+        let scanned = self.pages.scan(&bytes);
+        scanned.map_err(|reason| self.internal(reason))?;
+        self.uploaded += bytes.len() as u64;
+        let put = self.upload.put(Bytes::from(bytes)).await;
+        Ok(put?)
+    }
+
+    /// Writes the page checksums, the page index, the trailer and the footer, and completes
+    /// the upload; returns the file's size in bytes.
     pub async fn finish(mut self) -> Result<u64> {
         if !self.rows.is_empty() {
             self.flush_rows().await?;
         }
-        let finished = self.writer.finish().await;
-        finished.map_err(|e| parquet_error(e, &self.location))?;
-        Ok(self.writer.bytes_written() as u64)
+        let location = self.location.clone();
+        let flushed = self.writer.flush().and_then(|()| Ok(self.writer.sync()?));
+        flushed.map_err(|e| parquet_error(e, &location))?;
+        self.upload().await?;
+        if self.uploaded != self.writer.bytes_written() as u64 {
+            return Err(self.internal("bytes left behind in the Parquet writer".into()));
+        }
+        let tail = self.tail()?;
+        let size = self.uploaded + tail.len() as u64;
+        self.upload.put(Bytes::from(tail)).await?;
+        let completed = self.upload.shutdown().await;
+        completed.map_err(|e| {
+            let store = "multipart upload";
+            Error::from(object_store::Error::Generic {
+                store,
+                source: Box::new(e),
+            })
+        })?;
+        Ok(size)
+    }
+
+    /// Once every page is uploaded: the page checksums into the footer, then the page index,
+    /// the trailer and the footer as they end the file.
+    fn tail(&mut self) -> Result<Vec<u8>> {
+        let pages = std::mem::take(&mut self.pages).finish();
+        let pages = pages.map_err(|reason| self.internal(reason))?;
+        let crcs: Vec<u32> = pages.iter().map(|(_, crc)| *crc).collect();
+        let kv = KeyValue::new(PAGE_CRCS_KEY.to_string(), encode_crcs(&crcs));
+        self.writer.append_key_value_metadata(kv);
+        let meta = self.writer.finish();
+        let meta = meta.map_err(|e| parquet_error(e, &self.location))?;
+        // What the reader will take from the footer must be what was written.
+        let scanned: Vec<_> = pages.into_iter().map(|(range, _)| range).collect();
+        if page_ranges(&meta, 4..self.uploaded).ok() != Some(scanned) {
+            let reason = "the pages written differ from those the footer lists";
+            return Err(self.internal(reason.into()));
+        }
+        let tail = std::mem::take(self.writer.inner_mut());
+        let tail = with_trailer(&tail, self.uploaded).map_err(|reason| self.internal(reason))?;
+        // Readers refuse a longer tail: better no file (the upload is never completed).
+        if tail.len() as u64 > TAIL_BYTES_MAX {
+            let reason = format!(
+                "a tail of {} bytes, over readers' limit of {TAIL_BYTES_MAX}: seal fewer records \
+                 per file",
+                tail.len()
+            );
+            return Err(self.internal(reason));
+        }
+        Ok(tail)
+    }
+
+    fn internal(&self, reason: String) -> Error {
+        Error::Internal {
+            doing: "writing a cold segment",
+            reason: format!("{reason} ({})", self.location),
+            source: None,
+        }
     }
 }

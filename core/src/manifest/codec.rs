@@ -1,4 +1,9 @@
 //! Manifest and index-chunk bytes: JSON with a format version, checked on the way in and out.
+//!
+//! Every document ends with a checksum, `..., "crc32c":N}`: the crc32c of the document without
+//! it, so a flipped digit that still parses (an offset, an object id) is `Corrupt`, never a
+//! wrong answer. A document without one (written before it was added) is accepted; older
+//! readers ignore the field.
 
 use bytes::Bytes;
 
@@ -16,6 +21,7 @@ pub fn encode(m: &Manifest) -> Result<Bytes, Error> {
         partition: m.partition,
         reason: format!("cannot encode: {e}"),
     })?;
+    let bytes = with_checksum(bytes);
     if bytes.len() > MANIFEST_BYTES_MAX {
         return Err(Rejection::ManifestFull {
             partition: m.partition,
@@ -34,6 +40,7 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<Manifest, Error> {
         location: location.to_string(),
         reason,
     };
+    verify_checksum(bytes, "manifest", location)?;
     check_version(bytes, "manifest", location)?;
     let m: Manifest = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
     invariants::check(&m).map_err(corrupt)?;
@@ -43,11 +50,13 @@ pub fn decode(bytes: &[u8], location: &str) -> Result<Manifest, Error> {
 /// Encodes an index chunk.
 pub fn encode_chunk(c: &IndexChunk) -> Bytes {
     // Plain structs of numbers and ids always serialise; an empty chunk would lose entries.
-    Bytes::from(serde_json::to_vec(c).expect("an index chunk serialises to JSON"))
+    let json = serde_json::to_vec(c).expect("an index chunk serialises to JSON");
+    Bytes::from(with_checksum(json))
 }
 
 /// Decodes an index chunk read from `location`.
 pub fn decode_chunk(bytes: &[u8], location: &str) -> Result<IndexChunk, Error> {
+    verify_checksum(bytes, "index chunk", location)?;
     check_version(bytes, "index chunk", location)?;
     serde_json::from_slice(bytes).map_err(|e| {
         Error::Corrupt(Corruption {
@@ -77,5 +86,52 @@ fn check_version(bytes: &[u8], what: &'static str, location: &str) -> Result<(),
             location: location.to_string(),
             reason: e.to_string(),
         })),
+    }
+}
+
+/// What precedes a document's checksum, just before its closing brace.
+const CHECKSUM_FIELD: &[u8] = b",\"crc32c\":";
+
+/// `json` (an object: every document is a struct) with its checksum as its last field.
+fn with_checksum(mut json: Vec<u8>) -> Vec<u8> {
+    let crc = crc32c::crc32c(&json);
+    if json.last() != Some(&b'}') {
+        return json;
+    }
+    json.pop();
+    json.extend_from_slice(CHECKSUM_FIELD);
+    json.extend_from_slice(crc.to_string().as_bytes());
+    json.push(b'}');
+    json
+}
+
+/// Checks a document's checksum, if it has one.
+fn verify_checksum(bytes: &[u8], what: &'static str, location: &str) -> Result<(), Error> {
+    let corrupt = |reason: &str| {
+        Error::Corrupt(Corruption {
+            what,
+            location: location.to_string(),
+            reason: reason.to_string(),
+        })
+    };
+    // Without a closing brace it is not a document: parsing will say so.
+    let Some(body) = bytes.strip_suffix(b"}") else {
+        return Ok(());
+    };
+    let at = body
+        .windows(CHECKSUM_FIELD.len())
+        .rposition(|w| w == CHECKSUM_FIELD);
+    let Some(at) = at else {
+        return Ok(());
+    };
+    let digits = &body[at + CHECKSUM_FIELD.len()..];
+    let stored = std::str::from_utf8(digits)
+        .ok()
+        .and_then(|d| d.parse::<u32>().ok());
+    let stored = stored.ok_or_else(|| corrupt("its checksum is damaged"))?;
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&body[..at]), b"}");
+    match stored == crc {
+        true => Ok(()),
+        false => Err(corrupt("its checksum does not match its contents")),
     }
 }

@@ -4,12 +4,14 @@
 //! files under the topic's table folder hold each offset exactly once, every record under its
 //! own day; sealed files are never rewritten; retention and GC remove them like any segment.
 
+use std::sync::Arc;
+
 use futures::TryStreamExt;
 use silt_control::{CompactOptions, CompactReport, GcOptions, run_compaction, run_gc, trim};
-use silt_core::cold::{ColdOptions, read_window};
+use silt_core::cold::{ColdOptions, ColdReader, read_window};
 use silt_core::ids::{Day, Offset, PartitionId, TopicName};
 use silt_core::record::Record;
-use silt_core::store::Storage;
+use silt_core::store::{CountingStore, Storage};
 use silt_core::testing::ManualClock;
 use silt_core::topic::TopicSettings;
 use silt_reader::{Reader, StartFrom};
@@ -62,6 +64,7 @@ pub async fn sealed_records_read_back_identical_and_once(storage: Storage) {
 
     let files = files_cover_each_offset_once(&storage, &name, Offset(OLD)).await;
     by_offset_and_timestamp(&storage, &name, &written).await;
+    a_cursor_opens_each_cold_file_once(&storage, &name).await;
 
     // Sealed files are final: a second run changes nothing; once the young records age, only
     // they are sealed, into new files.
@@ -95,6 +98,57 @@ pub async fn sealed_records_read_back_identical_and_once(storage: Storage) {
         "{left:?}"
     );
     assert_eq!(read_all(&storage, &name, P).await, written[150..]);
+}
+
+/// A cursor reading cold files window by window opens each file once (docs/design.md §9): its
+/// GETs are one opening (footer and page index) per file plus each window's pages, counted
+/// against the same reads made with one `ColdReader` per file; opening the file for every
+/// window would cost an opening more per window.
+async fn a_cursor_opens_each_cold_file_once(storage: &Storage, name: &TopicName) {
+    let counting = Arc::new(CountingStore::new(storage.objects.clone()));
+    let gets = || counting.counts().get;
+    let owner = (storage.topic(name).await.unwrap().topic_id, P);
+    let cold: Vec<_> = segments(storage, name, P)
+        .await
+        .into_iter()
+        .filter(|e| e.is_cold())
+        .collect();
+    let (mut once, mut per_window, mut windows) = (0, 0, 0);
+    for e in &cold {
+        let path = storage.keys.segment_object(name, P, e);
+        let before = gets();
+        let file = ColdReader::open(counting.clone(), &path, e.bytes, owner)
+            .await
+            .unwrap();
+        let opening = gets() - before;
+        once += opening;
+        let mut at = e.base_offset;
+        loop {
+            let before = gets();
+            let window = file.read_window(at).await.unwrap();
+            let pages = gets() - before;
+            (once, per_window, windows) = (once + pages, per_window + opening + pages, windows + 1);
+            match window.end {
+                Some(end) if end < e.end_offset() => at = end,
+                _ => break,
+            }
+        }
+    }
+    let end = cold.last().unwrap().end_offset();
+    let counted = storage.with_objects(counting.clone());
+    let reader = Reader::open(counted, name).await.unwrap();
+    let mut cursor = reader.cursor(P, StartFrom::Earliest).await.unwrap();
+    let before = gets();
+    while cursor.position() < end {
+        assert!(!cursor.next_batch(1_000).await.unwrap().is_empty());
+    }
+    let cursor_gets = gets() - before;
+    println!(
+        "a cursor over {} cold files in {windows} windows: {cursor_gets} GETs (opening each \
+         file once: {once}; once per window: {per_window})",
+        cold.len()
+    );
+    assert_eq!(cursor_gets, once, "GETs of a cursor over the cold files");
 }
 
 /// Record `i`: old ones from T0 - 2 days, one a minute; young ones at the clock's now.
