@@ -5,7 +5,7 @@
 //! with its checksum sealed again, so the checks behind the checksum are reached too. Lengths
 //! that claim more than the file (4 GiB footers, far page index offsets, sizes the entry
 //! misstates) are refused before anything that size is read or allocated. Inputs that once
-//! failed live in `tests/fuzz_cold/` and run first.
+//! failed live in `tests/fuzz-corpus/cold/` and run first.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
@@ -28,7 +28,7 @@ const SEED: u64 = 1412;
 const CASES: usize = 100_000;
 const OWNER: Owner = (TopicId(Ulid::from_parts(1, 1)), PartitionId(3));
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz_cold");
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz-corpus/cold");
 
 fn golden(version: u32) -> Vec<u8> {
     std::fs::read(format!("{GOLDEN}/cold-v{version}.parquet")).unwrap()
