@@ -5,6 +5,7 @@
 //! that took effect but whose answer was lost, a 412/409 after our own write landed (the retry
 //! of an applied conditional write), and delays. Choices come from a seeded RNG, so a failing
 //! run can be replayed. [`DynamoFaults`] does the same for DynamoDB calls, inside the SDK.
+//! [`SlowCommits`] holds manifest commits at a gate, as a throttled or stalled store would.
 
 use std::fmt;
 use std::ops::Range;
@@ -27,9 +28,11 @@ use crate::clock::Clock;
 
 #[cfg(feature = "dynamodb")]
 mod dynamo_faults;
+mod slow_commits;
 
 #[cfg(feature = "dynamodb")]
 pub use dynamo_faults::{DynamoError, DynamoFault, DynamoFaults, DynamoRule};
+pub use slow_commits::SlowCommits;
 
 /// A clock that moves only when told to.
 #[derive(Debug, Default)]

@@ -1,0 +1,287 @@
+//! The partition task's event loop: accept appends into a batch; flush the batch into a
+//! segment upload on size, record count or linger; keep up to `uploads_in_flight_max` uploads
+//! running; commit finished uploads in order, all that are ready in one commit, one commit at
+//! a time (group commit); acknowledge each waiter with its offsets once the commit is known.
+//! Commits run on their own task, so a dropped caller never cancels a write half-way.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::FuturesOrdered;
+use silt_core::error::{Error, Result};
+use silt_core::ids::{Epoch, Offset};
+use silt_core::manifest::NewSegment;
+use silt_core::record::Record;
+use silt_core::store::Snapshot;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until};
+
+use super::committer::{CommitReport, Leadership};
+use super::upload::upload;
+use super::{Committer, Request, Waiter};
+use crate::{AppendError, WriterSettings};
+
+/// Segments committed together at most.
+const SEGMENTS_PER_COMMIT_MAX: usize = 256;
+
+type UploadDone = (Result<NewSegment>, Vec<Waiter>, Option<Offset>);
+
+/// A segment uploaded and waiting for its commit.
+#[derive(Debug)]
+struct Uploaded {
+    segment: NewSegment,
+    waiters: Vec<Waiter>,
+    expect: Option<Offset>,
+}
+
+/// Records accepted and not yet flushed.
+#[derive(Debug, Default)]
+struct Batch {
+    records: Vec<Record>,
+    waiters: Vec<Waiter>,
+    bytes: usize,
+    deadline: Option<Instant>,
+}
+
+struct Task {
+    committer: Committer,
+    settings: WriterSettings,
+    snapshot: Option<Snapshot>,
+    leadership: Leadership,
+    batch: Batch,
+    uploads: FuturesOrdered<JoinHandle<UploadDone>>,
+    ready: VecDeque<Uploaded>,
+    committing: Vec<Uploaded>,
+    commit: Option<JoinHandle<CommitReport>>,
+}
+
+/// Starts the task of one partition; it runs until `requests` closes and everything accepted
+/// has been answered.
+pub(crate) fn spawn(
+    committer: Committer,
+    settings: WriterSettings,
+    requests: mpsc::Receiver<Request>,
+) -> JoinHandle<()> {
+    let leadership = if settings.exclusive {
+        Leadership::Unclaimed
+    } else {
+        Leadership::Shared
+    };
+    let task = Task {
+        committer,
+        settings,
+        snapshot: None,
+        leadership,
+        batch: Batch::default(),
+        uploads: FuturesOrdered::new(),
+        ready: VecDeque::new(),
+        committing: Vec::new(),
+        commit: None,
+    };
+    tokio::spawn(task.run(requests))
+}
+
+impl Task {
+    async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+        let mut closing = false;
+        loop {
+            let accepting = !closing && !self.batch_full();
+            // A lingering batch waits for an upload slot, growing meanwhile: under load,
+            // segments fill up instead of leaving at every linger tick.
+            let room = self.uploads.len() < self.settings.uploads_in_flight_max;
+            let linger = self.batch.deadline.filter(|_| room);
+            tokio::select! {
+                request = requests.recv(), if accepting => match request {
+                    Some(r) => self.accept(r),
+                    None => closing = true,
+                },
+                _ = sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => self.flush(None),
+                Some(done) = self.uploads.next(), if !self.uploads.is_empty() => self.uploaded(done),
+                report = join(&mut self.commit), if self.commit.is_some() => {
+                    self.commit = None;
+                    self.committed(report);
+                }
+            }
+            let room = self.uploads.len() < self.settings.uploads_in_flight_max;
+            let lingered = self.batch.deadline.is_some_and(|d| d <= Instant::now());
+            let due = self.batch_full() || lingered || (closing && !self.batch.records.is_empty());
+            if room && due {
+                self.flush(None);
+            }
+            self.start_commit();
+            if closing && self.idle() {
+                break;
+            }
+        }
+        if let Leadership::Leader(epoch) = self.leadership
+            && let Err(e) = self.committer.release(self.snapshot.take(), epoch).await
+        {
+            tracing::warn!(partition = %self.committer.partition, error = %e, "could not release lease");
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.batch.records.is_empty()
+            && self.uploads.is_empty()
+            && self.ready.is_empty()
+            && self.commit.is_none()
+    }
+
+    fn batch_full(&self) -> bool {
+        self.batch.bytes >= self.settings.segment_bytes_max
+            || self.batch.records.len() >= self.settings.segment_records_max as usize
+    }
+
+    fn accept(&mut self, request: Request) {
+        if let Leadership::Fenced(r) = &self.leadership {
+            request.waiter.fail(&AppendError::Rejected(r.clone()));
+            return;
+        }
+        if request.expect_offset.is_some() {
+            // A conditional append is its own segment and its own commit.
+            self.flush(None);
+            self.add(request.records, request.bytes, request.waiter);
+            self.flush(request.expect_offset);
+            return;
+        }
+        // A segment never holds more than `segment_records_max` records: readers refuse more.
+        let records_max = self.settings.segment_records_max as usize;
+        if self.batch.records.len() + request.records.len() > records_max {
+            self.flush(None);
+        }
+        if self.batch.records.is_empty() {
+            self.batch.deadline =
+                Some(Instant::now() + Duration::from_millis(self.settings.linger_ms));
+        }
+        self.add(request.records, request.bytes, request.waiter);
+    }
+
+    fn add(&mut self, records: Vec<Record>, bytes: usize, waiter: Waiter) {
+        self.batch.records.extend(records);
+        self.batch.bytes += bytes;
+        self.batch.waiters.push(waiter);
+    }
+
+    /// Starts uploading the batch as one segment.
+    fn flush(&mut self, expect: Option<Offset>) {
+        let batch = std::mem::take(&mut self.batch);
+        if batch.records.is_empty() {
+            return;
+        }
+        let epoch = match self.leadership {
+            Leadership::Leader(e) => e,
+            _ => Epoch(0),
+        };
+        let committer = self.committer.clone();
+        let level = self.settings.zstd_level;
+        let waiters = batch.waiters;
+        self.uploads.push_back(tokio::spawn(async move {
+            (
+                upload(committer, batch.records, epoch, level).await,
+                waiters,
+                expect,
+            )
+        }));
+    }
+
+    fn uploaded(&mut self, done: Result<UploadDone, tokio::task::JoinError>) {
+        let (result, waiters, expect) = match done {
+            Ok(done) => done,
+            Err(e) => {
+                // The upload task panicked or was cancelled; its waiters were dropped with it
+                // and see `Closed`. Nothing was committed.
+                tracing::error!(error = %e, "segment upload task failed");
+                return;
+            }
+        };
+        match (result, &self.leadership) {
+            (_, Leadership::Fenced(r)) => fail_all(waiters, &AppendError::Rejected(r.clone())),
+            (Ok(segment), _) => self.ready.push_back(Uploaded {
+                segment,
+                waiters,
+                expect,
+            }),
+            (Err(e), _) => fail_all(waiters, &AppendError::from(e)),
+        }
+    }
+
+    /// Commits everything uploaded so far, if no commit is running.
+    fn start_commit(&mut self) {
+        if self.commit.is_some() || self.ready.is_empty() {
+            return;
+        }
+        let conditional = self.ready.front().and_then(|u| u.expect);
+        let take = if conditional.is_some() {
+            1
+        } else {
+            let unconditional = self.ready.iter().take_while(|u| u.expect.is_none()).count();
+            unconditional.min(SEGMENTS_PER_COMMIT_MAX)
+        };
+        self.committing = self.ready.drain(..take).collect();
+        let segments = self.committing.iter().map(|u| u.segment).collect();
+        let job = self.committer.clone().append(
+            self.snapshot.take(),
+            self.leadership.clone(),
+            segments,
+            conditional,
+        );
+        self.commit = Some(tokio::spawn(job));
+    }
+
+    fn committed(&mut self, report: Result<CommitReport, tokio::task::JoinError>) {
+        let committing = std::mem::take(&mut self.committing);
+        let report = match report {
+            Ok(r) => r,
+            Err(e) => {
+                let error = Error::Indeterminate {
+                    partition: self.committer.partition,
+                    waited_ms: 0,
+                    last_error: e.to_string(),
+                };
+                fail_all(
+                    committing.into_iter().flat_map(|u| u.waiters),
+                    &error.into(),
+                );
+                return;
+            }
+        };
+        self.snapshot = report.snapshot;
+        self.leadership = report.leadership;
+        match report.outcome {
+            Ok(mut offset) => {
+                for uploaded in committing {
+                    for waiter in uploaded.waiters {
+                        let records = u64::from(waiter.records);
+                        waiter.succeed(self.committer.partition, offset);
+                        offset = offset.plus(records);
+                    }
+                }
+            }
+            Err(e) => fail_all(committing.into_iter().flat_map(|u| u.waiters), &e.into()),
+        }
+        if let Leadership::Fenced(r) = &self.leadership {
+            let error = AppendError::Rejected(r.clone());
+            let ready = std::mem::take(&mut self.ready);
+            fail_all(ready.into_iter().flat_map(|u| u.waiters), &error);
+            fail_all(std::mem::take(&mut self.batch).waiters, &error);
+        }
+    }
+}
+
+/// Waits for the running commit (never called without one: the branch is guarded).
+async fn join(
+    commit: &mut Option<JoinHandle<CommitReport>>,
+) -> Result<CommitReport, tokio::task::JoinError> {
+    match commit {
+        Some(handle) => handle.await,
+        None => std::future::pending().await,
+    }
+}
+
+fn fail_all(waiters: impl IntoIterator<Item = Waiter>, error: &AppendError) {
+    for w in waiters {
+        w.fail(error);
+    }
+}
