@@ -197,12 +197,10 @@ impl Writer {
         partition: PartitionId,
     ) -> Result<mpsc::Sender<Request>, AppendError> {
         let mut partitions = self.partitions.lock().map_err(|_| AppendError::Closed)?;
+        if let Some(running) = partitions.get(&partition).filter(|t| t.alive()) {
+            return Ok(running.sender.clone());
+        }
         let state = match partitions.remove(&partition) {
-            Some(running) if running.alive() => {
-                let sender = running.sender.clone();
-                partitions.insert(partition, running);
-                return Ok(sender);
-            }
             Some(dead) => {
                 let why = dead
                     .task
