@@ -22,6 +22,11 @@ pub const TIMESTAMP_MS_MIN: i64 = -62_167_219_200_000;
 pub const TIMESTAMP_MS_MAX: i64 = 253_402_300_799_999;
 /// Most items in one DynamoDB transaction.
 pub const TRANSACTION_ITEMS_MAX: usize = 100;
-/// Most segments one commit may add: a DynamoDB transaction holds at most 100 actions, one of
-/// them the head update. Writers stay below it (`uploads_in_flight_max` ≤ 64).
-pub const SEGMENTS_PER_COMMIT_MAX: usize = 99;
+/// Most segments one commit may add to a manifest in the object store. Writers ask their store
+/// ([`ManifestStore::segments_per_commit_max`](crate::store::ManifestStore::segments_per_commit_max))
+/// and split a group commit at its limit: uploads keep finishing while a slow commit is in
+/// flight, so more than this may be waiting.
+pub const OBJECT_SEGMENTS_PER_COMMIT_MAX: usize = 256;
+/// Most segments one commit may add to a DynamoDB manifest: a transaction holds at most 100
+/// actions, one of them the head update.
+pub const DYNAMO_SEGMENTS_PER_COMMIT_MAX: usize = TRANSACTION_ITEMS_MAX - 1;

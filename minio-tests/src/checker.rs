@@ -1,8 +1,9 @@
 //! Reads a whole topic back and compares it with what producers were told.
 //!
 //! Every record value must be unique (`<producer>-<seq>`). Producers report each value as
-//! acknowledged at `(partition, offset)`, definitely not written (`Retryable` or rejected), or
-//! unknown (`Indeterminate`). The check: every acknowledged value is at exactly its offset;
+//! acknowledged at `(partition, offset)`, definitely not written (an error of kind `Retryable`
+//! or `Rejected`, or `Closed`), or unknown (`Indeterminate`); any other error (corruption, a
+//! bad setup, a bug, a refused input) fails the scenario at once. The check: every acknowledged value is at exactly its offset;
 //! no value appears twice; offsets are dense from the log start to the next offset; each
 //! producer's acknowledged values keep their send order within a partition; and no value
 //! reported as not written is in the log. On a key-compacted topic
@@ -12,10 +13,37 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
+use silt_core::error::ErrorKind;
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::store::Storage;
 use silt_reader::{Reader, StartFrom};
 use silt_writer::{AppendAck, AppendError};
+
+/// Panics unless an error met under injected faults is one a fault may cause: worth retrying,
+/// or of unknown outcome. Corruption, a bad setup, a refused input or a bug fail the scenario.
+pub fn assert_fault_error(what: &str, kind: ErrorKind, error: &dyn std::fmt::Display) {
+    assert!(
+        matches!(kind, ErrorKind::Retryable | ErrorKind::Indeterminate),
+        "{what} failed with a {kind:?} error, which no injected fault may cause: {error}"
+    );
+}
+
+/// [`assert_fault_error`] for a job's per-partition failure, which jobs report as text: it
+/// must not name corruption, a broken invariant, a foreign topic, a future format or a bug.
+pub fn assert_fault_failure(what: &str, failure: &str) {
+    const NOT_FAULTS: [&str; 5] = [
+        "corrupt ",
+        "invariant violated",
+        "belongs to topic id",
+        "has format version",
+        "internal error",
+    ];
+    let named = NOT_FAULTS.iter().find(|text| failure.contains(**text));
+    assert!(
+        named.is_none(),
+        "{what} failed in a way no injected fault may cause: {failure}"
+    );
+}
 
 /// What producers were told, per value.
 #[derive(Debug, Default)]
@@ -28,7 +56,8 @@ pub struct History {
 }
 
 impl History {
-    /// Records the answer for `value`, sent by `producer` as its `seq`-th record.
+    /// Records the answer for `value`, sent by `producer` as its `seq`-th record. Panics on an
+    /// error no scenario may see (any kind but `Retryable`, `Rejected`, `Indeterminate`).
     pub fn answer(
         &mut self,
         producer: &str,
@@ -44,8 +73,12 @@ impl History {
                 producer.to_string(),
                 seq,
             )),
-            Err(AppendError::Indeterminate(_)) => self.unknown += 1,
-            Err(_) => self.not_written.push(value),
+            Err(AppendError::Closed) => self.not_written.push(value),
+            Err(e) => match e.kind() {
+                ErrorKind::Indeterminate => self.unknown += 1,
+                ErrorKind::Retryable | ErrorKind::Rejected => self.not_written.push(value),
+                kind => panic!("{producer} #{seq} ({value:?}) failed with a {kind:?} error: {e}"),
+            },
         }
     }
 
@@ -147,6 +180,13 @@ pub async fn check(storage: &Storage, topic: &TopicName, history: &History) -> R
                         cursor.end_offset()
                     ));
                 }
+                break;
+            }
+            if batch.last().is_some_and(|c| c.offset < expected) {
+                report.gaps.push(format!(
+                    "partition {p}: reading went back from {expected} to {}",
+                    batch[0].offset
+                ));
                 break;
             }
             for c in batch {

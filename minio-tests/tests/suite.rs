@@ -13,6 +13,7 @@ macro_rules! suite {
             suite!(@each $open;
                 many_partitions_many_producers, many_writers_one_partition,
                 exclusive_takeover_fences_old_writer, conditional_append,
+                idle_leader_keeps_its_lease, slow_commits_split_at_the_store_limit,
                 ambiguous_commits_lose_nothing, reads_survive_faults, start_positions, follower_sees_new_records,
                 sealed_chunks_stay_readable, ranged_reads_of_large_segments,
                 bad_input_is_typed_and_harmless, corrupted_objects_are_reported,

@@ -13,9 +13,9 @@
 //! re-uploading. With [`WriterSettings::exclusive`] a writer claims each partition before its
 //! first commit (bumping the epoch, fencing the previous leader) and every append is
 //! conditional on its epoch; a fenced writer fails its waiting appends with
-//! [`AppendError::Rejected`]`(Fenced)` and acknowledges nothing afterwards. The lease is
-//! advisory: while it is live, shared writers' appends are refused; an idle leader does not
-//! renew it.
+//! [`AppendError::Rejected`]`(Fenced)` and acknowledges nothing afterwards: every later
+//! `send` to that partition fails at once. The lease is advisory: while it is live, shared
+//! writers' appends are refused; an open leader renews it every `lease_ms / 3`, idle or not.
 //!
 //! Acknowledgements are sent only after the commit is known to have succeeded; an ambiguous
 //! outcome that cannot be resolved is reported as [`AppendError::Indeterminate`], never as

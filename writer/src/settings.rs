@@ -24,7 +24,8 @@ pub struct WriterSettings {
     /// Claim each partition before writing to it (exclusive leader, fencing the previous one).
     /// Default false: many writers may append to a partition at once.
     pub exclusive: bool,
-    /// Advisory lease an exclusive leader takes and renews on each commit. Default 10 s.
+    /// Advisory lease an exclusive leader takes, and renews on each commit and every third of
+    /// it while the writer is open. Default 10 s.
     pub lease_ms: i64,
 }
 

@@ -1,6 +1,11 @@
 //! The producer-facing handle. `send` validates, picks the partition, waits for room in the
 //! in-flight byte budget (backpressure: producers wait, they are not dropped) and hands the
 //! records to the partition's task; the returned [`AckFuture`] resolves once they are committed.
+//!
+//! Once a partition is fenced (a newer exclusive writer claimed it), every later `send` to it
+//! fails at once with that `Fenced` error. A partition task that died (a bug: it panicked) is
+//! replaced on the next `send` to its partition, keeping the fence and waiting for the commit
+//! the dead one left in flight.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -9,7 +14,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use silt_core::error::{Error, InvalidInput};
+use futures::FutureExt;
+use silt_core::error::{Error, InvalidInput, Rejection};
 use silt_core::ids::{Offset, PartitionId, TopicName, WriterId};
 use silt_core::limits::BATCH_BYTES_MAX;
 use silt_core::record::Record;
@@ -18,7 +24,7 @@ use silt_core::topic::TopicConfig;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::partition::{self, Committer, Request, Waiter};
+use crate::partition::{self, Committer, PartitionState, Request, Waiter};
 use crate::{AppendError, Partitioner, WriterSettings};
 
 /// Requests queued per partition before `send` waits.
@@ -61,11 +67,19 @@ pub struct Writer {
     partitions: Mutex<HashMap<PartitionId, PartitionTask>>,
 }
 
-/// The running task of one partition and the way to reach it.
+/// The running task of one partition, the way to reach it, and what outlives it.
 #[derive(Debug)]
 struct PartitionTask {
     sender: mpsc::Sender<Request>,
     task: JoinHandle<()>,
+    state: Arc<PartitionState>,
+}
+
+impl PartitionTask {
+    /// False once the task has ended: only a panic ends it while the writer is open.
+    fn alive(&self) -> bool {
+        !self.sender.is_closed() && !self.task.is_finished()
+    }
 }
 
 impl Writer {
@@ -118,6 +132,7 @@ impl Writer {
     ) -> Result<AckFuture, AppendError> {
         let partition = self.topic.check_partition(partition)?;
         let bytes = validate(&records, self.settings.segment_records_max)?;
+        self.refuse_if_fenced(partition)?;
         let permits = bytes.clamp(1, self.settings.inflight_bytes_max) as u32;
         let permit = self
             .budget
@@ -137,12 +152,33 @@ impl Writer {
             expect_offset,
             waiter,
         };
-        let sender = self.partition_sender(partition)?;
-        sender
-            .send(request)
-            .await
-            .map_err(|_| AppendError::Closed)?;
+        self.deliver(partition, request).await?;
         Ok(AckFuture(rx))
+    }
+
+    /// Why `partition` is lost to a newer exclusive writer, once this writer learned it (from
+    /// an append, or a lease renewal while idle). Final: every later send to it fails so.
+    pub fn fenced(&self, partition: PartitionId) -> Option<Rejection> {
+        let partitions = self.partitions.lock().ok()?;
+        partitions.get(&partition)?.state.fenced().cloned()
+    }
+
+    /// The partition's fence, as an error, once a newer leader took it.
+    fn refuse_if_fenced(&self, partition: PartitionId) -> Result<(), AppendError> {
+        match self.fenced(partition) {
+            Some(why) => Err(AppendError::Rejected(why)),
+            None => Ok(()),
+        }
+    }
+
+    /// Hands `request` to the partition's task. A task found dead is replaced, once.
+    async fn deliver(&self, partition: PartitionId, request: Request) -> Result<(), AppendError> {
+        let sender = self.partition_sender(partition)?;
+        let Err(mpsc::error::SendError(request)) = sender.send(request).await else {
+            return Ok(());
+        };
+        let sender = self.partition_sender(partition)?;
+        sender.send(request).await.map_err(|_| AppendError::Closed)
     }
 
     /// Sends and waits for the acknowledgement.
@@ -154,16 +190,27 @@ impl Writer {
         self.send_batch(partition, records, None).await?.await
     }
 
-    /// The sender of the partition's task, starting the task on first use. The lock is never
-    /// held across an await, so a plain mutex suffices.
+    /// The sender of the partition's task, starting the task on first use and again if it
+    /// died. The lock is never held across an await, so a plain mutex suffices.
     fn partition_sender(
         &self,
         partition: PartitionId,
     ) -> Result<mpsc::Sender<Request>, AppendError> {
         let mut partitions = self.partitions.lock().map_err(|_| AppendError::Closed)?;
-        if let Some(running) = partitions.get(&partition) {
+        if let Some(running) = partitions.get(&partition).filter(|t| t.alive()) {
             return Ok(running.sender.clone());
         }
+        let state = match partitions.remove(&partition) {
+            Some(dead) => {
+                let why = dead
+                    .task
+                    .now_or_never()
+                    .map(|r| r.err().map(|e| e.to_string()));
+                tracing::error!(%partition, ?why, "partition task died; starting a new one");
+                dead.state
+            }
+            None => Arc::default(),
+        };
         let (sender, receiver) = mpsc::channel(PARTITION_QUEUE);
         let committer = Committer {
             storage: self.storage.clone(),
@@ -174,12 +221,13 @@ impl Writer {
             seq: self.seq.clone(),
             lease_ms: self.settings.lease_ms,
         };
-        let task = partition::spawn(committer, self.settings.clone(), receiver);
+        let task = partition::spawn(committer, self.settings.clone(), state.clone(), receiver);
         partitions.insert(
             partition,
             PartitionTask {
                 sender: sender.clone(),
                 task,
+                state,
             },
         );
         Ok(sender)
@@ -192,7 +240,7 @@ impl Writer {
             .partitions
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (_, PartitionTask { sender, task }) in partitions {
+        for (_, PartitionTask { sender, task, .. }) in partitions {
             drop(sender);
             if let Err(e) = task.await {
                 tracing::error!(error = %e, "partition task failed");

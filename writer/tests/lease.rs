@@ -1,50 +1,90 @@
-//! The exclusive lease, driven by a manual clock: while it is live only the leader appends;
-//! once it lapses (an idle leader does not renew it) shared writers append again, and the
-//! leader, not fenced, may still append: the lease is advisory, the epoch is what fences.
+//! The exclusive lease, driven by a manual clock. An open leader renews it every `lease_ms / 3`,
+//! idle or not, so shared writers stay away while it lives; only a leader that stopped renewing
+//! (stalled or killed) lets it lapse, and then shared writers append again without fencing it:
+//! the lease is advisory, the epoch is what fences.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
-use std::sync::Arc;
+mod common;
 
-use object_store::memory::InMemory;
-use object_store::path::Path;
 use silt_core::error::Rejection;
-use silt_core::ids::{PartitionId, TopicName};
+use silt_core::ids::PartitionId;
 use silt_core::record::Record;
-use silt_core::store::Storage;
-use silt_core::testing::ManualClock;
+use silt_core::testing::{ManualClock, SlowCommits};
 use silt_writer::{AppendError, Writer, WriterSettings};
 
-#[tokio::test]
-async fn shared_writers_wait_for_a_live_lease_only() {
-    let clock = ManualClock::new(1_000_000);
-    let storage = Storage::over(Arc::new(InMemory::new()), Path::default(), "memory://")
-        .with_clock(clock.clone());
-    let topic = TopicName::new("leased").unwrap();
-    storage
-        .create_topic(&topic, 1, Default::default())
-        .await
-        .unwrap();
-    let p = PartitionId(0);
-    let exclusive = WriterSettings {
+use common::{store_with_topic, within_10s};
+
+fn exclusive(lease_ms: i64) -> WriterSettings {
+    WriterSettings {
         exclusive: true,
-        lease_ms: 10_000,
+        lease_ms,
         linger_ms: 0,
         ..WriterSettings::default()
-    };
-    let shared = WriterSettings {
+    }
+}
+
+fn shared() -> WriterSettings {
+    WriterSettings {
         linger_ms: 0,
         ..WriterSettings::default()
-    };
-    let leader = Writer::open(storage.clone(), &topic, exclusive)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_leader_keeps_its_lease() {
+    let clock = ManualClock::new(1_000_000);
+    let (storage, topic) = store_with_topic(&clock, "renewed", 1).await;
+    let (watched, slow) = SlowCommits::install(&storage);
+    let p = PartitionId(0);
+    let leader = Writer::open(watched, &topic, exclusive(300)).await.unwrap();
+    let other = Writer::open(storage.clone(), &topic, shared())
         .await
         .unwrap();
-    let other = Writer::open(storage.clone(), &topic, shared).await.unwrap();
+    leader
+        .append(p, vec![Record::from_value("a", 0)])
+        .await
+        .unwrap();
+
+    // Far past the lease the append took; the idle leader renews it (every 100 ms). Of the
+    // commits counted from here, the second certainly read the clock after the jump.
+    clock.advance(10_000);
+    let seen = slow.passed();
+    within_10s("two lease renewals", slow.until_passed(seen + 2)).await;
+    match other.append(p, vec![Record::from_value("b", 0)]).await {
+        Err(AppendError::Rejected(Rejection::LeaderActive { lease_until_ms, .. })) => {
+            assert!(lease_until_ms >= 1_010_300, "renewed from the new now");
+        }
+        other => panic!("expected LeaderActive, got {other:?}"),
+    }
+    // Closing releases the lease at once.
+    leader.close().await;
+    let ack = other
+        .append(p, vec![Record::from_value("c", 0)])
+        .await
+        .unwrap();
+    assert_eq!(ack.base_offset.0, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_lease_lets_shared_writers_in_without_fencing_the_leader() {
+    let clock = ManualClock::new(1_000_000);
+    let (storage, topic) = store_with_topic(&clock, "leased", 1).await;
+    let (watched, slow) = SlowCommits::install(&storage);
+    let p = PartitionId(0);
+    let leader = Writer::open(watched, &topic, exclusive(10_000))
+        .await
+        .unwrap();
+    let other = Writer::open(storage.clone(), &topic, shared())
+        .await
+        .unwrap();
 
     leader
         .append(p, vec![Record::from_value("a", 0)])
         .await
         .unwrap();
+    // The leader stalls: its commits, renewals included, wait.
+    slow.hold();
     clock.advance(9_999);
     match other.append(p, vec![Record::from_value("b", 0)]).await {
         Err(AppendError::Rejected(Rejection::LeaderActive { lease_until_ms, .. })) => {
@@ -58,7 +98,8 @@ async fn shared_writers_wait_for_a_live_lease_only() {
         .await
         .unwrap();
     assert_eq!(ack.base_offset.0, 1);
-    // The leader was not fenced by the lapse: its next append renews the lease.
+    // The leader was not fenced by the lapse: once it moves again, it appends and renews.
+    slow.release();
     let ack = leader
         .append(p, vec![Record::from_value("d", 0)])
         .await

@@ -79,6 +79,10 @@ pub trait ManifestStore: Send + Sync + Debug {
         topic_id: TopicId,
     ) -> Result<Snapshot>;
 
+    /// Most segments one commit may add (DynamoDB: 99, one transaction; object manifests: 256).
+    /// A writer splits its group commits at this limit.
+    fn segments_per_commit_max(&self) -> usize;
+
     /// Where a partition's manifest lives, for error messages (an object key, or a DynamoDB
     /// table and partition key).
     fn manifest_location(&self, topic: &TopicName, partition: PartitionId) -> String;

@@ -175,6 +175,10 @@ impl ManifestStore for ObjectManifestStore {
         Ok(snapshot)
     }
 
+    fn segments_per_commit_max(&self) -> usize {
+        crate::limits::OBJECT_SEGMENTS_PER_COMMIT_MAX
+    }
+
     fn manifest_location(&self, topic: &TopicName, p: PartitionId) -> String {
         self.keys.manifest(topic, p).to_string()
     }

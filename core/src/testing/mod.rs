@@ -5,6 +5,7 @@
 //! that took effect but whose answer was lost, a 412/409 after our own write landed (the retry
 //! of an applied conditional write), and delays. Choices come from a seeded RNG, so a failing
 //! run can be replayed. [`DynamoFaults`] does the same for DynamoDB calls, inside the SDK.
+//! [`SlowCommits`] holds manifest commits at a gate, as a throttled or stalled store would.
 //! [`fuzz`] runs seeded fuzz tests of the decoders; [`dynamo_items`] opens the DynamoDB item
 //! codecs to them.
 
@@ -30,6 +31,7 @@ use crate::clock::Clock;
 #[cfg(feature = "dynamodb")]
 mod dynamo_faults;
 pub mod fuzz;
+mod slow_commits;
 
 /// DynamoDB items as the store writes and reads them, for tests that damage them.
 #[cfg(feature = "dynamodb")]
@@ -42,6 +44,7 @@ pub mod dynamo_items {
 
 #[cfg(feature = "dynamodb")]
 pub use dynamo_faults::{DynamoError, DynamoFault, DynamoFaults, DynamoRule};
+pub use slow_commits::SlowCommits;
 
 /// A clock that moves only when told to.
 #[derive(Debug, Default)]

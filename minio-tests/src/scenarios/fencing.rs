@@ -1,4 +1,4 @@
-//! Exclusive leadership and conditional appends.
+//! Exclusive leadership, its lease, and conditional appends.
 
 use std::sync::Arc;
 
@@ -7,9 +7,11 @@ use silt_core::error::Rejection;
 use silt_core::ids::{Offset, PartitionId};
 use silt_core::record::Record;
 use silt_core::store::Storage;
+use silt_core::testing::{ManualClock, SlowCommits};
 use silt_writer::{AppendError, Writer, WriterSettings};
 
-use super::{produce, quick, topic};
+use super::slow_commits::within_a_minute;
+use super::{manifest, produce, quick, topic};
 use crate::checker::{History, check};
 
 fn exclusive() -> WriterSettings {
@@ -76,6 +78,49 @@ pub async fn exclusive_takeover_fences_old_writer(storage: Storage) {
         .append(PartitionId(0), vec![Record::from_value("after-release", 0)])
         .await
         .unwrap();
+}
+
+/// An exclusive leader that sends nothing keeps its lease while it is open: it renews it every
+/// `lease_ms / 3`, so a minute after the lease it took, shared writers are still refused;
+/// closing releases it. The storage clock is manual, so the lease decisions are exact.
+pub async fn idle_leader_keeps_its_lease(storage: Storage) {
+    let clock = ManualClock::new(storage.clock.now_ms());
+    let storage = storage.with_clock(clock.clone());
+    let name = topic(&storage, "idle-leader", 1).await;
+    let p = PartitionId(0);
+    let (watched, slow) = SlowCommits::install(&storage);
+    let settings = WriterSettings {
+        lease_ms: 1_000,
+        ..exclusive()
+    };
+    let leader = Writer::open(watched, &name, settings).await.unwrap();
+    let shared = Writer::open(storage.clone(), &name, quick()).await.unwrap();
+    leader
+        .append(p, vec![Record::from_value("a", 0)])
+        .await
+        .unwrap();
+    let taken = manifest(&storage, &name, p).await.leader.unwrap();
+
+    // A minute passes on the storage clock; of the commits counted from here, the second
+    // certainly read the clock after the jump.
+    clock.advance(60_000);
+    let seen = slow.passed();
+    within_a_minute("two lease renewals", slow.until_passed(seen + 2)).await;
+    match shared.append(p, vec![Record::from_value("b", 0)]).await {
+        Err(AppendError::Rejected(Rejection::LeaderActive { lease_until_ms, .. })) => {
+            assert!(
+                lease_until_ms >= taken.lease_until_ms + 60_000,
+                "renewed from the new now"
+            );
+        }
+        other => panic!("expected LeaderActive, got {other:?}"),
+    }
+    leader.close().await;
+    let ack = shared
+        .append(p, vec![Record::from_value("c", 0)])
+        .await
+        .unwrap();
+    assert_eq!(ack.base_offset, Offset(1));
 }
 
 /// `expect_offset`: appends only when the next offset matches; otherwise a typed error and

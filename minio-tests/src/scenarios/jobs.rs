@@ -23,7 +23,7 @@ use super::faults::{dynamo_write_path_faults, write_path_faults};
 use super::gc::{objects, referenced};
 use super::sealing::table_files;
 use super::{manifest, quick, read_all, topic_with, with_dynamo_faults};
-use crate::checker::{History, check};
+use crate::checker::{History, assert_fault_error, assert_fault_failure, check};
 
 const P: PartitionId = PartitionId(0);
 const RECORDS: u64 = 400;
@@ -150,6 +150,9 @@ async fn run_jobs_until(storage: Storage, name: TopicName, done: Arc<AtomicBool>
     while !done.load(Ordering::SeqCst) {
         // The store injects faults: a failed read just skips this round's trim.
         let read = storage.manifests.read(&name, P).await;
+        if let Err(e) = &read {
+            assert_fault_error("reading the manifest", e.kind(), e);
+        }
         let next = read
             .ok()
             .flatten()
@@ -168,8 +171,16 @@ async fn run_jobs_until(storage: Storage, name: TopicName, done: Arc<AtomicBool>
         for outcome in compactions.into_iter().chain(gcs).chain(trimmed) {
             runs += 1;
             let why = match outcome {
-                Ok(failed) => failed.first().cloned(),
-                Err(e) => Some(e.to_string()),
+                Ok(failed) => {
+                    for f in &failed {
+                        assert_fault_failure("a job's partition", f);
+                    }
+                    failed.first().cloned()
+                }
+                Err(e) => {
+                    assert_fault_error("a job", e.kind(), &e);
+                    Some(e.to_string())
+                }
             };
             if let Some(why) = why {
                 failed += 1;

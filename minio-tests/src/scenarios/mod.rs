@@ -12,13 +12,16 @@ mod produce;
 mod reading;
 mod retention;
 mod sealing;
+mod slow_commits;
 mod trimming;
 
 pub use bad_input::{bad_input_is_typed_and_harmless, corrupted_objects_are_reported};
 pub use compaction::compaction_merges_tiny_segments_tenfold;
 pub use crashes::{writer_killed_between_upload_and_commit, writer_restarts_mid_stream};
 pub use faults::{ambiguous_commits_lose_nothing, reads_survive_faults};
-pub use fencing::{conditional_append, exclusive_takeover_fences_old_writer};
+pub use fencing::{
+    conditional_append, exclusive_takeover_fences_old_writer, idle_leader_keeps_its_lease,
+};
 pub use gc::{gc_deletes_only_what_nothing_references, gc_orphan_sweep_lists_only_what_is_new};
 pub use jobs::{
     jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing,
@@ -37,6 +40,7 @@ pub use retention::{
     retention_under_faults_loses_nothing_inside_retention, retention_walks_a_long_log_page_by_page,
 };
 pub use sealing::sealed_records_read_back_identical_and_once;
+pub use slow_commits::slow_commits_split_at_the_store_limit;
 pub use trimming::{trim_moves_the_log_start, trims_next_to_a_writer_lose_nothing_above_the_start};
 
 use std::sync::Arc;

@@ -19,7 +19,7 @@ use silt_writer::Writer;
 
 use super::faults::{dynamo_write_path_faults, write_path_faults};
 use super::{manifest, quick, segments, topic_with, with_dynamo_faults};
-use crate::checker::{History, check};
+use crate::checker::{History, assert_fault_error, assert_fault_failure, check};
 
 const NOW_MS: i64 = 1_000_000;
 
@@ -297,9 +297,15 @@ async fn run_jobs_until(
             match report {
                 Ok(r) => {
                     trims.extend(r.expired.iter().map(|e| (cutoff, e.trim.to)));
+                    for f in &r.failed {
+                        assert_fault_failure("retention of a partition", f);
+                    }
                     failed += usize::from(!r.failed.is_empty());
                 }
-                Err(_) => failed += 1,
+                Err(e) => {
+                    assert_fault_error("retention", e.kind(), &e);
+                    failed += 1;
+                }
             }
         }
         silt_core::clock::sleep(Duration::from_millis(2)).await;

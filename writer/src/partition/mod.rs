@@ -4,13 +4,16 @@
 //!
 //! - [`task`]: the event loop: batch → upload → group commit → ack;
 //! - [`upload`]: encode a segment and PUT it under a fresh id;
-//! - [`committer`]: claim leadership, seal old entries, commit appends.
+//! - [`committer`]: claim leadership, seal old entries, commit appends;
+//! - [`state`]: what outlives one task (the fence, a commit a dead task left running).
 
 mod committer;
+mod state;
 mod task;
 mod upload;
 
 pub(crate) use committer::Committer;
+pub(crate) use state::PartitionState;
 pub(crate) use task::spawn;
 
 use silt_core::ids::{Offset, PartitionId};

@@ -1,15 +1,19 @@
 //! Encode a batch as a segment (on a blocking thread: zstd is CPU work) and upload it under a
 //! fresh object id. The id is unique, so the PUT is a plain idempotent overwrite that the
 //! object store client may retry on its own. An upload is invisible until committed.
+//!
+//! An encoder cancelled because the runtime is shutting down is [`AppendError::Closed`]:
+//! nothing was uploaded, and the writer is going away.
 
 use object_store::{ObjectStoreExt, PutPayload};
-use silt_core::error::{Error, Result};
+use silt_core::error::Error;
 use silt_core::ids::Epoch;
 use silt_core::manifest::NewSegment;
 use silt_core::record::Record;
 use silt_core::segment::{self, SegmentHeader};
 
 use super::Committer;
+use crate::AppendError;
 
 /// Encodes `records` and PUTs them as `seg/<new id>.seg`.
 pub(crate) async fn upload(
@@ -17,7 +21,7 @@ pub(crate) async fn upload(
     records: Vec<Record>,
     epoch: Epoch,
     zstd_level: i32,
-) -> Result<NewSegment> {
+) -> Result<NewSegment, AppendError> {
     let id = committer.storage.new_object_id();
     let identity = SegmentHeader {
         topic_id: committer.topic_id,
@@ -37,8 +41,9 @@ pub(crate) async fn upload(
     .await;
     let (bytes, records, min_ts, max_ts) = match encoded {
         Ok(Ok(done)) => done,
-        Ok(Err(e)) => return Err(Error::internal("encoding a segment", e)),
-        Err(e) => return Err(Error::internal("running the segment encoder task", e)),
+        Ok(Err(e)) => return Err(Error::internal("encoding a segment", e).into()),
+        Err(e) if e.is_cancelled() => return Err(AppendError::Closed),
+        Err(e) => return Err(Error::internal("running the segment encoder task", e).into()),
     };
     let path = committer
         .storage
@@ -50,7 +55,7 @@ pub(crate) async fn upload(
         .objects
         .put(&path, PutPayload::from_bytes(bytes))
         .await
-        .map_err(Error::from)?;
+        .map_err(|e| AppendError::from(Error::from(e)))?;
     Ok(NewSegment {
         id,
         records,

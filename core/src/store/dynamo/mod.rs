@@ -313,6 +313,10 @@ impl ManifestStore for DynamoManifestStore {
         Ok(existing)
     }
 
+    fn segments_per_commit_max(&self) -> usize {
+        crate::limits::DYNAMO_SEGMENTS_PER_COMMIT_MAX
+    }
+
     fn manifest_location(&self, topic: &TopicName, p: PartitionId) -> String {
         self.location(&self.pk(topic, p))
     }

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::items::{Item, head_item, item_bytes, marker_value, n, s, segment_item};
 use crate::error::{Rejection, Result};
-use crate::limits::{SEGMENTS_PER_COMMIT_MAX, TRANSACTION_ITEMS_MAX};
+use crate::limits::{DYNAMO_SEGMENTS_PER_COMMIT_MAX, TRANSACTION_ITEMS_MAX};
 use crate::manifest::{Commit, Edit, Manifest, SegmentIndex};
 
 /// Largest head item silt writes: DynamoDB's item limit is 400 KB. Only writer markers (one per
@@ -42,10 +42,10 @@ pub(super) fn transaction(
         partition: next.partition,
         reason,
     };
-    if next.segments.len() > SEGMENTS_PER_COMMIT_MAX {
+    if next.segments.len() > DYNAMO_SEGMENTS_PER_COMMIT_MAX {
         let n = next.segments.len();
         return Err(refuse(format!(
-            "{n} segments in one commit; DynamoDB takes at most {SEGMENTS_PER_COMMIT_MAX}"
+            "{n} segments in one commit; DynamoDB takes at most {DYNAMO_SEGMENTS_PER_COMMIT_MAX}"
         ))
         .into());
     }

@@ -1,14 +1,22 @@
 //! The partition task's event loop: accept appends into a batch; flush the batch into a
 //! segment upload on size, record count or linger; keep up to `uploads_in_flight_max` uploads
 //! running; commit finished uploads in order, all that are ready in one commit, one commit at
-//! a time (group commit); acknowledge each waiter with its offsets once the commit is known.
-//! Commits run on their own task, so a dropped caller never cancels a write half-way.
+//! a time (group commit), at most the manifest store's per-commit limit; acknowledge each
+//! waiter with its offsets once the commit is known. Commits run on their own task, so a
+//! dropped caller never cancels a write half-way.
+//!
+//! An exclusive leader renews its lease every `lease_ms / 3` while the writer is open, idle or
+//! not, with an append of no segments. A task that dies (a panic, or its runtime shutting
+//! down) answers the waiters of its in-flight commit `Indeterminate`, and leaves that commit
+//! to its successor (see `state`).
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
+use std::sync::Arc;
+
 use silt_core::error::{Error, Result};
 use silt_core::ids::{Epoch, Offset};
 use silt_core::manifest::NewSegment;
@@ -20,13 +28,12 @@ use tokio::time::{Instant, sleep_until};
 
 use super::committer::{CommitReport, Leadership};
 use super::upload::upload;
-use super::{Committer, Request, Waiter};
+use super::{Committer, PartitionState, Request, Waiter};
+
+mod lifecycle;
 use crate::{AppendError, WriterSettings};
 
-/// Segments committed together at most.
-const SEGMENTS_PER_COMMIT_MAX: usize = 256;
-
-type UploadDone = (Result<NewSegment>, Vec<Waiter>, Option<Offset>);
+type UploadDone = (Result<NewSegment, AppendError>, Vec<Waiter>, Option<Offset>);
 
 /// A segment uploaded and waiting for its commit.
 #[derive(Debug)]
@@ -48,6 +55,8 @@ struct Batch {
 struct Task {
     committer: Committer,
     settings: WriterSettings,
+    state: Arc<PartitionState>,
+    requests: mpsc::Receiver<Request>,
     snapshot: Option<Snapshot>,
     leadership: Leadership,
     batch: Batch,
@@ -55,23 +64,28 @@ struct Task {
     ready: VecDeque<Uploaded>,
     committing: Vec<Uploaded>,
     commit: Option<JoinHandle<CommitReport>>,
+    /// When a leader renews its lease next, if it is one.
+    renew_at: Option<Instant>,
 }
 
 /// Starts the task of one partition; it runs until `requests` closes and everything accepted
-/// has been answered.
+/// has been answered. A partition fenced before (`state`) stays fenced.
 pub(crate) fn spawn(
     committer: Committer,
     settings: WriterSettings,
+    state: Arc<PartitionState>,
     requests: mpsc::Receiver<Request>,
 ) -> JoinHandle<()> {
-    let leadership = if settings.exclusive {
-        Leadership::Unclaimed
-    } else {
-        Leadership::Shared
+    let leadership = match state.fenced() {
+        Some(why) => Leadership::Fenced(why.clone()),
+        None if settings.exclusive => Leadership::Unclaimed,
+        None => Leadership::Shared,
     };
     let task = Task {
         committer,
         settings,
+        state,
+        requests,
         snapshot: None,
         leadership,
         batch: Batch::default(),
@@ -79,12 +93,14 @@ pub(crate) fn spawn(
         ready: VecDeque::new(),
         committing: Vec::new(),
         commit: None,
+        renew_at: None,
     };
-    tokio::spawn(task.run(requests))
+    tokio::spawn(task.run())
 }
 
 impl Task {
-    async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+    async fn run(mut self) {
+        self.await_predecessor().await;
         let mut closing = false;
         loop {
             let accepting = !closing && !self.batch_full();
@@ -92,8 +108,9 @@ impl Task {
             // segments fill up instead of leaving at every linger tick.
             let room = self.uploads.len() < self.settings.uploads_in_flight_max;
             let linger = self.batch.deadline.filter(|_| room);
+            let renew = self.renew_at.filter(|_| !closing && self.commit.is_none());
             tokio::select! {
-                request = requests.recv(), if accepting => match request {
+                request = self.requests.recv(), if accepting => match request {
                     Some(r) => self.accept(r),
                     None => closing = true,
                 },
@@ -102,6 +119,9 @@ impl Task {
                 report = join(&mut self.commit), if self.commit.is_some() => {
                     self.commit = None;
                     self.committed(report);
+                }
+                _ = sleep_until(renew.unwrap_or_else(Instant::now)), if renew.is_some() => {
+                    self.renew_lease();
                 }
             }
             let room = self.uploads.len() < self.settings.uploads_in_flight_max;
@@ -203,11 +223,12 @@ impl Task {
                 waiters,
                 expect,
             }),
-            (Err(e), _) => fail_all(waiters, &AppendError::from(e)),
+            (Err(e), _) => fail_all(waiters, &e),
         }
     }
 
-    /// Commits everything uploaded so far, if no commit is running.
+    /// Commits everything uploaded so far, up to the store's per-commit limit, if no commit
+    /// is running.
     fn start_commit(&mut self) {
         if self.commit.is_some() || self.ready.is_empty() {
             return;
@@ -217,9 +238,15 @@ impl Task {
             1
         } else {
             let unconditional = self.ready.iter().take_while(|u| u.expect.is_none()).count();
-            unconditional.min(SEGMENTS_PER_COMMIT_MAX)
+            let max = self.committer.storage.manifests.segments_per_commit_max();
+            unconditional.min(max.max(1))
         };
         self.committing = self.ready.drain(..take).collect();
+        self.spawn_commit(conditional);
+    }
+
+    /// Commits the segments of `self.committing` on a task of its own.
+    fn spawn_commit(&mut self, conditional: Option<Offset>) {
         let segments = self.committing.iter().map(|u| u.segment).collect();
         let job = self.committer.clone().append(
             self.snapshot.take(),
@@ -232,24 +259,28 @@ impl Task {
 
     fn committed(&mut self, report: Result<CommitReport, tokio::task::JoinError>) {
         let committing = std::mem::take(&mut self.committing);
-        let report = match report {
-            Ok(r) => r,
-            Err(e) => {
-                let error = Error::Indeterminate {
-                    partition: self.committer.partition,
-                    waited_ms: 0,
-                    last_error: e.to_string(),
-                };
-                fail_all(
-                    committing.into_iter().flat_map(|u| u.waiters),
-                    &error.into(),
-                );
-                return;
+        let outcome = match report {
+            Ok(report) => {
+                self.snapshot = report.snapshot;
+                self.leadership = report.leadership;
+                report.outcome.map_err(AppendError::from)
             }
+            Err(e) => Err(Error::Indeterminate {
+                partition: self.committer.partition,
+                waited_ms: 0,
+                last_error: e.to_string(),
+            }
+            .into()),
         };
-        self.snapshot = report.snapshot;
-        self.leadership = report.leadership;
-        match report.outcome {
+        // The fence is known before anyone hears of it, so a `send` after any answer fails.
+        if let Leadership::Fenced(r) = &self.leadership {
+            self.state.fence(r);
+        }
+        self.renew_at = match self.leadership {
+            Leadership::Leader(_) => Some(Instant::now() + self.renewal_interval()),
+            _ => None,
+        };
+        match outcome {
             Ok(mut offset) => {
                 for uploaded in committing {
                     for waiter in uploaded.waiters {
@@ -259,7 +290,10 @@ impl Task {
                     }
                 }
             }
-            Err(e) => fail_all(committing.into_iter().flat_map(|u| u.waiters), &e.into()),
+            Err(e) if committing.is_empty() => {
+                tracing::warn!(partition = %self.committer.partition, error = %e, "lease renewal failed");
+            }
+            Err(e) => fail_all(committing.into_iter().flat_map(|u| u.waiters), &e),
         }
         if let Leadership::Fenced(r) = &self.leadership {
             let error = AppendError::Rejected(r.clone());
