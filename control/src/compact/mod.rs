@@ -42,8 +42,8 @@ use silt_core::topic::{CleanupPolicy, TopicSettings};
 use crate::job::JobRun;
 
 /// Tombstones an inline manifest may hold before compaction waits for GC (about 300 KiB of
-/// its 1 MiB budget).
-const GRAVEYARD_MAX: usize = 4096;
+/// its 1 MiB budget); the report counts the partitions waiting.
+pub const GRAVEYARD_MAX: usize = 4096;
 /// Cold files starting inside a segment per unit on an inline index, at most (each adds an
 /// entry to the manifest; later days stay in the file before).
 const INLINE_SPLITS_MAX: usize = 256;
@@ -88,12 +88,15 @@ pub async fn run_compaction_observed(
             run: &mut run,
             report: &mut report,
             sealing: true,
+            waits_for_gc: false,
         };
-        match job.compact().await {
-            // A segment GC deleted under it: the manifest moved on, as for a `Stale` unit.
-            Err(e) if e.vanished() => report.stale += 1,
-            Err(e) => report.failed.push(format!("{}/{p}: {e}", config.name)),
-            Ok(()) => {}
+        let Err(e) = job.compact().await else {
+            continue;
+        };
+        match storage.confirm_missing(&config.name, *p, e).await {
+            // An object a job removed under it: the manifest moved on, as for a `Stale` unit.
+            None => report.stale += 1,
+            Some(e) => report.failed.push(format!("{}/{p}: {e}", config.name)),
         }
     }
     progress(due.len(), due.len());
@@ -122,6 +125,8 @@ struct Partition<'a> {
     /// False once sealing met a segment too young to seal, or a sealing unit went stale: only
     /// a prefix of the log is sealed.
     sealing: bool,
+    /// True once a unit was left because the graveyard is full (counted once per partition).
+    waits_for_gc: bool,
 }
 
 impl Partition<'_> {
@@ -137,12 +142,14 @@ impl Partition<'_> {
         }
         if let Some(after_ms) = self.settings.seal_after_ms {
             let cutoff_ms = self.storage.clock.now_ms().saturating_sub(after_ms);
-            // A failed seal is reported, and small segments are still merged.
+            // A failed seal is reported, and small segments are still merged; damage (a
+            // segment missing or not the one its entry describes) fails the partition.
             if let Err(e) = self.pass(&mut base, &Pass::Seal(cutoff_ms)).await {
                 let (topic, p) = (self.topic, self.p);
-                match e.vanished() {
-                    true => self.report.stale += 1,
-                    false => self
+                match self.storage.confirm_missing(topic, p, e).await {
+                    None => self.report.stale += 1,
+                    Some(e) if e.kind() == ErrorKind::Corrupt => return Err(e),
+                    Some(e) => self
                         .report
                         .failed
                         .push(format!("{topic}/{p}: sealing: {e}")),
@@ -245,9 +252,16 @@ impl Partition<'_> {
         let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
             return Ok(());
         };
+        if self.out_of_budget() {
+            return Ok(());
+        }
         // Every rewrite adds tombstones to an inline manifest: leave room for writers until
-        // GC has caught up.
-        if self.out_of_budget() || (inline && base.manifest.graveyard.len() >= GRAVEYARD_MAX) {
+        // GC has caught up, and say so.
+        if inline && base.manifest.graveyard.len() >= GRAVEYARD_MAX {
+            if !self.waits_for_gc {
+                self.waits_for_gc = true;
+                self.report.waiting_for_gc += 1;
+            }
             return Ok(());
         }
         let span = first.start..last.end;

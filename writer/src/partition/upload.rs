@@ -1,5 +1,5 @@
 //! Encode a batch as a segment (on a blocking thread: zstd is CPU work) and upload it under a
-//! fresh object id. The id is unique, so the PUT is a plain idempotent overwrite that the
+//! fresh object id, once the partition is known to have a manifest. The id is unique, so the PUT is a plain idempotent overwrite that the
 //! object store client may retry on its own. An upload is invisible until committed.
 
 use object_store::{ObjectStoreExt, PutPayload};
@@ -18,6 +18,7 @@ pub(crate) async fn upload(
     epoch: Epoch,
     zstd_level: i32,
 ) -> Result<NewSegment> {
+    committer.ensure_manifest().await?;
     let id = committer.storage.new_object_id();
     let identity = SegmentHeader {
         topic_id: committer.topic_id,
