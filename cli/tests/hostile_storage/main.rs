@@ -171,9 +171,12 @@ impl Cli {
         keys
     }
 
-    /// Rewrites the JSON object at `key` with `edit` applied (still valid JSON).
+    /// Rewrites the JSON object at `key` with `edit` applied (still valid JSON), as a tool
+    /// that knows the fields but not the document checksum would: without a `crc32c` field
+    /// (documents from before checksums were added are read without one).
     fn edit_json(&self, key: &str, edit: impl FnOnce(&mut serde_json::Value)) {
         let mut doc: serde_json::Value = serde_json::from_slice(&self.get(key)).unwrap();
+        doc.as_object_mut().unwrap().remove("crc32c");
         edit(&mut doc);
         self.put(key, serde_json::to_vec(&doc).unwrap());
     }

@@ -89,7 +89,8 @@ pub(super) async fn restore_manifest(
 }
 
 /// Overwrites the JSON object at `path` with `edit` applied to it (a manifest or an index
-/// chunk, still valid JSON: what a broken tool might write).
+/// chunk, still valid JSON: what a broken tool might write), without a `crc32c` field (as
+/// documents from before checksums were added are read).
 pub(super) async fn edit_json(
     storage: &Storage,
     path: &Path,
@@ -104,6 +105,7 @@ pub(super) async fn edit_json(
         .await
         .unwrap();
     let mut doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    doc.as_object_mut().unwrap().remove("crc32c");
     edit(&mut doc);
     let body = Bytes::from(serde_json::to_vec(&doc).unwrap());
     storage.objects.put(path, body.into()).await.unwrap();
