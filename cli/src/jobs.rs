@@ -5,8 +5,8 @@
 use std::io::IsTerminal;
 
 use silt_control::{
-    CompactOptions, GcOptions, RetentionOptions, Scope, run_compaction_observed, run_gc_observed,
-    run_retention_observed,
+    CompactOptions, GRAVEYARD_MAX, GcOptions, RetentionOptions, Scope, run_compaction_observed,
+    run_gc_observed, run_retention_observed,
 };
 use silt_core::cold::ColdOptions;
 use silt_core::ids::TopicName;
@@ -71,7 +71,7 @@ pub(crate) async fn compact(storage: &Storage, cmd: CompactCommand) -> CliResult
     let removed = if dry_run { "would remove" } else { "removed" };
     let seal = if dry_run { "would seal" } else { "sealed" };
     let summary = format!(
-        "compaction: {} partitions visited, {verb} {} segments into {}, {seal} {} segments into {} Parquet files, {removed} {} records by key from {} segments, {} bytes read, {} written, {} skipped as changed meanwhile, {} partitions left for the next run",
+        "compaction: {} partitions visited, {verb} {} segments into {}, {seal} {} segments into {} Parquet files, {removed} {} records by key from {} segments, {} bytes read, {} written, {} skipped as changed meanwhile, {} partitions waiting for GC, {} partitions left for the next run",
         r.coverage.partitions_visited,
         r.segments_merged,
         r.segments_written,
@@ -82,8 +82,15 @@ pub(crate) async fn compact(storage: &Storage, cmd: CompactCommand) -> CliResult
         r.bytes_read,
         r.bytes_written,
         r.stale,
+        r.waiting_for_gc,
         r.coverage.partitions_left
     );
+    if r.waiting_for_gc > 0 {
+        eprintln!(
+            "compaction: {} partitions wait for GC: each graveyard holds {GRAVEYARD_MAX} tombstones, so compaction adds no more there. Run `silt gc run` first (it deletes what was removed more than the reader grace, 15 minutes, ago), then compact again",
+            r.waiting_for_gc
+        );
+    }
     finish("compaction", &summary, &r.failed)
 }
 

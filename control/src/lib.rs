@@ -26,8 +26,8 @@ mod scope;
 mod trim;
 
 pub use compact::{
-    COLD_FILE_BYTES, CompactOptions, CompactReport, TARGET_SEGMENT_BYTES, run_compaction,
-    run_compaction_observed,
+    COLD_FILE_BYTES, CompactOptions, CompactReport, GRAVEYARD_MAX, TARGET_SEGMENT_BYTES,
+    run_compaction, run_compaction_observed,
 };
 pub use gc::{GcOptions, GcReport, ORPHAN_GRACE_MS, READER_GRACE_MS, run_gc, run_gc_observed};
 pub use scope::{Coverage, Scope};

@@ -8,6 +8,7 @@
 use std::error::Error as StdError;
 use std::sync::Arc;
 
+use object_store::path::Path;
 use thiserror::Error;
 
 use crate::ids::{Epoch, ObjectId, Offset, PartitionId, TopicId, TopicName, WriterId};
@@ -91,6 +92,62 @@ pub struct Corruption {
     pub location: String,
     /// What failed.
     pub reason: String,
+}
+
+/// The kinds of immutable object a manifest references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ObjectKind {
+    /// A hot segment, `seg/<id>.seg`.
+    Segment,
+    /// An index chunk, `idx/<id>.idx`.
+    IndexChunk,
+    /// A cold segment: a Parquet file under `tables/`.
+    ColdSegment,
+}
+
+impl std::fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ObjectKind::Segment => "segment",
+            ObjectKind::IndexChunk => "index chunk",
+            ObjectKind::ColdSegment => "Parquet file (cold segment)",
+        })
+    }
+}
+
+/// One object a manifest references: what to name when it is not in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    /// What it is.
+    pub kind: ObjectKind,
+    /// Its id, as the manifest lists it.
+    pub id: ObjectId,
+    /// Its key.
+    pub key: String,
+}
+
+impl ObjectRef {
+    /// The object of `kind` and `id` stored at `key`.
+    pub fn new(kind: ObjectKind, id: ObjectId, key: &Path) -> ObjectRef {
+        ObjectRef {
+            kind,
+            id,
+            key: key.to_string(),
+        }
+    }
+
+    /// `e`, met while reading this object: "not found" becomes [`Error::ObjectMissing`]
+    /// naming it; any other error is kept.
+    pub fn missing_or(&self, e: impl Into<Error>) -> Error {
+        let e = e.into();
+        match &e {
+            Error::Store(s) if matches!(**s, object_store::Error::NotFound { .. }) => {
+                Error::ObjectMissing(self.clone())
+            }
+            _ => e,
+        }
+    }
 }
 
 /// A commit that the manifest refused: a definite "no", nothing was committed.
@@ -276,6 +333,28 @@ pub enum Error {
         manifest: String,
         folder: String,
     },
+    /// A partition's manifest is not there although the partition holds objects (or was seen
+    /// before): damage, never an empty partition, which would give offsets out again and let
+    /// GC delete the data as orphans.
+    #[error(
+        "the manifest {location} of {topic}/{partition} is missing, but {evidence}: it was deleted or lost. silt neither reads, writes nor collects garbage in this partition until it is restored (from a backup or an earlier object version)"
+    )]
+    ManifestMissing {
+        topic: TopicName,
+        partition: PartitionId,
+        location: String,
+        /// Why it must exist: an object found in the partition, or an earlier read.
+        evidence: String,
+    },
+    /// An object a partition's manifest references is not in the store. Met with an older
+    /// manifest it may just have been removed by a job ([`Error::vanished`]): callers read the
+    /// manifest again and report this only while it still references the object.
+    #[error(
+        "{} {} is missing, though the partition's manifest references it: restore it (from a backup or an earlier object version); reads and jobs of the partition fail until then",
+        .0.kind,
+        .0.key
+    )]
+    ObjectMissing(ObjectRef),
     /// The DynamoDB manifest table is missing or not usable as one.
     #[error("DynamoDB table {table} cannot hold silt manifests: {reason}")]
     ManifestTable { table: String, reason: String },
@@ -338,7 +417,9 @@ impl Error {
             | Error::ManifestTable { .. }
             | Error::NoCredentials { .. }
             | Error::FeatureDisabled { .. } => ErrorKind::Config,
-            Error::TopicConfigMissing { .. } => ErrorKind::Corrupt,
+            Error::TopicConfigMissing { .. }
+            | Error::ManifestMissing { .. }
+            | Error::ObjectMissing(_) => ErrorKind::Corrupt,
             Error::Internal { .. } => ErrorKind::Internal,
         }
     }
@@ -353,10 +434,14 @@ impl Error {
     }
 
     /// True for an object that is not there: one a manifest (as the caller last read it)
-    /// listed, but which compaction, retention or GC has since removed. Read the manifest
-    /// again before calling it corruption.
+    /// listed, but which compaction, retention or GC may have removed since. Read the
+    /// manifest again: only while it still references the object is it missing (damage).
     pub fn vanished(&self) -> bool {
-        matches!(self, Error::Store(e) if matches!(**e, object_store::Error::NotFound { .. }))
+        match self {
+            Error::Store(e) => matches!(**e, object_store::Error::NotFound { .. }),
+            Error::ObjectMissing(_) => true,
+            _ => false,
+        }
     }
 }
 

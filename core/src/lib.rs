@@ -20,6 +20,7 @@
 //! - [`manifest`]: the manifest, its edits and invariants (pure);
 //! - [`store`]: manifest stores (object store, local directory) and [`store::Storage`];
 //! - [`topic`]: topic configuration;
+//! - [`verify`]: checks that a fetched segment is the one its manifest entry describes;
 //! - [`clock`]: injected time; [`testing`] (feature `test-util`): fault injection.
 //!
 //! Errors are [`error::Error`]: each variant says whether to fix the input, retry, or stop.
@@ -38,5 +39,6 @@ pub mod store;
 #[cfg(feature = "test-util")]
 pub mod testing;
 pub mod topic;
+pub mod verify;
 
 pub use error::{Error, Result};

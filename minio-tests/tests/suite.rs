@@ -28,7 +28,10 @@ macro_rules! suite {
                 jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing,
                 key_compaction_keeps_the_newest_per_key, key_compaction_continues_past_its_budget,
                 key_compaction_next_to_a_writer_keeps_the_newest_per_key,
-                sealed_records_read_back_identical_and_once);
+                sealed_records_read_back_identical_and_once,
+                missing_manifest_is_never_an_empty_partition, swapped_segment_ids_are_refused,
+                swapped_ids_in_an_index_chunk_are_refused, missing_objects_are_named,
+                full_graveyard_says_gc_first);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

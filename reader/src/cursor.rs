@@ -155,14 +155,16 @@ impl Cursor {
     /// Fetches the segment (or block) holding the position. A segment (or index chunk) that
     /// vanished, or a position no segment holds, means the manifest moved on (compaction,
     /// retention, garbage collection): read it again and retry; below the new log start that
-    /// is `OffsetOutOfRange`.
+    /// is `OffsetOutOfRange`. One that vanished while the manifest did not change is missing:
+    /// `ObjectMissing`, naming it.
     async fn load(&mut self) -> Result<(), ReadError> {
+        let mut missing = None;
         for _ in 0..VANISHED_RETRIES {
             let found = self
                 .view
                 .segment_at(&self.storage, &self.topic, self.position)
                 .await;
-            match found {
+            let vanished = match found {
                 Ok(Some(entry)) => {
                     let (topic, id, p) = (&self.topic, self.topic_id, self.partition);
                     let fetched = match entry.is_cold() {
@@ -179,27 +181,35 @@ impl Cursor {
                             return Ok(());
                         }
                         Err(e) if !e.vanished() => return Err(e.into()),
-                        Err(_) => {}
+                        Err(e) => Some(e),
                     }
                 }
-                Ok(None) => {}
+                Ok(None) => None,
                 Err(e) if !e.vanished() => return Err(e.into()),
-                Err(_) => {}
+                Err(e) => Some(e),
+            };
+            let changed = self.refresh().await?;
+            if let Some(e) = vanished {
+                if !changed {
+                    return Err(e.into());
+                }
+                missing = Some(e);
             }
-            self.refresh().await?;
             self.check_in_range().await?;
+        }
+        if let Some(e) = missing {
+            return Err(e.into());
         }
         let location = self
             .storage
-            .keys
-            .partition(&self.topic, self.partition)
-            .to_string();
+            .manifests
+            .manifest_location(&self.topic, self.partition);
         let reason = format!(
-            "the segment holding offset {} keeps vanishing, or no segment holds it",
+            "no segment entry holds offset {}, though the log covers it",
             self.position
         );
         Err(Error::Corrupt(silt_core::error::Corruption {
-            what: "segment",
+            what: "manifest",
             location,
             reason,
         })

@@ -6,12 +6,13 @@
 use bytes::Bytes;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use silt_core::cold;
-use silt_core::error::{Corruption, Error, Result};
+use silt_core::error::{Corruption, Error, ObjectKind, ObjectRef, Result};
 use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
 use silt_core::manifest::SegmentEntry;
 use silt_core::record::Record;
 use silt_core::segment::{self, Footer, Positioned};
 use silt_core::store::Storage;
+use silt_core::verify;
 
 /// Segments up to this size are always fetched whole.
 pub const WHOLE_FETCH_BYTES_MAX: u64 = 1024 * 1024;
@@ -29,7 +30,9 @@ pub(crate) struct Fetched {
     pub(crate) records: Vec<(Offset, Record)>,
 }
 
-/// Fetches the records of `entry` from `offset` on (at least the block holding it).
+/// Fetches the records of `entry` from `offset` on (at least the block holding it). The
+/// segment must be the one `entry` describes (`silt_core::verify`); an object not found is
+/// `ObjectMissing` naming it (the caller reads the manifest again to tell a race from damage).
 pub(crate) async fn fetch(
     storage: &Storage,
     topic: &TopicName,
@@ -43,6 +46,7 @@ pub(crate) async fn fetch(
         return fetch_cold(storage, topic, owner, entry, offset, &mut None).await;
     }
     let path = storage.keys.segment(topic, partition, entry.id);
+    let object = ObjectRef::new(ObjectKind::Segment, entry.id, &path);
     let location = path.to_string();
     let position = (offset.0 - entry.base_offset.0) as u32;
     let objects = storage.objects.as_ref();
@@ -52,33 +56,26 @@ pub(crate) async fn fetch(
         records.filter(|(o, _)| *o >= offset).collect()
     };
     if position == 0 || entry.bytes <= WHOLE_FETCH_BYTES_MAX {
-        let bytes = objects.get(&path).await?.bytes().await?;
+        let bytes = get_whole(objects, &path).await;
+        let bytes = bytes.map_err(|e| object.missing_or(e))?;
+        let size = bytes.len() as u64;
         let (header, records) = segment::decode(bytes, &location)?;
-        let belongs = header.topic_id == topic_id && header.partition == partition;
-        if !belongs || header.record_count != entry.records {
-            return Err(mismatch(
-                &location,
-                "header or record count differs from the manifest",
-            ));
-        }
+        verify::segment(&header, size, (topic_id, partition), entry, &location)?;
         return Ok(Fetched {
             first: offset,
             end: entry.end_offset(),
             records: from(records),
         });
     }
-    let footer = read_footer(objects, &path, entry.bytes, &location).await?;
-    if footer.record_count() != u64::from(entry.records) {
-        return Err(mismatch(
-            &location,
-            "record count differs from the manifest",
-        ));
-    }
+    let read = read_footer(objects, &path, entry, &location).await;
+    let (footer, size) = read.map_err(|e| object.missing_or(e))?;
+    verify::footer(&footer, size, entry, &location)?;
     let block = *footer
         .block_for(position)
         .ok_or_else(|| mismatch(&location, "no block holds the offset"))?;
     let range = block.range();
-    let compressed = objects.get_range(&path, range).await?;
+    let compressed = objects.get_range(&path, range).await;
+    let compressed = compressed.map_err(|e| object.missing_or(e))?;
     let records = segment::decode_block(&block, compressed, &location)?;
     let block_end = u64::from(block.first_position) + u64::from(block.records);
     Ok(Fetched {
@@ -86,6 +83,13 @@ pub(crate) async fn fetch(
         end: entry.base_offset.plus(block_end),
         records: from(records),
     })
+}
+
+async fn get_whole(
+    objects: &dyn ObjectStore,
+    path: &object_store::path::Path,
+) -> object_store::Result<Bytes> {
+    objects.get(path).await?.bytes().await
 }
 
 /// Fetches the records of cold `entry` from `offset` on (a page run), through `opened`: the
@@ -99,15 +103,18 @@ pub(crate) async fn fetch_cold(
     opened: &mut Option<cold::ColdReader>,
 ) -> Result<Fetched> {
     let path = storage.keys.segment_object(topic, owner.1, entry);
+    let object = ObjectRef::new(ObjectKind::ColdSegment, entry.id, &path);
     let file = match opened.take() {
         Some(file) if *file.path() == path && file.size() == entry.bytes => file,
         _ => {
             let objects = storage.objects.clone();
-            cold::ColdReader::open(objects, &path, entry.bytes, owner).await?
+            let file = cold::ColdReader::open(objects, &path, entry.bytes, owner).await;
+            file.map_err(|e| object.missing_or(e))?
         }
     };
     // On an error the file is dropped: the next read opens it afresh.
-    let window = file.read_window(offset).await?;
+    let window = file.read_window(offset).await;
+    let window = window.map_err(|e| object.missing_or(e))?;
     *opened = Some(file);
     let end = window
         .end
@@ -126,33 +133,40 @@ pub(crate) async fn fetch_cold(
     })
 }
 
+/// The footer of the segment at `path`, which `entry` describes, and the object's size.
 async fn read_footer(
     objects: &dyn ObjectStore,
     path: &object_store::path::Path,
-    len: u64,
+    entry: &SegmentEntry,
     location: &str,
-) -> Result<Footer> {
+) -> Result<(Footer, u64)> {
+    let len = entry.bytes;
     let mut want = FOOTER_GUESS_BYTES.min(len);
     loop {
-        let tail = suffix(objects, path, want).await?;
+        let (tail, size) = suffix(objects, path, want).await?;
+        // Another object than the entry describes: its size tells, before any parsing.
+        verify::size(size, entry, location)?;
         match Footer::parse(tail, len, location)? {
-            Ok(footer) => return Ok(footer),
+            Ok(footer) => return Ok((footer, size)),
             Err(needed) if needed > want => want = needed,
             Err(_) => return Err(mismatch(location, "footer does not fit")),
         }
     }
 }
 
+/// The last `n` bytes of the object at `path`, and its whole size.
 async fn suffix(
     objects: &dyn ObjectStore,
     path: &object_store::path::Path,
     n: u64,
-) -> Result<Bytes> {
+) -> Result<(Bytes, u64)> {
     let options = GetOptions {
         range: Some(GetRange::Suffix(n)),
         ..GetOptions::default()
     };
-    Ok(objects.get_opts(path, options).await?.bytes().await?)
+    let got = objects.get_opts(path, options).await?;
+    let size = got.meta.size;
+    Ok((got.bytes().await?, size))
 }
 
 fn mismatch(location: &str, reason: &str) -> Error {

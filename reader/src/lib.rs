@@ -8,9 +8,11 @@
 //!    at the end of the log: long-poll the manifest until it moves
 //! ```
 //!
-//! Reads never LIST. An offset below the log start or past the next offset is
-//! [`ReadError::OffsetOutOfRange`], naming the valid range. A segment that vanished (compacted
-//! or expired under a reader holding an old manifest) is looked up again in a fresh manifest.
+//! Reads never LIST (but to tell a deleted manifest from a partition never created). An
+//! offset below the log start or past the next offset is [`ReadError::OffsetOutOfRange`],
+//! naming the valid range. A segment that vanished (compacted or expired under a reader
+//! holding an old manifest) is looked up again in a fresh manifest; one gone while the
+//! manifest still lists it is `ObjectMissing`. Every segment is checked against its entry.
 
 mod cursor;
 mod error;

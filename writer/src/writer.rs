@@ -220,6 +220,7 @@ impl Writer {
             writer_id: self.writer_id,
             seq: self.seq.clone(),
             lease_ms: self.settings.lease_ms,
+            manifest_checked: Arc::default(),
         };
         let task = partition::spawn(committer, self.settings.clone(), state.clone(), receiver);
         partitions.insert(

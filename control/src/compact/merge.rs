@@ -6,11 +6,12 @@
 
 use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutMode, PutOptions};
-use silt_core::error::{Corruption, Error, Rejection, Result};
+use silt_core::error::{Error, ObjectKind, ObjectRef, Rejection, Result};
 use silt_core::ids::{Offset, TopicName, WriterId};
 use silt_core::manifest::{Manifest, SegmentEntry};
 use silt_core::segment::{self, Positioned, SegmentHeader};
 use silt_core::store::Storage;
+use silt_core::verify;
 
 /// zstd level of merged segments: a little tighter than writers' default, off the hot path.
 const ZSTD_LEVEL: i32 = 3;
@@ -94,7 +95,9 @@ async fn upload(
     })
 }
 
-/// The records of one committed segment, checked against its entry.
+/// The records of one committed segment, checked against its entry (`silt_core::verify`). A
+/// segment not found is `ObjectMissing` naming it: the job reads the manifest again to tell
+/// a race (removed meanwhile) from damage.
 pub(super) async fn read(
     storage: &Storage,
     topic: &TopicName,
@@ -102,17 +105,13 @@ pub(super) async fn read(
     entry: &SegmentEntry,
 ) -> Result<Vec<Positioned>> {
     let path = storage.keys.segment(topic, m.partition, entry.id);
-    let bytes = storage.objects.get(&path).await?.bytes().await?;
+    let object = ObjectRef::new(ObjectKind::Segment, entry.id, &path);
+    let got = async { storage.objects.get(&path).await?.bytes().await };
+    let bytes = got.await.map_err(|e| object.missing_or(e))?;
+    let size = bytes.len() as u64;
     let (header, records) = segment::decode(bytes, path.as_ref())?;
-    let belongs = header.topic_id == m.topic_id && header.partition == m.partition;
-    if !belongs || header.record_count != entry.records {
-        return Err(Corruption {
-            what: "segment",
-            location: path.to_string(),
-            reason: "header or record count differs from the manifest".into(),
-        }
-        .into());
-    }
+    let owner = (m.topic_id, m.partition);
+    verify::segment(&header, size, owner, entry, path.as_ref())?;
     Ok(records)
 }
 

@@ -21,6 +21,7 @@
 //! byte budget.
 
 mod checkpoint;
+mod commit;
 mod keys;
 mod merge;
 mod options;
@@ -44,8 +45,8 @@ use silt_core::topic::{CleanupPolicy, TopicSettings};
 use crate::job::JobRun;
 
 /// Tombstones an inline manifest may hold before compaction waits for GC (about 300 KiB of
-/// its 1 MiB budget).
-const GRAVEYARD_MAX: usize = 4096;
+/// its 1 MiB budget); the report counts the partitions waiting.
+pub const GRAVEYARD_MAX: usize = 4096;
 /// Cold files starting inside a segment per unit on an inline index, at most (each adds an
 /// entry to the manifest; later days stay in the file before).
 const INLINE_SPLITS_MAX: usize = 256;
@@ -91,12 +92,15 @@ pub async fn run_compaction_observed(
             report: &mut report,
             sealing: true,
             keys_unfinished: false,
+            waits_for_gc: false,
         };
-        match job.compact().await {
-            // A segment GC deleted under it: the manifest moved on, as for a `Stale` unit.
-            Err(e) if e.vanished() => report.stale += 1,
-            Err(e) => report.failed.push(format!("{}/{p}: {e}", config.name)),
-            Ok(()) => {}
+        let Err(e) = job.compact().await else {
+            continue;
+        };
+        match storage.confirm_missing(&config.name, *p, e).await {
+            // An object a job removed under it: the manifest moved on, as for a `Stale` unit.
+            None => report.stale += 1,
+            Some(e) => report.failed.push(format!("{}/{p}: {e}", config.name)),
         }
     }
     progress(due.len(), due.len());
@@ -128,6 +132,8 @@ struct Partition<'a> {
     /// True once a key compaction unit was left for a later run (out of time, or the
     /// graveyard full): the checkpoint must not pass it.
     keys_unfinished: bool,
+    /// True once a unit was left because the graveyard is full (counted once per partition).
+    waits_for_gc: bool,
 }
 
 impl Partition<'_> {
@@ -140,12 +146,14 @@ impl Partition<'_> {
         }
         if let Some(after_ms) = self.settings.seal_after_ms {
             let cutoff_ms = self.storage.clock.now_ms().saturating_sub(after_ms);
-            // A failed seal is reported, and small segments are still merged.
+            // A failed seal is reported, and small segments are still merged; damage (a
+            // segment missing or not the one its entry describes) fails the partition.
             if let Err(e) = self.pass(&mut base, &Pass::Seal(cutoff_ms)).await {
                 let (topic, p) = (self.topic, self.p);
-                match e.vanished() {
-                    true => self.report.stale += 1,
-                    false => self
+                match self.storage.confirm_missing(topic, p, e).await {
+                    None => self.report.stale += 1,
+                    Some(e) if e.kind() == ErrorKind::Corrupt => return Err(e),
+                    Some(e) => self
                         .report
                         .failed
                         .push(format!("{topic}/{p}: sealing: {e}")),
@@ -267,9 +275,16 @@ impl Partition<'_> {
         let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
             return Ok(());
         };
+        if self.out_of_budget() {
+            return Ok(());
+        }
         // Every rewrite adds tombstones to an inline manifest: leave room for writers until
-        // GC has caught up.
+        // GC has caught up, and say so.
         let graveyard_full = inline && base.manifest.graveyard.len() >= GRAVEYARD_MAX;
+        if graveyard_full && !self.waits_for_gc {
+            self.waits_for_gc = true;
+            self.report.waiting_for_gc += 1;
+        }
         if self.out_of_budget_for(pass) || graveyard_full {
             self.keys_unfinished |= matches!(pass, Pass::Keys(_));
             return Ok(());
@@ -368,64 +383,5 @@ impl Partition<'_> {
         let writer = self.run.writer();
         let merged = merge::rewrite(storage, topic, m, old, writer, removed).await?;
         Ok(merged.map(|e| vec![e]))
-    }
-
-    /// Commits a unit's `Replace`; a refusal because what it read changed is counted, not
-    /// failed. The cold segments it `written` are deleted at once if it did not commit
-    /// (analysts' globs over `tables/` must not see them; other uploads are left to GC's
-    /// orphan sweep): after an error, all (the store says nothing was committed); after a
-    /// refusal, those the manifest read again does not reference (on DynamoDB a refusal can
-    /// follow an attempt that did land); after an indeterminate outcome, none.
-    async fn commit(
-        &mut self,
-        base: &mut Snapshot,
-        edit: Edit,
-        written: &[SegmentEntry],
-    ) -> Result<()> {
-        let committed = self
-            .run
-            .try_commit(self.storage, self.topic, self.p, base, edit);
-        let failed = match committed.await {
-            Ok(Some(committed)) => {
-                *base = committed.snapshot;
-                return Ok(());
-            }
-            Ok(None) => {
-                self.report.stale += 1;
-                self.sealing &= written.iter().all(|e| !e.is_cold());
-                None
-            }
-            Err(e) if e.kind() == ErrorKind::Indeterminate => return Err(e),
-            Err(e) => Some(e),
-        };
-        let cold: Vec<SegmentEntry> = written.iter().filter(|e| e.is_cold()).copied().collect();
-        if let Some(e) = failed {
-            seal::delete_files(self.storage, self.topic, self.p, &cold).await;
-            return Err(e);
-        }
-        if let Some(fresh) = self.storage.manifests.read(self.topic, self.p).await? {
-            let unreferenced = seal::unreferenced(self.storage, self.topic, &fresh, &cold);
-            seal::delete_files(self.storage, self.topic, self.p, &unreferenced.await?).await;
-            *base = fresh;
-        }
-        Ok(())
-    }
-
-    /// Writes the chunk holding `entries` with `span` swapped for `new`.
-    async fn rewrite_chunk(
-        &self,
-        base: &Snapshot,
-        entries: &[SegmentEntry],
-        span: Range<usize>,
-        new: &[SegmentEntry],
-    ) -> Result<ChunkRef> {
-        let mut all = entries[..span.start].to_vec();
-        all.extend_from_slice(new);
-        all.extend_from_slice(&entries[span.end..]);
-        let written = self
-            .storage
-            .write_chunk(self.topic, &base.manifest, &all)
-            .await?;
-        written.ok_or_else(|| merge::invariant(&base.manifest, "a rewritten chunk with no entries"))
     }
 }

@@ -68,6 +68,9 @@ pub struct CompactReport {
     /// deleted a segment they were reading), or because an orphan sweep raised the floor past
     /// their uploads; the next run plans again.
     pub stale: u64,
+    /// Partitions with work left that compaction did not touch because their graveyard holds
+    /// `GRAVEYARD_MAX` tombstones: GC must delete some first (after the reader grace).
+    pub waiting_for_gc: u64,
     /// Partitions this run could not finish, with why; the next run retries.
     pub failed: Vec<String>,
 }

@@ -18,6 +18,7 @@ mod counting;
 #[cfg(feature = "dynamodb")]
 mod dynamo;
 mod local_cas;
+mod missing;
 mod object;
 mod object_index;
 mod object_topics;

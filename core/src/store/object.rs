@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use object_store::{GetOptions, ObjectStore, PutMode, PutOptions, PutResult, UpdateVersion};
 
 use super::chunk_cache::ChunkCache;
+use super::missing::manifest_missing;
 use super::resolve::{COMMIT_RESOLVE_TIMEOUT, ConditionalWrite, WriteFailed, commit_with};
 use super::{Committed, ManifestStore, Snapshot};
 use crate::error::{Error, ErrorKind, Result};
@@ -202,6 +203,12 @@ impl ManifestStore for ObjectManifestStore {
                 Ok(None)
             }
             Ok(Some(s)) if s.manifest.version == known.manifest.version => Ok(None),
+            // Manifests are never deleted: one read before and gone now is damage.
+            Ok(None) => {
+                let version = known.manifest.version;
+                let evidence = format!("it was read before, at version {version}");
+                Err(manifest_missing(self, topic, p, evidence))
+            }
             other => other,
         }
     }

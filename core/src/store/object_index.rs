@@ -7,7 +7,7 @@ use std::sync::Arc;
 use object_store::ObjectStoreExt;
 
 use super::ObjectManifestStore;
-use crate::error::{Corruption, Result};
+use crate::error::{Corruption, ObjectKind, ObjectRef, Result};
 use crate::ids::{Offset, PartitionId, TopicName};
 use crate::manifest::{ChunkRef, Manifest, SegmentEntry, codec};
 
@@ -67,7 +67,13 @@ impl ObjectManifestStore {
             return Ok(hit);
         }
         let path = self.keys.index_chunk(topic, p, chunk.id);
-        let bytes = self.objects.get(&path).await?.bytes().await?;
+        let object = ObjectRef::new(ObjectKind::IndexChunk, chunk.id, &path);
+        let got = self.objects.get(&path).await;
+        let bytes = match got {
+            Ok(got) => got.bytes().await,
+            Err(e) => Err(e),
+        };
+        let bytes = bytes.map_err(|e| object.missing_or(e))?;
         let body = codec::decode_chunk(&bytes, path.as_ref())?;
         if ChunkRef::covering(chunk.id, &body.entries) != Some(*chunk) {
             let reason = "entries differ from the manifest's reference".to_string();

@@ -16,6 +16,7 @@ use object_store::path::Path;
 
 #[cfg(feature = "dynamodb")]
 use super::DynamoManifestStore;
+use super::missing::Guarded;
 use super::{
     LocalCasStore, ManifestStore, ObjectManifestStore, probe_conditional_writes, s3_setup,
 };
@@ -35,7 +36,8 @@ pub struct Storage {
     pub objects: Arc<dyn ObjectStore>,
     /// The key layout under the root prefix.
     pub keys: Keys,
-    /// Where manifests live.
+    /// Where manifests live. Reads refuse a manifest missing next to its partition's
+    /// objects (`Error::ManifestMissing`, see `missing`).
     pub manifests: Arc<dyn ManifestStore>,
     /// Wall-clock time.
     pub clock: Arc<dyn Clock>,
@@ -165,7 +167,8 @@ impl Storage {
     /// The same storage with manifests (and topic configurations) in `table`.
     #[cfg(feature = "dynamodb")]
     pub fn with_manifest_table(mut self, table: DynamoManifestStore) -> Storage {
-        self.manifests = Arc::new(table.clone());
+        let (objects, keys) = (self.objects.clone(), self.keys.clone());
+        self.manifests = Guarded::wrap(Arc::new(table.clone()), objects, keys);
         self.manifest_table = Some(table);
         self
     }
@@ -245,6 +248,7 @@ impl Storage {
     pub fn over(objects: Arc<dyn ObjectStore>, root: Path, url: &str) -> Storage {
         let keys = Keys::new(root);
         let manifests = Arc::new(ObjectManifestStore::new(objects.clone(), keys.clone()));
+        let manifests = Guarded::wrap(manifests, objects.clone(), keys.clone());
         Storage {
             objects,
             keys,

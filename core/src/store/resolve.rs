@@ -13,7 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::{Committed, Snapshot};
+use super::missing::manifest_missing;
+use super::{Committed, ManifestStore, Snapshot};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::ids::{PartitionId, TopicName};
@@ -38,7 +39,7 @@ pub(super) struct WriteFailed {
 
 /// What a manifest backend offers the commit loop.
 #[async_trait]
-pub(super) trait ConditionalWrite: Send + Sync {
+pub(super) trait ConditionalWrite: ManifestStore {
     /// Writes `next`, the successor of `current` under `commit`, only if the stored manifest
     /// still matches `current`. The outer error means nothing was sent.
     async fn write_next(
@@ -167,7 +168,11 @@ impl<B: ConditionalWrite> ReadBack<'_, B> {
         loop {
             let last_error = match self.backend.read_current(self.topic, self.p).await {
                 Ok(Some(s)) => return Ok(s),
-                Ok(None) => format!("manifest vanished while resolving: {cause}"),
+                // Manifests are never deleted: the one this commit started from is gone.
+                Ok(None) => {
+                    let evidence = format!("it vanished while a commit was resolved ({cause})");
+                    return Err(manifest_missing(self.backend, self.topic, self.p, evidence));
+                }
                 Err(e @ (Error::Corrupt(_) | Error::FutureFormat { .. })) => return Err(e),
                 Err(e) => e.to_string(),
             };

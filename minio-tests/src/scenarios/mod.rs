@@ -3,6 +3,7 @@
 mod bad_input;
 mod compaction;
 mod crashes;
+mod damage;
 mod faults;
 mod fencing;
 mod gc;
@@ -18,6 +19,11 @@ mod trimming;
 pub use bad_input::{bad_input_is_typed_and_harmless, corrupted_objects_are_reported};
 pub use compaction::compaction_merges_tiny_segments_tenfold;
 pub use crashes::{writer_killed_between_upload_and_commit, writer_restarts_mid_stream};
+pub use damage::{
+    full_graveyard_says_gc_first, missing_manifest_is_never_an_empty_partition,
+    missing_objects_are_named, swapped_ids_in_an_index_chunk_are_refused,
+    swapped_segment_ids_are_refused,
+};
 pub use faults::{ambiguous_commits_lose_nothing, reads_survive_faults};
 pub use fencing::{
     conditional_append, exclusive_takeover_fences_old_writer, idle_leader_keeps_its_lease,

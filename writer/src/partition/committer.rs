@@ -9,6 +9,7 @@ use silt_core::error::{Error, Rejection, Result};
 use silt_core::ids::{CommitSeq, Epoch, Offset, PartitionId, TopicId, TopicName, WriterId};
 use silt_core::manifest::{Append, CHUNK_ENTRIES, Commit, Edit, NewSegment, Seal, TAIL_SEAL_AT};
 use silt_core::store::{Snapshot, Storage};
+use tokio::sync::OnceCell;
 
 /// Where a partition's writer stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,8 @@ pub(crate) struct Committer {
     pub(crate) writer_id: WriterId,
     pub(crate) seq: Arc<AtomicU64>,
     pub(crate) lease_ms: i64,
+    /// Set once the partition is known to have a manifest (see [`Committer::ensure_manifest`]).
+    pub(crate) manifest_checked: Arc<OnceCell<()>>,
 }
 
 /// What a commit task hands back to the partition task.
@@ -82,6 +85,17 @@ impl Committer {
             });
         }
         Ok(snapshot)
+    }
+
+    /// Makes sure the partition has a manifest before this writer's first upload, creating
+    /// it if the topic's creation was cut short. So an object in a partition's folder always
+    /// means its manifest existed, and a manifest missing next to objects is damage
+    /// (`Error::ManifestMissing`), never an empty partition to start again at offset 0.
+    pub(crate) async fn ensure_manifest(&self) -> Result<()> {
+        let checked = self
+            .manifest_checked
+            .get_or_try_init(|| async { self.snapshot(None).await.map(|_| ()) });
+        checked.await.copied()
     }
 
     /// Claims the partition: bumps the epoch and fences the previous leader.

@@ -1,6 +1,7 @@
 //! Encode a batch as a segment (on a blocking thread: zstd is CPU work) and upload it under a
-//! fresh object id. The id is unique, so the PUT is a plain idempotent overwrite that the
-//! object store client may retry on its own. An upload is invisible until committed.
+//! fresh object id, once the partition is known to have a manifest. The id is unique, so the
+//! PUT is a plain idempotent overwrite that the object store client may retry on its own. An
+//! upload is invisible until committed.
 //!
 //! An encoder cancelled because the runtime is shutting down is [`AppendError::Closed`]:
 //! nothing was uploaded, and the writer is going away.
@@ -22,6 +23,7 @@ pub(crate) async fn upload(
     epoch: Epoch,
     zstd_level: i32,
 ) -> Result<NewSegment, AppendError> {
+    committer.ensure_manifest().await?;
     let id = committer.storage.new_object_id();
     let identity = SegmentHeader {
         topic_id: committer.topic_id,

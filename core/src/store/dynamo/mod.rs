@@ -27,6 +27,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 
+use super::missing::manifest_missing;
 use super::resolve::{COMMIT_RESOLVE_TIMEOUT, ConditionalWrite, WriteFailed, commit_with};
 use super::{Committed, ManifestStore, Snapshot};
 use crate::error::{Corruption, Error, Rejection, Result};
@@ -331,10 +332,15 @@ impl ManifestStore for DynamoManifestStore {
         p: PartitionId,
         known: &Snapshot,
     ) -> Result<Option<Snapshot>> {
-        Ok(self
-            .read_current(topic, p)
-            .await?
-            .filter(|s| s.manifest.version != known.manifest.version))
+        let version = known.manifest.version;
+        match self.read_current(topic, p).await? {
+            Some(s) => Ok(Some(s).filter(|s| s.manifest.version != version)),
+            // Heads are never deleted: one read before and gone now is damage.
+            None => {
+                let evidence = format!("it was read before, at version {version}");
+                Err(manifest_missing(self, topic, p, evidence))
+            }
+        }
     }
 
     async fn commit(
