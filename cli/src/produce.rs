@@ -5,7 +5,8 @@
 //!
 //! The loop waits for an input line, an acknowledgement or a signal, whichever comes first, so
 //! acks print as they arrive. Reading stops at the end of input, at a refused line, at SIGINT or
-//! SIGTERM, when fenced, or when stdout fails; whatever stopped it, the producer then waits for
+//! SIGTERM, when fenced (learned from an append, or from a lease renewal while input is idle),
+//! or when stdout fails; whatever stopped it, the producer then waits for
 //! every record it sent, prints their acks and the summary, then the error. The exit code says
 //! why ([`failure`] has the table). With `--expect-offset` the input is one batch: a refused
 //! line or a signal sends none of it.
@@ -109,6 +110,7 @@ pub(crate) async fn run(
 impl Producer<'_> {
     /// Sends each line as it arrives, and prints acks as they arrive, until something stops it.
     async fn stream(&mut self, mut lines: Lines) -> Option<Failure> {
+        let writer = self.writer;
         loop {
             if self.acks.tally.must_stop() {
                 return None;
@@ -118,6 +120,9 @@ impl Producer<'_> {
                 Ok(()) = self.signals.changed() => return self.signal(),
                 Some(first) = self.acks.pending.next(), if !self.acks.pending.is_empty() => {
                     self.acks.record(first);
+                }
+                (_, why) = writer.first_fence() => {
+                    self.acks.tally.fence(AppendError::Rejected(why));
                 }
                 line = lines.recv() => match line {
                     None => return None,

@@ -71,6 +71,7 @@ on_every_backend!(
     sigterm_flushes_and_reports,
     acks_print_before_the_next_line,
     fenced_producer_exits_at_once,
+    fenced_idle_producer_exits_without_more_input,
 );
 
 /// Good text lines, then `bad` as line `good.len() + 1`, then one more line never sent.
@@ -277,6 +278,25 @@ fn fenced_producer_exits_at_once(b: &Backend) {
     );
     let values: Vec<_> = log.consumed().into_iter().map(|(_, v)| v).collect();
     assert_eq!(values, ["a", "b"]);
+}
+
+/// The same, with no more input: the leader's lease renewal (every third of the 10 s lease)
+/// finds it fenced, and it exits 3 though its input is idle, as `tail -f app.log | silt
+/// produce --exclusive` on a quiet log would.
+fn fenced_idle_producer_exits_without_more_input(b: &Backend) {
+    let log = Log::new(b, 1);
+    let mut first = log.spawn(&["--exclusive", "--partition", "0"]);
+    first.write("a\n");
+    assert_eq!(first.ack().offset, 0);
+    let second = log.produce(&["--exclusive", "--partition", "0"], b"b\n");
+    second.assert_succeeded();
+    let (exit, stderr) = first.exit();
+    assert_eq!(exit, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("error: fenced: partition 0 was claimed by writer"),
+        "{stderr}"
+    );
+    assert!(first.stdin_open(), "it must not wait for its input to end");
 }
 
 /// A second SIGINT exits at once, even while the store does not answer: here the store is a

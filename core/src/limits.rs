@@ -13,6 +13,10 @@ pub const TOPIC_NAME_LEN_MAX: usize = 249;
 pub const PARTITIONS_MAX: u32 = 10_000;
 /// Largest segment object a reader will accept, in bytes (a corrupt length beyond it is an error).
 pub const SEGMENT_BYTES_MAX: u64 = 512 * 1024 * 1024;
+/// Largest manifest, index chunk or topic configuration a reader accepts, in bytes. The largest
+/// real one (an inline manifest with a full tail and a full graveyard) is well under 2 MiB; a
+/// bigger object is damaged or not silt's, and is refused before its body is read.
+pub const DOCUMENT_BYTES_MAX: u64 = 16 * 1024 * 1024;
 /// Most records in one segment.
 pub const SEGMENT_RECORDS_MAX: u32 = 1_000_000;
 /// Earliest record timestamp, in ms since the Unix epoch: 0000-01-01T00:00:00Z. Sealing names

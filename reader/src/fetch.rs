@@ -8,6 +8,7 @@ use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use silt_core::cold;
 use silt_core::error::{Corruption, Error, ObjectKind, ObjectRef, Result};
 use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
+use silt_core::limits::SEGMENT_BYTES_MAX;
 use silt_core::manifest::SegmentEntry;
 use silt_core::record::Record;
 use silt_core::segment::{self, Footer, Positioned};
@@ -48,6 +49,13 @@ pub(crate) async fn fetch(
     let path = storage.keys.segment(topic, partition, entry.id);
     let object = ObjectRef::new(ObjectKind::Segment, entry.id, &path);
     let location = path.to_string();
+    if entry.bytes > SEGMENT_BYTES_MAX {
+        let claim = format!("its entry claims {} bytes, over the limit", entry.bytes);
+        return Err(mismatch(
+            &location,
+            &format!("{claim} of {SEGMENT_BYTES_MAX}"),
+        ));
+    }
     let position = (offset.0 - entry.base_offset.0) as u32;
     let objects = storage.objects.as_ref();
     let from = |records: Vec<Positioned>| -> Vec<(Offset, Record)> {

@@ -21,10 +21,10 @@ use silt_core::limits::BATCH_BYTES_MAX;
 use silt_core::record::Record;
 use silt_core::store::Storage;
 use silt_core::topic::TopicConfig;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::partition::{self, Committer, PartitionState, Request, Waiter};
+use crate::partition::{self, Committer, FirstFence, PartitionState, Request, Waiter};
 use crate::{AppendError, Partitioner, WriterSettings};
 
 /// Requests queued per partition before `send` waits.
@@ -65,6 +65,7 @@ pub struct Writer {
     budget: Arc<Semaphore>,
     partitioner: Partitioner,
     partitions: Mutex<HashMap<PartitionId, PartitionTask>>,
+    first_fence: FirstFence,
 }
 
 /// The running task of one partition, the way to reach it, and what outlives it.
@@ -100,6 +101,7 @@ impl Writer {
             seq: Arc::new(AtomicU64::new(1)),
             partitioner: Partitioner::default(),
             partitions: Mutex::new(HashMap::new()),
+            first_fence: Arc::new(watch::Sender::new(None)),
         })
     }
 
@@ -163,6 +165,21 @@ impl Writer {
         partitions.get(&partition)?.state.fenced().cloned()
     }
 
+    /// Resolves once any partition of this writer is fenced (learned from an append, or from a
+    /// lease renewal while idle), with the partition and why; never resolves otherwise. A
+    /// producer that must stop when it loses its partition waits on this beside its input.
+    pub async fn first_fence(&self) -> (PartitionId, Rejection) {
+        let mut fences = self.first_fence.subscribe();
+        loop {
+            if let Some(first) = fences.borrow_and_update().clone() {
+                return first;
+            }
+            if fences.changed().await.is_err() {
+                return std::future::pending().await; // no sender: `self` is going away
+            }
+        }
+    }
+
     /// The partition's fence, as an error, once a newer leader took it.
     fn refuse_if_fenced(&self, partition: PartitionId) -> Result<(), AppendError> {
         match self.fenced(partition) {
@@ -209,7 +226,7 @@ impl Writer {
                 tracing::error!(%partition, ?why, "partition task died; starting a new one");
                 dead.state
             }
-            None => Arc::default(),
+            None => Arc::new(PartitionState::new(partition, self.first_fence.clone())),
         };
         let (sender, receiver) = mpsc::channel(PARTITION_QUEUE);
         let committer = Committer {

@@ -85,11 +85,15 @@ async fn an_idle_fenced_leader_learns_it_at_its_next_renewal() {
         .await
         .unwrap();
 
-    // The old leader sends nothing; a lease renewal (every 100 ms) finds the new epoch.
+    // The old leader sends nothing; a lease renewal (every 100 ms) finds the new epoch, and
+    // whoever waits on `first_fence` (a producer whose input is idle) hears of it.
     until("the idle old leader to learn it is fenced", async || {
         old.fenced(p).is_some()
     })
     .await;
+    let (partition, why) = old.first_fence().await;
+    assert_eq!(partition, p);
+    assert_eq!(Some(why), old.fenced(p));
     assert_fenced(
         old.send_batch(p, vec![Record::from_value("c", 0)], None)
             .await,

@@ -89,6 +89,11 @@ impl Tally {
         records
     }
 
+    /// Notes that the writer was fenced while no append was waiting (a lease renewal found it).
+    pub(crate) fn fence(&mut self, error: AppendError) {
+        self.fenced.get_or_insert(error);
+    }
+
     /// True once sending more is pointless: fenced, or the acks can no longer be printed.
     pub(crate) fn must_stop(&self) -> bool {
         self.fenced.is_some() || self.unprinted.is_some()

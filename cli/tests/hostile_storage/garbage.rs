@@ -17,6 +17,8 @@ on_every_backend!(
     a_truncated_topic_json_is_corrupt_everywhere,
     a_garbage_index_chunk_is_corrupt,
     a_foreign_file_in_a_segment_folder_is_left_alone,
+    an_oversized_manifest_is_refused_before_it_is_read,
+    an_entry_claiming_an_oversized_segment_is_refused,
 );
 
 /// Topic `g`: one segment of three records in partition 0; returns its key.
@@ -163,4 +165,31 @@ fn a_foreign_file_in_a_segment_folder_is_left_alone(cli: &Cli) {
     let mut expected = vec![notes.to_string(), segment];
     expected.sort();
     assert_eq!(cli.list("topics/g/00000/seg"), expected);
+}
+
+/// A manifest of more than 16 MiB is not one silt wrote: refused by its size, never loaded.
+fn an_oversized_manifest_is_refused_before_it_is_read(cli: &Cli) {
+    one_segment(cli);
+    let key = manifest_key("g", 0);
+    let mut padded = cli.get(&key).to_vec();
+    padded.resize(16 * 1024 * 1024 + 1, b' ');
+    cli.put(&key, padded);
+    let says = corrupt(cli, "manifest", &key);
+    let (_, stderr) = cli.fails(&["consume", "g"], "", 1, &says);
+    assert!(
+        stderr.contains("more than the 16777216 a manifest may hold"),
+        "{stderr}"
+    );
+}
+
+/// An entry whose size is over the segment limit (512 MiB) is damage: the reader names the
+/// segment instead of fetching gigabytes.
+fn an_entry_claiming_an_oversized_segment_is_refused(cli: &Cli) {
+    let segment = one_segment(cli);
+    cli.edit_json(&manifest_key("g", 0), |m| {
+        m["segments"][0]["bytes"] = serde_json::json!(1u64 << 40);
+    });
+    let says = corrupt(cli, "segment", &segment);
+    let (_, stderr) = cli.fails(&["consume", "g"], "", 1, &says);
+    assert!(stderr.contains("over the limit of 536870912"), "{stderr}");
 }

@@ -30,6 +30,11 @@ pub(super) async fn rewrite(
     let Some(base) = run.first().map(|e| e.base_offset) else {
         return Err(invariant(m, "a rewrite of no segments"));
     };
+    // Offsets a segment spans are u32 positions; a run the manifest says is longer is damage.
+    let span: u64 = run.iter().map(|e| u64::from(e.records)).sum();
+    let Ok(span) = u32::try_from(span) else {
+        return Err(invariant(m, "a rewrite spanning more than 2^32 offsets"));
+    };
     let (mut records, mut read) = (Vec::new(), 0);
     for entry in run {
         let stored = self::read(storage, topic, m, entry).await?;
@@ -45,7 +50,6 @@ pub(super) async fn rewrite(
     if run.len() == 1 && records.len() == read {
         return Ok(None);
     }
-    let span: u32 = run.iter().map(|e| e.records).sum();
     let identity = SegmentHeader {
         topic_id: m.topic_id,
         partition: m.partition,

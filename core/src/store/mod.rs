@@ -13,6 +13,7 @@
 //! [`Storage`] bundles an object store, the key layout, a manifest store and a clock; it is
 //! opened from a URL by [`Storage::open`].
 
+mod bounded;
 mod chunk_cache;
 mod counting;
 #[cfg(feature = "dynamodb")]

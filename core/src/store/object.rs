@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use object_store::{GetOptions, ObjectStore, PutMode, PutOptions, PutResult, UpdateVersion};
 
+use super::bounded::document_body;
 use super::chunk_cache::ChunkCache;
 use super::missing::manifest_missing;
 use super::resolve::{COMMIT_RESOLVE_TIMEOUT, ConditionalWrite, WriteFailed, commit_with};
@@ -76,7 +77,7 @@ impl ObjectManifestStore {
             Err(e) => return Err(e.into()),
         };
         let (e_tag, object_version) = (got.meta.e_tag.clone(), got.meta.version.clone());
-        let bytes = got.bytes().await?;
+        let bytes = document_body(got, "manifest", path.as_ref()).await?;
         let manifest = codec::decode(&bytes, path.as_ref())?;
         Ok(Some(Snapshot {
             manifest: Arc::new(manifest),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use object_store::ObjectStoreExt;
 
 use super::ObjectManifestStore;
+use super::bounded::document_body;
 use crate::error::{Corruption, ObjectKind, ObjectRef, Result};
 use crate::ids::{Offset, PartitionId, TopicName};
 use crate::manifest::{ChunkRef, Manifest, SegmentEntry, codec};
@@ -69,10 +70,8 @@ impl ObjectManifestStore {
         let path = self.keys.index_chunk(topic, p, chunk.id);
         let object = ObjectRef::new(ObjectKind::IndexChunk, chunk.id, &path);
         let got = self.objects.get(&path).await;
-        let bytes = match got {
-            Ok(got) => got.bytes().await,
-            Err(e) => Err(e),
-        };
+        let got = got.map_err(|e| object.missing_or(e))?;
+        let bytes = document_body(got, "index chunk", path.as_ref()).await;
         let bytes = bytes.map_err(|e| object.missing_or(e))?;
         let body = codec::decode_chunk(&bytes, path.as_ref())?;
         if ChunkRef::covering(chunk.id, &body.entries) != Some(*chunk) {

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutMode, PutOptions, UpdateVersion};
 
 use super::ObjectManifestStore;
+use super::bounded::document_body;
 use crate::error::{Error, Result};
 use crate::ids::TopicName;
 use crate::topic::TopicConfig;
@@ -68,7 +69,8 @@ impl ObjectManifestStore {
             e_tag: got.meta.e_tag.clone(),
             version: got.meta.version.clone(),
         };
-        let config = TopicConfig::decode(&got.bytes().await?, name, path.as_ref())?;
+        let bytes = document_body(got, "topic config", path.as_ref()).await?;
+        let config = TopicConfig::decode(&bytes, name, path.as_ref())?;
         Ok(Some((config, version)))
     }
 

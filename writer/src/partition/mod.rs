@@ -13,7 +13,7 @@ mod task;
 mod upload;
 
 pub(crate) use committer::Committer;
-pub(crate) use state::PartitionState;
+pub(crate) use state::{FirstFence, PartitionState};
 pub(crate) use task::spawn;
 
 use silt_core::ids::{Offset, PartitionId};

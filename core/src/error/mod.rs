@@ -8,233 +8,17 @@
 use std::error::Error as StdError;
 use std::sync::Arc;
 
-use object_store::path::Path;
 use thiserror::Error;
 
-use crate::ids::{Epoch, ObjectId, Offset, PartitionId, TopicId, TopicName, WriterId};
+use crate::ids::{PartitionId, TopicId, TopicName};
 
-/// Bad input from a user or a program: nothing was written; fix the input and try again.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum InvalidInput {
-    /// A topic name outside `[a-zA-Z0-9._-]{1,249}`, or `.`/`..`.
-    #[error(
-        "invalid topic name {name:?}: use 1 to 249 characters from [a-zA-Z0-9._-], not \".\" or \"..\""
-    )]
-    TopicName { name: String },
-    /// A partition count outside `1..=max`.
-    #[error("invalid partition count {partitions}: must be between 1 and {max}")]
-    PartitionCount { partitions: u32, max: u32 },
-    /// A partition that the topic does not have.
-    #[error("partition {partition} does not exist: topic {topic} has partitions 0..{partitions}")]
-    PartitionOutOfRange {
-        topic: TopicName,
-        partition: PartitionId,
-        partitions: u32,
-    },
-    /// A record larger than the limit.
-    #[error(
-        "record of {bytes} bytes is too large: the limit is {max} bytes (key + value + headers)"
-    )]
-    RecordTooLarge { bytes: usize, max: usize },
-    /// A record timestamp outside the years 0000 to 9999, which sealed Parquet folders
-    /// (`dt=<yyyy-mm-dd>`) and the tools reading them can hold.
-    #[error(
-        "record timestamp {timestamp_ms} ms is out of range: it must be between {min} (0000-01-01T00:00:00Z) and {max} (9999-12-31T23:59:59.999Z) ms since the Unix epoch"
-    )]
-    TimestampOutOfRange {
-        timestamp_ms: i64,
-        min: i64,
-        max: i64,
-    },
-    /// A record with too many headers.
-    #[error("record has {count} headers: the limit is {max}")]
-    TooManyHeaders { count: usize, max: usize },
-    /// A batch larger than the limit.
-    #[error("batch of {bytes} bytes is too large: the limit is {max} bytes")]
-    BatchTooLarge { bytes: usize, max: usize },
-    /// A batch with more records than a segment may hold.
-    #[error("batch of {records} records is too many: the limit is {max} records")]
-    BatchTooManyRecords { records: usize, max: usize },
-    /// A batch with no records.
-    #[error("a batch must hold at least one record")]
-    EmptyBatch,
-    /// A setting outside its allowed range.
-    #[error("invalid setting {field} = {value}: {rule}")]
-    Setting {
-        field: &'static str,
-        value: String,
-        rule: &'static str,
-    },
-    /// A store URL that silt cannot use.
-    #[error("invalid store URL {url:?}: {reason}")]
-    StoreUrl { url: String, reason: String },
-    /// A read from a timestamp whose lookup read its limit of segment items (a DynamoDB
-    /// manifest of a very long partition) without reaching the timestamp.
-    #[error(
-        "finding timestamp {ts_ms} in {location} read {pages} pages of segment items (the limit) without reaching it: start from an offset instead"
-    )]
-    TimestampLookupTooLong {
-        ts_ms: i64,
-        location: String,
-        pages: usize,
-    },
-}
+mod corruption;
+mod input;
+mod rejection;
 
-/// An object or manifest whose bytes fail validation. The data on storage is damaged or was not
-/// written by silt; silt refuses to guess and names the object.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("corrupt {what} at {location}: {reason}")]
-pub struct Corruption {
-    /// The kind of object (`segment`, `manifest`, `index chunk`, `topic config`).
-    pub what: &'static str,
-    /// Where it was read from (object key), or `<bytes>` when unknown.
-    pub location: String,
-    /// What failed.
-    pub reason: String,
-}
-
-/// The kinds of immutable object a manifest references.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ObjectKind {
-    /// A hot segment, `seg/<id>.seg`.
-    Segment,
-    /// An index chunk, `idx/<id>.idx`.
-    IndexChunk,
-    /// A cold segment: a Parquet file under `tables/`.
-    ColdSegment,
-}
-
-impl std::fmt::Display for ObjectKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ObjectKind::Segment => "segment",
-            ObjectKind::IndexChunk => "index chunk",
-            ObjectKind::ColdSegment => "Parquet file (cold segment)",
-        })
-    }
-}
-
-/// One object a manifest references: what to name when it is not in the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectRef {
-    /// What it is.
-    pub kind: ObjectKind,
-    /// Its id, as the manifest lists it.
-    pub id: ObjectId,
-    /// Its key.
-    pub key: String,
-}
-
-impl ObjectRef {
-    /// The object of `kind` and `id` stored at `key`.
-    pub fn new(kind: ObjectKind, id: ObjectId, key: &Path) -> ObjectRef {
-        ObjectRef {
-            kind,
-            id,
-            key: key.to_string(),
-        }
-    }
-
-    /// `e`, met while reading this object: "not found" becomes [`Error::ObjectMissing`]
-    /// naming it; any other error is kept.
-    pub fn missing_or(&self, e: impl Into<Error>) -> Error {
-        let e = e.into();
-        match &e {
-            Error::Store(s) if matches!(**s, object_store::Error::NotFound { .. }) => {
-                Error::ObjectMissing(self.clone())
-            }
-            _ => e,
-        }
-    }
-}
-
-/// A commit that the manifest refused: a definite "no", nothing was committed.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-pub enum Rejection {
-    /// A newer leader claimed the partition: this writer must stop.
-    #[error(
-        "fenced: partition {partition} was claimed by writer {leader} at epoch {epoch}; this writer (epoch {mine}) acknowledges nothing more"
-    )]
-    Fenced {
-        partition: PartitionId,
-        epoch: Epoch,
-        mine: Epoch,
-        leader: WriterId,
-    },
-    /// An exclusive leader holds a live lease; only it may append until the lease ends.
-    #[error(
-        "partition {partition} is held by exclusive writer {leader} (epoch {epoch}) until {lease_until_ms} ms; retry later or claim it with --exclusive"
-    )]
-    LeaderActive {
-        partition: PartitionId,
-        epoch: Epoch,
-        leader: WriterId,
-        lease_until_ms: i64,
-    },
-    /// A conditional append whose expected next offset did not match.
-    #[error(
-        "conditional append failed on partition {partition}: expected next offset {expected}, but it is {actual}"
-    )]
-    OffsetMismatch {
-        partition: PartitionId,
-        expected: Offset,
-        actual: Offset,
-    },
-    /// A segment uploaded before the orphan floor: GC may have deleted it; upload it again.
-    #[error(
-        "segment {id} on partition {partition} was uploaded before the orphan floor ({floor_ms} ms) and may have been swept; upload it again"
-    )]
-    StaleUpload {
-        partition: PartitionId,
-        id: ObjectId,
-        floor_ms: i64,
-    },
-    /// A trim past the end of the log: offsets that do not exist yet cannot be removed.
-    #[error(
-        "cannot trim partition {partition} before offset {before}: its next offset is {next_offset}; give an offset at most {next_offset}"
-    )]
-    TrimBeyondEnd {
-        partition: PartitionId,
-        before: Offset,
-        next_offset: Offset,
-    },
-    /// A job planned on entries that changed meanwhile (another job or a writer moved them);
-    /// nothing was committed.
-    #[error(
-        "partition {partition}: {what} changed since the job read them; nothing was committed, and the next run plans again"
-    )]
-    Stale {
-        partition: PartitionId,
-        what: String,
-    },
-    /// An edit that would break a manifest invariant (a bug or a corrupt manifest).
-    #[error("manifest invariant violated on partition {partition}: {reason}")]
-    Invariant {
-        partition: PartitionId,
-        reason: String,
-    },
-    /// The manifest reached its size budget; run compaction or retention.
-    #[error(
-        "manifest of partition {partition} is full ({bytes} bytes, limit {max}); run `silt compact run` or lower retention"
-    )]
-    ManifestFull {
-        partition: PartitionId,
-        bytes: usize,
-        max: usize,
-    },
-    /// A DynamoDB head item reached its size budget: only writer markers grow it.
-    #[error(
-        "the DynamoDB head item of partition {partition} would be {bytes} bytes (limit {max}): too many writers committed to it in the last 15 minutes; send through fewer writers"
-    )]
-    HeadFull {
-        partition: PartitionId,
-        bytes: usize,
-        max: usize,
-    },
-}
+pub use corruption::{Corruption, ObjectKind, ObjectRef};
+pub use input::InvalidInput;
+pub use rejection::Rejection;
 
 /// A foreign error kept as the `source()` of one of ours.
 pub type Source = Arc<dyn StdError + Send + Sync>;
@@ -445,24 +229,6 @@ impl Error {
     }
 }
 
-impl Rejection {
-    /// What the caller must do about this refusal.
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            // Another run or writer got there first, or a lease will lapse: plan again.
-            Rejection::LeaderActive { .. }
-            | Rejection::Stale { .. }
-            | Rejection::StaleUpload { .. } => ErrorKind::Retryable,
-            Rejection::Fenced { .. }
-            | Rejection::OffsetMismatch { .. }
-            | Rejection::TrimBeyondEnd { .. }
-            | Rejection::ManifestFull { .. }
-            | Rejection::HeadFull { .. } => ErrorKind::Rejected,
-            Rejection::Invariant { .. } => ErrorKind::Internal,
-        }
-    }
-}
-
 /// A storage failure is worth retrying unless it says the setup is wrong.
 fn store_kind(e: &object_store::Error) -> ErrorKind {
     match e {
@@ -489,6 +255,7 @@ mod tests {
     use std::error::Error as _;
 
     use super::*;
+    use crate::ids::Offset;
 
     #[test]
     fn storage_errors_keep_their_cause_as_source() {
