@@ -79,7 +79,10 @@ fn gc_keeps_everything_around_a_deleted_segment(cli: &Cli) {
     let before = cli.list("topics/h/00000");
     let out = cli.ok(&["gc", "run", "--grace-ms", "0"], "");
     assert!(out.contains("deleted 0 objects and 0 orphans"), "{out}");
-    assert_eq!(cli.list("topics/h/00000"), before);
+    // The sweep leaves its hint for the next run (an object of its own, not data).
+    let mut after = cli.list("topics/h/00000");
+    after.retain(|key| key != "topics/h/00000/orphans-swept");
+    assert_eq!(after, before);
 }
 
 fn a_deleted_index_chunk_is_named(cli: &Cli) {

@@ -275,9 +275,6 @@ impl Partition<'_> {
         let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
             return Ok(());
         };
-        if self.out_of_budget() {
-            return Ok(());
-        }
         // Every rewrite adds tombstones to an inline manifest: leave room for writers until
         // GC has caught up, and say so.
         let graveyard_full = inline && base.manifest.graveyard.len() >= GRAVEYARD_MAX;
