@@ -1,4 +1,6 @@
-//! Running the real `silt` binary in a temporary directory.
+//! Running the real `silt` binary in a temporary directory, on a backend ([`Backend`]); the
+//! bad-input suites' [`Cli`] (a binary and a backend) and `on_every_backend!`, which runs each
+//! of their cases on `file://` and on SeaweedFS. A suite adds its own `impl Cli` helpers.
 
 #![allow(clippy::unwrap_used, dead_code)] // shared by test files that each use part of it
 
@@ -120,4 +122,98 @@ impl Backend {
         }
         c
     }
+}
+
+/// The silt binary on one backend, in a fresh temporary directory.
+pub(crate) struct Cli {
+    pub(crate) silt: Silt,
+    pub(crate) backend: Backend,
+}
+
+impl Cli {
+    pub(crate) fn file() -> Cli {
+        Cli {
+            silt: Silt::new(),
+            backend: Backend::file(),
+        }
+    }
+
+    /// A fresh prefix of the SeaweedFS test bucket, or `None` after saying the case is skipped.
+    pub(crate) fn seaweedfs() -> Option<Cli> {
+        Some(Cli {
+            silt: Silt::new(),
+            backend: Backend::seaweedfs()?,
+        })
+    }
+
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        self.backend.command(&self.silt, args)
+    }
+
+    pub(crate) fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A command may exit before reading its input (a refused argument): ignore EPIPE.
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs a command that must succeed without a panic; returns its stdout.
+    pub(crate) fn ok(&self, args: &[&str], stdin: &str) -> String {
+        let out = self.run(args, stdin);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "silt {args:?} failed: {stderr}");
+        assert!(!stderr.contains("panicked"), "silt {args:?}: {stderr}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command that must exit with `code` and say `message` on stderr, without a
+    /// panic; returns stdout and stderr.
+    pub(crate) fn exits(
+        &self,
+        args: &[&str],
+        stdin: &str,
+        code: i32,
+        message: &str,
+    ) -> (String, String) {
+        let out = self.run(args, stdin);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(code), "silt {args:?}: {stderr}");
+        assert!(
+            stderr.contains(message),
+            "silt {args:?}: expected {message:?} in {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "silt {args:?}: {stderr}");
+        (String::from_utf8(out.stdout).unwrap(), stderr)
+    }
+
+    /// What the store's keys start with, as silt prints them: nothing for a directory, the
+    /// prefix on S3.
+    pub(crate) fn prefix(&self) -> String {
+        match self.backend.store.strip_prefix("s3://") {
+            Some(rest) => format!("{}/", rest.split_once('/').unwrap().1),
+            None => String::new(),
+        }
+    }
+}
+
+/// One `#[test]` per case and backend, `file::case` and `seaweedfs::case`, each calling
+/// `case(&Cli)`.
+#[allow(unused_macros)] // used by the suites that have cases
+macro_rules! on_every_backend {
+    ($($case:ident),* $(,)?) => {
+        mod file {
+            $( #[test] fn $case() { super::$case(&super::Cli::file()); } )*
+        }
+        mod seaweedfs {
+            $( #[test] fn $case() {
+                if let Some(cli) = super::Cli::seaweedfs() { super::$case(&cli); }
+            } )*
+        }
+    };
 }

@@ -9,73 +9,19 @@
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
 #[path = "../common/mod.rs"]
+#[macro_use]
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-use common::{Backend, Silt};
-
-/// The silt binary on one backend, in a fresh temporary directory.
-struct Cli {
-    silt: Silt,
-    backend: Backend,
-}
+use common::Cli;
 
 impl Cli {
-    fn file() -> Cli {
-        Cli {
-            silt: Silt::new(),
-            backend: Backend::file(),
-        }
-    }
-
-    /// A fresh prefix of the SeaweedFS test bucket, or `None` after saying the case is skipped.
-    fn seaweedfs() -> Option<Cli> {
-        Some(Cli {
-            silt: Silt::new(),
-            backend: Backend::seaweedfs()?,
-        })
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        self.backend.command(&self.silt, args)
-    }
-
-    fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // A command may exit before reading its input (a refused argument): ignore EPIPE.
-        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-        child.wait_with_output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.run(args, stdin);
-        assert!(
-            out.status.success(),
-            "silt {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
     /// Runs a command that must exit with `code`, print nothing on stdout, and say `message`
     /// on stderr; returns stderr.
     fn fails(&self, args: &[&str], stdin: &str, code: i32, message: &str) -> String {
-        let out = self.run(args, stdin);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(code), "silt {args:?}: {stderr}");
-        assert!(
-            stderr.contains(message),
-            "silt {args:?}: expected {message:?} in {stderr}"
-        );
-        assert!(!stderr.contains("panicked"), "silt {args:?}: {stderr}");
+        let (stdout, stderr) = self.exits(args, stdin, code, message);
+        assert_eq!(stdout, "", "silt {args:?} printed on stdout");
         stderr
     }
 
@@ -96,14 +42,6 @@ impl Cli {
         let lines: String = values.iter().map(|v| format!("{v}\n")).collect();
         if !lines.is_empty() {
             self.ok(&["produce", name, "--partition", "0"], &lines);
-        }
-    }
-
-    /// What the store's keys start with: nothing for a directory, the prefix on S3.
-    fn prefix(&self) -> String {
-        match self.backend.store.strip_prefix("s3://") {
-            Some(rest) => format!("{}/", rest.split_once('/').unwrap().1),
-            None => String::new(),
         }
     }
 
@@ -141,20 +79,6 @@ impl Cli {
             .block_on(store.delete(&path))
             .unwrap();
     }
-}
-
-/// One `#[test]` per case and backend: `file::case` and `seaweedfs::case`.
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod file {
-            $( #[test] fn $case() { super::$case(&super::Cli::file()); } )*
-        }
-        mod seaweedfs {
-            $( #[test] fn $case() {
-                if let Some(cli) = super::Cli::seaweedfs() { super::$case(&cli); }
-            } )*
-        }
-    };
 }
 
 mod arguments;

@@ -11,76 +11,22 @@
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
 #[path = "../common/mod.rs"]
+#[macro_use]
 mod common;
 
-use std::io::Write;
-use std::process::{Output, Stdio};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::{Backend, Silt};
+use common::Cli;
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 
-/// The silt binary on one backend, in a fresh temporary directory, and a direct line to the
-/// store's objects (to damage them).
-struct Cli {
-    silt: Silt,
-    backend: Backend,
-}
-
 impl Cli {
-    fn file() -> Cli {
-        Cli {
-            silt: Silt::new(),
-            backend: Backend::file(),
-        }
-    }
-
-    /// A fresh prefix of the SeaweedFS test bucket, or `None` after saying the case is skipped.
-    fn seaweedfs() -> Option<Cli> {
-        Some(Cli {
-            silt: Silt::new(),
-            backend: Backend::seaweedfs()?,
-        })
-    }
-
-    fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self
-            .backend
-            .command(&self.silt, args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // A command may exit before reading its input: ignore EPIPE.
-        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-        child.wait_with_output().unwrap()
-    }
-
-    /// Runs a command that must succeed; returns its stdout.
-    fn ok(&self, args: &[&str], stdin: &str) -> String {
-        let out = self.run(args, stdin);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "silt {args:?} failed: {stderr}");
-        assert!(!stderr.contains("panicked"), "silt {args:?}: {stderr}");
-        String::from_utf8(out.stdout).unwrap()
-    }
-
     /// Runs a command that must exit with `code` and say `message` on stderr; returns stdout
     /// and stderr.
     fn fails(&self, args: &[&str], stdin: &str, code: i32, message: &str) -> (String, String) {
-        let out = self.run(args, stdin);
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(code), "silt {args:?}: {stderr}");
-        assert!(
-            stderr.contains(message),
-            "silt {args:?}: expected {message:?} in {stderr}"
-        );
-        assert!(!stderr.contains("panicked"), "silt {args:?}: {stderr}");
-        (String::from_utf8(out.stdout).unwrap(), stderr)
+        self.exits(args, stdin, code, message)
     }
 
     /// Creates `topic` with `partitions` and appends `lines` to partition 0 in one run.
@@ -95,15 +41,6 @@ impl Cli {
         let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
         let p = partition.to_string();
         self.ok(&["produce", topic, "--partition", &p], &input);
-    }
-
-    /// What every key starts with, as silt prints it: nothing for a directory, the prefix
-    /// on S3.
-    fn prefix(&self) -> String {
-        match self.backend.store.strip_prefix("s3://") {
-            Some(rest) => format!("{}/", rest.split_once('/').unwrap().1),
-            None => String::new(),
-        }
     }
 
     /// `key` (relative to the store's root) as silt names it.
@@ -242,20 +179,6 @@ fn block_on<F: Future>(future: F) -> F::Output {
 /// `n` lines `prefix-0` .. `prefix-{n-1}`.
 fn numbered(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}-{i}")).collect()
-}
-
-/// One `#[test]` per case and backend: `file::case` and `seaweedfs::case`.
-macro_rules! on_every_backend {
-    ($($case:ident),* $(,)?) => {
-        mod file {
-            $( #[test] fn $case() { super::$case(&super::Cli::file()); } )*
-        }
-        mod seaweedfs {
-            $( #[test] fn $case() {
-                if let Some(cli) = super::Cli::seaweedfs() { super::$case(&cli); }
-            } )*
-        }
-    };
 }
 
 mod garbage;
