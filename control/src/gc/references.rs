@@ -90,7 +90,14 @@ impl<'a> References<'a> {
             let all = storage
                 .manifests
                 .segments_from(topic, p, snapshot, Offset(0), usize::MAX);
-            return Ok(all.await?.iter().map(|e| e.id).collect());
+            let mut ids: HashSet<ObjectId> = all.await?.iter().map(|e| e.id).collect();
+            // On DynamoDB the items are read live, after the graveyard `new` read: a Replace or
+            // Bury committed in between removed an item and added its tombstone in one
+            // transaction. Reading the graveyard again, after the items, holds such a segment
+            // for its grace instead of deleting it at once.
+            let buried = storage.manifests.graveyard(topic, p, snapshot).await?;
+            ids.extend(buried.iter().map(|t| t.id));
+            return Ok(ids);
         }
         let mut ids = HashSet::new();
         for chunk in m.chunks.iter().filter(|c| !self.settled.contains(&c.id)) {

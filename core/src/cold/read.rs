@@ -241,13 +241,16 @@ impl ColdReader {
         let decoded = AssertUnwindSafe(stream.try_collect::<Vec<_>>()).catch_unwind();
         let batches = match decoded.await {
             Ok(batches) => batches.map_err(|e| parquet_error(e, location))?,
-            // Verified pages are what silt wrote; unverified ones (format 1) may be damaged in
-            // ways the parquet crate does not survive: that is corruption too.
-            Err(_) if self.reader.pages.is_none() => {
-                let reason = "the Parquet decoder failed on its pages (format 1: no checksums)";
+            // Unverified pages (format 1) may be damaged in ways the parquet crate does not
+            // survive. Verified ones passed a crc32c, which catches damage but not a file
+            // crafted to pass it: a decoder panic is corruption either way, never a crash.
+            Err(_) => {
+                let reason = match self.reader.pages {
+                    None => "the Parquet decoder failed on its pages (format 1: no checksums)",
+                    Some(_) => "the Parquet decoder failed on pages that pass their checksums",
+                };
                 return Err(corrupt(location, reason));
             }
-            Err(panic) => std::panic::resume_unwind(panic),
         };
         let mut out = Vec::new();
         for batch in &batches {
