@@ -5,6 +5,7 @@
 //! `--store URL` (or `SILT_STORE`; default `file://./silt-data`) and `--manifest
 //! dynamodb://TABLE` (or `SILT_MANIFEST`; default: manifests in the store).
 
+mod agent;
 mod args;
 mod bench;
 mod consume;
@@ -14,6 +15,7 @@ mod json;
 mod out;
 mod produce;
 mod settings;
+mod signals;
 mod table;
 mod topic;
 
@@ -70,9 +72,11 @@ async fn run(args: Args) -> CliResult {
         outln!("{}", Storage::init_manifests(&args.store, manifest).await?)?;
         return Ok(());
     }
-    // `produce` listens before the store opens, so a second SIGINT or SIGTERM always exits.
+    // `produce` and `agent` listen before the store opens, so a second SIGINT or SIGTERM
+    // always exits.
     let signals = match args.command {
         Command::Produce(_) => Some(produce::listen()?),
+        Command::Agent(_) => Some(agent::listen()?),
         _ => None,
     };
     let storage = match creates_store(&args.command) {
@@ -82,6 +86,7 @@ async fn run(args: Args) -> CliResult {
     match args.command {
         Command::Topic(cmd) => topic::run(&storage, cmd).await,
         Command::Produce(cmd) => produce::run(&storage, cmd, signals).await,
+        Command::Agent(cmd) => agent::run(storage, cmd, signals).await,
         Command::Consume(cmd) => consume::run(&storage, cmd).await,
         Command::Demo => demo::run(&storage).await,
         Command::Bench(args) => bench::run(&storage, args).await,
@@ -100,6 +105,7 @@ fn creates_store(command: &Command) -> bool {
         command,
         Command::Topic(TopicCommand::Create(_))
             | Command::Produce(_)
+            | Command::Agent(_)
             | Command::Demo
             | Command::Bench(_)
             | Command::Manifest(_)

@@ -13,7 +13,6 @@
 
 mod failure;
 mod input;
-mod signals;
 mod tally;
 
 use std::io::Write;
@@ -31,12 +30,11 @@ use tokio::sync::mpsc;
 use crate::CliResult;
 use crate::args::{ProduceArgs, ProduceFormat};
 use crate::json::parse_line;
+use crate::signals::{self, Signals};
 pub(crate) use failure::Failure;
 #[cfg(test)]
 pub(crate) use input::read_line;
 use input::{BadLine, Line, LineError};
-use signals::Signals;
-pub(crate) use signals::listen;
 use tally::{Resolved, Tally};
 
 type Pending = FuturesUnordered<BoxFuture<'static, Resolved>>;
@@ -55,6 +53,14 @@ struct Producer<'a> {
 struct Acks {
     pending: Pending,
     tally: Tally,
+}
+
+/// Listens for SIGINT and SIGTERM ([`signals::listen`]) the way `produce` answers them.
+pub(crate) fn listen() -> std::io::Result<Signals> {
+    signals::listen(
+        "stopped reading input; waiting for the acknowledgements of what was sent",
+        "waiting for acknowledgements",
+    )
 }
 
 /// Produces stdin to `args.topic`; `signals` is [`listen`]'s, called before the store opened.

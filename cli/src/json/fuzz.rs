@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 use silt_core::record::Record;
 use silt_core::testing::fuzz::{Broken, Fuzz, StdRng, Verdict, json as json_edit, mutate};
 
-use super::{JsonError, parse_line, strict};
 use crate::produce::read_line;
+use silt_agent::json::{JsonError, parse_line, strict};
 
 /// Lines every case starts from.
 const SEEDS: [&str; 9] = [

@@ -20,7 +20,7 @@ pub(crate) fn invalid_json_mid_stream(b: &Backend) {
 }
 
 pub(crate) fn json_line_that_is_not_an_object(b: &Backend) {
-    refused_jsonl(b, "[1, 2]", "each line must be a JSON object, not an array");
+    refused_jsonl(b, "[1, 2]", "a record must be a JSON object, not an array");
 }
 
 pub(crate) fn unknown_json_field(b: &Backend) {

@@ -1,7 +1,9 @@
-//! SIGINT and SIGTERM while producing. The first asks the produce loop to stop reading input,
-//! wait for every acknowledgement, print them and the summary, and exit with the shell's code
-//! for the signal (128 + its number: 130, 143). A second one exits at once: the user insists,
-//! and what was printed is still exactly what was acknowledged.
+//! SIGINT and SIGTERM for the commands that stop gracefully. The first asks the command to
+//! stop taking work and finish what it has: `produce` stops reading input, waits for every
+//! acknowledgement, prints them and the summary, and exits with the shell's code for the
+//! signal (128 + its number: 130, 143); `agent` stops accepting requests, answers those in
+//! flight, flushes, and exits 0. A second signal exits at once with the shell's code: the user
+//! insists, and what `produce` printed is still exactly what was acknowledged.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -41,7 +43,9 @@ impl fmt::Display for Signal {
 pub(crate) type Signals = watch::Receiver<Option<Signal>>;
 
 /// Starts listening: from now on SIGINT and SIGTERM no longer kill the process at once.
-pub(crate) fn listen() -> io::Result<Signals> {
+/// `stopping` tells the user what the first signal does and `abandoning` what a second one
+/// gives up.
+pub(crate) fn listen(stopping: &'static str, abandoning: &'static str) -> io::Result<Signals> {
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
     let (first, receiver) = watch::channel(None);
@@ -49,13 +53,13 @@ pub(crate) fn listen() -> io::Result<Signals> {
         let signal = next(&mut interrupt, &mut terminate).await;
         let _ = writeln!(
             io::stderr(),
-            "{signal}: stopped reading input; waiting for the acknowledgements of what was sent ({signal} again exits at once)"
+            "{signal}: {stopping} ({signal} again exits at once)"
         );
         first.send_replace(Some(signal));
         let second = next(&mut interrupt, &mut terminate).await;
         let _ = writeln!(
             io::stderr(),
-            "error: {second} again: exiting without waiting for acknowledgements"
+            "error: {second} again: exiting without {abandoning}"
         );
         std::process::exit(second.exit_code().into());
     });

@@ -11,7 +11,7 @@ use serde_json::{Map, Number, Value};
 use super::JsonError;
 
 /// Parses one JSON text.
-pub(super) fn parse(text: &str) -> Result<Value, JsonError> {
+pub fn parse(text: &str) -> Result<Value, JsonError> {
     let repeated = RefCell::new(None);
     let mut input = serde_json::Deserializer::from_str(text);
     let parsed = Strict(&repeated)

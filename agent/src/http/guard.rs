@@ -1,0 +1,83 @@
+//! What every request passes before its route: a log line, the concurrency limit, and
+//! bearer-token auth. `/healthz` and `/readyz` skip the last two, for load balancers.
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::time::Instant;
+
+use crate::http::AppState;
+use crate::http::error::ApiError;
+
+/// One line per request at debug level: method, path, status, time taken.
+pub(crate) async fn log_request(request: Request, next: Next) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics::counter!(
+        crate::metrics::HTTP_REQUESTS,
+        "method" => method.to_string(),
+        "status" => response.status().as_u16().to_string()
+    )
+    .increment(1);
+    tracing::debug!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+/// 429 once `concurrent_requests_max` requests are being served (a long-poll or an event
+/// stream holds its slot while it lasts).
+pub(crate) async fn limit_concurrency(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Ok(_slot) = state.slots.clone().try_acquire_owned() else {
+        let max = state.settings.concurrent_requests_max;
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!("the agent serves at most {max} requests at once; retry shortly"),
+        )
+        .into_response();
+    };
+    next.run(request).await
+}
+
+/// 401 unless the request carries `Authorization: Bearer <token>` with a configured token.
+pub(crate) async fn authenticate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(tokens) = &state.settings.auth else {
+        return next.run(request).await;
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(token) if tokens.accepts(token) => next.run(request).await,
+        _ => {
+            let mut response = ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send a valid token as `Authorization: Bearer <token>`",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            response
+        }
+    }
+}

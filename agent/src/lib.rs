@@ -1,0 +1,32 @@
+//! # silt-agent: the network front door
+//!
+//! ```text
+//! client ─► HTTP (axum): auth, body limits, concurrency limit, per-request log
+//!    http::{topics, append, read, sse}    one module per group of routes
+//!          └─► LogService                 append, read, tail, describe, create, alter, delete
+//!                ├─ one Writer per topic   (shared mode: many agents append to one partition;
+//!                │                          concurrent requests are group-committed)
+//!                └─ Readers + a cursor pool (sequential reads reuse the fetched segment)
+//! ```
+//!
+//! An agent is stateless: any number of them (hosts, or Lambda functions) serve one store, and
+//! a record is acknowledged only after its commit (docs/design.md §6). Protocols are modules on
+//! top of [`LogService`]; the HTTP API is documented in docs/http-api.md.
+
+pub mod json;
+pub mod metrics;
+pub mod settings;
+
+mod http;
+mod serve;
+mod service;
+
+pub use http::{
+    HttpSettings, MetricsRenderer, PING_INTERVAL, READ_BYTES_MAX, READ_RECORDS_MAX,
+    REQUEST_BYTES_MAX, WAIT_SECONDS_MAX, router,
+};
+pub use serve::{AuthTokens, HEADER_TIMEOUT, ListenError, check_listen, serve};
+pub use service::{
+    LogService, POOLED_CURSORS_MAX, PartitionSummary, Placed, ReadBatch, ReadFrom, ReadRequest,
+    ServiceError, Tail, TopicSummary,
+};

@@ -1,0 +1,91 @@
+//! Appends: to one partition atomically (optionally conditional on its next offset), or to a
+//! topic, each record placed by its partition or its key (Kafka's murmur2) or round-robin.
+
+use std::collections::BTreeMap;
+
+use futures::future::join_all;
+use silt_core::ids::{Offset, PartitionId, TopicName};
+use silt_core::record::Record;
+use silt_writer::{AppendAck, AppendError};
+
+use crate::service::{LogService, ServiceError};
+
+/// Where each record of a topic append went, in request order: its partition, and its offset
+/// or why it was not acknowledged. Records of one partition share one outcome.
+pub type Placed = Vec<(PartitionId, Result<Offset, AppendError>)>;
+
+impl LogService {
+    /// Appends `records` to `partition` of `topic`, all or none, at consecutive offsets; with
+    /// `match_offset`, only if the partition's next offset is exactly that
+    /// (`Rejection::OffsetMismatch` otherwise, naming the actual one).
+    pub async fn append_to(
+        &self,
+        topic: &TopicName,
+        partition: PartitionId,
+        records: Vec<Record>,
+        match_offset: Option<Offset>,
+    ) -> Result<AppendAck, ServiceError> {
+        let writer = self
+            .writer(topic)
+            .await
+            .inspect_err(|e| self.forget_if_stale(topic, e))?;
+        let ack = writer
+            .send_batch(partition, records, match_offset)
+            .await?
+            .await;
+        if let Err(AppendError::Failed(e) | AppendError::Retryable(e)) = &ack {
+            self.forget_if_stale(topic, e);
+        }
+        Ok(ack?)
+    }
+
+    /// Appends records to a topic: each goes to its `partition` if given, else by key, else
+    /// round-robin. The records of one partition are committed together, in request order;
+    /// partitions succeed or fail on their own (as Kafka's produce and Kinesis' PutRecords).
+    pub async fn append(
+        &self,
+        topic: &TopicName,
+        records: Vec<(Option<PartitionId>, Record)>,
+    ) -> Result<Placed, ServiceError> {
+        let writer = self
+            .writer(topic)
+            .await
+            .inspect_err(|e| self.forget_if_stale(topic, e))?;
+        let partitions = writer.topic().partitions;
+        let mut order = Vec::with_capacity(records.len());
+        let mut groups: BTreeMap<PartitionId, Vec<Record>> = BTreeMap::new();
+        for (partition, record) in records {
+            let p = match partition {
+                Some(p) => writer.topic().check_partition(p)?,
+                None => self.partitioner.choose(record.key.as_deref(), partitions),
+            };
+            let group = groups.entry(p).or_default();
+            order.push((p, group.len()));
+            group.push(record);
+        }
+        let acks = join_all(groups.into_iter().map(|(p, records)| {
+            let writer = writer.clone();
+            async move {
+                let ack = match writer.send_batch(p, records, None).await {
+                    Ok(ack) => ack.await,
+                    Err(e) => Err(e),
+                };
+                (p, ack)
+            }
+        }))
+        .await;
+        let acks: BTreeMap<PartitionId, Result<AppendAck, AppendError>> =
+            acks.into_iter().collect();
+        Ok(order
+            .into_iter()
+            .map(|(p, index)| {
+                let offset = match acks.get(&p) {
+                    Some(Ok(ack)) => Ok(ack.base_offset.plus(index as u64)),
+                    Some(Err(e)) => Err(e.clone()),
+                    None => Err(AppendError::Closed), // every group was sent above
+                };
+                (p, offset)
+            })
+            .collect())
+    }
+}
