@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, dead_code)] // shared by test files that each use part of it
 
+pub(crate) mod agent;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -111,6 +113,38 @@ impl Backend {
                 ("AWS_REGION", "us-east-1".to_string()),
             ],
         })
+    }
+
+    /// SeaweedFS for segments and moto's DynamoDB for manifests (a fresh table, created by
+    /// `silt manifest init`), or `None` after saying why the test is skipped.
+    pub(crate) fn dynamodb() -> Option<Backend> {
+        let Ok(dynamodb) = std::env::var("SILT_TEST_DYNAMODB") else {
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped on dynamodb: SILT_TEST_DYNAMODB is not set (./scripts/test starts it)"
+            );
+            return None;
+        };
+        let mut backend = Backend::seaweedfs()?;
+        let table = format!(
+            "silt-cli-{}",
+            silt_core::clock::Clock::new_ulid(&silt_core::clock::SystemClock)
+        );
+        backend.env.push(("AWS_ENDPOINT_URL_DYNAMODB", dynamodb));
+        backend
+            .env
+            .push(("SILT_MANIFEST", format!("dynamodb://{table}")));
+        let silt = Silt::new();
+        let out = backend
+            .command(&silt, &["manifest", "init"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "silt manifest init: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(backend)
     }
 
     /// `silt args` in `silt`'s directory, on this backend.
