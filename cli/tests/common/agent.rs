@@ -3,6 +3,7 @@
 //! topics); stopped by its PID when dropped.
 
 #![allow(clippy::unwrap_used, dead_code)]
+#![allow(clippy::disallowed_methods)] // a child process runs in real time: waits are bounded by it
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStderr, ExitStatus, Stdio};
