@@ -1,10 +1,12 @@
 //! What every request passes before its route: a log line, the concurrency limit, and
 //! bearer-token auth. `/healthz` and `/readyz` skip the last two, for load balancers.
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use tokio::time::Instant;
 
 use crate::http::AppState;
@@ -38,7 +40,7 @@ pub(crate) async fn limit_concurrency(
     request: Request,
     next: Next,
 ) -> Response {
-    let Ok(_slot) = state.slots.clone().try_acquire_owned() else {
+    let Ok(slot) = state.slots.clone().try_acquire_owned() else {
         let max = state.settings.concurrent_requests_max;
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -47,7 +49,22 @@ pub(crate) async fn limit_concurrency(
         )
         .into_response();
     };
-    next.run(request).await
+    let response = next.run(request).await;
+    // An event stream goes on after the handler returned: it keeps its slot while it lasts.
+    let streaming = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if !streaming {
+        return response;
+    }
+    response.map(|body| {
+        let stream = body.into_data_stream().map(move |chunk| {
+            let _held = &slot;
+            chunk
+        });
+        Body::from_stream(stream)
+    })
 }
 
 /// 401 unless the request carries `Authorization: Bearer <token>` with a configured token.

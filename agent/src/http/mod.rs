@@ -88,6 +88,7 @@ pub fn router(service: Arc<LogService>, settings: HttpSettings) -> Router {
         .merge(read::routes())
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             guard::authenticate,
@@ -131,6 +132,14 @@ async fn metrics(State(state): State<AppState>) -> Response {
         )
         .into_response(),
     }
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method: see docs/http-api.md",
+    )
 }
 
 async fn not_found() -> ApiError {
