@@ -252,3 +252,58 @@ impl Drop for GaugeHold {
         gauge!(self.name).decrement(self.amount);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    use super::*;
+    use crate::ids::{CommitSeq, Offset, PartitionId, WriterId};
+    use crate::manifest::{Append, Commit, Edit};
+    use crate::store::Storage;
+
+    #[tokio::test]
+    async fn every_commit_records_its_latency_and_outcome() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let _local = ::metrics::set_default_local_recorder(&recorder);
+        let storage = Storage::open("memory://").await.unwrap();
+        let topic = TopicName::new("committed").unwrap();
+        storage.create_topic(&topic, 1, Default::default()).await.unwrap();
+        let p = PartitionId(0);
+        let base = storage.manifests.read(&topic, p).await.unwrap().unwrap();
+        let append = |seq: u64, expect: u64| Commit {
+            writer: WriterId(storage.clock.new_ulid()),
+            seq: CommitSeq(seq),
+            now_ms: storage.clock.now_ms(),
+            edit: Edit::Append(Append {
+                segments: Vec::new(),
+                leader_epoch: None,
+                expect_next_offset: Some(Offset(expect)),
+                lease_until_ms: None,
+                seal: None,
+            }),
+        };
+        let manifests = &storage.manifests;
+        manifests.commit(&topic, p, &base, &append(1, 0)).await.unwrap();
+        let refused = manifests.commit(&topic, p, &base, &append(2, 5)).await;
+        assert_eq!(refused.unwrap_err().kind(), ErrorKind::Rejected);
+
+        let mut commits = Vec::new();
+        let mut latencies = 0;
+        for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+            match (key.key().name(), value) {
+                (COMMITS, DebugValue::Counter(n)) => {
+                    let result = key.key().labels().map(|l| l.value().to_string()).collect();
+                    commits.push((result, n));
+                }
+                (COMMIT_SECONDS, DebugValue::Histogram(samples)) => latencies += samples.len(),
+                _ => {}
+            }
+        }
+        commits.sort();
+        let expected: Vec<(String, u64)> = vec![("ok".into(), 1), ("rejected".into(), 1)];
+        assert_eq!(commits, expected);
+        assert_eq!(latencies, 2);
+    }
+}
