@@ -269,7 +269,10 @@ mod tests {
         let _local = ::metrics::set_default_local_recorder(&recorder);
         let storage = Storage::open("memory://").await.unwrap();
         let topic = TopicName::new("committed").unwrap();
-        storage.create_topic(&topic, 1, Default::default()).await.unwrap();
+        storage
+            .create_topic(&topic, 1, Default::default())
+            .await
+            .unwrap();
         let p = PartitionId(0);
         let base = storage.manifests.read(&topic, p).await.unwrap().unwrap();
         let append = |seq: u64, expect: u64| Commit {
@@ -285,7 +288,10 @@ mod tests {
             }),
         };
         let manifests = &storage.manifests;
-        manifests.commit(&topic, p, &base, &append(1, 0)).await.unwrap();
+        manifests
+            .commit(&topic, p, &base, &append(1, 0))
+            .await
+            .unwrap();
         let refused = manifests.commit(&topic, p, &base, &append(2, 5)).await;
         assert_eq!(refused.unwrap_err().kind(), ErrorKind::Rejected);
 
