@@ -21,6 +21,7 @@
 //! - [`store`]: manifest stores (object store, local directory) and [`store::Storage`];
 //! - [`topic`]: topic configuration;
 //! - [`verify`]: checks that a fetched segment is the one its manifest entry describes;
+//! - [`metrics`]: the names of the metrics silt records, and their descriptions;
 //! - [`clock`]: injected time; [`testing`] (feature `test-util`): fault injection.
 //!
 //! Errors are [`error::Error`]: each variant says whether to fix the input, retry, or stop.
@@ -33,6 +34,7 @@ pub mod ids;
 pub mod keys;
 pub mod limits;
 pub mod manifest;
+pub mod metrics;
 pub mod record;
 pub mod segment;
 pub mod store;

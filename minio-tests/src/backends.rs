@@ -19,7 +19,7 @@ use std::sync::Arc;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use silt_core::clock::{Clock, SystemClock};
-use silt_core::store::{DynamoManifestStore, Storage};
+use silt_core::store::{DynamoManifestStore, MeteredStore, Storage};
 use tempfile::TempDir;
 
 /// Bucket the test script creates on each server.
@@ -35,10 +35,11 @@ pub struct Backend {
     _dir: Option<TempDir>,
 }
 
-/// A fresh `memory://` store.
+/// A fresh `memory://` store, metered as `Storage::open` meters it.
 pub fn memory() -> Backend {
+    let objects = Arc::new(MeteredStore::new(Arc::new(InMemory::new())));
     Backend {
-        storage: Storage::over(Arc::new(InMemory::new()), Path::default(), "memory://"),
+        storage: Storage::over(objects, Path::default(), "memory://"),
         _dir: None,
     }
 }

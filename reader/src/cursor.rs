@@ -1,11 +1,14 @@
 //! A consumer's position in one partition: reads records in offset order, and at the end of
 //! the log long-polls the manifest (cheap revalidation) until more records are committed.
+//! Records returned are counted (`silt_records_read_total`, `silt_bytes_read_total`), and
+//! waits open at the tail (`silt_long_polls_open`).
 
 use std::time::Duration;
 
 use silt_core::cold::ColdReader;
 use silt_core::error::Error;
 use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
+use silt_core::metrics::{self, GaugeHold};
 use silt_core::record::Record;
 use silt_core::store::Storage;
 use tokio::time::Instant;
@@ -67,6 +70,19 @@ impl Cursor {
     /// Up to `max_records` records from the position on; empty at the end of the log. Offsets
     /// increase but may skip some on a key-compacted topic.
     pub async fn next_batch(&mut self, max_records: usize) -> Result<Vec<Consumed>, ReadError> {
+        let batch = self.read_batch(max_records).await?;
+        if !batch.is_empty() {
+            let bytes: usize = batch.iter().map(|c| c.record.payload_bytes()).sum();
+            metrics::read(&self.topic, batch.len() as u64, bytes as u64);
+        }
+        Ok(batch)
+    }
+
+    /// [`Cursor::next_batch`] without counting the records as read (a timestamp lookup scans).
+    pub(crate) async fn read_batch(
+        &mut self,
+        max_records: usize,
+    ) -> Result<Vec<Consumed>, ReadError> {
         loop {
             self.check_in_range().await?;
             if self.position == self.end_offset() || max_records == 0 {
@@ -106,6 +122,7 @@ impl Cursor {
     /// whether there are.
     pub async fn wait_for_more(&mut self, timeout: Duration) -> Result<bool, ReadError> {
         let deadline = Instant::now() + timeout;
+        let _open = GaugeHold::new(metrics::LONG_POLLS_OPEN, 1.0);
         loop {
             self.refresh().await?;
             if self.end_offset() > self.position {

@@ -18,11 +18,13 @@ use futures::FutureExt;
 use silt_core::error::{Error, InvalidInput, Rejection};
 use silt_core::ids::{Offset, PartitionId, TopicName, WriterId};
 use silt_core::limits::BATCH_BYTES_MAX;
+use silt_core::metrics::{self, GaugeHold};
 use silt_core::record::Record;
 use silt_core::store::Storage;
 use silt_core::topic::TopicConfig;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::partition::{self, Committer, FirstFence, PartitionState, Request, Waiter};
 use crate::{AppendError, Partitioner, WriterSettings};
@@ -132,6 +134,7 @@ impl Writer {
         records: Vec<Record>,
         expect_offset: Option<Offset>,
     ) -> Result<AckFuture, AppendError> {
+        let sent_at = Instant::now();
         let partition = self.topic.check_partition(partition)?;
         let bytes = validate(&records, self.settings.segment_records_max)?;
         self.refuse_if_fenced(partition)?;
@@ -145,8 +148,11 @@ impl Writer {
         let (ack, rx) = oneshot::channel();
         let waiter = Waiter {
             records: records.len() as u32,
+            bytes,
+            sent_at,
             ack,
             permit,
+            _inflight: GaugeHold::new(metrics::INFLIGHT_BYTES, f64::from(permits)),
         };
         let request = Request {
             records,

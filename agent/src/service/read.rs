@@ -127,17 +127,10 @@ impl LogService {
         cursor: &mut Cursor,
         wait: Duration,
     ) -> Result<bool, ReadError> {
-        if wait.is_zero() {
-            return cursor.wait_for_more(wait).await;
-        }
-        let open = metrics::gauge!(crate::metrics::LONG_POLLS_OPEN);
-        open.increment(1.0);
-        let more = tokio::select! {
+        tokio::select! {
             more = cursor.wait_for_more(wait) => more,
             () = self.stopped() => Ok(false),
-        };
-        open.decrement(1.0);
-        more
+        }
     }
 
     /// A cursor at `from`: one parked there, or a new one.

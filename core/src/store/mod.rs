@@ -19,6 +19,7 @@ mod counting;
 #[cfg(feature = "dynamodb")]
 mod dynamo;
 mod local_cas;
+mod metered;
 mod missing;
 mod object;
 mod object_index;
@@ -35,6 +36,7 @@ pub(crate) use dynamo::item_codecs;
 #[cfg(feature = "dynamodb")]
 pub use dynamo::{DynamoManifestStore, LookupLimits, TABLE_KEY_SCHEMA, TIMESTAMP_LOOKUP_PAGES_MAX};
 pub use local_cas::LocalCasStore;
+pub use metered::MeteredStore;
 pub use object::ObjectManifestStore;
 pub use open::{DEFAULT_STORE_URL, Storage};
 pub use probe::probe_conditional_writes;

@@ -16,6 +16,7 @@ use object_store::path::Path;
 
 #[cfg(feature = "dynamodb")]
 use super::DynamoManifestStore;
+use super::metered::MeteredStore;
 use super::missing::Guarded;
 use super::{
     LocalCasStore, ManifestStore, ObjectManifestStore, probe_conditional_writes, s3_setup,
@@ -201,11 +202,8 @@ impl Storage {
             reason: reason.to_string(),
         };
         if url == "memory://" || url == "memory:///" {
-            return Ok(Storage::over(
-                Arc::new(InMemory::new()),
-                Path::default(),
-                url,
-            ));
+            let store = MeteredStore::new(Arc::new(InMemory::new()));
+            return Ok(Storage::over(Arc::new(store), Path::default(), url));
         }
         if let Some(dir) = url.strip_prefix("file://") {
             if dir.is_empty() {
@@ -221,6 +219,7 @@ impl Storage {
                 .into());
             }
             let store = LocalCasStore::new(dir).map_err(Error::from)?;
+            let store = MeteredStore::new(Arc::new(store));
             return Ok(Storage::over(Arc::new(store), Path::default(), url));
         }
         if url.starts_with("s3://") || url.starts_with("s3a://") {
@@ -232,7 +231,8 @@ impl Storage {
             s3_setup::check(url, &options)?;
             let (store, root) =
                 object_store::parse_url_opts(&parsed, options.clone()).map_err(Error::from)?;
-            let storage = Storage::over(Arc::from(store), root, url);
+            let store = MeteredStore::new(Arc::from(store));
+            let storage = Storage::over(Arc::new(store), root, url);
             if opening.probe {
                 probe_conditional_writes(storage.objects.as_ref(), &storage.keys, url)
                     .await
@@ -244,7 +244,8 @@ impl Storage {
     }
 
     /// Storage over an existing object store, with manifests in the same store (tests use this
-    /// to wrap a store with faults).
+    /// to wrap a store with faults). Its requests are not counted in the store metrics unless
+    /// `objects` is a [`super::MeteredStore`]: the `open` functions wrap what they open in one.
     pub fn over(objects: Arc<dyn ObjectStore>, root: Path, url: &str) -> Storage {
         let keys = Keys::new(root);
         let manifests = Arc::new(ObjectManifestStore::new(objects.clone(), keys.clone()));

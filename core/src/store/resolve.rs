@@ -19,6 +19,7 @@ use crate::clock;
 use crate::error::{Error, Result};
 use crate::ids::{PartitionId, TopicName};
 use crate::manifest::{Commit, Manifest, apply};
+use crate::metrics;
 
 /// How long a committer keeps trying to learn the outcome of a failed write.
 pub const COMMIT_RESOLVE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -60,6 +61,7 @@ pub(super) trait ConditionalWrite: ManifestStore {
 }
 
 /// Commits `commit` on top of `base` through `backend`; see [`super::ManifestStore::commit`].
+/// Records its latency and outcome (`silt_commit_seconds`, `silt_commits_total`).
 pub(super) async fn commit_with(
     backend: &impl ConditionalWrite,
     topic: &TopicName,
@@ -69,6 +71,21 @@ pub(super) async fn commit_with(
     resolve_timeout: Duration,
 ) -> Result<Committed> {
     let started = Instant::now();
+    let outcome = commit_loop(backend, topic, p, base, commit, started, resolve_timeout).await;
+    let failure = outcome.as_ref().err().map(Error::kind);
+    metrics::commit_done(started.elapsed(), failure);
+    outcome
+}
+
+async fn commit_loop(
+    backend: &impl ConditionalWrite,
+    topic: &TopicName,
+    p: PartitionId,
+    base: &Snapshot,
+    commit: &Commit,
+    started: Instant,
+    resolve_timeout: Duration,
+) -> Result<Committed> {
     let reader = ReadBack {
         backend,
         topic,

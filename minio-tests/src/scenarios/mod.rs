@@ -9,6 +9,7 @@ mod fencing;
 mod gc;
 mod jobs;
 mod key_compaction;
+mod metrics;
 mod produce;
 mod reading;
 mod retention;
@@ -36,6 +37,7 @@ pub use jobs::{
 pub use key_compaction::{
     key_compaction_continues_past_its_budget, key_compaction_keeps_the_newest_per_key,
 };
+pub use metrics::metrics_count_a_known_workload;
 pub use produce::{many_partitions_many_producers, many_writers_one_partition};
 pub use reading::{
     follower_sees_new_records, ranged_reads_of_large_segments, sealed_chunks_stay_readable,

@@ -17,8 +17,10 @@ pub(crate) use state::{FirstFence, PartitionState};
 pub(crate) use task::spawn;
 
 use silt_core::ids::{Offset, PartitionId};
+use silt_core::metrics::{self, GaugeHold};
 use silt_core::record::Record;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
+use tokio::time::Instant;
 
 use crate::{AppendAck, AppendError};
 
@@ -32,12 +34,18 @@ pub(crate) struct Request {
 }
 
 /// Someone waiting for records to be committed. Holds its share of the in-flight byte budget
-/// until answered.
+/// (and of the `silt_inflight_bytes` gauge) until answered.
 #[derive(Debug)]
 pub(crate) struct Waiter {
     pub(crate) records: u32,
+    /// Payload bytes of its records.
+    pub(crate) bytes: usize,
+    /// When `send` was called: the start of the acknowledgement latency.
+    pub(crate) sent_at: Instant,
     pub(crate) ack: oneshot::Sender<Result<AppendAck, AppendError>>,
     pub(crate) permit: OwnedSemaphorePermit,
+    /// Held until answered or dropped: the in-flight gauge's share.
+    pub(crate) _inflight: GaugeHold,
 }
 
 impl Waiter {
@@ -48,6 +56,7 @@ impl Waiter {
             base_offset,
             last_offset,
         }));
+        metrics::acknowledged(self.sent_at.elapsed());
         drop(self.permit);
     }
 

@@ -10,6 +10,7 @@ use object_store::{ObjectStoreExt, PutPayload};
 use silt_core::error::Error;
 use silt_core::ids::Epoch;
 use silt_core::manifest::NewSegment;
+use silt_core::metrics;
 use silt_core::record::Record;
 use silt_core::segment::{self, SegmentHeader};
 
@@ -58,6 +59,7 @@ pub(crate) async fn upload(
         .put(&path, PutPayload::from_bytes(bytes))
         .await
         .map_err(|e| AppendError::from(Error::from(e)))?;
+    metrics::segment_written(&committer.topic, len);
     Ok(NewSegment {
         id,
         records,

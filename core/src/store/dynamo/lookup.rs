@@ -6,6 +6,7 @@
 //! lookup reads at most [`TIMESTAMP_LOOKUP_PAGES_MAX`] pages (of up to 1 MB of items each, a
 //! few thousand segments), then fails naming the limit rather than read on.
 
+use super::metered::{self, Metered};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 
 use super::DynamoManifestStore;
@@ -95,6 +96,7 @@ impl DynamoManifestStore {
                 .clone()
                 .set_exclusive_start_key(after.take())
                 .send()
+                .metered(metered::QUERY)
                 .await
                 .map_err(|e| self.failed("Query", e))?;
             for item in page.items.unwrap_or_default() {
@@ -157,6 +159,7 @@ impl DynamoManifestStore {
             .scan_index_forward(false)
             .limit(1)
             .send()
+            .metered(metered::QUERY)
             .await
             .map_err(|e| self.failed("Query", e))?;
         let location = self.location(&pk);
@@ -176,6 +179,7 @@ impl DynamoManifestStore {
                 .consistent_read(true)
                 .set_exclusive_start_key(after.take())
                 .send()
+                .metered(metered::QUERY)
                 .await
                 .map_err(|e| self.failed("Query", e))?;
             items.extend(page.items.unwrap_or_default());
@@ -219,6 +223,7 @@ impl DynamoManifestStore {
                 .limit(page_items)
                 .set_exclusive_start_key(after.take())
                 .send()
+                .metered(metered::QUERY)
                 .await
                 .map_err(|e| self.failed("Query", e))?;
             for item in page.items.unwrap_or_default() {

@@ -11,6 +11,7 @@
 pub(crate) mod item_codecs;
 mod items;
 mod lookup;
+mod metered;
 mod table;
 mod topics;
 mod upkeep;
@@ -36,6 +37,7 @@ use crate::keys::{HEAD_SK, Keys};
 use crate::manifest::{Commit, Edit, Manifest, SegmentEntry, SegmentIndex, Tombstone};
 use crate::topic::TopicConfig;
 use items::{Item, s, snapshot};
+use metered::Metered;
 
 /// Manifests in a DynamoDB table.
 #[derive(Debug, Clone)]
@@ -126,6 +128,7 @@ impl DynamoManifestStore {
             .key("sk", s(HEAD_SK))
             .consistent_read(true)
             .send()
+            .metered(metered::GET)
             .await
             .map_err(|e| self.failed("GetItem", e))?;
         Ok(got.item)
@@ -169,6 +172,7 @@ impl DynamoManifestStore {
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .send()
+            .metered(metered::PUT)
             .await;
         let cause = match put {
             Ok(_) => return Ok(created),
@@ -221,6 +225,7 @@ impl ConditionalWrite for DynamoManifestStore {
             .set_transact_items(Some(tx.items))
             .client_request_token(tx.token)
             .send()
+            .metered(metered::TRANSACT)
             .await;
         let e = match sent {
             Ok(_) => {

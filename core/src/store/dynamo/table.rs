@@ -1,6 +1,7 @@
 //! The manifest table: created by `silt manifest init` (or the template in `infra/`), checked
 //! when a store opens so a missing or foreign table fails at once with a clear error.
 
+use super::metered::{self, Metered};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -59,6 +60,7 @@ impl DynamoManifestStore {
             .attribute_definitions(attribute("pk")?)
             .attribute_definitions(attribute("sk")?)
             .send()
+            .metered(metered::CREATE_TABLE)
             .await;
         let created = match created {
             Ok(_) => true,
@@ -85,6 +87,7 @@ impl DynamoManifestStore {
             .describe_table()
             .table_name(&self.table)
             .send()
+            .metered(metered::DESCRIBE_TABLE)
             .await;
         let table = match described {
             Ok(out) => match out.table {

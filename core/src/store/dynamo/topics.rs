@@ -2,6 +2,7 @@
 //! configuration JSON in `doc`. Created with `attribute_not_exists`, replaced only when `doc`
 //! is still the document read, listed with a consistent query.
 
+use super::metered::{self, Metered};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -44,6 +45,7 @@ impl DynamoManifestStore {
             .expression_attribute_names("#doc", "doc")
             .expression_attribute_values(":read", s(doc))
             .send()
+            .metered(metered::PUT)
             .await;
         match put {
             Ok(_) => Ok(true),
@@ -63,6 +65,7 @@ impl DynamoManifestStore {
             .key("sk", s(name))
             .consistent_read(true)
             .send()
+            .metered(metered::GET)
             .await
             .map_err(|e| self.failed("GetItem", e))?;
         let Some(item) = got.item else {

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use silt_core::error::{Error, Result};
 use silt_core::ids::{Epoch, Offset};
 use silt_core::manifest::NewSegment;
+use silt_core::metrics;
 use silt_core::record::Record;
 use silt_core::store::Snapshot;
 use tokio::sync::mpsc;
@@ -282,12 +283,18 @@ impl Task {
         };
         match outcome {
             Ok(mut offset) => {
+                let (mut all_records, mut all_bytes) = (0, 0);
                 for uploaded in committing {
                     for waiter in uploaded.waiters {
                         let records = u64::from(waiter.records);
+                        all_bytes += waiter.bytes as u64;
                         waiter.succeed(self.committer.partition, offset);
                         offset = offset.plus(records);
+                        all_records += records;
                     }
+                }
+                if all_records > 0 {
+                    metrics::appended(&self.committer.topic, all_records, all_bytes);
                 }
             }
             Err(e) if committing.is_empty() => {
