@@ -4,7 +4,7 @@
 //! by retention, compaction and GC.
 
 use serde::Serialize;
-use silt_core::error::Result;
+use silt_core::error::{Error, Result};
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::store::Storage;
 use silt_core::topic::TopicConfig;
@@ -63,9 +63,20 @@ impl Scope {
         };
         let mut configs = Vec::with_capacity(names.len());
         for name in names {
-            configs.push(storage.topic(&name).await?);
+            match storage.topic(&name).await {
+                Ok(config) => configs.push(config),
+                // Deleted since it was listed, or named and deleted: GC purges it apart.
+                Err(Error::UnknownTopic(_)) if self.deleted(storage, &name).await? => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(configs)
+    }
+
+    /// Whether `name` is a deleted topic (a tombstone), not one that never existed.
+    async fn deleted(&self, storage: &Storage, name: &TopicName) -> Result<bool> {
+        let config = storage.manifests.read_topic(name).await?;
+        Ok(config.is_some_and(|c| c.deleted.is_some()))
     }
 
     /// Every partition of the topics in scope.
