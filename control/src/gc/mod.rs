@@ -105,7 +105,8 @@ pub async fn run_gc_observed(
     options: &GcOptions,
     mut progress: impl FnMut(usize, usize) + Send,
 ) -> Result<GcReport> {
-    let due = options.scope.partitions(storage).await?;
+    let (live, deleted) = options.scope.topics_in_scope(storage).await?;
+    let due = Scope::partitions_of(&live);
     let (due, coverage) = options.scope.this_run(due, storage.clock.now_ms());
     let mut report = GcReport {
         coverage,
@@ -126,7 +127,7 @@ pub async fn run_gc_observed(
     let budget = options
         .max_deletes
         .saturating_sub(report.deleted + report.orphans);
-    let purged = purge::purge_deleted(storage, options, budget).await?;
+    let purged = purge::purge_deleted(storage, &deleted, options, budget).await;
     report.deleted_topic_objects = purged.deleted;
     report.topics_purged = purged.topics;
     report.topics_waiting = purged.waiting;

@@ -38,21 +38,15 @@ pub(super) struct Purged {
     pub(super) failed: Vec<String>,
 }
 
-/// Purges the deleted topics in scope, deleting at most `budget` objects.
+/// Purges the deleted topics `tombstones` (those in scope), deleting at most `budget` objects.
 pub(super) async fn purge_deleted(
     storage: &Storage,
+    tombstones: &[TopicConfig],
     options: &GcOptions,
     budget: u64,
-) -> Result<Purged> {
+) -> Purged {
     let mut purged = Purged::default();
-    let in_scope =
-        |t: &TopicConfig| options.scope.topics.is_empty() || options.scope.topics.contains(&t.name);
-    for tombstone in storage
-        .deleted_topics()
-        .await?
-        .iter()
-        .filter(|t| in_scope(t))
-    {
+    for tombstone in tombstones {
         let deleted_ms = tombstone.deleted.map_or(i64::MAX, |d| d.deleted_ms);
         let due = storage.clock.now_ms() >= deleted_ms.saturating_add(options.reader_grace_ms);
         if !due || options.scope.out_of_time() {
@@ -73,7 +67,7 @@ pub(super) async fn purge_deleted(
                 .push(format!("{} (deleted): {e}", tombstone.name)),
         }
     }
-    Ok(purged)
+    purged
 }
 
 /// Steps 1 to 4 on one deleted topic: how many it deleted, and whether it is purged now.
