@@ -61,6 +61,44 @@ pub async fn deleted_topic_is_unknown_and_gc_removes_it(storage: Storage) {
     let deleted = storage.delete_topic(&name).await.unwrap();
     assert_eq!(deleted.name, name);
     let old_id = deleted.topic_id;
+    unknown_everywhere(&storage, &name, &writer, &mut cursor).await;
+
+    purge(&storage, &clock, &name).await;
+    writer.close().await;
+
+    // The name is free: a new incarnation, with none of the old records.
+    let again = storage
+        .create_topic(&name, 1, TopicSettings::default())
+        .await;
+    let again = again.unwrap();
+    assert_ne!(again.topic_id, old_id);
+    assert!(storage.list_topics().await.unwrap().contains(&name));
+    assert!(read_all(&storage, &name, P).await.is_empty());
+    let fresh = Writer::open(storage.clone(), &name, quick()).await.unwrap();
+    let ack = fresh.append(P, vec![record("new-0")]).await.unwrap();
+    assert_eq!(ack.base_offset, Offset(0));
+    fresh.close().await;
+    let read = read_all(&storage, &name, P).await;
+    let values: Vec<_> = read.iter().map(|(_, r)| r.value.clone().unwrap()).collect();
+    assert_eq!(values, vec![Bytes::from("new-0")]);
+    let after = gc(&storage).await;
+    assert!(
+        after.failed.is_empty() && after.topics_purged == 0,
+        "{after:?}"
+    );
+    assert_eq!(read_all(&storage, &name, P).await.len(), 1);
+}
+
+/// After the delete: unknown to `topic`, `delete_topic`, `list_topics`, new readers and
+/// writers, the open cursor's next refresh; the open writer is refused on both partitions;
+/// the name cannot be created while the data is there.
+async fn unknown_everywhere(
+    storage: &Storage,
+    name: &TopicName,
+    writer: &Writer,
+    cursor: &mut silt_reader::Cursor,
+) {
+    let (storage, name) = (storage.clone(), name.clone());
     assert_unknown(storage.topic(&name).await.map(|_| ()));
     assert_unknown(storage.delete_topic(&name).await.map(|_| ()));
     assert!(!storage.list_topics().await.unwrap().contains(&name));
@@ -90,7 +128,12 @@ pub async fn deleted_topic_is_unknown_and_gc_removes_it(storage: Storage) {
         Err(Error::TopicBeingDeleted(n)) => assert_eq!(n, name),
         other => panic!("create of a topic being deleted must be refused, got {other:?}"),
     }
+}
 
+/// GC inside the reader grace deletes nothing; after it, a dry run counts and a run removes
+/// every object, manifest and DynamoDB item, leaving only the purged tombstone.
+async fn purge(storage: &Storage, clock: &ManualClock, name: &TopicName) {
+    let (storage, name) = (storage.clone(), name.clone());
     // Inside the reader grace nothing is deleted; after it, everything.
     let early = gc(&storage).await;
     assert_eq!((early.topics_waiting, early.deleted_topic_objects), (1, 0));
@@ -117,29 +160,6 @@ pub async fn deleted_topic_is_unknown_and_gc_removes_it(storage: Storage) {
     assert!(tombstone.deleted.is_some_and(|d| d.purged), "{tombstone:?}");
     assert_eq!(dynamo_items(&storage, &name, 2).await, 0);
     assert!(storage.manifests.read(&name, P).await.unwrap().is_none());
-    writer.close().await;
-
-    // The name is free: a new incarnation, with none of the old records.
-    let again = storage
-        .create_topic(&name, 1, TopicSettings::default())
-        .await;
-    let again = again.unwrap();
-    assert_ne!(again.topic_id, old_id);
-    assert!(storage.list_topics().await.unwrap().contains(&name));
-    assert!(read_all(&storage, &name, P).await.is_empty());
-    let fresh = Writer::open(storage.clone(), &name, quick()).await.unwrap();
-    let ack = fresh.append(P, vec![record("new-0")]).await.unwrap();
-    assert_eq!(ack.base_offset, Offset(0));
-    fresh.close().await;
-    let read = read_all(&storage, &name, P).await;
-    let values: Vec<_> = read.iter().map(|(_, r)| r.value.clone().unwrap()).collect();
-    assert_eq!(values, vec![Bytes::from("new-0")]);
-    let after = gc(&storage).await;
-    assert!(
-        after.failed.is_empty() && after.topics_purged == 0,
-        "{after:?}"
-    );
-    assert_eq!(read_all(&storage, &name, P).await.len(), 1);
 }
 
 /// A producer pipelines records while the topic is deleted: every acknowledged record is in
