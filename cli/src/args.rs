@@ -214,6 +214,12 @@ pub(crate) enum TopicCommand {
     },
     /// Change a topic's settings (the jobs apply them on their next run).
     Alter(AlterArgs),
+    /// Delete a topic: readers and writers see an unknown topic at once, and `silt gc run`
+    /// removes its data after the reader grace; the name is free again after that.
+    Delete {
+        /// Topic name.
+        name: String,
+    },
     /// Remove a partition's records below an offset: moves its log start offset forward
     /// (never back), so reads below it fail with an offset-out-of-range error.
     Trim {

@@ -117,6 +117,13 @@ pub(crate) async fn gc(storage: &Storage, cmd: GcCommand) -> CliResult {
         r.waiting,
         r.coverage.partitions_left
     );
+    let summary = match r.topics_purged + r.topics_waiting {
+        0 => summary,
+        _ => format!(
+            "{summary}; deleted topics: {verb} {} objects, {} purged (their names are free), {} left for a later run",
+            r.deleted_topic_objects, r.topics_purged, r.topics_waiting
+        ),
+    };
     finish("gc", &summary, &r.failed)
 }
 

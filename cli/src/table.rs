@@ -116,6 +116,7 @@ mod tests {
             partitions: 12,
             created_ms: 0,
             settings: TopicSettings::default(),
+            deleted: None,
         };
         let root = "s3://bucket/prefix/tables/topic=web.clicks";
         let out = statements(&config, root);

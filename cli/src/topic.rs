@@ -1,4 +1,4 @@
-//! `silt topic create | list | describe | alter | trim`.
+//! `silt topic create | list | describe | alter | delete | trim`.
 
 use serde_json::json;
 use silt_core::error::Error;
@@ -20,6 +20,7 @@ pub(crate) async fn run(storage: &Storage, cmd: TopicCommand) -> CliResult {
             describe(storage, &TopicName::new(name)?, json).await?
         }
         TopicCommand::Alter(args) => alter(storage, args).await?,
+        TopicCommand::Delete { name } => delete(storage, &TopicName::new(name)?).await?,
         TopicCommand::Trim {
             name,
             partition,
@@ -172,5 +173,17 @@ async fn alter(storage: &Storage, args: AlterArgs) -> CliResult {
         })
         .await?;
     outln!("{}: {}", config.name, settings_text(&config.settings))?;
+    Ok(())
+}
+
+/// `topic delete`: the topic is unknown from now on; GC removes its data later.
+async fn delete(storage: &Storage, name: &TopicName) -> CliResult {
+    let config = storage.delete_topic(name).await?;
+    outln!(
+        "deleted topic {} (id {}, {} partitions): readers and writers now see an unknown topic; `silt gc run` removes its data after the reader grace (15 minutes), and the name can be created again after that",
+        config.name,
+        config.topic_id,
+        config.partitions
+    )?;
     Ok(())
 }

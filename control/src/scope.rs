@@ -4,7 +4,7 @@
 //! by retention, compaction and GC.
 
 use serde::Serialize;
-use silt_core::error::Result;
+use silt_core::error::{Error, Result};
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::store::Storage;
 use silt_core::topic::TopicConfig;
@@ -57,27 +57,44 @@ impl Scope {
 
     /// The configurations of the topics in scope.
     pub(crate) async fn configs(&self, storage: &Storage) -> Result<Vec<TopicConfig>> {
-        let names = match self.topics.is_empty() {
-            true => storage.list_topics().await?,
-            false => self.topics.clone(),
-        };
-        let mut configs = Vec::with_capacity(names.len());
-        for name in names {
-            configs.push(storage.topic(&name).await?);
-        }
-        Ok(configs)
+        Ok(self.topics_in_scope(storage).await?.0)
     }
 
-    /// Every partition of the topics in scope.
-    pub(crate) async fn partitions(
+    /// The live topics in scope, and the tombstones of deleted ones GC has not purged yet,
+    /// one configuration read per topic.
+    pub(crate) async fn topics_in_scope(
         &self,
         storage: &Storage,
-    ) -> Result<Vec<(TopicName, PartitionId)>> {
-        let configs = self.configs(storage).await?;
+    ) -> Result<(Vec<TopicConfig>, Vec<TopicConfig>)> {
+        let all = self.topics.is_empty();
+        let names = match all {
+            true => storage.manifests.list_topics().await?,
+            false => self.topics.clone(),
+        };
+        let (mut live, mut deleted) = (Vec::new(), Vec::new());
+        for name in names {
+            match storage.manifests.read_topic(&name).await? {
+                Some(c) if c.deleted.is_none() => live.push(c),
+                Some(c) if c.deleted.is_some_and(|d| !d.purged) => deleted.push(c),
+                Some(_) if all => {}
+                // Damaged (its configuration missing), or never there: the usual error,
+                // except a listed folder that holds no topic.
+                _ => match storage.topic(&name).await {
+                    Ok(c) => live.push(c),
+                    Err(Error::UnknownTopic(_)) if all => {}
+                    Err(e) => return Err(e),
+                },
+            }
+        }
+        Ok((live, deleted))
+    }
+
+    /// Every partition of `configs`.
+    pub(crate) fn partitions_of(configs: &[TopicConfig]) -> Vec<(TopicName, PartitionId)> {
         let all = configs
             .iter()
             .flat_map(|c| c.partition_ids().map(|p| (c.name.clone(), p)));
-        Ok(all.collect())
+        all.collect()
     }
 
     /// This run's share of `due`: at most `max_partitions`, from a place picked by `now_ms`.

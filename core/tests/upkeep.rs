@@ -202,3 +202,45 @@ fn a_seal_listing_a_rewritten_entry_is_dropped() {
     assert!(next.chunks.is_empty(), "the chunk lists a buried segment");
     assert_eq!(next.segments[0].id, rewritten.id);
 }
+
+/// `DeleteTopic` marks the partition deleted (format version 2, so an older silt refuses it),
+/// and from then on every edit, a second delete included, is refused with `TopicDeleted`.
+#[test]
+fn a_deleted_partition_refuses_every_commit() {
+    let (m, _) = with_chunk();
+    let deleted = apply(&m, &job(Edit::DeleteTopic)).unwrap();
+    assert_eq!(deleted.deleted_ms, Some(42));
+    assert_eq!(
+        deleted.format_version,
+        silt_core::manifest::codec::DELETED_FORMAT_VERSION
+    );
+    assert_eq!(
+        (deleted.next_offset, deleted.segments.len()),
+        (m.next_offset, m.segments.len())
+    );
+    let encoded = silt_core::manifest::codec::encode(&deleted).unwrap();
+    let decoded = silt_core::manifest::codec::decode(&encoded, "test").unwrap();
+    assert_eq!(decoded.deleted_ms, Some(42));
+    let edits = [
+        append(vec![segment(9, 1)]),
+        Edit::Claim { lease_until_ms: 1 },
+        Edit::Trim { before: Offset(1) },
+        Edit::Bury {
+            entries: Vec::new(),
+        },
+        Edit::Forget { ids: Vec::new() },
+        Edit::RaiseOrphanFloor { to_ms: 1 },
+        Edit::DeleteTopic,
+    ];
+    for edit in edits {
+        match apply(&deleted, &job(edit.clone())) {
+            Err(Rejection::TopicDeleted {
+                partition,
+                topic_id,
+            }) => {
+                assert_eq!((partition, topic_id), (m.partition, m.topic_id));
+            }
+            other => panic!("{edit:?} on a deleted partition: {other:?}"),
+        }
+    }
+}

@@ -108,6 +108,9 @@ impl From<Error> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, "unknown_topic", message)
             }
             Error::TopicExists(_) => ApiError::new(StatusCode::CONFLICT, "topic_exists", message),
+            Error::TopicBeingDeleted(_) => {
+                ApiError::new(StatusCode::CONFLICT, "topic_being_deleted", message)
+            }
             Error::Rejected(r) => r.into(),
             e => by_kind(e.kind(), message),
         }
@@ -121,6 +124,9 @@ impl From<Rejection> for ApiError {
             Rejection::OffsetMismatch { actual, .. } => {
                 ApiError::new(StatusCode::PRECONDITION_FAILED, "offset_mismatch", message)
                     .with("next_offset", actual.0)
+            }
+            Rejection::TopicDeleted { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_topic", message)
             }
             r => by_kind(r.kind(), message),
         }

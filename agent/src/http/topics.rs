@@ -1,4 +1,4 @@
-//! `/v1/topics`: create, list, describe, alter (and delete). Settings are spelled as on the
+//! `/v1/topics`: create, list, describe, alter, delete. Settings are spelled as on the
 //! command line: `-1` unsets a limit; an unknown field is refused, naming it.
 
 use axum::Router;
@@ -30,7 +30,10 @@ const SETTINGS: [&str; 6] = [
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/topics", get(list).post(create))
-        .route("/v1/topics/{topic}", get(describe).patch(alter))
+        .route(
+            "/v1/topics/{topic}",
+            get(describe).patch(alter).delete(delete),
+        )
 }
 
 /// A topic name from the path, checked as `topic create` checks it.
@@ -75,6 +78,19 @@ async fn describe(
 ) -> Result<Response, ApiError> {
     let summary = state.service.describe(&topic_name(topic)?).await?;
     Ok(json_ok(topic_json(&summary)))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(topic): Path<String>,
+) -> Result<Response, ApiError> {
+    let config = state.service.delete_topic(&topic_name(topic)?).await?;
+    Ok(json_ok(json!({
+        "name": config.name.as_str(),
+        "topic_id": config.topic_id.to_string(),
+        "partition_count": config.partitions,
+        "deleted": true,
+    })))
 }
 
 async fn alter(

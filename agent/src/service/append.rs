@@ -33,8 +33,12 @@ impl LogService {
             .send_batch(partition, records, match_offset)
             .await?
             .await;
-        if let Err(AppendError::Failed(e) | AppendError::Retryable(e)) = &ack {
-            self.forget_if_stale(topic, e);
+        match &ack {
+            Err(AppendError::Failed(e) | AppendError::Retryable(e)) => {
+                self.forget_if_stale(topic, e)
+            }
+            Err(AppendError::Rejected(r)) => self.forget_if_stale(topic, &r.clone().into()),
+            _ => {}
         }
         Ok(ack?)
     }

@@ -21,7 +21,7 @@ pub use topics::{PartitionSummary, TopicSummary};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use silt_core::error::Error;
+use silt_core::error::{Error, Rejection};
 use silt_core::ids::TopicName;
 use silt_core::store::Storage;
 use silt_reader::Reader;
@@ -137,6 +137,7 @@ impl LogService {
             Error::UnknownTopic(_)
                 | Error::TopicIdMismatch { .. }
                 | Error::TopicConfigMissing { .. }
+                | Error::Rejected(Rejection::TopicDeleted { .. })
         ) {
             self.forget(topic);
         }

@@ -1,4 +1,4 @@
-//! Topic administration: create, list, describe, alter (and delete, once the library has it).
+//! Topic administration: create, list, describe, alter, delete.
 
 use silt_core::error::Error;
 use silt_core::ids::{Offset, PartitionId, TopicName};
@@ -79,6 +79,14 @@ impl LogService {
             });
         }
         Ok(TopicSummary { config, partitions })
+    }
+
+    /// Deletes a topic (its data is removed by the next `gc run`); `UnknownTopic` if there is
+    /// none. This agent forgets it at once; others at their next request to it.
+    pub async fn delete_topic(&self, name: &TopicName) -> Result<TopicConfig, Error> {
+        let deleted = self.storage.delete_topic(name).await;
+        self.forget(name);
+        deleted
     }
 
     /// Changes the topic's settings with `change` (see [`silt_core::store::Storage::alter_topic`]).

@@ -85,3 +85,4 @@ mod arguments;
 mod output;
 mod settings;
 mod store;
+mod topic_delete;

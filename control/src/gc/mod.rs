@@ -12,6 +12,10 @@
 //!    (`sweep_hint`) says where the last sweep stopped, so a sweep lists only what is new and
 //!    reads only the index chunks that could reference it (`references`).
 //!
+//! Then deleted topics (`purge`): once the reader grace has passed since the delete, every
+//! object, manifest and DynamoDB item of the deleted incarnation, and the tombstone is marked
+//! purged, which frees the name.
+//!
 //! Every delete is idempotent, every decision is made from a manifest read in this run, and
 //! every commit is conditional: two GC runs at once, or a run that crashed halfway, leave
 //! nothing referenced deleted and nothing unreferenced forever. Grace periods are measured on
@@ -20,6 +24,7 @@
 mod bury;
 pub(crate) mod graveyard;
 mod orphans;
+mod purge;
 mod references;
 mod sweep_hint;
 
@@ -79,6 +84,12 @@ pub struct GcReport {
     pub waiting: u64,
     /// Orphans deleted.
     pub orphans: u64,
+    /// Objects, manifests and DynamoDB items of deleted topics deleted.
+    pub deleted_topic_objects: u64,
+    /// Deleted topics whose data is all gone now (their names are free again).
+    pub topics_purged: u64,
+    /// Deleted topics left for a later run: inside the reader grace, or past the budget.
+    pub topics_waiting: u64,
     /// Partitions this run could not finish, with why; the next run retries.
     pub failed: Vec<String>,
 }
@@ -94,7 +105,8 @@ pub async fn run_gc_observed(
     options: &GcOptions,
     mut progress: impl FnMut(usize, usize) + Send,
 ) -> Result<GcReport> {
-    let due = options.scope.partitions(storage).await?;
+    let (live, deleted) = options.scope.topics_in_scope(storage).await?;
+    let due = Scope::partitions_of(&live);
     let (due, coverage) = options.scope.this_run(due, storage.clock.now_ms());
     let mut report = GcReport {
         coverage,
@@ -112,6 +124,14 @@ pub async fn run_gc_observed(
         }
     }
     progress(due.len(), due.len());
+    let budget = options
+        .max_deletes
+        .saturating_sub(report.deleted + report.orphans);
+    let purged = purge::purge_deleted(storage, &deleted, options, budget).await;
+    report.deleted_topic_objects = purged.deleted;
+    report.topics_purged = purged.topics;
+    report.topics_waiting = purged.waiting;
+    report.failed.extend(purged.failed);
     Ok(report)
 }
 

@@ -36,6 +36,11 @@ pub enum Error {
     /// The topic already exists.
     #[error("topic {0} already exists")]
     TopicExists(TopicName),
+    /// The topic was deleted and GC has not removed its data yet, so the name is not free.
+    #[error(
+        "topic {0} is being deleted: run `silt gc run` to remove its data (after the reader grace), then create it again"
+    )]
+    TopicBeingDeleted(TopicName),
     /// The manifest belongs to another incarnation of the topic (deleted and re-created).
     #[error(
         "manifest of {topic}/{partition} belongs to topic id {found}, but the topic is {expected}: the topic was re-created; refusing to mix them"
@@ -185,9 +190,10 @@ impl Error {
     /// What the caller must do about this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Invalid(_) | Error::UnknownTopic(_) | Error::TopicExists(_) => {
-                ErrorKind::Invalid
-            }
+            Error::Invalid(_)
+            | Error::UnknownTopic(_)
+            | Error::TopicExists(_)
+            | Error::TopicBeingDeleted(_) => ErrorKind::Invalid,
             Error::Rejected(r) => r.kind(),
             Error::Indeterminate { .. } => ErrorKind::Indeterminate,
             Error::Contended { .. } | Error::TopicContended { .. } | Error::Dynamo { .. } => {

@@ -4,7 +4,7 @@
 use thiserror::Error;
 
 use super::ErrorKind;
-use crate::ids::{Epoch, ObjectId, Offset, PartitionId, WriterId};
+use crate::ids::{Epoch, ObjectId, Offset, PartitionId, TopicId, WriterId};
 
 /// A commit that the manifest refused: a definite "no", nothing was committed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -81,6 +81,14 @@ pub enum Rejection {
         bytes: usize,
         max: usize,
     },
+    /// The topic was deleted (`silt topic delete`): its partitions take no more commits.
+    #[error(
+        "unknown topic: partition {partition} belongs to topic incarnation {topic_id}, which was deleted; nothing more is committed to it (create the topic again once `silt gc run` has removed it)"
+    )]
+    TopicDeleted {
+        partition: PartitionId,
+        topic_id: TopicId,
+    },
     /// A DynamoDB head item reached its size budget: only writer markers grow it.
     #[error(
         "the DynamoDB head item of partition {partition} would be {bytes} bytes (limit {max}): too many writers committed to it in the last 15 minutes; send through fewer writers"
@@ -104,7 +112,8 @@ impl Rejection {
             | Rejection::OffsetMismatch { .. }
             | Rejection::TrimBeyondEnd { .. }
             | Rejection::ManifestFull { .. }
-            | Rejection::HeadFull { .. } => ErrorKind::Rejected,
+            | Rejection::HeadFull { .. }
+            | Rejection::TopicDeleted { .. } => ErrorKind::Rejected,
             Rejection::Invariant { .. } => ErrorKind::Internal,
         }
     }

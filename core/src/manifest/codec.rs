@@ -12,8 +12,13 @@ use super::invariants;
 use super::model::{IndexChunk, Manifest};
 use crate::error::{Corruption, Error, Rejection};
 
-/// The manifest format this code writes and the newest it reads.
+/// The manifest (and index chunk) format this code writes for a live partition.
 pub const FORMAT_VERSION: u32 = 1;
+/// The format of a manifest marked deleted (`deleted_ms`): a newer version, so a silt from
+/// before topic deletion refuses the partition (`FutureFormat`) instead of committing to it.
+pub const DELETED_FORMAT_VERSION: u32 = 2;
+/// The newest format this code reads.
+pub const NEWEST_FORMAT_VERSION: u32 = DELETED_FORMAT_VERSION;
 
 /// Encodes a manifest, refusing one beyond the size budget.
 pub fn encode(m: &Manifest) -> Result<Bytes, Error> {
@@ -74,11 +79,11 @@ fn check_version(bytes: &[u8], what: &'static str, location: &str) -> Result<(),
         format_version: u32,
     }
     match serde_json::from_slice::<Versioned>(bytes) {
-        Ok(v) if v.format_version > FORMAT_VERSION => Err(Error::FutureFormat {
+        Ok(v) if v.format_version > NEWEST_FORMAT_VERSION => Err(Error::FutureFormat {
             what,
             location: location.to_string(),
             found: v.format_version,
-            supported: FORMAT_VERSION,
+            supported: NEWEST_FORMAT_VERSION,
         }),
         Ok(_) => Ok(()),
         Err(e) => Err(Error::Corrupt(Corruption {

@@ -68,6 +68,10 @@ pub enum Edit {
         /// The new floor, in ms since the epoch.
         to_ms: i64,
     },
+    /// Topic deletion (docs/design.md §4.1): marks the partition deleted at the commit's time.
+    /// From then on every commit, this one included, is refused with `TopicDeleted`, so a
+    /// writer still open on the topic acknowledges nothing more.
+    DeleteTopic,
 }
 
 /// Compaction's swap: `old` entries out, `new` in, offsets unchanged.
@@ -165,6 +169,12 @@ impl Commit {
 
 /// Applies `commit` to `m`, returning the next version or a definite rejection.
 pub fn apply(m: &Manifest, commit: &Commit) -> Result<Manifest, Rejection> {
+    if m.deleted_ms.is_some() {
+        return Err(Rejection::TopicDeleted {
+            partition: m.partition,
+            topic_id: m.topic_id,
+        });
+    }
     let mut next = m.clone();
     let base_offset = m.next_offset;
     match &commit.edit {
@@ -199,6 +209,10 @@ pub fn apply(m: &Manifest, commit: &Commit) -> Result<Manifest, Rejection> {
         Edit::Forget { ids } => next.graveyard.retain(|t| !ids.contains(&t.id)),
         Edit::RaiseOrphanFloor { to_ms } => {
             next.orphan_floor_ms = m.orphan_floor_ms.max(*to_ms);
+        }
+        Edit::DeleteTopic => {
+            next.deleted_ms = Some(commit.now_ms);
+            next.format_version = super::codec::DELETED_FORMAT_VERSION;
         }
     }
     next.version = ManifestVersion(m.version.0.saturating_add(1));

@@ -125,6 +125,10 @@ pub(crate) fn check_transition(prev: &Manifest, next: &Manifest) -> Result<(), R
             next.orphan_floor_ms >= prev.orphan_floor_ms,
             "orphan floor went backwards",
         ),
+        (
+            prev.deleted_ms.is_none() || next.deleted_ms == prev.deleted_ms,
+            "a deleted partition came back",
+        ),
     ];
     match rules.iter().find(|(ok, _)| !ok) {
         Some((_, reason)) => Err(fail((*reason).to_string())),

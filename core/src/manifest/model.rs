@@ -41,6 +41,11 @@ pub struct Manifest {
     /// reference one (docs/design.md §6 rule 8).
     #[serde(default)]
     pub orphan_floor_ms: i64,
+    /// Set (with format version [`DELETED_FORMAT_VERSION`](super::codec::DELETED_FORMAT_VERSION))
+    /// by the `DeleteTopic` edit: the topic was deleted at this time, and every later commit is
+    /// refused (`Rejection::TopicDeleted`) until GC removes the partition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_ms: Option<i64>,
     /// Where the segment entries live: in this document (`chunks` and `segments`), or outside
     /// it (DynamoDB segment items). Not stored: the store that reads a manifest sets it.
     #[serde(skip)]
@@ -249,6 +254,7 @@ impl Manifest {
             writers: Vec::new(),
             graveyard: Vec::new(),
             orphan_floor_ms: 0,
+            deleted_ms: None,
             index: SegmentIndex::Inline,
         }
     }

@@ -53,6 +53,12 @@ impl Guarded {
         })
     }
 
+    /// Whether `topic` is a live topic (not deleted) of incarnation `id`.
+    async fn is_live(&self, topic: &TopicName, id: TopicId) -> Result<bool> {
+        let config = self.inner.read_topic(topic).await?;
+        Ok(config.is_some_and(|c| c.deleted.is_none() && c.topic_id == id))
+    }
+
     /// The first object found in the partition's folders, if any (one LIST page each).
     async fn first_object(&self, topic: &TopicName, p: PartitionId) -> Result<Option<String>> {
         let folder = self.keys.partition(topic, p);
@@ -67,6 +73,15 @@ impl Guarded {
             }
         }
         Ok(None)
+    }
+}
+
+/// `snapshot`, unless its topic was deleted: then the topic is unknown to every reader,
+/// writer and job (GC's purge does not read manifests).
+fn refuse_deleted(topic: &TopicName, snapshot: Snapshot) -> Result<Snapshot> {
+    match snapshot.manifest.deleted_ms {
+        Some(_) => Err(Error::UnknownTopic(topic.clone())),
+        None => Ok(snapshot),
     }
 }
 
@@ -87,8 +102,14 @@ pub(super) fn manifest_missing(
 
 #[async_trait]
 impl ManifestStore for Guarded {
+    /// Creates a missing manifest only for a live topic of that id: a writer opened before
+    /// its topic was deleted must not bring a partition back (docs/design.md §4.1).
     async fn create(&self, topic: &TopicName, p: PartitionId, id: TopicId) -> Result<Snapshot> {
-        self.inner.create(topic, p, id).await
+        if !self.is_live(topic, id).await? {
+            return Err(Error::UnknownTopic(topic.clone()));
+        }
+        let created = self.inner.create(topic, p, id).await?;
+        refuse_deleted(topic, created)
     }
 
     fn segments_per_commit_max(&self) -> usize {
@@ -113,7 +134,7 @@ impl ManifestStore for Guarded {
                 };
                 return Err(corrupt.into());
             }
-            return Ok(Some(found));
+            return refuse_deleted(topic, found).map(Some);
         }
         match self.first_object(topic, p).await? {
             None => Ok(None),
@@ -130,7 +151,17 @@ impl ManifestStore for Guarded {
         p: PartitionId,
         known: &Snapshot,
     ) -> Result<Option<Snapshot>> {
-        self.inner.read_if_changed(topic, p, known).await
+        match self.inner.read_if_changed(topic, p, known).await {
+            Ok(Some(changed)) => refuse_deleted(topic, changed).map(Some),
+            // Gone since it was read: GC removed a deleted topic, or damage.
+            Err(e @ Error::ManifestMissing { .. }) => {
+                match self.is_live(topic, known.manifest.topic_id).await? {
+                    true => Err(e),
+                    false => Err(Error::UnknownTopic(topic.clone())),
+                }
+            }
+            other => other,
+        }
     }
 
     async fn commit(
@@ -203,6 +234,14 @@ impl ManifestStore for Guarded {
 
     async fn list_topics(&self) -> Result<Vec<TopicName>> {
         self.inner.list_topics().await
+    }
+    async fn remove_deleted(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+        topic_id: TopicId,
+    ) -> Result<u64> {
+        self.inner.remove_deleted(topic, p, topic_id).await
     }
 }
 

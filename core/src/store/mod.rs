@@ -174,4 +174,14 @@ pub trait ManifestStore: Send + Sync + Debug {
 
     /// Names of all topics, sorted.
     async fn list_topics(&self) -> Result<Vec<TopicName>>;
+
+    /// GC of a deleted topic, last step per partition: removes the manifest (object) or every
+    /// item (DynamoDB) of `topic`/`p`, only if it is marked deleted and belongs to
+    /// incarnation `topic_id`. Returns the objects or items removed (0: nothing to remove).
+    async fn remove_deleted(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+        topic_id: TopicId,
+    ) -> Result<u64>;
 }

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use object_store::{GetOptions, ObjectStore, PutMode, PutOptions, PutResult, UpdateVersion};
+use object_store::{
+    GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutResult, UpdateVersion,
+};
 
 use super::bounded::document_body;
 use super::chunk_cache::ChunkCache;
@@ -262,5 +264,24 @@ impl ManifestStore for ObjectManifestStore {
 
     async fn list_topics(&self) -> Result<Vec<TopicName>> {
         self.topic_names().await
+    }
+    /// Object stores have no conditional delete: the manifest is read first, and deleted only
+    /// if it is this incarnation's, marked deleted (a re-created topic's manifest is not).
+    async fn remove_deleted(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+        topic_id: TopicId,
+    ) -> Result<u64> {
+        let Some(found) = self.read(topic, p).await? else {
+            return Ok(0);
+        };
+        if found.manifest.topic_id != topic_id || found.manifest.deleted_ms.is_none() {
+            return Ok(0);
+        }
+        match self.objects.delete(&self.keys.manifest(topic, p)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(1),
+            Err(e) => Err(e.into()),
+        }
     }
 }

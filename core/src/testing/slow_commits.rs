@@ -260,4 +260,12 @@ impl ManifestStore for SlowCommits {
     async fn list_topics(&self) -> Result<Vec<TopicName>> {
         self.inner.list_topics().await
     }
+    async fn remove_deleted(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+        topic_id: TopicId,
+    ) -> Result<u64> {
+        self.inner.remove_deleted(topic, p, topic_id).await
+    }
 }

@@ -238,6 +238,7 @@ fn topic_config() -> TopicConfig {
             seal_after_ms: Some(0),
             ..TopicSettings::default()
         },
+        deleted: None,
     }
 }
 

@@ -15,6 +15,7 @@ mod reading;
 mod retention;
 mod sealing;
 mod slow_commits;
+mod topic_delete;
 mod trimming;
 
 pub use bad_input::{bad_input_is_typed_and_harmless, corrupted_objects_are_reported};
@@ -49,6 +50,10 @@ pub use retention::{
 };
 pub use sealing::sealed_records_read_back_identical_and_once;
 pub use slow_commits::slow_commits_split_at_the_store_limit;
+pub use topic_delete::{
+    deleted_topic_is_unknown_and_gc_removes_it,
+    topic_delete_racing_a_writer_loses_nothing_acknowledged,
+};
 pub use trimming::{trim_moves_the_log_start, trims_next_to_a_writer_lose_nothing_above_the_start};
 
 use std::sync::Arc;

@@ -147,7 +147,11 @@ impl Committer {
                 &mut report,
             )
             .await;
-        if let Err(Error::Rejected(r @ Rejection::Fenced { .. })) = &outcome {
+        // A deleted topic stops the partition as a fence does: nothing more is uploaded.
+        if let Err(Error::Rejected(
+            r @ (Rejection::Fenced { .. } | Rejection::TopicDeleted { .. }),
+        )) = &outcome
+        {
             report.leadership = Leadership::Fenced(r.clone());
         }
         report.outcome = outcome;

@@ -2,8 +2,9 @@
 //!
 //! - head (`sk = "H"`), one per partition: the manifest without its segments — `version`,
 //!   `epoch`, `leader_id`, `lease_until_ms`, `next_offset`, `log_start_offset`,
-//!   `orphan_floor_ms`, running totals `segments` and `bytes`, and `writers` (a map from writer
-//!   id to its last commit: `seq`, `base`, `at`). Its size does not grow with the log.
+//!   `orphan_floor_ms`, running totals `segments` and `bytes`, `writers` (a map from writer
+//!   id to its last commit: `seq`, `base`, `at`), and `deleted_ms` once its topic was
+//!   deleted. Its size does not grow with the log.
 //! - segment (`sk = "S#<base offset:020>"`): `id`, `base`, `records`, `bytes`, `min_ts`, `max_ts`.
 //! - graveyard (`sk = "G#<object id>"`): see `upkeep`.
 //! - topic (`pk = "<namespace>/topics"`, `sk = <name>`): `doc`, the topic configuration JSON.
@@ -107,6 +108,9 @@ pub(super) fn head_item(pk: &str, m: &Manifest) -> Item {
         .map(|w| (w.writer_id.0.to_string(), marker_value(w)))
         .collect();
     item.insert("writers".into(), AttributeValue::M(writers));
+    if let Some(ms) = m.deleted_ms {
+        item.insert("deleted_ms".into(), n(ms));
+    }
     if let Some(l) = m.leader {
         item.insert("leader_id".into(), s(l.writer_id.0));
         item.insert("lease_until_ms".into(), n(l.lease_until_ms));
@@ -127,12 +131,12 @@ pub(super) fn marker_value(w: &WriterMarker) -> AttributeValue {
 pub(super) fn manifest_of(item: &Item, location: &str) -> Result<Manifest> {
     let f = Fields { item, location };
     let format_version: u32 = f.num("format_version")?;
-    if format_version > codec::FORMAT_VERSION {
+    if format_version > codec::NEWEST_FORMAT_VERSION {
         return Err(Error::FutureFormat {
             what: "manifest",
             location: location.to_string(),
             found: format_version,
-            supported: codec::FORMAT_VERSION,
+            supported: codec::NEWEST_FORMAT_VERSION,
         });
     }
     let leader = match item.get("leader_id") {
@@ -154,6 +158,10 @@ pub(super) fn manifest_of(item: &Item, location: &str) -> Result<Manifest> {
     m.log_start_offset = Offset(f.num("log_start_offset")?);
     m.orphan_floor_ms = f.num("orphan_floor_ms")?;
     m.writers = markers(&f)?;
+    m.deleted_ms = match item.get("deleted_ms") {
+        Some(_) => Some(f.num("deleted_ms")?),
+        None => None,
+    };
     m.index = SegmentIndex::External {
         segments: f.num("segments")?,
         bytes: f.num("bytes")?,

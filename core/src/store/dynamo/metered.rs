@@ -13,6 +13,8 @@ use crate::metrics;
 pub(super) const GET: &str = "dynamodb_get";
 /// `PutItem` (always conditional in silt).
 pub(super) const PUT: &str = "dynamodb_put";
+/// `DeleteItem` (a deleted topic's items, when GC purges it).
+pub(super) const DELETE: &str = "dynamodb_delete";
 /// `Query`, one page.
 pub(super) const QUERY: &str = "dynamodb_query";
 /// `TransactWriteItems` (manifest commits).

@@ -12,6 +12,7 @@ pub(crate) mod item_codecs;
 mod items;
 mod lookup;
 mod metered;
+mod remove;
 mod table;
 mod topics;
 mod upkeep;
@@ -416,5 +417,14 @@ impl ManifestStore for DynamoManifestStore {
 
     async fn list_topics(&self) -> Result<Vec<TopicName>> {
         self.topic_names().await
+    }
+
+    async fn remove_deleted(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+        topic_id: TopicId,
+    ) -> Result<u64> {
+        self.remove_partition_items(topic, p, topic_id).await
     }
 }

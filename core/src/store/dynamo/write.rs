@@ -170,6 +170,10 @@ fn head_update(
     if next.log_start_offset != current.log_start_offset {
         x.set("log_start_offset", n(next.log_start_offset.0));
     }
+    if let Some(ms) = next.deleted_ms.filter(|_| current.deleted_ms.is_none()) {
+        x.set("deleted_ms", n(ms));
+        x.set("format_version", n(next.format_version));
+    }
     markers(&mut x, current, next, commit);
     conditions(&mut x, current, commit);
     let mut expression = format!("SET {}", x.set.join(", "));
@@ -195,8 +199,12 @@ fn head_update(
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// Conditions the head update on what the edit read.
+/// Conditions the head update on what the edit read, and every edit on the partition not
+/// being deleted (a topic delete conflicts with everything).
 fn conditions(x: &mut Expression, current: &Manifest, commit: &Commit) {
+    let deleted = x.name("deleted_ms");
+    x.conditions
+        .push(format!("attribute_not_exists({deleted})"));
     match &commit.edit {
         // A trim reads only the log start (the next offset it stays below only grows), so
         // it conflicts with appends and claims only over a writer marker it ages out.
@@ -216,7 +224,10 @@ fn conditions(x: &mut Expression, current: &Manifest, commit: &Commit) {
         }
         // The segment items carry these edits' conditions (see `upkeep`); a compaction's new
         // segments must also pass the orphan floor, as an append's do.
-        Edit::Bury { .. } | Edit::Forget { .. } => x.require("version", ">", n(0)),
+        // `version > 0` fails on a head item that is gone (a deleted topic GC removed).
+        Edit::Bury { .. } | Edit::Forget { .. } | Edit::DeleteTopic => {
+            x.require("version", ">", n(0))
+        }
         Edit::Replace(r) => {
             let added = r.new.iter().filter(|n| !r.old.iter().any(|o| o.id == n.id));
             let oldest = added.map(|s| s.id.timestamp_ms()).min().unwrap_or(0);
@@ -277,6 +288,9 @@ fn token(commit: &Commit, current: &Manifest) -> String {
 /// Whether a write of `commit` attempted on `attempted` can still take effect on a head now
 /// at `now`: the attributes it was conditioned on only move forward.
 pub(super) fn could_still_land(commit: &Commit, attempted: &Manifest, now: &Manifest) -> bool {
+    if now.deleted_ms.is_some() {
+        return false;
+    }
     let same_epoch = now.epoch == attempted.epoch;
     match commit.edit {
         Edit::Append(_) => same_epoch && now.next_offset == attempted.next_offset,
@@ -285,7 +299,7 @@ pub(super) fn could_still_land(commit: &Commit, attempted: &Manifest, now: &Mani
         Edit::RaiseOrphanFloor { .. } => now.orphan_floor_ms == attempted.orphan_floor_ms,
         // Conditioned on segment items, not the head: a failed condition is refused as
         // `Stale` at once, so only a lost race on the head item itself gets here.
-        Edit::Bury { .. } | Edit::Replace(_) | Edit::Forget { .. } => true,
+        Edit::Bury { .. } | Edit::Replace(_) | Edit::Forget { .. } | Edit::DeleteTopic => true,
     }
 }
 

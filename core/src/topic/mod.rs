@@ -3,7 +3,7 @@
 //! DynamoDB item). Creating a topic also creates each partition's manifest; writers create any
 //! that a crash left missing. A topic whose configuration is gone while its manifests
 //! remain is damaged: reading it and creating it again are both refused, naming the missing
-//! object and the repair.
+//! object and the repair. Deleting a topic (`delete`) turns its configuration into a tombstone.
 
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -12,6 +12,10 @@ use crate::error::{Corruption, Error, InvalidInput, Result};
 use crate::ids::{PartitionId, TopicId, TopicName, validate_partition_count};
 use crate::store::Storage;
 
+mod delete;
+
+pub use delete::Deletion;
+
 /// Partition manifests `create_topic` creates at once: a topic may have 10 000 partitions,
 /// and that many requests at once would exhaust sockets and memory and draw throttling.
 pub const MANIFEST_CREATES_IN_FLIGHT: usize = 32;
@@ -19,8 +23,11 @@ pub const MANIFEST_CREATES_IN_FLIGHT: usize = 32;
 /// Conditional writes `alter_topic` tries before giving up with `TopicContended`.
 const ALTER_ATTEMPTS: u32 = 20;
 
-/// Format version of `topic.json`.
+/// Format version of `topic.json` for a live topic.
 pub const TOPIC_FORMAT_VERSION: u32 = 1;
+/// Format version of a deleted topic's tombstone: newer, so a silt from before topic deletion
+/// refuses the name (`FutureFormat`) instead of taking the tombstone for a live topic.
+pub const TOPIC_TOMBSTONE_FORMAT_VERSION: u32 = 2;
 
 /// Settings a topic is created with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +124,10 @@ pub struct TopicConfig {
     /// Settings.
     #[serde(default)]
     pub settings: TopicSettings,
+    /// Set once the topic was deleted: this document is then its tombstone
+    /// (docs/design.md §4.1), and the topic is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Deletion>,
 }
 
 impl TopicConfig {
@@ -154,12 +165,12 @@ impl TopicConfig {
         };
         let config: TopicConfig =
             serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
-        if config.format_version > TOPIC_FORMAT_VERSION {
+        if config.format_version > TOPIC_TOMBSTONE_FORMAT_VERSION {
             return Err(Error::FutureFormat {
                 what: "topic config",
                 location: location.to_string(),
                 found: config.format_version,
-                supported: TOPIC_FORMAT_VERSION,
+                supported: TOPIC_TOMBSTONE_FORMAT_VERSION,
             });
         }
         if &config.name != name {
@@ -172,15 +183,22 @@ impl TopicConfig {
 
 impl Storage {
     /// Creates a topic and its partition manifests, [`MANIFEST_CREATES_IN_FLIGHT`] at a time;
-    /// fails with `TopicExists` if the name is taken.
+    /// fails with `TopicExists` if the name is taken, and with `TopicBeingDeleted` while a
+    /// deleted topic of that name still has data. The tombstone of one whose data GC removed
+    /// is replaced (conditionally), with a new topic id.
     pub async fn create_topic(
         &self,
         name: &TopicName,
         partitions: u32,
         settings: TopicSettings,
     ) -> Result<TopicConfig> {
-        if self.manifests.read_topic(name).await?.is_none() {
-            self.refuse_damaged(name).await?;
+        let existing = self.manifests.read_topic(name).await?;
+        match &existing {
+            None => self.refuse_damaged(name).await?,
+            Some(c) if c.deleted.is_some_and(|d| !d.purged) => {
+                return Err(Error::TopicBeingDeleted(name.clone()));
+            }
+            Some(_) => {}
         }
         settings.validate()?;
         let config = TopicConfig {
@@ -190,10 +208,17 @@ impl Storage {
             partitions: validate_partition_count(partitions)?,
             created_ms: self.clock.now_ms(),
             settings,
+            deleted: None,
         };
-        let stored = self.manifests.create_topic(&config).await?;
+        let stored = match existing.filter(|c| c.deleted.is_some()) {
+            Some(purged) => self.replace_purged(&purged, &config).await?,
+            None => self.manifests.create_topic(&config).await?,
+        };
         if stored.topic_id != config.topic_id {
-            return Err(Error::TopicExists(name.clone()));
+            return Err(match stored.deleted {
+                Some(_) => Error::TopicBeingDeleted(name.clone()),
+                None => Error::TopicExists(name.clone()),
+            });
         }
         futures::stream::iter(config.partition_ids())
             .map(|p| self.manifests.create(name, p, config.topic_id))
@@ -203,10 +228,25 @@ impl Storage {
         Ok(config)
     }
 
+    /// Writes `config` over the tombstone `purged` if it is still there; returns what the
+    /// name holds then (our config after a write whose answer was lost, too).
+    async fn replace_purged(
+        &self,
+        purged: &TopicConfig,
+        config: &TopicConfig,
+    ) -> Result<TopicConfig> {
+        if self.manifests.replace_topic(purged, config).await? {
+            return Ok(config.clone());
+        }
+        let stored = self.manifests.read_topic(&config.name).await?;
+        stored.ok_or_else(|| Error::TopicExists(config.name.clone()))
+    }
+
     /// Reads a topic's configuration.
     pub async fn topic(&self, name: &TopicName) -> Result<TopicConfig> {
         match self.manifests.read_topic(name).await? {
-            Some(config) => Ok(config),
+            Some(config) if config.deleted.is_none() => Ok(config),
+            Some(_) => Err(Error::UnknownTopic(name.clone())),
             None => {
                 self.refuse_damaged(name).await?;
                 Err(Error::UnknownTopic(name.clone()))
@@ -230,9 +270,28 @@ impl Storage {
         }
     }
 
-    /// Names of all topics, sorted.
+    /// Names of all topics, sorted; deleted ones are left out (a name whose configuration is
+    /// missing stays, so its damage is reported where it is used).
     pub async fn list_topics(&self) -> Result<Vec<TopicName>> {
-        self.manifests.list_topics().await
+        let listed = self.listed_topics().await?;
+        let live = listed.into_iter().filter(|(_, c)| match c {
+            Some(c) => c.deleted.is_none(),
+            None => true,
+        });
+        Ok(live.map(|(name, _)| name).collect())
+    }
+
+    /// Every listed name with its configuration (tombstones too), sorted by name.
+    async fn listed_topics(&self) -> Result<Vec<(TopicName, Option<TopicConfig>)>> {
+        let names = self.manifests.list_topics().await?;
+        futures::stream::iter(names)
+            .map(|name| async move {
+                let config = self.manifests.read_topic(&name).await?;
+                Ok::<_, Error>((name, config))
+            })
+            .buffered(MANIFEST_CREATES_IN_FLIGHT)
+            .try_collect()
+            .await
     }
 
     /// Changes a topic's settings with `change` (retention takes the new ones on its next
