@@ -71,7 +71,11 @@ fn two_agents_take_concurrent_appends_to_the_same_partitions(backend: Backend) {
     assert!(ledger.unanswered.is_empty(), "{:?}", ledger.unanswered);
     assert_eq!(ledger.acked.len(), 6 * 12 * 8);
     let held = check_log(&second, "shared", 3, &ledger);
-    assert_eq!(held, ledger.acked.len(), "records in the log that no one was told of");
+    assert_eq!(
+        held,
+        ledger.acked.len(),
+        "records in the log that no one was told of"
+    );
     assert_eq!(check_log(&first, "shared", 3, &ledger), held);
 }
 
@@ -101,7 +105,10 @@ fn a_killed_agent_loses_no_acknowledged_record(backend: Backend) {
     for client in clients {
         ledger.merge(client.join().unwrap());
     }
-    assert!(!ledger.unanswered.is_empty(), "every client finished before the kill");
+    assert!(
+        !ledger.unanswered.is_empty(),
+        "every client finished before the kill"
+    );
     let held = check_log(&survivor, "killed", 2, &ledger);
     assert!(held >= ledger.acked.len());
     let after = survivor.post(
@@ -125,17 +132,26 @@ fn a_terminated_agent_answers_every_request_in_flight(backend: Backend) {
     let held: Vec<_> = (0..2)
         .map(|p| {
             let path = format!("/v1/topics/term/partitions/{p}/records?encoding=utf8");
-            let values: Vec<_> = (0..3).map(|i| json!({"value": format!("p{p}-{i}")})).collect();
+            let values: Vec<_> = (0..3)
+                .map(|i| json!({"value": format!("p{p}-{i}")}))
+                .collect();
             raw::hold(agent.addr(), &path, &json!({ "records": values }))
         })
         .collect();
     agent.signal("-TERM");
-    wait_for_line(&lines, "SIGTERM: stopped accepting", Duration::from_secs(10));
+    wait_for_line(
+        &lines,
+        "SIGTERM: stopped accepting",
+        Duration::from_secs(10),
+    );
     for (p, request) in held.into_iter().enumerate() {
         let (status, body) = request.finish();
         assert_eq!(status, 200, "partition {p}: {body}");
         let ack: serde_json::Value = serde_json::from_str(&body).unwrap();
-        assert_eq!((ack["base_offset"].as_u64(), ack["last_offset"].as_u64()), (Some(0), Some(2)));
+        assert_eq!(
+            (ack["base_offset"].as_u64(), ack["last_offset"].as_u64()),
+            (Some(0), Some(2))
+        );
     }
     for poll in polls {
         let answer = poll.join().unwrap();
@@ -145,8 +161,14 @@ fn a_terminated_agent_answers_every_request_in_flight(backend: Backend) {
     assert_eq!(status.code(), Some(0), "{status}");
     let other = agent.another(&[]);
     for p in 0..2 {
-        let values: Vec<_> = read_partition(&other, "term", p).into_iter().map(|r| r.1).collect();
-        assert_eq!(values, (0..3).map(|i| format!("p{p}-{i}")).collect::<Vec<_>>());
+        let values: Vec<_> = read_partition(&other, "term", p)
+            .into_iter()
+            .map(|r| r.1)
+            .collect();
+        assert_eq!(
+            values,
+            (0..3).map(|i| format!("p{p}-{i}")).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -159,10 +181,40 @@ fn start_waiting_read(
     let open = || scrape(agent).value("silt_long_polls_open", &[]);
     let before = open();
     let url = agent.at("/v1/topics/term/partitions/2/records?offset=0&wait=50");
-    let accept = if stream { "text/event-stream" } else { "application/json" };
+    let accept = if stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
     let poll = std::thread::spawn(move || call("GET", &url, &[("accept", accept)], b""));
-    until(Duration::from_secs(20), "the read waits at the tail", || open() > before);
+    until(
+        Duration::from_secs(20),
+        "the read waits at the tail",
+        || open() > before,
+    );
     poll
+}
+
+/// A long-poll counts once in `silt_long_polls_open` while it waits, and no more once its
+/// client hung up (the handler is dropped, not finished).
+#[test]
+fn a_long_poll_is_counted_open_until_its_client_leaves() {
+    let agent = Agent::start(&Backend::file(), &[]);
+    create_topic(&agent, "gone", 1);
+    let open = || scrape(&agent).value("silt_long_polls_open", &[]);
+    let before = open();
+    let path = "/v1/topics/gone/partitions/0/records?offset=0&wait=50";
+    let client = raw::send(agent.addr(), "GET", path);
+    until(Duration::from_secs(20), "the poll is counted", || {
+        open() > before
+    });
+    assert_eq!(open(), before + 1.0, "one long-poll counted more than once");
+    drop(client);
+    until(
+        Duration::from_secs(20),
+        "the poll is no longer counted",
+        || open() == before,
+    );
 }
 
 /// A second signal during the graceful stop exits at once, with the shell's code for it.
@@ -177,7 +229,11 @@ fn a_second_signal_exits_at_once() {
         &json!({"records": [{"value": "aGk="}]}),
     );
     agent.signal("-TERM");
-    wait_for_line(&lines, "SIGTERM: stopped accepting", Duration::from_secs(10));
+    wait_for_line(
+        &lines,
+        "SIGTERM: stopped accepting",
+        Duration::from_secs(10),
+    );
     agent.signal("-TERM");
     let status = agent.wait_exit(Duration::from_secs(10));
     assert_eq!(status.code(), Some(143), "{status}");
@@ -197,13 +253,23 @@ fn metrics_count_a_known_workload() {
         assert_eq!(agent.post(path, &json!({ "records": records })).status, 200);
     }
     let two = json!({"records": [{"partition": 1, "value": "0123456789"}, {"partition": 1, "value": "0123456789"}]});
-    assert_eq!(agent.post("/v1/topics/m/records?encoding=utf8", &two).status, 200);
+    assert_eq!(
+        agent
+            .post("/v1/topics/m/records?encoding=utf8", &two)
+            .status,
+        200
+    );
     for _ in 0..2 {
         let read = agent.get("/v1/topics/m/partitions/0/records?offset=0");
         assert_eq!(read.json()["records"].as_array().unwrap().len(), 12);
     }
     assert_eq!(agent.get("/v1/topics/nope").status, 404);
-    let bad = call("POST", &agent.at("/v1/topics"), &[("content-type", "application/json")], b"{");
+    let bad = call(
+        "POST",
+        &agent.at("/v1/topics"),
+        &[("content-type", "application/json")],
+        b"{",
+    );
     assert_eq!(bad.status, 400, "{}", bad.body);
     let after = scrape(&agent);
     let requests = "silt_http_requests_total";
@@ -272,12 +338,23 @@ fn an_agent_on_every_address_needs_a_token() {
         assert_eq!(refused.json()["code"], "unauthorized");
         assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
         let (name, wrong) = with("0123456789abcdef-two");
-        assert_eq!(call("GET", &agent.at(path), &[(name, &wrong)], b"").status, 401);
+        assert_eq!(
+            call("GET", &agent.at(path), &[(name, &wrong)], b"").status,
+            401
+        );
     }
-    assert_eq!(agent.post("/v1/topics", &json!({"name": "t", "partitions": 1})).status, 401);
+    assert_eq!(
+        agent
+            .post("/v1/topics", &json!({"name": "t", "partitions": 1}))
+            .status,
+        401
+    );
     let (name, right) = with("0123456789abcdef-one");
     let auth = [(name, right.as_str())];
-    assert_eq!(call("GET", &agent.at("/v1/topics/t"), &auth, b"").status, 404);
+    assert_eq!(
+        call("GET", &agent.at("/v1/topics/t"), &auth, b"").status,
+        404
+    );
     assert_eq!(call("GET", &agent.at("/v1/topics"), &auth, b"").status, 200);
     let open = Agent::start_on(&backend, "0.0.0.0:0", &["--insecure-no-auth"]);
     assert_eq!(open.get("/v1/topics").status, 200);

@@ -130,14 +130,11 @@ impl LogService {
         if wait.is_zero() {
             return cursor.wait_for_more(wait).await;
         }
-        let open = metrics::gauge!(crate::metrics::LONG_POLLS_OPEN);
-        open.increment(1.0);
-        let more = tokio::select! {
+        let _open = OpenPoll::new();
+        tokio::select! {
             more = cursor.wait_for_more(wait) => more,
             () = self.stopped() => Ok(false),
-        };
-        open.decrement(1.0);
-        more
+        }
     }
 
     /// A cursor at `from`: one parked there, or a new one.
@@ -255,5 +252,24 @@ impl CursorPool {
             parked.cursors.retain(|(t, _, _), _| t != topic);
             parked.order.retain(|(t, _, _)| t != topic);
         }
+    }
+}
+
+/// One wait at the tail counted in `silt_long_polls_open` for as long as it lives: also when
+/// its request is dropped mid-wait (the client hung up), which a decrement after the wait
+/// would miss.
+struct OpenPoll(metrics::Gauge);
+
+impl OpenPoll {
+    fn new() -> OpenPoll {
+        let open = metrics::gauge!(crate::metrics::LONG_POLLS_OPEN);
+        open.increment(1.0);
+        OpenPoll(open)
+    }
+}
+
+impl Drop for OpenPoll {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
     }
 }

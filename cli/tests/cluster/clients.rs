@@ -77,7 +77,10 @@ fn to_topic(url: &str, work: &Workload, id: usize, values: &[String], ledger: &m
     let placed = answer.json()["records"].as_array().unwrap().clone();
     assert_eq!(placed.len(), values.len(), "{}", answer.body);
     for (value, at) in values.iter().zip(placed) {
-        let (p, o) = (at["partition"].as_u64().unwrap(), at["offset"].as_u64().unwrap());
+        let (p, o) = (
+            at["partition"].as_u64().unwrap(),
+            at["offset"].as_u64().unwrap(),
+        );
         ledger.ack(value.clone(), p as u32, o);
     }
     true

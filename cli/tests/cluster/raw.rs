@@ -61,3 +61,11 @@ fn read_head(stream: &mut TcpStream) -> String {
     }
     String::from_utf8(head).unwrap()
 }
+
+/// Sends a body-less request and returns the connection without reading the answer.
+pub(crate) fn send(addr: &str, method: &str, path: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
+}
