@@ -79,9 +79,10 @@ fn two_agents_take_concurrent_appends_to_the_same_partitions(backend: Backend) {
     assert_eq!(check_log(&first, "shared", 3, &ledger), held);
 }
 
-/// Clients append through one agent; it is SIGKILLed once some batches are acknowledged.
-/// The other agent reads every acknowledged record at its offset; a request that got no
-/// answer may or may not be there, but nothing is there twice; appends go on after it.
+/// Clients append through two agents to the same partitions; one agent is SIGKILLed once
+/// its clients have 20 batches acknowledged. The other agent reads every acknowledged record
+/// at its offset; a request that got no answer may or may not be there, but nothing is there
+/// twice; appends go on after it.
 fn a_killed_agent_loses_no_acknowledged_record(backend: Backend) {
     let mut doomed = Agent::start(&backend, &[]);
     let survivor = doomed.another(&[]);
@@ -93,9 +94,15 @@ fn a_killed_agent_loses_no_acknowledged_record(backend: Backend) {
         records: 5,
     };
     let (progress, acked) = channel();
-    let clients: Vec<_> = (0..4)
+    let mut clients: Vec<_> = (0..4)
         .map(|id| clients::spawn(doomed.url.clone(), work.clone(), id, Some(progress.clone())))
         .collect();
+    // Two clients of the survivor append to the same partitions through the kill.
+    let steady = Workload {
+        batches: 10,
+        ..work.clone()
+    };
+    clients.extend((4..6).map(|id| clients::spawn(survivor.url.clone(), steady.clone(), id, None)));
     for _ in 0..20 {
         acked.recv_timeout(Duration::from_secs(60)).unwrap();
     }
@@ -111,6 +118,11 @@ fn a_killed_agent_loses_no_acknowledged_record(backend: Backend) {
     );
     let held = check_log(&survivor, "killed", 2, &ledger);
     assert!(held >= ledger.acked.len());
+    eprintln!(
+        "{} records acknowledged, {} unanswered, {held} in the log",
+        ledger.acked.len(),
+        ledger.unanswered.len()
+    );
     let after = survivor.post(
         "/v1/topics/killed/partitions/0/records?encoding=utf8",
         &json!({"records": [{"value": "after"}]}),
