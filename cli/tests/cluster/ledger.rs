@@ -1,7 +1,9 @@
-//! What clients were told, and the check of a log against it: every acknowledged record is at
-//! its acknowledged (partition, offset) with the value sent, offsets are dense from 0, no
-//! record is there twice, and every record there was sent (a request that got no answer may
-//! or may not have landed). Values are unique per record, so a value names its record.
+//! What clients were told, and the check of a log against it (the HTTP counterpart of
+//! `minio-tests/src/checker.rs`, which checks library producers): every acknowledged record
+//! is at its acknowledged (partition, offset) with the value sent, offsets are dense from 0,
+//! no record is there twice, every record there was sent (a request that got no answer may
+//! or may not have landed), and each client's records keep its send order in a partition.
+//! Values are unique per record, so a value names its record.
 
 use std::collections::{HashMap, HashSet};
 
@@ -83,5 +85,35 @@ pub(crate) fn check_log(agent: &Agent, topic: &str, partitions: u32, ledger: &Le
             "{value:?} was acknowledged at {at:?}"
         );
     }
+    check_send_order(ledger);
     found.len()
+}
+
+/// A client sends one request at a time, so within a partition its acknowledged records
+/// have increasing offsets in the order it sent them (values `c<client>-b<batch>-r<record>`).
+fn check_send_order(ledger: &Ledger) {
+    let mut sent: HashMap<(u32, u64), Vec<(u64, u64, u64)>> = HashMap::new();
+    for (value, (p, offset)) in &ledger.acked {
+        let numbers: Vec<u64> = value
+            .split('-')
+            .map(|part| part[1..].parse().unwrap())
+            .collect();
+        let [client, batch, record] = numbers[..] else {
+            panic!("{value:?} is not c<client>-b<batch>-r<record>")
+        };
+        sent.entry((*p, client))
+            .or_default()
+            .push((batch, record, *offset));
+    }
+    for ((p, client), mut records) in sent {
+        records.sort_unstable();
+        for pair in records.windows(2) {
+            assert!(
+                pair[0].2 < pair[1].2,
+                "client {client}, partition {p}: sent {:?} before {:?} (batch, record, offset)",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
 }
