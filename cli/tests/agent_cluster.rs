@@ -229,9 +229,19 @@ fn a_long_poll_is_counted_open_until_its_client_leaves() {
     );
 }
 
-/// A second signal during the graceful stop exits at once, with the shell's code for it.
+/// A second SIGTERM during the graceful stop (an append still in flight) exits at once, 143.
 #[test]
-fn a_second_signal_exits_at_once() {
+fn a_second_sigterm_exits_at_once() {
+    second_signal_exits_at_once("TERM", 143);
+}
+
+/// The same for SIGINT (Ctrl-C twice): 130.
+#[test]
+fn a_second_sigint_exits_at_once() {
+    second_signal_exits_at_once("INT", 130);
+}
+
+fn second_signal_exits_at_once(signal: &str, code: i32) {
     let mut agent = Agent::start(&Backend::file(), &[]);
     create_topic(&agent, "twice", 1);
     let lines = stderr_lines(&mut agent);
@@ -240,16 +250,13 @@ fn a_second_signal_exits_at_once() {
         "/v1/topics/twice/partitions/0/records",
         &json!({"records": [{"value": "aGk="}]}),
     );
-    agent.signal("-TERM");
-    wait_for_line(
-        &lines,
-        "SIGTERM: stopped accepting",
-        Duration::from_secs(10),
-    );
-    agent.signal("-TERM");
-    let status = agent.wait_exit(Duration::from_secs(10));
-    assert_eq!(status.code(), Some(143), "{status}");
-    wait_for_line(&lines, "SIGTERM again: exiting", Duration::from_secs(10));
+    let limit = Duration::from_secs(10);
+    agent.signal(&format!("-{signal}"));
+    wait_for_line(&lines, &format!("SIG{signal}: stopped accepting"), limit);
+    agent.signal(&format!("-{signal}"));
+    let status = agent.wait_exit(limit);
+    assert_eq!(status.code(), Some(code), "{status}");
+    wait_for_line(&lines, &format!("SIG{signal} again: exiting"), limit);
     drop(held);
 }
 
@@ -284,6 +291,8 @@ fn metrics_count_a_known_workload() {
     );
     assert_eq!(bad.status, 400, "{}", bad.body);
     let after = scrape(&agent);
+    after.assert_kind("silt_http_requests_total", "counter");
+    after.assert_kind("silt_long_polls_open", "gauge");
     let requests = "silt_http_requests_total";
     let topic = [("topic", "m")];
     let checked = check_moved(

@@ -34,6 +34,21 @@ impl Metrics {
         self.0.samples.iter().any(|s| s.metric == metric)
     }
 
+    /// Panics unless every sample of `metric` is of `kind` (`counter`, `gauge`, ...), as its
+    /// `# TYPE` line says.
+    pub(crate) fn assert_kind(&self, metric: &str, kind: &str) {
+        for s in self.0.samples.iter().filter(|s| s.metric == metric) {
+            let found = match s.value {
+                Value::Counter(_) => "counter",
+                Value::Gauge(_) => "gauge",
+                Value::Histogram(_) => "histogram",
+                Value::Summary(_) => "summary",
+                Value::Untyped(_) => "untyped",
+            };
+            assert_eq!(found, kind, "{metric}{:?}", s.labels);
+        }
+    }
+
     /// The sum of `metric`'s counter or gauge samples whose labels include `labels` (0 when
     /// none).
     pub(crate) fn value(&self, metric: &str, labels: &[(&str, &str)]) -> f64 {
