@@ -89,10 +89,14 @@ pub(crate) fn check_log(agent: &Agent, topic: &str, partitions: u32, ledger: &Le
     found.len()
 }
 
+/// A record's place in its client's sending order, and its offset: (batch, record, offset).
+type SentAt = (u64, u64, u64);
+
 /// A client sends one request at a time, so within a partition its acknowledged records
 /// have increasing offsets in the order it sent them (values `c<client>-b<batch>-r<record>`).
 fn check_send_order(ledger: &Ledger) {
-    let mut sent: HashMap<(u32, u64), Vec<(u64, u64, u64)>> = HashMap::new();
+    // (partition, client) → (batch, record, offset) of each acknowledged record.
+    let mut sent: HashMap<(u32, u64), Vec<SentAt>> = HashMap::new();
     for (value, (p, offset)) in &ledger.acked {
         let numbers: Vec<u64> = value
             .split('-')
