@@ -358,11 +358,16 @@ fn an_agent_on_every_address_needs_a_token() {
         assert_eq!(refused.status, 401, "{path}: {}", refused.body);
         assert_eq!(refused.json()["code"], "unauthorized");
         assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
-        let (name, wrong) = with("0123456789abcdef-two");
-        assert_eq!(
-            call("GET", &agent.at(path), &[(name, &wrong)], b"").status,
-            401
-        );
+        // Another token, a prefix of the right one, and the right one made longer.
+        for token in [
+            "0123456789abcdef-two",
+            "0123456789abcdef-on",
+            "0123456789abcdef-one1",
+        ] {
+            let (name, wrong) = with(token);
+            let answer = call("GET", &agent.at(path), &[(name, &wrong)], b"");
+            assert_eq!(answer.status, 401, "{path} with {token}");
+        }
     }
     assert_eq!(
         agent
