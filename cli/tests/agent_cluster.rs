@@ -314,10 +314,11 @@ fn metrics_count_a_known_workload() {
     assert!(checked.len() >= 5, "{checked:?}");
 }
 
-/// `--listen 0.0.0.0:0` without tokens or `--insecure-no-auth` is refused; with a tokens file
-/// every route but the probes needs a token.
+/// `--listen 0.0.0.0:0` without tokens or `--insecure-no-auth` refuses to start (exit 1,
+/// saying what to give), and so does a tokens file with a short token; with
+/// `--insecure-no-auth` it serves without tokens.
 #[test]
-fn an_agent_on_every_address_needs_a_token() {
+fn an_agent_on_every_address_without_tokens_refuses_to_start() {
     let backend = Backend::file();
     let silt = Silt::new();
     let refuse = |args: &[&str], message: &str| {
@@ -345,10 +346,19 @@ fn an_agent_on_every_address_needs_a_token() {
         &["agent", "--listen", "0.0.0.0:0", "--auth-tokens", short],
         "a token is shorter than 16 characters",
     );
+    let open = Agent::start_on(&backend, "0.0.0.0:0", &["--insecure-no-auth"]);
+    assert_eq!(open.get("/v1/topics").status, 200);
+}
+
+/// With a tokens file, an agent on every address answers every route but the probes with 401
+/// unless the request carries one of the tokens, exactly.
+#[test]
+fn an_agent_on_every_address_with_tokens_requires_one() {
+    let silt = Silt::new();
     let tokens = silt.dir.path().join("tokens");
     std::fs::write(&tokens, "# agents\n\n0123456789abcdef-one\n").unwrap();
     let tokens = ["--auth-tokens", tokens.to_str().unwrap()];
-    let agent = Agent::start_on(&backend, "0.0.0.0:0", &tokens);
+    let agent = Agent::start_on(&Backend::file(), "0.0.0.0:0", &tokens);
     let with = |token: &str| ("authorization", format!("Bearer {token}"));
     for path in ["/healthz", "/readyz"] {
         assert_eq!(agent.get(path).status, 200, "{path}");
@@ -369,19 +379,15 @@ fn an_agent_on_every_address_needs_a_token() {
             assert_eq!(answer.status, 401, "{path} with {token}");
         }
     }
-    assert_eq!(
-        agent
-            .post("/v1/topics", &json!({"name": "t", "partitions": 1}))
-            .status,
-        401
-    );
+    let create = json!({"name": "t", "partitions": 1});
+    assert_eq!(agent.post("/v1/topics", &create).status, 401);
     let (name, right) = with("0123456789abcdef-one");
     let auth = [(name, right.as_str())];
+    let described = call("GET", &agent.at("/v1/topics/t"), &auth, b"");
     assert_eq!(
-        call("GET", &agent.at("/v1/topics/t"), &auth, b"").status,
-        404
+        described.status, 404,
+        "created without a token: {}",
+        described.body
     );
     assert_eq!(call("GET", &agent.at("/v1/topics"), &auth, b"").status, 200);
-    let open = Agent::start_on(&backend, "0.0.0.0:0", &["--insecure-no-auth"]);
-    assert_eq!(open.get("/v1/topics").status, 200);
 }
