@@ -44,8 +44,18 @@ impl Agent {
         Agent::start_in(silt, &backend, extra)
     }
 
+    /// Starts `silt agent --listen <listen> <extra>` on `backend` in a new directory; an agent
+    /// on every address (`0.0.0.0:0`) is reached on 127.0.0.1.
+    pub(crate) fn start_on(backend: &Backend, listen: &str, extra: &[&str]) -> Agent {
+        Agent::start_listening(Silt::new(), backend, listen, extra)
+    }
+
     fn start_in(silt: Silt, backend: &Backend, extra: &[&str]) -> Agent {
-        let mut args = vec!["agent", "--listen", "127.0.0.1:0"];
+        Agent::start_listening(silt, backend, "127.0.0.1:0", extra)
+    }
+
+    fn start_listening(silt: Silt, backend: &Backend, listen: &str, extra: &[&str]) -> Agent {
+        let mut args = vec!["agent", "--listen", listen];
         args.extend(extra);
         let mut child = backend
             .command(&silt, &args)
@@ -67,7 +77,7 @@ impl Agent {
             );
         };
         Agent {
-            url: url.to_string(),
+            url: url.replace("//0.0.0.0:", "//127.0.0.1:"),
             stderr: child.stderr.take(),
             silt,
             backend: backend.clone(),
@@ -78,6 +88,11 @@ impl Agent {
     /// The agent's process id.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// `127.0.0.1:PORT`, for a raw TCP client.
+    pub(crate) fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
     }
 
     /// `url` + `path`.
@@ -165,22 +180,33 @@ pub(crate) fn client() -> ureq::Agent {
 
 /// Sends `method url` with `headers` and `body` (none when empty for GET/DELETE).
 pub(crate) fn call(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+    try_call(method, url, headers, body).unwrap()
+}
+
+/// [`call`], returning a transport failure (refused, reset, cut short) as an error: a
+/// request to an agent that was killed got no answer.
+pub(crate) fn try_call(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Answer, ureq::Error> {
     let mut request = ureq::http::Request::builder().method(method).uri(url);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
     let request = request.body(body.to_vec()).unwrap();
-    let mut response = client().run(request).unwrap();
+    let mut response = client().run(request)?;
     let headers = response
         .headers()
         .iter()
         .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    Answer {
+    Ok(Answer {
         status: response.status().as_u16(),
-        body: response.body_mut().read_to_string().unwrap(),
+        body: response.body_mut().read_to_string()?,
         headers,
-    }
+    })
 }
 
 impl Agent {
