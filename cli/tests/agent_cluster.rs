@@ -390,4 +390,10 @@ fn an_agent_on_every_address_with_tokens_requires_one() {
         described.body
     );
     assert_eq!(call("GET", &agent.at("/v1/topics"), &auth, b"").status, 200);
+    // The scheme's name is case-insensitive (RFC 9110 §11.1).
+    let lower = [("authorization", "bearer 0123456789abcdef-one")];
+    assert_eq!(
+        call("GET", &agent.at("/v1/topics"), &lower, b"").status,
+        200
+    );
 }
