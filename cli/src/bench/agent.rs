@@ -255,6 +255,10 @@ impl Client {
         let rate_bytes_per_s = self.load.rate_mib_per_s * MIB / self.clients as f64;
         let stop_at = self.t0 + Duration::from_secs_f64(self.load.seconds);
         let mut figures = ClientFigures::default();
+        // Clients start a fraction of a batch apart, so that at a fixed rate their requests
+        // are spread evenly rather than sent all at once.
+        let batch_bytes = (self.batch_records * self.load.record_bytes) as f64;
+        let phase = batch_bytes * self.id as f64 / self.clients as f64;
         let mut offered = 0u64;
         loop {
             let now = Instant::now();
@@ -268,7 +272,8 @@ impl Client {
                 return Ok(figures);
             }
             if rate_bytes_per_s > 0.0 {
-                let due = self.t0 + Duration::from_secs_f64(offered as f64 / rate_bytes_per_s);
+                let due = offered as f64 + phase;
+                let due = self.t0 + Duration::from_secs_f64(due / rate_bytes_per_s);
                 if due > now + Duration::from_millis(1) {
                     tokio::time::sleep_until(due.min(stop_at)).await;
                     continue; // look at the clock and the budget again
