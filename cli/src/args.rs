@@ -203,7 +203,7 @@ pub(crate) struct BenchArgs {
     pub(crate) agent: Option<String>,
     /// Concurrent HTTP clients on the agent path, each with one keep-alive connection and one
     /// request in flight.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 128)]
     pub(crate) agent_clients: usize,
     /// Records per HTTP append request on the agent path.
     #[arg(long, default_value_t = 100)]

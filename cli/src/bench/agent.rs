@@ -282,9 +282,11 @@ impl Client {
             let n = figures.requests;
             let partition = (self.id as u64 + n) % u64::from(self.load.partitions);
             let path = format!("/v1/topics/{}/partitions/{partition}/records", self.topic);
-            let sent = Instant::now();
-            let (body, bytes) = self.body(n, count as usize, (sent - self.t0).as_nanos() as u64);
+            let sent_ns = self.t0.elapsed().as_nanos() as u64;
+            let (body, bytes) = self.body(n, count as usize, sent_ns);
             offered += bytes;
+            // The ack latency is the agent's: from the send of a built request to its answer.
+            let sent = Instant::now();
             figures.requests += 1;
             match connection.call(Method::POST, &path, Some(body)).await {
                 Ok((StatusCode::OK, _)) => {
