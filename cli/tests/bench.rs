@@ -103,7 +103,9 @@ fn bench_reports_the_agent_path_next_to_the_library_path() {
         let value = at(&report, key);
         assert!(value.as_f64().is_some_and(|v| v > 0.0), "{key} = {value}");
     }
-    let p50_diff = at(&report, "agent.vs_library.ack_p50_diff_ms").as_f64().unwrap();
+    let p50_diff = at(&report, "agent.vs_library.ack_p50_diff_ms")
+        .as_f64()
+        .unwrap();
     let (agent_p50, library_p50) = (
         at(&report, "agent.ack_ms.p50").as_f64().unwrap(),
         at(&report, "produce.ack_ms.p50").as_f64().unwrap(),
@@ -114,7 +116,10 @@ fn bench_reports_the_agent_path_next_to_the_library_path() {
     assert_eq!(report["agent"]["batch_records"], 50);
     let records = report["agent"]["records"].as_u64().unwrap();
     let requests = report["agent"]["http_requests"].as_u64().unwrap();
-    assert!(records > 0 && records <= requests * 50, "{records} in {requests}");
+    assert!(
+        records > 0 && records <= requests * 50,
+        "{records} in {requests}"
+    );
     assert_eq!(
         report["agent"]["e2e_ms"]["samples"], records,
         "every record sent through the agent is seen by the tailing readers"
@@ -150,8 +155,15 @@ fn bench_drives_a_running_agent_at_its_url() {
     silt.ok(&args, "");
     let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(report["agent"]["records"], 400, "{}", report["agent"]);
-    assert_eq!(report["agent"]["http_requests"], 4, "two clients, 200 records each");
-    assert_eq!(report["agent"]["segments"], Value::Null, "the agent's store is not seen");
+    assert_eq!(
+        report["agent"]["http_requests"], 4,
+        "two clients, 200 records each"
+    );
+    assert_eq!(
+        report["agent"]["segments"],
+        Value::Null,
+        "the agent's store is not seen"
+    );
     let topic = report["agent"]["topic"].as_str().unwrap();
     let listed = agent.get("/v1/topics");
     assert!(listed.body.contains(topic), "{topic} in {}", listed.body);

@@ -290,7 +290,9 @@ impl Client {
             figures.requests += 1;
             match connection.call(Method::POST, &path, Some(body)).await {
                 Ok((StatusCode::OK, _)) => {
-                    figures.latencies_ms.push(sent.elapsed().as_secs_f64() * 1000.0);
+                    figures
+                        .latencies_ms
+                        .push(sent.elapsed().as_secs_f64() * 1000.0);
                     figures.records += count;
                     figures.bytes += bytes;
                 }
@@ -315,9 +317,15 @@ impl Client {
         let mut bytes = 0u64;
         for i in 0..count {
             let seq = (self.id as u64 * 1_000_003 + n) * self.batch_records as u64 + i as u64;
-            let value = record(&self.pool, size, seq, sent_ns).value.unwrap_or_default();
+            let value = record(&self.pool, size, seq, sent_ns)
+                .value
+                .unwrap_or_default();
             bytes += value.len() as u64;
-            json.push_str(if i == 0 { "{\"value\":\"" } else { ",{\"value\":\"" });
+            json.push_str(if i == 0 {
+                "{\"value\":\""
+            } else {
+                ",{\"value\":\""
+            });
             base64::engine::general_purpose::STANDARD.encode_string(&value, &mut json);
             json.push_str("\"}");
         }

@@ -184,7 +184,11 @@ async fn producer(
 }
 
 /// Follows one partition, recording how long after its send each record became readable.
-pub(super) async fn tail(mut cursor: Cursor, t0: Instant, done: Arc<AtomicBool>) -> CliResult<Vec<f64>> {
+pub(super) async fn tail(
+    mut cursor: Cursor,
+    t0: Instant,
+    done: Arc<AtomicBool>,
+) -> CliResult<Vec<f64>> {
     let mut latencies = Vec::new();
     loop {
         let batch = cursor.next_batch(10_000).await?;

@@ -81,7 +81,10 @@ fn check(args: &BenchArgs) -> CliResult {
             args.records.is_none_or(|r| r >= args.producers as u64),
             "--records must be at least --producers",
         ),
-        (args.agent_clients >= 1, "--agent-clients must be at least 1"),
+        (
+            args.agent_clients >= 1,
+            "--agent-clients must be at least 1",
+        ),
         (
             args.agent.is_none() || args.records.is_none_or(|r| r >= args.agent_clients as u64),
             "--records must be at least --agent-clients",

@@ -89,7 +89,9 @@ impl AgentReport {
             ack_p99_diff_ms: a.ack_ms.p99 - library.ack_ms.p99,
         };
         let gib = a.payload_bytes as f64 / (MIB * 1024.0);
-        let segments = m.requests.map(|_| m.manifests.iter().map(|m| m.segment_count()).sum());
+        let segments = m
+            .requests
+            .map(|_| m.manifests.iter().map(|m| m.segment_count()).sum());
         AgentReport {
             segments,
             manifest_commits: m.requests.map(|r| r.put_update),
@@ -126,7 +128,11 @@ impl AgentReport {
             );
         }
         if let Some(failure) = &a.first_failure {
-            let _ = writeln!(t, "            failures {:?}; first: {failure}", a.http_failures);
+            let _ = writeln!(
+                t,
+                "            failures {:?}; first: {failure}",
+                a.http_failures
+            );
         }
         let v = &self.vs_library;
         let _ = writeln!(
