@@ -255,10 +255,6 @@ impl Client {
         let rate_bytes_per_s = self.load.rate_mib_per_s * MIB / self.clients as f64;
         let stop_at = self.t0 + Duration::from_secs_f64(self.load.seconds);
         let mut figures = ClientFigures::default();
-        // Clients start a fraction of a batch apart, so that at a fixed rate their requests
-        // are spread evenly rather than sent all at once.
-        let batch_bytes = (self.batch_records * self.load.record_bytes) as f64;
-        let phase = batch_bytes * self.id as f64 / self.clients as f64;
         let mut offered = 0u64;
         loop {
             let now = Instant::now();
@@ -272,8 +268,7 @@ impl Client {
                 return Ok(figures);
             }
             if rate_bytes_per_s > 0.0 {
-                let due = offered as f64 + phase;
-                let due = self.t0 + Duration::from_secs_f64(due / rate_bytes_per_s);
+                let due = self.t0 + self.due_after(offered, rate_bytes_per_s);
                 if due > now + Duration::from_millis(1) {
                     tokio::time::sleep_until(due.min(stop_at)).await;
                     continue; // look at the clock and the budget again
@@ -308,6 +303,15 @@ impl Client {
         }
     }
 
+    /// When, after the start, this client sends its next request at a fixed rate, having
+    /// offered `offered` bytes. Clients start a fraction of a batch apart, so their requests
+    /// are spread evenly rather than sent all at once.
+    fn due_after(&self, offered: u64, rate_bytes_per_s: f64) -> Duration {
+        let batch_bytes = (self.batch_records * self.load.record_bytes) as f64;
+        let phase = batch_bytes * self.id as f64 / self.clients as f64;
+        Duration::from_secs_f64((offered as f64 + phase) / rate_bytes_per_s)
+    }
+
     /// `{"records":[{"value":"<base64>"},...]}` of `count` records (each starting with the
     /// send time, as on the library path), and their payload bytes.
     fn body(&self, n: u64, count: usize, sent_ns: u64) -> (Bytes, u64) {
@@ -331,5 +335,51 @@ impl Client {
         }
         json.push_str("]}");
         (Bytes::from(json), bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn client(id: usize, clients: usize) -> Client {
+        let load = Load {
+            topic: TopicName::new("t").unwrap(),
+            partitions: 1,
+            producers: 1,
+            record_bytes: 1024,
+            rate_mib_per_s: 25.0,
+            seconds: 1.0,
+            records: None,
+            writer: silt_writer::WriterSettings::default(),
+        };
+        Client {
+            id,
+            endpoint: Arc::new(Endpoint::parse("http://127.0.0.1:1", None).unwrap()),
+            topic: load.topic.clone(),
+            load,
+            clients,
+            batch_records: 100,
+            pool: Bytes::new(),
+            t0: Instant::now(),
+        }
+    }
+
+    /// Paced clients send their requests spread over one batch period, not all at once (in
+    /// step, the ack latency measured the burst of 128 requests, not the agent).
+    #[test]
+    fn paced_clients_send_a_fraction_of_a_batch_apart() {
+        let clients = 4;
+        // 100 KiB per client-second: one batch per client per second.
+        let rate = 100.0 * 1024.0;
+        let firsts: Vec<Duration> = (0..clients)
+            .map(|id| client(id, clients).due_after(0, rate))
+            .collect();
+        let ms: Vec<u128> = firsts.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, vec![0, 250, 500, 750]);
+        let second = client(1, clients).due_after(100 * 1024, rate);
+        assert_eq!(second.as_millis(), 1250, "then one batch period apart");
     }
 }
