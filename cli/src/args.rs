@@ -196,6 +196,18 @@ pub(crate) struct BenchArgs {
     /// Also write every figure as JSON to this file.
     #[arg(long)]
     pub(crate) json: Option<std::path::PathBuf>,
+    /// Also drive the load through the agent's HTTP API: `in-process` (an agent on
+    /// 127.0.0.1 over the same store and writer settings, started by the bench) or the URL of
+    /// a running agent (`http://host:port`).
+    #[arg(long, value_name = "in-process|URL")]
+    pub(crate) agent: Option<String>,
+    /// Concurrent HTTP clients on the agent path, each with one keep-alive connection and one
+    /// request in flight.
+    #[arg(long, default_value_t = 128)]
+    pub(crate) agent_clients: usize,
+    /// Records per HTTP append request on the agent path.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) agent_batch: usize,
 }
 
 #[derive(Debug, Subcommand)]

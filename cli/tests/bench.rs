@@ -56,3 +56,117 @@ fn bench_reports_every_figure() {
         Some(true)
     );
 }
+
+/// The JSON figure at `path` (`a.b.c`).
+fn at<'a>(report: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(report, |v, k| &v[k])
+}
+
+/// `--agent in-process` runs the same load through an agent the bench starts over its store,
+/// and reports the agent path's figures next to the library path's, with the comparison.
+#[test]
+fn bench_reports_the_agent_path_next_to_the_library_path() {
+    let silt = Silt::new();
+    let json = silt.dir.path().join("bench.json");
+    let path = json.to_str().unwrap();
+    let args = [
+        "--store",
+        "memory://",
+        "bench",
+        "--seconds",
+        "0.5",
+        "--raw-seconds",
+        "0.1",
+        "--segment-mib",
+        "1",
+        "--agent",
+        "in-process",
+        "--agent-clients",
+        "3",
+        "--agent-batch",
+        "50",
+        "--json",
+        path,
+    ];
+    let table = silt.ok(&args, "");
+    assert!(table.contains("agent/lib   throughput"), "{table}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    for key in [
+        "agent.mib_per_s",
+        "agent.records_per_s",
+        "agent.ack_ms.p50",
+        "agent.ack_ms.p99",
+        "agent.e2e_ms.p50",
+        "agent.put_per_gib",
+        "agent.vs_library.mib_per_s_ratio",
+    ] {
+        let value = at(&report, key);
+        assert!(value.as_f64().is_some_and(|v| v > 0.0), "{key} = {value}");
+    }
+    let p50_diff = at(&report, "agent.vs_library.ack_p50_diff_ms")
+        .as_f64()
+        .unwrap();
+    let (agent_p50, library_p50) = (
+        at(&report, "agent.ack_ms.p50").as_f64().unwrap(),
+        at(&report, "produce.ack_ms.p50").as_f64().unwrap(),
+    );
+    assert!((p50_diff - (agent_p50 - library_p50)).abs() < 1e-9);
+    assert_eq!(report["agent"]["failed"], 0, "{}", report["agent"]);
+    assert_eq!(report["agent"]["clients"], 3);
+    assert_eq!(report["agent"]["batch_records"], 50);
+    let records = report["agent"]["records"].as_u64().unwrap();
+    let requests = report["agent"]["http_requests"].as_u64().unwrap();
+    assert!(
+        records > 0 && records <= requests * 50,
+        "{records} in {requests}"
+    );
+    assert_eq!(
+        report["agent"]["e2e_ms"]["samples"], records,
+        "every record sent through the agent is seen by the tailing readers"
+    );
+    assert!(report["agent"]["segments"].as_u64().unwrap() > 0);
+    assert_eq!(report["settings"]["agent"], "in-process");
+}
+
+/// `--agent URL` drives a running agent: the record budget is met exactly, in a topic of its
+/// own on the agent's store.
+#[test]
+fn bench_drives_a_running_agent_at_its_url() {
+    let agent = common::agent::Agent::start(&common::Backend::file(), &[]);
+    let silt = Silt::new();
+    let json = silt.dir.path().join("bench.json");
+    let args = [
+        "--store",
+        "memory://",
+        "bench",
+        "--records",
+        "400",
+        "--raw-seconds",
+        "0.1",
+        "--segment-mib",
+        "1",
+        "--agent",
+        &agent.url,
+        "--agent-clients",
+        "2",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    silt.ok(&args, "");
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["agent"]["records"], 400, "{}", report["agent"]);
+    assert_eq!(
+        report["agent"]["http_requests"], 4,
+        "two clients, 200 records each"
+    );
+    assert_eq!(
+        report["agent"]["segments"],
+        Value::Null,
+        "the agent's store is not seen"
+    );
+    let topic = report["agent"]["topic"].as_str().unwrap();
+    let listed = agent.get("/v1/topics");
+    assert!(listed.body.contains(topic), "{topic} in {}", listed.body);
+    let tail = agent.get(&format!("/v1/topics/{topic}/partitions/0/tail"));
+    assert_eq!(tail.json()["next_offset"], 400, "{}", tail.body);
+}

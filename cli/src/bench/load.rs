@@ -105,7 +105,7 @@ pub(crate) async fn produce(
     Ok((produce, Percentiles::of(e2e)))
 }
 
-fn record(pool: &Bytes, size: usize, n: u64, sent_ns: u64) -> Record {
+pub(super) fn record(pool: &Bytes, size: usize, n: u64, sent_ns: u64) -> Record {
     let body = size.saturating_sub(8).min(pool.len() / 2);
     let start = (n.wrapping_mul(7919) as usize) % (pool.len() - body);
     let mut value = BytesMut::with_capacity(8 + body);
@@ -184,7 +184,11 @@ async fn producer(
 }
 
 /// Follows one partition, recording how long after its send each record became readable.
-async fn tail(mut cursor: Cursor, t0: Instant, done: Arc<AtomicBool>) -> CliResult<Vec<f64>> {
+pub(super) async fn tail(
+    mut cursor: Cursor,
+    t0: Instant,
+    done: Arc<AtomicBool>,
+) -> CliResult<Vec<f64>> {
     let mut latencies = Vec::new();
     loop {
         let batch = cursor.next_batch(10_000).await?;

@@ -8,8 +8,12 @@
 //! 2. produce: records/s, MiB/s of payload, ack latency, segments, commits, requests per GiB;
 //! 3. end-to-end latency: send → visible to a tailing reader;
 //! 4. catch-up read from offset 0;
-//! 5. ratios against the raw limits.
+//! 5. ratios against the raw limits;
+//! 6. with `--agent`, the produce load again through the agent's HTTP API (`agent`), side by
+//!    side with the library path.
 
+mod agent;
+mod http;
 mod load;
 mod raw;
 mod report;
@@ -20,7 +24,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
-use silt_core::ids::TopicName;
+use silt_core::ids::{PartitionId, TopicName};
+use silt_core::manifest::Manifest;
 use silt_core::store::{CountingStore, Storage};
 use silt_writer::WriterSettings;
 
@@ -28,7 +33,7 @@ use crate::CliResult;
 use crate::args::{BenchArgs, Payload};
 use crate::out::out;
 use load::Load;
-use report::{Measured, Report, Slowest};
+use report::{AgentMeasured, Measured, Report, Slowest};
 
 pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
     check(&args)?;
@@ -75,6 +80,20 @@ fn check(args: &BenchArgs) -> CliResult {
         (
             args.records.is_none_or(|r| r >= args.producers as u64),
             "--records must be at least --producers",
+        ),
+        (
+            args.agent_clients >= 1,
+            "--agent-clients must be at least 1",
+        ),
+        (
+            args.agent.is_none() || args.records.is_none_or(|r| r >= args.agent_clients as u64),
+            "--records must be at least --agent-clients",
+        ),
+        (
+            args.agent_batch >= 1
+                && args.agent_batch * (args.record_bytes * 4 / 3 + 32)
+                    <= silt_agent::REQUEST_BYTES_MAX,
+            "--agent-batch must be at least 1, and its base64 JSON body at most 8 MiB",
         ),
     ];
     match rules.iter().find(|(ok, _)| !ok) {
@@ -133,7 +152,7 @@ async fn measure(
     );
     let before = counting.counts();
     counting.take_slowest_ms();
-    let (produce, e2e) = load::produce(bench, &load, pool).await?;
+    let (produce, e2e) = load::produce(bench, &load, pool.clone()).await?;
     let produce_requests = counting.counts().since(&before);
     let (slowest_put_ms, slowest_get_ms) = counting.take_slowest_ms();
     eprintln!("reading back from offset 0...");
@@ -141,17 +160,13 @@ async fn measure(
     let read = load::catch_up(bench, &topic, args.partitions).await?;
     let read_requests = counting.counts().since(&before);
 
-    let mut manifests = Vec::new();
-    for p in 0..args.partitions {
-        if let Some(s) = bench
-            .manifests
-            .read(&topic, silt_core::ids::PartitionId(p))
-            .await?
-        {
-            manifests.push(s.manifest);
-        }
-    }
+    let manifests = manifests(bench, &topic, args.partitions).await?;
+    let agent = match &args.agent {
+        Some(target) => Some(measure_agent(args, target, counting, bench, &load, pool).await?),
+        None => None,
+    };
     let measured = Measured {
+        agent,
         raw,
         produce,
         e2e,
@@ -164,6 +179,58 @@ async fn measure(
         },
     };
     Ok(Report::new(args, &bench.url, measured, &manifests))
+}
+
+/// Step 6: the same load through the agent, with the store requests it caused (when the bench
+/// started the agent over its own store).
+async fn measure_agent(
+    args: &BenchArgs,
+    target: &str,
+    counting: &Arc<CountingStore>,
+    bench: &Storage,
+    load: &Load,
+    pool: Bytes,
+) -> CliResult<AgentMeasured> {
+    let agent = agent::AgentLoad {
+        target: target.to_string(),
+        clients: args.agent_clients,
+        batch_records: args.agent_batch,
+    };
+    eprintln!(
+        "producing through the agent ({}; {} clients, {} records per request)...",
+        agent.target, agent.clients, agent.batch_records
+    );
+    let before = counting.counts();
+    let produce = agent::produce(bench, &agent, load, pool).await?;
+    let requests = counting.counts().since(&before);
+    if target != agent::IN_PROCESS {
+        return Ok(AgentMeasured {
+            produce,
+            requests: None,
+            manifests: Vec::new(),
+        });
+    }
+    let topic = TopicName::new(produce.topic.clone())?;
+    Ok(AgentMeasured {
+        manifests: manifests(bench, &topic, args.partitions).await?,
+        produce,
+        requests: Some(requests),
+    })
+}
+
+/// The manifests of the topic's partitions, after a load.
+async fn manifests(
+    bench: &Storage,
+    topic: &TopicName,
+    partitions: u32,
+) -> CliResult<Vec<Arc<Manifest>>> {
+    let mut manifests = Vec::new();
+    for p in 0..partitions {
+        if let Some(s) = bench.manifests.read(topic, PartitionId(p)).await? {
+            manifests.push(s.manifest);
+        }
+    }
+    Ok(manifests)
 }
 
 /// `random`: incompressible bytes; `text`: log-like lines that zstd shrinks several times.

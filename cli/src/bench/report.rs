@@ -8,6 +8,7 @@ use serde::Serialize;
 use silt_core::manifest::Manifest;
 use silt_core::store::RequestCounts;
 
+use super::agent::AgentProduce;
 use super::load::{Produce, Read};
 use super::raw::Raw;
 use super::stats::{MIB, Percentiles, mib_per_s};
@@ -23,6 +24,16 @@ pub(crate) struct Measured {
     pub(crate) produce_requests: RequestCounts,
     pub(crate) read_requests: RequestCounts,
     pub(crate) slowest: Slowest,
+    pub(crate) agent: Option<AgentMeasured>,
+}
+
+/// What the agent path measured: its produce figures, and (agent started by the bench) the
+/// store requests and manifests of its topic.
+#[derive(Debug)]
+pub(crate) struct AgentMeasured {
+    pub(crate) produce: AgentProduce,
+    pub(crate) requests: Option<RequestCounts>,
+    pub(crate) manifests: Vec<Arc<Manifest>>,
 }
 
 /// The slowest single store requests while producing: a latency outlier of about the same
@@ -44,6 +55,92 @@ pub(crate) struct Report {
     read: ReadReport,
     requests: Requests,
     ratios: Ratios,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent: Option<AgentReport>,
+}
+
+/// The agent path next to the library path of the same run.
+#[derive(Debug, Serialize)]
+struct AgentReport {
+    #[serde(flatten)]
+    produce: AgentProduce,
+    /// Store figures: only when the bench started the agent over its own store.
+    segments: Option<u64>,
+    manifest_commits: Option<u64>,
+    put_per_gib: Option<f64>,
+    requests: Option<RequestCounts>,
+    vs_library: VsLibrary,
+}
+
+/// Agent path against library path: throughput ratio, ack latency differences.
+#[derive(Debug, Serialize)]
+struct VsLibrary {
+    mib_per_s_ratio: f64,
+    ack_p50_diff_ms: f64,
+    ack_p99_diff_ms: f64,
+}
+
+impl AgentReport {
+    fn new(m: AgentMeasured, library: &Produce) -> AgentReport {
+        let a = &m.produce.load;
+        let vs_library = VsLibrary {
+            mib_per_s_ratio: ratio(a.mib_per_s, library.mib_per_s),
+            ack_p50_diff_ms: a.ack_ms.p50 - library.ack_ms.p50,
+            ack_p99_diff_ms: a.ack_ms.p99 - library.ack_ms.p99,
+        };
+        let gib = a.payload_bytes as f64 / (MIB * 1024.0);
+        let segments = m
+            .requests
+            .map(|_| m.manifests.iter().map(|m| m.segment_count()).sum());
+        AgentReport {
+            segments,
+            manifest_commits: m.requests.map(|r| r.put_update),
+            put_per_gib: m.requests.map(|r| ratio(r.puts() as f64, gib)),
+            requests: m.requests,
+            vs_library,
+            produce: m.produce,
+        }
+    }
+
+    fn table(&self, t: &mut String) {
+        let (a, p) = (&self.produce, &self.produce.load);
+        let _ = writeln!(
+            t,
+            "agent       {:8.1} MiB/s payload  {:9.0} records/s  ({} records, {} failed, {:.1} s)",
+            p.mib_per_s, p.records_per_s, p.records, p.failed, p.seconds
+        );
+        let _ = writeln!(
+            t,
+            "            {}; {} clients × {} records per request; {} requests",
+            a.agent, a.clients, a.batch_records, a.http_requests
+        );
+        let _ = writeln!(
+            t,
+            "            ack ms  p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}   end-to-end p50 {:.1}  p99 {:.1}",
+            p.ack_ms.p50, p.ack_ms.p90, p.ack_ms.p99, p.ack_ms.max, a.e2e_ms.p50, a.e2e_ms.p99
+        );
+        if let (Some(segments), Some(commits), Some(puts)) =
+            (self.segments, self.manifest_commits, self.put_per_gib)
+        {
+            let _ = writeln!(
+                t,
+                "            {segments} segments, {commits} manifest commits, PUT/GiB {puts:.1}"
+            );
+        }
+        if let Some(failure) = &a.first_failure {
+            let _ = writeln!(
+                t,
+                "            failures {:?}; first: {failure}",
+                a.http_failures
+            );
+        }
+        let v = &self.vs_library;
+        let _ = writeln!(
+            t,
+            "agent/lib   throughput {:.2}  ack p50 {:+.1} ms  ack p99 {:+.1} ms",
+            v.mib_per_s_ratio, v.ack_p50_diff_ms, v.ack_p99_diff_ms
+        );
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -121,6 +218,7 @@ impl Report {
             produce: m.produce_requests,
             read: m.read_requests,
         };
+        let agent = m.agent.map(|a| AgentReport::new(a, &produce.load));
         let ratios = Ratios {
             produce_stored_vs_raw_put: ratio(produce.stored_mib_per_s, m.raw.put_mib_per_s),
             read_stored_vs_raw_get: ratio(read.stored_mib_per_s, m.raw.get_mib_per_s),
@@ -139,6 +237,7 @@ impl Report {
             read,
             requests,
             ratios,
+            agent,
         }
     }
 
@@ -215,6 +314,9 @@ impl Report {
             "ratios      produce/raw PUT {:.2}  read/raw GET {:.2}  PUTs/unavoidable {:.2}",
             x.produce_stored_vs_raw_put, x.read_stored_vs_raw_get, x.puts_per_gib_vs_unavoidable
         );
+        if let Some(agent) = &self.agent {
+            agent.table(&mut t);
+        }
         t
     }
 }
@@ -233,6 +335,9 @@ fn settings(a: &BenchArgs, url: &str) -> serde_json::Value {
         "linger_ms": a.linger_ms,
         "segment_bytes": a.segment_mib * 1024 * 1024,
         "zstd_level": a.zstd_level,
+        "agent": a.agent,
+        "agent_clients": a.agent.as_ref().map(|_| a.agent_clients),
+        "agent_batch_records": a.agent.as_ref().map(|_| a.agent_batch),
     })
 }
 
