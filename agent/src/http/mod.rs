@@ -87,6 +87,7 @@ pub fn router(service: Arc<LogService>, settings: HttpSettings) -> Router {
         .merge(append::routes())
         .merge(read::routes())
         .route("/metrics", get(metrics))
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -131,6 +132,15 @@ async fn metrics(State(state): State<AppState>) -> Response {
         )
         .into_response(),
     }
+}
+
+/// 405 as JSON (axum's own has an empty body); axum adds the `Allow` header.
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("this route does not take {method}: see the Allow header and docs/http-api.md"),
+    )
 }
 
 async fn not_found() -> ApiError {
