@@ -1,7 +1,7 @@
 //! Every error status of the API, each provoked by a request of its kind, with the JSON body
 //! `{"code", "message", ...}` a client acts on. 503 (store unavailable) is not provoked here:
-//! it needs a store that fails on demand (the library's fault-injecting store covers the
-//! mapping of retryable errors; see `agent/src/http/error.rs`).
+//! it needs a store that fails on demand, and object_store retries a dead endpoint for about
+//! a minute first; the unit test in `agent/src/http/error.rs` covers its mapping.
 
 use std::time::Duration;
 
