@@ -63,7 +63,7 @@ pub(crate) async fn authenticate(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(bearer_token);
     match given {
         Some(token) if tokens.accepts(token) => next.run(request).await,
         _ => {
@@ -80,4 +80,10 @@ pub(crate) async fn authenticate(
             response
         }
     }
+}
+
+/// The token of `Bearer <token>`; the scheme is case-insensitive (RFC 9110 11.1).
+fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }

@@ -24,6 +24,28 @@ fn record_over_1_mib() -> Vec<u8> {
         .into_bytes()
 }
 
+fn nested_10000_deep() -> Vec<u8> {
+    format!(
+        "{{\"records\": {}{}}}",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    )
+    .into_bytes()
+}
+
+fn records_100001() -> Vec<u8> {
+    format!("{{\"records\": [{}{{}}]}}", "{},".repeat(100_000)).into_bytes()
+}
+
+fn headers_65() -> Vec<u8> {
+    let headers: Vec<_> = (0..65)
+        .map(|i| json!({"key": format!("h{i}"), "value": null}))
+        .collect();
+    json!({"records": [{"headers": headers}]})
+        .to_string()
+        .into_bytes()
+}
+
 /// The malformed requests.
 #[rustfmt::skip]
 pub(super) const CASES: &[Case] = &[
@@ -83,6 +105,9 @@ pub(super) const CASES: &[Case] = &[
     post(all!("?partition=1"), r#"{"records": [{"value": "YQ=="}]}"#, r#"unknown query parameter "partition""#),
     // Sizes.
     Case { status: 413, code: "record_too_large", says: "the limit is 1048576 bytes", ..with("POST", one!(""), TEXT, Made(record_over_1_mib), "") },
+    with("POST", one!(""), JSON, Made(nested_10000_deep), "not JSON: recursion limit exceeded"),
+    with("POST", one!(""), JSON, Made(records_100001), "batch of 100001 records is too many: the limit is 100000 records"),
+    with("POST", one!(""), JSON, Made(headers_65), "record has 65 headers: the limit is 64"),
     Case { status: 413, code: "request_too_large", says: "over the limit of 8388608 bytes", ..with("POST", all!(""), JSON, Declared(8 * 1024 * 1024 + 1), "") },
     // Paths.
     post("/v1/topics/bad*input/partitions/0/records", r#"{"records": [{"value": "YQ=="}]}"#, r#"invalid topic name "bad*input""#),

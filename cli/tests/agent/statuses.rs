@@ -208,8 +208,14 @@ fn without_a_valid_bearer_token_the_agent_answers_401() {
         assert_error(&refused, 401, "unauthorized", "Authorization: Bearer");
         assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
     }
-    let good = [("authorization", "Bearer secret-token-0123456789")];
-    assert_eq!(call("GET", &url, &good, b"").status, 200);
+    // The scheme is case-insensitive (RFC 9110 11.1), the token is not.
+    for good in [
+        "Bearer secret-token-0123456789",
+        "bearer secret-token-0123456789",
+    ] {
+        let answer = call("GET", &url, &[("authorization", good)], b"");
+        assert_eq!(answer.status, 200, "{good}: {}", answer.body);
+    }
     assert_eq!(agent.get("/healthz").status, 200);
     assert_eq!(agent.get("/readyz").status, 200);
 }
