@@ -99,8 +99,7 @@ fn malformed_requests_are_refused_and_change_nothing(agent: &Agent) {
     agent.create(TOPIC, 2);
     agent.append_text(TOPIC, 0, &["kept"]);
     agent.append_text(TOPIC, 1, &["kept"]);
-    let topics = || agent.get("/v1/topics").json();
-    let (offsets, listed) = (agent.next_offsets(TOPIC), topics());
+    let offsets = agent.next_offsets(TOPIC);
     let settings = agent.get("/v1/topics/bad-input").json();
     for (i, case) in CASES.iter().enumerate() {
         refuse(agent, i, case);
@@ -110,7 +109,20 @@ fn malformed_requests_are_refused_and_change_nothing(agent: &Agent) {
         offsets,
         "a refused request appended"
     );
-    assert_eq!(topics(), listed, "a refused request created a topic");
+    // Other cases create topics on this agent meanwhile: look for the names these tried.
+    let listed = agent.get("/v1/topics").json()["topics"].clone();
+    for name in [
+        "bad-input-new",
+        "bad-input-other",
+        "renamed",
+        "bad input",
+        "bad/input",
+    ] {
+        assert!(
+            !listed.as_array().unwrap().contains(&json!(name)),
+            "{name} was created"
+        );
+    }
     assert_eq!(agent.get("/v1/topics/bad-input").json(), settings);
     assert_eq!(agent.values(TOPIC, 0, 0), ["kept"]);
     let _ = writeln!(

@@ -66,8 +66,14 @@ fn a_long_poll_returns_as_soon_as_a_record_is_appended(agent: &Agent) {
     let open_before = long_polls_open(agent);
     let started = Instant::now();
     let poll = std::thread::spawn(move || call("GET", &url, &[], b""));
-    // Append once the poll waits (as far as the gauge tells: other cases poll too).
-    let _ = (0..2_000).find(|_| long_polls_open(agent) > open_before);
+    // Append once the poll waits (as far as the gauge tells: other cases poll too); then
+    // the poll must still be waiting, with nothing to return.
+    if (0..2_000).any(|_| long_polls_open(agent) > open_before) {
+        assert!(
+            !poll.is_finished(),
+            "the long-poll returned before any append"
+        );
+    }
     agent.append_text("stream-poll", 0, &["woken"]);
     let polled = poll.join().unwrap();
     let took = started.elapsed();
