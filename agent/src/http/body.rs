@@ -19,18 +19,17 @@ pub(crate) const ENCODING_HEADER: &str = "silt-encoding";
 /// Reads the whole body: 413 past [`REQUEST_BYTES_MAX`] (before reading, when the length is
 /// declared), 408 when it does not arrive within the body timeout.
 pub(crate) async fn read_body(state: &AppState, body: Body) -> Result<Bytes, ApiError> {
+    // A declared Content-Length is the body's exact size: refuse it before reading a byte.
+    if axum::body::HttpBody::size_hint(&body).lower() > REQUEST_BYTES_MAX as u64 {
+        return Err(too_large());
+    }
     let read = tokio::time::timeout(
         state.settings.body_timeout,
         to_bytes(body, REQUEST_BYTES_MAX),
     );
     match read.await {
         Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) if is_length_limit(&e) => Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request_too_large",
-            format!("the request body is over the limit of {REQUEST_BYTES_MAX} bytes"),
-        )
-        .with("limit", REQUEST_BYTES_MAX)),
+        Ok(Err(e)) if is_length_limit(&e) => Err(too_large()),
         Ok(Err(e)) => Err(ApiError::bad_request(format!(
             "the request body could not be read: {e}"
         ))),
@@ -43,6 +42,15 @@ pub(crate) async fn read_body(state: &AppState, body: Body) -> Result<Bytes, Api
             ),
         )),
     }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request_too_large",
+        format!("the request body is over the limit of {REQUEST_BYTES_MAX} bytes"),
+    )
+    .with("limit", REQUEST_BYTES_MAX)
 }
 
 fn is_length_limit(e: &axum::Error) -> bool {

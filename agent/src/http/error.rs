@@ -181,3 +181,43 @@ fn by_kind(kind: ErrorKind, message: String) -> ApiError {
     };
     ApiError::new(status, code, message)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests fail by panicking
+mod tests {
+    use std::sync::Arc;
+
+    use silt_core::ids::PartitionId;
+
+    use super::*;
+
+    fn answer(e: impl Into<ApiError>) -> Response {
+        e.into().into_response()
+    }
+
+    /// What the end-to-end suite cannot provoke without a store failing on demand: a store
+    /// that is unavailable is 503 with `Retry-After`, a commit of unknown outcome is never a
+    /// success and never "retry".
+    #[test]
+    fn unavailable_is_503_with_retry_after_and_unknown_outcomes_are_500() {
+        let contended = Error::Contended {
+            partition: PartitionId(0),
+            attempts: 9,
+        };
+        let unavailable = answer(AppendError::Retryable(Arc::new(contended)));
+        assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(unavailable.headers()[header::RETRY_AFTER], "1");
+        let closing = answer(AppendError::Closed);
+        assert_eq!(closing.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let unknown = Error::Indeterminate {
+            partition: PartitionId(0),
+            waited_ms: 30_000,
+            last_error: "timed out".into(),
+        };
+        let e = ApiError::from(AppendError::Indeterminate(Arc::new(unknown)));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(e.code, "outcome_unknown");
+        assert!(e.message.contains("may or may not be in the log"), "{e:?}");
+        assert!(!answer(e).headers().contains_key(header::RETRY_AFTER));
+    }
+}

@@ -1,12 +1,10 @@
 //! What every request passes before its route: a log line, the concurrency limit, and
 //! bearer-token auth. `/healthz` and `/readyz` skip the last two, for load balancers.
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use tokio::time::Instant;
 
 use crate::http::AppState;
@@ -40,7 +38,7 @@ pub(crate) async fn limit_concurrency(
     request: Request,
     next: Next,
 ) -> Response {
-    let Ok(slot) = state.slots.clone().try_acquire_owned() else {
+    let Ok(_slot) = state.slots.clone().try_acquire_owned() else {
         let max = state.settings.concurrent_requests_max;
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -49,22 +47,7 @@ pub(crate) async fn limit_concurrency(
         )
         .into_response();
     };
-    let response = next.run(request).await;
-    // An event stream goes on after the handler returned: it keeps its slot while it lasts.
-    let streaming = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
-    if !streaming {
-        return response;
-    }
-    response.map(|body| {
-        let stream = body.into_data_stream().map(move |chunk| {
-            let _held = &slot;
-            chunk
-        });
-        Body::from_stream(stream)
-    })
+    next.run(request).await
 }
 
 /// 401 unless the request carries `Authorization: Bearer <token>` with a configured token.
@@ -80,10 +63,7 @@ pub(crate) async fn authenticate(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        // The scheme's name is case-insensitive (RFC 9110 §11.1).
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
+        .and_then(bearer_token);
     match given {
         Some(token) if tokens.accepts(token) => next.run(request).await,
         _ => {
@@ -100,4 +80,10 @@ pub(crate) async fn authenticate(
             response
         }
     }
+}
+
+/// The token of `Bearer <token>`; the scheme is case-insensitive (RFC 9110 11.1).
+fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }

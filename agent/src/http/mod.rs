@@ -87,8 +87,8 @@ pub fn router(service: Arc<LogService>, settings: HttpSettings) -> Router {
         .merge(append::routes())
         .merge(read::routes())
         .route("/metrics", get(metrics))
-        .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             guard::authenticate,
@@ -134,11 +134,12 @@ async fn metrics(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn method_not_allowed() -> ApiError {
+/// 405 as JSON (axum's own has an empty body); axum adds the `Allow` header.
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        "this route does not take that method: see docs/http-api.md",
+        format!("this route does not take {method}: see the Allow header and docs/http-api.md"),
     )
 }
 
