@@ -5,7 +5,10 @@ scripts/infra-lint with the infra venv's Python, which has SAM CLI's YAML loader
    (`aws:SecureTransport` false), on the bucket and on its objects;
 2. writers and readers cannot delete: no Allow statement of a Writer* or Reader* policy or
    role grants an S3 delete, a DynamoDB DeleteItem, or a wildcard that includes them. Only the
-   jobs (JobPolicy) delete: GC after the reader grace, behind the manifest's graveyard.
+   jobs (JobPolicy) delete: GC after the reader grace, behind the manifest's graveyard;
+3. the agent's function (AgentFunction) is a writer: its policies are the writers' or
+   readers' only (no inline statement, no JobPolicy), and its function URL asks for IAM auth
+   (AuthType AWS_IAM), since the agent runs there without bearer tokens.
 
 Exits non-zero, naming every rule broken."""
 
@@ -61,6 +64,21 @@ def check_no_deletes(resources, problems):
                 problems.append(f"{name} attaches {arn}: only its own policy")
 
 
+def check_agent(resources, problems):
+    agent = resources.get("AgentFunction")
+    if agent is None:
+        problems.append("no AgentFunction: the agent's Lambda function is missing")
+        return
+    props = agent.get("Properties", {})
+    for policy in props.get("Policies", []):
+        name = policy.get("Ref", "") if isinstance(policy, dict) else ""
+        if not name.startswith(("Writer", "Reader")):
+            problems.append(f"AgentFunction has policy {policy}: only WriterPolicy or ReaderPolicy")
+    auth = props.get("FunctionUrlConfig", {}).get("AuthType")
+    if auth != "AWS_IAM":
+        problems.append(f"AgentFunction's URL has AuthType {auth}: it must be AWS_IAM")
+
+
 def denies_plain_http(statement):
     condition = statement.get("Condition", {}).get("Bool", {})
     return (
@@ -89,11 +107,15 @@ def main(path):
     problems = []
     check_no_deletes(resources, problems)
     check_tls_only(resources, problems)
+    check_agent(resources, problems)
     for p in problems:
         print(f"{path}: {p}", file=sys.stderr)
     if problems:
         sys.exit(1)
-    print(f"access rules: TLS only; writers and readers cannot delete ({path})")
+    print(
+        "access rules: TLS only; writers, readers and the agent cannot delete;"
+        f" the agent's URL needs IAM auth ({path})"
+    )
 
 
 if __name__ == "__main__":
