@@ -5,13 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::Args as ClapArgs;
 use silt_agent::{AuthTokens, HttpSettings, LogService, check_listen, router, serve};
 use silt_core::store::Storage;
 use silt_writer::WriterSettings;
 use tokio::net::TcpListener;
 
 use crate::CliResult;
-use crate::args::AgentArgs;
 use crate::out::outln;
 use crate::signals::{self, Signals};
 
@@ -21,6 +21,41 @@ pub(crate) fn listen() -> std::io::Result<Signals> {
         "stopped accepting requests; answering those in flight",
         "answering the requests in flight",
     )
+}
+
+/// `silt agent`: the HTTP front door over the store.
+#[derive(Debug, ClapArgs)]
+pub(crate) struct AgentArgs {
+    /// Address to listen on; port 0 picks a free one (printed on the first line of stdout).
+    /// Only a loopback address without --auth-tokens or --insecure-no-auth.
+    #[arg(long, env = "SILT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// File of bearer tokens, one per line (at least 16 characters each); requests must send
+    /// `Authorization: Bearer <token>`.
+    #[arg(long, env = "SILT_AUTH_TOKENS")]
+    pub(crate) auth_tokens: Option<std::path::PathBuf>,
+    /// Serve without authentication on a non-loopback address (a trusted network only).
+    #[arg(long)]
+    pub(crate) insecure_no_auth: bool,
+    /// Longest a record waits for more before its segment is written.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) linger_ms: u64,
+    /// A segment is written once its records reach this many bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    pub(crate) segment_bytes: usize,
+    /// Record bytes accepted but not yet committed, across partitions; appends wait beyond it.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    pub(crate) inflight_bytes: usize,
+    /// Requests served at once; past it, 429.
+    #[arg(long, default_value_t = 1024)]
+    pub(crate) max_requests: usize,
+    /// On SIGTERM or SIGINT, how long requests in flight may take before the agent flushes
+    /// and exits anyway.
+    #[arg(long, default_value_t = 30_000)]
+    pub(crate) grace_ms: u64,
+    /// Longest a client may take to send a request body; past it, 408.
+    #[arg(long, default_value_t = 30_000)]
+    pub(crate) body_timeout_ms: u64,
 }
 
 pub(crate) async fn run(storage: Storage, args: AgentArgs, signals: Option<Signals>) -> CliResult {
@@ -44,8 +79,8 @@ pub(crate) async fn run(storage: Storage, args: AgentArgs, signals: Option<Signa
     let settings = HttpSettings {
         auth,
         concurrent_requests_max: args.max_requests,
+        body_timeout: Duration::from_millis(args.body_timeout_ms),
         metrics: Some(silt_agent::metrics::install()?),
-        ..HttpSettings::default()
     };
     let listener = TcpListener::bind(args.listen).await?;
     outln!("listening on http://{}", listener.local_addr()?)?;

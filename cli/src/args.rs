@@ -45,7 +45,7 @@ pub(crate) enum Command {
     /// Print records from a topic.
     Consume(ConsumeArgs),
     /// Serve the HTTP API (docs/http-api.md): append, read, topics, metrics.
-    Agent(AgentArgs),
+    Agent(crate::agent::AgentArgs),
     /// Show the whole flow on the current store: create a topic, produce, consume, describe.
     Demo,
     /// Measure throughput, latency and request cost next to the store's raw limits.
@@ -377,36 +377,4 @@ pub(crate) struct ConsumeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ConsumeFormat::Value)]
     pub(crate) format: ConsumeFormat,
-}
-
-/// `silt agent`: the HTTP front door over the store.
-#[derive(Debug, ClapArgs)]
-pub(crate) struct AgentArgs {
-    /// Address to listen on; port 0 picks a free one (printed on the first line of stdout).
-    /// Only a loopback address without --auth-tokens or --insecure-no-auth.
-    #[arg(long, env = "SILT_LISTEN", default_value = "127.0.0.1:8080")]
-    pub(crate) listen: std::net::SocketAddr,
-    /// File of bearer tokens, one per line (at least 16 characters each); requests must send
-    /// `Authorization: Bearer <token>`.
-    #[arg(long, env = "SILT_AUTH_TOKENS")]
-    pub(crate) auth_tokens: Option<std::path::PathBuf>,
-    /// Serve without authentication on a non-loopback address (a trusted network only).
-    #[arg(long)]
-    pub(crate) insecure_no_auth: bool,
-    /// Longest a record waits for more before its segment is written.
-    #[arg(long, default_value_t = 10)]
-    pub(crate) linger_ms: u64,
-    /// A segment is written once its records reach this many bytes.
-    #[arg(long, default_value_t = 8 * 1024 * 1024)]
-    pub(crate) segment_bytes: usize,
-    /// Record bytes accepted but not yet committed, across partitions; appends wait beyond it.
-    #[arg(long, default_value_t = 64 * 1024 * 1024)]
-    pub(crate) inflight_bytes: usize,
-    /// Requests served at once; past it, 429.
-    #[arg(long, default_value_t = 1024)]
-    pub(crate) max_requests: usize,
-    /// On SIGTERM or SIGINT, how long requests in flight may take before the agent flushes
-    /// and exits anyway.
-    #[arg(long, default_value_t = 30_000)]
-    pub(crate) grace_ms: u64,
 }

@@ -14,6 +14,7 @@ on_every_agent!(
     bytes_are_base64_unless_text_is_asked_for,
     the_tail_route_gives_the_log_start_and_next_offset,
     health_readiness_and_metrics_answer,
+    a_deleted_topic_is_unknown_at_once_and_its_name_waits_for_gc,
 );
 
 fn topics_are_created_listed_described_and_altered(agent: &Agent) {
@@ -252,4 +253,48 @@ fn health_readiness_and_metrics_answer(agent: &Agent) {
         "{}",
         metrics.body
     );
+}
+
+fn a_deleted_topic_is_unknown_at_once_and_its_name_waits_for_gc(agent: &Agent) {
+    agent.create("routes-deleted", 2);
+    // Appended and read first, through this agent and another on the same store, so both hold
+    // a writer, a reader and a cursor for it.
+    let other = agent.another(&[]);
+    agent.append_text("routes-deleted", 1, &["before"]);
+    other.append_text("routes-deleted", 0, &["other"]);
+    assert_eq!(agent.values("routes-deleted", 1, 0), ["before"]);
+    assert_eq!(other.values("routes-deleted", 0, 0), ["other"]);
+    let deleted = call("DELETE", &agent.at("/v1/topics/routes-deleted"), &[], b"");
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    assert_eq!(deleted.json()["deleted"], true);
+    assert_eq!(deleted.json()["partition_count"], 2);
+    let records = json!({"records": [{"value": "YWZ0ZXI="}]});
+    for answer in [
+        agent.get("/v1/topics/routes-deleted"),
+        agent.post("/v1/topics/routes-deleted/partitions/1/records", &records),
+        agent.post("/v1/topics/routes-deleted/records", &records),
+        agent.get("/v1/topics/routes-deleted/partitions/1/records?offset=1"),
+        agent.get("/v1/topics/routes-deleted/partitions/1/tail"),
+        call("DELETE", &agent.at("/v1/topics/routes-deleted"), &[], b""),
+        // The other agent learns it from the store: its next commit or manifest read.
+        other.post("/v1/topics/routes-deleted/partitions/0/records", &records),
+        other.get("/v1/topics/routes-deleted/partitions/0/records?offset=1"),
+        other.get("/v1/topics/routes-deleted"),
+    ] {
+        // The message names the topic, or the deleted incarnation a cached writer committed to.
+        let says = match answer.body.contains("incarnation") {
+            true => "was deleted",
+            false => "routes-deleted",
+        };
+        crate::assert_error(&answer, 404, "unknown_topic", says);
+    }
+    let listed = agent.get("/v1/topics").json();
+    assert!(
+        !listed["topics"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("routes-deleted"))
+    );
+    let again = agent.post("/v1/topics", &json!({"name": "routes-deleted"}));
+    crate::assert_error(&again, 409, "topic_being_deleted", "silt gc run");
 }

@@ -220,6 +220,19 @@ fn without_a_valid_bearer_token_the_agent_answers_401() {
     assert_eq!(agent.get("/readyz").status, 200);
 }
 
+/// 408 for a body that does not arrive within `--body-timeout-ms`; nothing is written.
+#[test]
+fn a_body_that_does_not_arrive_in_time_is_408() {
+    let agent = Agent::start(&Backend::file(), &["--body-timeout-ms", "200"]);
+    agent.create("status-408", 1);
+    // The headers promise 100 bytes; one comes, then the client stalls.
+    let request = "POST /v1/topics/status-408/partitions/0/records HTTP/1.1\r\nHost: silt\r\n\
+                   Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+    let answer = raw(&agent.url, request.as_bytes(), Duration::from_secs(10));
+    assert_error(&answer, 408, "request_timeout", "did not arrive within");
+    assert_eq!(agent.next_offsets("status-408"), [0]);
+}
+
 /// Past `--max-requests`, 429 with `Retry-After`; a long-poll holds its slot while it waits,
 /// and SIGTERM answers it at once.
 #[test]

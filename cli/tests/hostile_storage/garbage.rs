@@ -73,8 +73,9 @@ fn a_manifest_from_the_future_asks_for_an_upgrade(cli: &Cli) {
     let key = manifest_key("g", 0);
     cli.edit_json(&key, |m| m["format_version"] = 99.into());
     let says = format!(
-        "manifest at {} has format version 99; this silt reads up to 1: upgrade silt",
-        cli.named(&key)
+        "manifest at {} has format version 99; this silt reads up to {}: upgrade silt",
+        cli.named(&key),
+        silt_core::manifest::codec::NEWEST_FORMAT_VERSION
     );
     cli.fails(&["consume", "g"], "", 1, &says);
     cli.fails(&["produce", "g"], "w\n", 1, &says);
