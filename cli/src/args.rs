@@ -3,6 +3,7 @@
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use silt_core::limits::PARTITIONS_MAX;
 use silt_core::store::DEFAULT_STORE_URL;
+use silt_core::topic::PartitionerKind;
 
 /// silt: a partitioned log on object storage.
 #[derive(Debug, Parser)]
@@ -274,6 +275,10 @@ pub(crate) struct CreateArgs {
     /// its next run; default (or -1): never.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) seal_after_ms: Option<i64>,
+    /// How keyed records are placed: murmur2 (Kafka's default partitioner) or kinesis-md5
+    /// (Amazon Kinesis: MD5 hash-key ranges). Fixed once the topic exists.
+    #[arg(long, default_value = "murmur2", value_parser = PartitionerKind::NAMES)]
+    pub(crate) partitioner: String,
 }
 
 /// `--partitions`: the count a topic may have, refused at parse time with the real range.
@@ -309,6 +314,9 @@ pub(crate) struct AlterArgs {
     /// Compaction seals records older than this (ms) as Parquet; -1: never.
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) seal_after_ms: Option<i64>,
+    /// Refused unless it is the topic's own: the partitioner is fixed at create.
+    #[arg(long, hide = true)]
+    pub(crate) partitioner: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,7 +5,7 @@ use silt_core::error::Error;
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::manifest::Manifest;
 use silt_core::store::Storage;
-use silt_core::topic::TopicSettings;
+use silt_core::topic::{PartitionerKind, TopicSettings};
 
 use crate::CliResult;
 use crate::args::{AlterArgs, CreateArgs, TopicCommand};
@@ -75,16 +75,18 @@ pub(crate) async fn describe(storage: &Storage, name: &TopicName, as_json: bool)
             "retention_ms": config.settings.retention_ms,
             "retention_bytes": config.settings.retention_bytes,
             "cleanup_policy": config.settings.cleanup_policy,
+            "partitioner": config.settings.partitioner,
             "partitions": partitions,
         });
         outln!("{doc}")?;
         return Ok(());
     }
     outln!(
-        "topic {} (id {}, {} partitions; {})",
+        "topic {} (id {}, {} partitions, partitioner {}; {})",
         name,
         config.topic_id,
         config.partitions,
+        config.settings.partitioner,
         settings_text(&config.settings)
     )?;
     outln!(
@@ -143,25 +145,30 @@ async fn create(storage: &Storage, args: CreateArgs) -> CliResult {
         min_compaction_lag_ms: args.min_compaction_lag_ms,
         delete_retention_ms: args.delete_retention_ms,
         seal_after_ms: SEAL_AFTER_MS.given(args.seal_after_ms)?.flatten(),
+        partitioner: args.partitioner.parse()?,
     };
     let config = storage
         .create_topic(&name, args.partitions, settings)
         .await?;
     outln!(
-        "created topic {} with {} partitions (id {})",
+        "created topic {} with {} partitions (id {}, partitioner {})",
         config.name,
         config.partitions,
-        config.topic_id
+        config.topic_id,
+        config.settings.partitioner
     )?;
     Ok(())
 }
 
-/// `topic alter`: changes only the settings given, conditionally (re-applied on a race).
+/// `topic alter`: changes only the settings given, conditionally (re-applied on a race); a
+/// partitioner other than the topic's is refused (by `alter_topic`).
 async fn alter(storage: &Storage, args: AlterArgs) -> CliResult {
     let name = TopicName::new(args.name)?;
     let retention_ms = RETENTION_MS.given(args.retention_ms)?;
     let retention_bytes = RETENTION_BYTES.given(args.retention_bytes)?.map(bytes);
     let seal_after_ms = SEAL_AFTER_MS.given(args.seal_after_ms)?;
+    let partitioner: Option<PartitionerKind> =
+        args.partitioner.as_deref().map(str::parse).transpose()?;
     let config = storage
         .alter_topic(&name, |s| TopicSettings {
             retention_ms: retention_ms.unwrap_or(s.retention_ms),
@@ -170,6 +177,7 @@ async fn alter(storage: &Storage, args: AlterArgs) -> CliResult {
             min_compaction_lag_ms: args.min_compaction_lag_ms.or(s.min_compaction_lag_ms),
             delete_retention_ms: args.delete_retention_ms.or(s.delete_retention_ms),
             seal_after_ms: seal_after_ms.unwrap_or(s.seal_after_ms),
+            partitioner: partitioner.unwrap_or(s.partitioner),
         })
         .await?;
     outln!("{}: {}", config.name, settings_text(&config.settings))?;

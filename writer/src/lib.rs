@@ -28,6 +28,6 @@ mod settings;
 mod writer;
 
 pub use error::AppendError;
-pub use partitioner::{Partitioner, murmur2};
+pub use partitioner::{Partitioner, kinesis_hash_key, murmur2};
 pub use settings::WriterSettings;
 pub use writer::{AckFuture, AppendAck, Writer};

@@ -117,11 +117,14 @@ impl Writer {
         &self.topic
     }
 
-    /// Sends one record to the partition of its key (or the next one, round-robin).
+    /// Sends one record to the partition of its key by the topic's partitioner (or the next
+    /// one, round-robin).
     pub async fn send(&self, record: Record) -> Result<AckFuture, AppendError> {
-        let partition = self
-            .partitioner
-            .choose(record.key.as_deref(), self.topic.partitions);
+        let partition = self.partitioner.choose(
+            self.topic.settings.partitioner,
+            record.key.as_deref(),
+            self.topic.partitions,
+        );
         self.send_batch(partition, vec![record], None).await
     }
 

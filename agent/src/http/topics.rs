@@ -1,5 +1,6 @@
 //! `/v1/topics`: create, list, describe, alter, delete. Settings are spelled as on the
-//! command line: `-1` unsets a limit; an unknown field is refused, naming it.
+//! command line: `-1` unsets a limit; an unknown field is refused, naming it. The partitioner
+//! is given at create; an alter may only repeat it.
 
 use axum::Router;
 use axum::body::Body;
@@ -9,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 use silt_core::ids::TopicName;
-use silt_core::topic::{CleanupPolicy, TopicSettings};
+use silt_core::topic::{CleanupPolicy, PartitionerKind, TopicSettings};
 
 use crate::http::body::{check_fields, optional_i64, optional_u64, parse_object, read_body};
 use crate::http::error::ApiError;
@@ -50,7 +51,7 @@ async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
 async fn create(State(state): State<AppState>, body: Body) -> Result<Response, ApiError> {
     let body = read_body(&state, body).await?;
     let o = parse_object(&body)?;
-    let mut allowed = vec!["name", "partitions"];
+    let mut allowed = vec!["name", "partitions", "partitioner"];
     allowed.extend(SETTINGS);
     check_fields(&o, &allowed)?;
     let name = match o.get("name") {
@@ -63,7 +64,10 @@ async fn create(State(state): State<AppState>, body: Body) -> Result<Response, A
     };
     let partitions = optional_u64(&o, "partitions")?.unwrap_or(1);
     let partitions = u32::try_from(partitions).unwrap_or(u32::MAX);
-    let settings = changed_settings(&o, &TopicSettings::default())?;
+    let settings = TopicSettings {
+        partitioner: partitioner(&o)?,
+        ..changed_settings(&o, &TopicSettings::default())?
+    };
     let config = state
         .service
         .create_topic(&name, partitions, settings)
@@ -101,13 +105,21 @@ async fn alter(
     let name = topic_name(topic)?;
     let body = read_body(&state, body).await?;
     let o = parse_object(&body)?;
-    check_fields(&o, &SETTINGS)?;
+    let mut allowed = vec!["partitioner"];
+    allowed.extend(SETTINGS);
+    check_fields(&o, &allowed)?;
     // Checked once against the defaults, so a bad value is refused before any write.
     changed_settings(&o, &TopicSettings::default())?;
+    // Only the topic's own is accepted: `alter_topic` refuses another one.
+    let given = o
+        .contains_key("partitioner")
+        .then(|| partitioner(&o))
+        .transpose()?;
     let config = state
         .service
-        .alter_topic(&name, |current| {
-            changed_settings(&o, current).unwrap_or_else(|_| current.clone())
+        .alter_topic(&name, |current| TopicSettings {
+            partitioner: given.unwrap_or(current.partitioner),
+            ..changed_settings(&o, current).unwrap_or_else(|_| current.clone())
         })
         .await?;
     let summary = state.service.describe(&config.name).await?;
@@ -141,9 +153,21 @@ fn changed_settings(
         delete_retention_ms: optional_i64(o, "delete_retention_ms")?
             .or(current.delete_retention_ms),
         seal_after_ms: seal_after_ms.unwrap_or(current.seal_after_ms),
+        partitioner: current.partitioner,
     };
     settings.validate()?;
     Ok(settings)
+}
+
+/// The `partitioner` a create gives (`murmur2` when absent).
+fn partitioner(o: &Map<String, Value>) -> Result<PartitionerKind, ApiError> {
+    match o.get("partitioner") {
+        None | Some(Value::Null) => Ok(PartitionerKind::default()),
+        Some(Value::String(p)) => Ok(p.parse()?),
+        Some(_) => Err(ApiError::bad_request(
+            "field \"partitioner\" must be \"murmur2\" or \"kinesis-md5\"",
+        )),
+    }
 }
 
 /// A topic as `GET /v1/topics/{t}` shows it.
@@ -173,6 +197,7 @@ fn topic_json(t: &TopicSummary) -> Value {
         "min_compaction_lag_ms": s.min_compaction_lag_ms,
         "delete_retention_ms": s.delete_retention_ms,
         "seal_after_ms": s.seal_after_ms.unwrap_or(-1),
+        "partitioner": s.partitioner,
         "partitions": partitions,
     })
 }

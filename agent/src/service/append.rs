@@ -1,5 +1,6 @@
 //! Appends: to one partition atomically (optionally conditional on its next offset), or to a
-//! topic, each record placed by its partition or its key (Kafka's murmur2) or round-robin.
+//! topic, each record placed by its partition, or its key (by the topic's partitioner: Kafka's
+//! murmur2 or Kinesis' MD5), or round-robin.
 
 use std::collections::BTreeMap;
 
@@ -56,12 +57,15 @@ impl LogService {
             .await
             .inspect_err(|e| self.forget_if_stale(topic, e))?;
         let partitions = writer.topic().partitions;
+        let kind = writer.topic().settings.partitioner;
         let mut order = Vec::with_capacity(records.len());
         let mut groups: BTreeMap<PartitionId, Vec<Record>> = BTreeMap::new();
         for (partition, record) in records {
             let p = match partition {
                 Some(p) => writer.topic().check_partition(p)?,
-                None => self.partitioner.choose(record.key.as_deref(), partitions),
+                None => self
+                    .partitioner
+                    .choose(kind, record.key.as_deref(), partitions),
             };
             let group = groups.entry(p).or_default();
             order.push((p, group.len()));

@@ -57,6 +57,11 @@ pub enum InvalidInput {
         value: String,
         rule: &'static str,
     },
+    /// A hash key (Kinesis' `ExplicitHashKey`) that is not a decimal in `0..2^128`.
+    #[error(
+        "invalid hash key {value:?}: it must be a decimal integer from 0 to 340282366920938463463374607431768211455 (2^128 - 1), without sign or leading zeros"
+    )]
+    HashKey { value: String },
     /// A store URL that silt cannot use.
     #[error("invalid store URL {url:?}: {reason}")]
     StoreUrl { url: String, reason: String },

@@ -13,8 +13,10 @@ use crate::ids::{PartitionId, TopicId, TopicName, validate_partition_count};
 use crate::store::Storage;
 
 mod delete;
+mod partitioning;
 
 pub use delete::Deletion;
+pub use partitioning::{PartitionerKind, hash_key_range, parse_hash_key, partition_for_hash_key};
 
 /// Partition manifests `create_topic` creates at once: a topic may have 10 000 partitions,
 /// and that many requests at once would exhaust sockets and memory and draw throttling.
@@ -28,6 +30,12 @@ pub const TOPIC_FORMAT_VERSION: u32 = 1;
 /// Format version of a deleted topic's tombstone: newer, so a silt from before topic deletion
 /// refuses the name (`FutureFormat`) instead of taking the tombstone for a live topic.
 pub const TOPIC_TOMBSTONE_FORMAT_VERSION: u32 = 2;
+/// Format version of a live topic whose partitioner is not the default: newer than both, so
+/// a silt from before partitioners refuses it (`FutureFormat`) instead of placing its keys
+/// with murmur2. Topics with the default partitioner keep version 1.
+pub const TOPIC_PARTITIONER_FORMAT_VERSION: u32 = 3;
+/// The newest `topic.json` format this silt reads.
+pub const NEWEST_TOPIC_FORMAT_VERSION: u32 = TOPIC_PARTITIONER_FORMAT_VERSION;
 
 /// Settings a topic is created with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +63,10 @@ pub struct TopicSettings {
     /// (`None`: never).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seal_after_ms: Option<i64>,
+    /// How keyed records are placed on partitions; fixed at create (changing it would move
+    /// keys). Left out of `topic.json` when it is the default, `murmur2`.
+    #[serde(default, skip_serializing_if = "PartitionerKind::is_default")]
+    pub partitioner: PartitionerKind,
 }
 
 /// What compaction does to a topic's old records (Kafka's `cleanup.policy`).
@@ -105,6 +117,15 @@ impl TopicSettings {
             });
         }
         Ok(())
+    }
+
+    /// The oldest `topic.json` format that holds these settings: a silt that only knows older
+    /// formats must refuse the topic rather than misread it.
+    pub fn format_version(&self) -> u32 {
+        match self.partitioner {
+            PartitionerKind::Murmur2 => TOPIC_FORMAT_VERSION,
+            PartitionerKind::KinesisMd5 => TOPIC_PARTITIONER_FORMAT_VERSION,
+        }
     }
 }
 
@@ -165,12 +186,12 @@ impl TopicConfig {
         };
         let config: TopicConfig =
             serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
-        if config.format_version > TOPIC_TOMBSTONE_FORMAT_VERSION {
+        if config.format_version > NEWEST_TOPIC_FORMAT_VERSION {
             return Err(Error::FutureFormat {
                 what: "topic config",
                 location: location.to_string(),
                 found: config.format_version,
-                supported: TOPIC_TOMBSTONE_FORMAT_VERSION,
+                supported: NEWEST_TOPIC_FORMAT_VERSION,
             });
         }
         if &config.name != name {
@@ -202,7 +223,7 @@ impl Storage {
         }
         settings.validate()?;
         let config = TopicConfig {
-            format_version: TOPIC_FORMAT_VERSION,
+            format_version: settings.format_version(),
             name: name.clone(),
             topic_id: TopicId(self.clock.new_ulid()),
             partitions: validate_partition_count(partitions)?,
@@ -297,7 +318,8 @@ impl Storage {
     /// Changes a topic's settings with `change` (retention takes the new ones on its next
     /// run). A conditional write: when another change lands first, `change` is applied again
     /// to what it wrote, and after an ambiguous write it may be applied to its own result, so
-    /// `change` must be idempotent (set values; do not add to them).
+    /// `change` must be idempotent (set values; do not add to them). The partitioner cannot
+    /// change (`InvalidInput::Setting`): keys would move to other partitions.
     pub async fn alter_topic(
         &self,
         name: &TopicName,
@@ -310,6 +332,7 @@ impl Storage {
                 ..current.clone()
             };
             next.settings.validate()?;
+            refuse_new_partitioner(&current.settings, &next.settings)?;
             if next == current || self.manifests.replace_topic(&current, &next).await? {
                 return Ok(next);
             }
@@ -319,4 +342,18 @@ impl Storage {
             attempts: ALTER_ATTEMPTS,
         })
     }
+}
+
+/// Refuses a change of partitioner: records already written would sit on partitions their
+/// keys no longer map to.
+fn refuse_new_partitioner(current: &TopicSettings, next: &TopicSettings) -> Result<()> {
+    if next.partitioner == current.partitioner {
+        return Ok(());
+    }
+    Err(InvalidInput::Setting {
+        field: "partitioner",
+        value: next.partitioner.to_string(),
+        rule: "fixed when the topic is created (changing it would move keys to other partitions): create a new topic with it and copy the records",
+    }
+    .into())
 }
