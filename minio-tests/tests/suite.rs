@@ -32,6 +32,7 @@ macro_rules! suite {
                 missing_manifest_is_never_an_empty_partition, swapped_segment_ids_are_refused,
                 swapped_ids_in_an_index_chunk_are_refused, missing_objects_are_named,
                 full_graveyard_says_gc_first, metrics_count_a_known_workload,
+                kinesis_md5_topics_place_keys_as_kinesis_does,
                 deleted_topic_is_unknown_and_gc_removes_it,
                 topic_delete_racing_a_writer_loses_nothing_acknowledged);
         }

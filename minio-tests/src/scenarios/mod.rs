@@ -10,6 +10,7 @@ mod gc;
 mod jobs;
 mod key_compaction;
 mod metrics;
+mod partitioner;
 mod produce;
 mod reading;
 mod retention;
@@ -39,6 +40,7 @@ pub use key_compaction::{
     key_compaction_continues_past_its_budget, key_compaction_keeps_the_newest_per_key,
 };
 pub use metrics::metrics_count_a_known_workload;
+pub use partitioner::kinesis_md5_topics_place_keys_as_kinesis_does;
 pub use produce::{many_partitions_many_producers, many_writers_one_partition};
 pub use reading::{
     follower_sees_new_records, ranged_reads_of_large_segments, sealed_chunks_stay_readable,
