@@ -206,3 +206,49 @@ fn concurrent_producer_processes_share_a_partition() {
         );
     }
 }
+
+/// `topic create --partitioner kinesis-md5`: `produce --key` places each key on the partition
+/// Kinesis (moto, 4 shards) puts it on; describe shows the partitioner; alter refuses another.
+#[test]
+fn kinesis_md5_topics_place_keys_by_md5_ranges() {
+    let silt = Silt::new();
+    let created = silt.ok(
+        &[
+            "topic",
+            "create",
+            "k",
+            "--partitions",
+            "4",
+            "--partitioner",
+            "kinesis-md5",
+        ],
+        "",
+    );
+    assert!(created.contains("partitioner kinesis-md5"), "{created}");
+    // (key, shard of 4): Python's hashlib.md5 ranges, as moto's Kinesis places them.
+    for (key, _) in [("user-42", 1), ("shard-me", 3), ("a", 0), ("héllo", 2)] {
+        silt.ok(&["produce", "k", "--key", key], &format!("{key}\n"));
+    }
+    for (key, partition) in [("user-42", 1), ("shard-me", 3), ("a", 0), ("héllo", 2)] {
+        let p = partition.to_string();
+        assert_eq!(
+            silt.ok(&["consume", "k", "--partition", &p], ""),
+            format!("{key}\n")
+        );
+    }
+    let described: Value =
+        serde_json::from_str(&silt.ok(&["topic", "describe", "k", "--json"], "")).unwrap();
+    assert_eq!(described["partitioner"], "kinesis-md5");
+    let text = silt.ok(&["topic", "describe", "k"], "");
+    assert!(text.contains("partitioner kinesis-md5"), "{text}");
+    silt.fails(
+        &["topic", "alter", "k", "--partitioner", "murmur2"],
+        "",
+        "fixed when the topic is created",
+    );
+    silt.ok(&["topic", "alter", "k", "--partitioner", "kinesis-md5"], "");
+    silt.ok(&["topic", "create", "m"], "");
+    let described: Value =
+        serde_json::from_str(&silt.ok(&["topic", "describe", "m", "--json"], "")).unwrap();
+    assert_eq!(described["partitioner"], "murmur2", "the default");
+}

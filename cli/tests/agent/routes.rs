@@ -15,6 +15,7 @@ on_every_agent!(
     the_tail_route_gives_the_log_start_and_next_offset,
     health_readiness_and_metrics_answer,
     a_deleted_topic_is_unknown_at_once_and_its_name_waits_for_gc,
+    a_kinesis_md5_topic_places_keys_by_md5_ranges,
 );
 
 fn topics_are_created_listed_described_and_altered(agent: &Agent) {
@@ -297,4 +298,53 @@ fn a_deleted_topic_is_unknown_at_once_and_its_name_waits_for_gc(agent: &Agent) {
     );
     let again = agent.post("/v1/topics", &json!({"name": "routes-deleted"}));
     crate::assert_error(&again, 409, "topic_being_deleted", "silt gc run");
+}
+
+fn a_kinesis_md5_topic_places_keys_by_md5_ranges(agent: &Agent) {
+    let created = agent.post(
+        "/v1/topics",
+        &json!({"name": "routes-kinesis", "partitions": 7, "partitioner": "kinesis-md5"}),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.json()["partitioner"], "kinesis-md5");
+    // (base64 key, shard of 7): Python's hashlib.md5 ranges, as moto's Kinesis places them.
+    let keys = [
+        ("YQ==", 0),
+        ("a2V5", 1),
+        ("dXNlci00Mg==", 3),
+        ("YWxpY2U=", 2),
+        ("c2hhcmQtbWU=", 6),
+    ];
+    let records: Vec<Value> = keys
+        .iter()
+        .map(|(k, _)| json!({"key": k, "value": k}))
+        .collect();
+    let appended = agent.post(
+        "/v1/topics/routes-kinesis/records",
+        &json!({ "records": records }),
+    );
+    assert_eq!(appended.status, 200, "{}", appended.body);
+    let placed = appended.json()["records"].as_array().unwrap().clone();
+    for ((key, partition), placed) in keys.iter().zip(&placed) {
+        assert_eq!(placed["partition"], *partition, "{key}");
+    }
+    let described = agent.get("/v1/topics/routes-kinesis").json();
+    assert_eq!(described["partitioner"], "kinesis-md5");
+    let moved = agent.patch(
+        "/v1/topics/routes-kinesis",
+        &json!({"partitioner": "murmur2"}),
+    );
+    crate::assert_error(
+        &moved,
+        400,
+        "bad_request",
+        "fixed when the topic is created",
+    );
+    let default = agent.post("/v1/topics", &json!({"name": "routes-murmur2"}));
+    assert_eq!(default.json()["partitioner"], "murmur2");
+    let bad = agent.post(
+        "/v1/topics",
+        &json!({"name": "routes-md5", "partitioner": "md5"}),
+    );
+    crate::assert_error(&bad, 400, "bad_request", "kinesis-md5");
 }
