@@ -1,10 +1,12 @@
 //! What every request passes before its route: a log line, the concurrency limit, and
 //! bearer-token auth. `/healthz` and `/readyz` skip the last two, for load balancers.
 
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 use tokio::time::Instant;
 
 use crate::http::AppState;
@@ -31,14 +33,15 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-/// 429 once `concurrent_requests_max` requests are being served (a long-poll or an event
-/// stream holds its slot while it lasts).
+/// 429 once `concurrent_requests_max` requests are being served. A request holds its slot
+/// until its answer's body is sent (or the client goes away), so an event stream, a long-poll
+/// and a slow reader each count while they last, not only until their headers.
 pub(crate) async fn limit_concurrency(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let Ok(_slot) = state.slots.clone().try_acquire_owned() else {
+    let Ok(slot) = state.slots.clone().try_acquire_owned() else {
         let max = state.settings.concurrent_requests_max;
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -47,7 +50,14 @@ pub(crate) async fn limit_concurrency(
         )
         .into_response();
     };
-    next.run(request).await
+    let response = next.run(request).await;
+    // The body owns the slot: it is released when the body is dropped, sent or not.
+    response.map(|body| {
+        Body::new(body.map_err(move |e| {
+            let _held = &slot;
+            e
+        }))
+    })
 }
 
 /// 401 unless the request carries `Authorization: Bearer <token>` with a configured token.

@@ -9,6 +9,8 @@ mod guard;
 mod path;
 mod read;
 mod sse;
+#[cfg(test)]
+mod tests;
 mod topics;
 
 use std::sync::Arc;

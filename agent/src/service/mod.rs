@@ -151,3 +151,6 @@ fn poisoned() -> Error {
         source: None,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,8 +2,9 @@
 //!
 //! A read that returns every record it fetched parks its cursor in a pool, keyed by where
 //! the next read starts. A consumer reading on from there takes it back with the segment it
-//! already fetched, rather than reading the manifest and fetching the segment again: most
-//! reads are sequential. The pool holds at most [`POOLED_CURSORS_MAX`] cursors; the oldest
+//! already fetched, rather than fetching the segment again: most reads are sequential. A
+//! cursor taken back revalidates its manifest first (a 304 when unchanged), so a topic
+//! deleted or re-created by another agent is never served from a parked cursor. The pool holds at most [`POOLED_CURSORS_MAX`] cursors; the oldest
 //! parked goes first.
 
 use std::collections::{HashMap, VecDeque};
@@ -133,6 +134,23 @@ impl LogService {
         }
     }
 
+    /// `cursor` taken from the pool, once its manifest view is revalidated (a 304 when
+    /// unchanged): a parked cursor holds records of a segment it fetched, which must not be
+    /// served after the topic was deleted (or deleted and re-created) by another agent.
+    /// `None` when the topic changed (its cached handles are then dropped) or the look
+    /// failed: the caller opens a new cursor, which says why.
+    async fn revalidated(&self, topic: &TopicName, mut cursor: Cursor) -> Option<Cursor> {
+        match cursor.wait_for_more(Duration::ZERO).await {
+            Ok(_) => Some(cursor),
+            Err(e) => {
+                if let ReadError::Store(e) = &e {
+                    self.forget_if_stale(topic, e);
+                }
+                None
+            }
+        }
+    }
+
     /// A cursor at `from`: one parked there, or a new one.
     pub(crate) async fn cursor(
         &self,
@@ -142,6 +160,7 @@ impl LogService {
     ) -> Result<Cursor, ServiceError> {
         if let ReadFrom::Offset(o) = from
             && let Some(cursor) = self.cursors.take(topic, partition, o)
+            && let Some(cursor) = self.revalidated(topic, cursor).await
         {
             return Ok(cursor);
         }
