@@ -117,7 +117,11 @@ pub(crate) async fn describe(storage: &Storage, name: &TopicName, as_json: bool)
 /// name is listed, so scripts notice.
 async fn list(storage: &Storage) -> CliResult {
     let mut damaged = 0;
-    for name in storage.list_topics().await? {
+    for (name, config) in storage.list_topic_configs().await? {
+        if config.is_some() {
+            outln!("{name}")?;
+            continue;
+        }
         match storage.topic(&name).await {
             Ok(_) => outln!("{name}")?,
             Err(e @ Error::TopicConfigMissing { .. }) => {

@@ -50,15 +50,11 @@ impl LogService {
 
     /// Names of the topics that can be used (damaged ones are left out), sorted.
     pub async fn list_topics(&self) -> Result<Vec<TopicName>, Error> {
-        let mut usable = Vec::new();
-        for name in self.storage.list_topics().await? {
-            match self.storage.topic(&name).await {
-                Ok(_) => usable.push(name),
-                Err(Error::UnknownTopic(_) | Error::TopicConfigMissing { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(usable)
+        let listed = self.storage.list_topic_configs().await?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|(name, config)| config.map(|_| name))
+            .collect())
     }
 
     /// The topic's configuration and each partition's offsets, segments and bytes.

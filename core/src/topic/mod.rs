@@ -294,12 +294,19 @@ impl Storage {
     /// Names of all topics, sorted; deleted ones are left out (a name whose configuration is
     /// missing stays, so its damage is reported where it is used).
     pub async fn list_topics(&self) -> Result<Vec<TopicName>> {
+        let live = self.list_topic_configs().await?;
+        Ok(live.into_iter().map(|(name, _)| name).collect())
+    }
+
+    /// [`Storage::list_topics`] with each topic's configuration as read by the listing: `None`
+    /// for a name without one (an empty folder, or a damaged topic: [`Storage::topic`] tells
+    /// which). Callers need not read each configuration again.
+    pub async fn list_topic_configs(&self) -> Result<Vec<(TopicName, Option<TopicConfig>)>> {
         let listed = self.listed_topics().await?;
-        let live = listed.into_iter().filter(|(_, c)| match c {
-            Some(c) => c.deleted.is_none(),
-            None => true,
-        });
-        Ok(live.map(|(name, _)| name).collect())
+        Ok(listed
+            .into_iter()
+            .filter(|(_, c)| c.as_ref().is_none_or(|c| c.deleted.is_none()))
+            .collect())
     }
 
     /// Every listed name with its configuration (tombstones too), sorted by name.
