@@ -8,6 +8,7 @@
 //! - `routes`: every route and its answer;
 //! - `statuses`: every error status, provoked by a request of its kind;
 //! - `streaming`: event streams resumed with `Last-Event-ID`, long-polls woken by an append;
+//! - `curl`: the documentation's curl lines, run with curl;
 //! - `bad_input`: a table of malformed requests, each refused with its 4xx and the log unchanged.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
@@ -45,6 +46,8 @@ macro_rules! on_every_agent {
 
 #[path = "agent/bad_input.rs"]
 mod bad_input;
+#[path = "agent/curl.rs"]
+mod curl;
 #[path = "agent/routes.rs"]
 mod routes;
 #[path = "agent/statuses.rs"]
