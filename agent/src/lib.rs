@@ -18,12 +18,17 @@ pub mod metrics;
 pub mod settings;
 
 mod http;
+mod kinesis;
 mod serve;
 mod service;
 
 pub use http::{
     HttpSettings, MetricsRenderer, PING_INTERVAL, READ_BYTES_MAX, READ_RECORDS_MAX,
     REQUEST_BYTES_MAX, WAIT_SECONDS_MAX, router,
+};
+pub use kinesis::{
+    AccessKeys, CLOCK_SKEW_MAX_MS, GET_RECORDS_BYTES_MAX, GET_RECORDS_MAX, ITERATOR_LIFETIME_MS,
+    PUT_RECORDS_BYTES_MAX, PUT_RECORDS_MAX,
 };
 pub use serve::{AuthTokens, HEADER_TIMEOUT, ListenError, check_listen, serve};
 pub use service::{

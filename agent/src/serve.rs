@@ -35,14 +35,17 @@ impl std::fmt::Debug for AuthTokens {
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ListenError {
-    /// A non-loopback address without tokens and without the explicit insecure flag.
+    /// A non-loopback address without credentials and without the explicit insecure flag.
     #[error(
-        "refusing to listen on {addr} without authentication: give --auth-tokens FILE, or --insecure-no-auth if the network is trusted (or listen on 127.0.0.1)"
+        "refusing to listen on {addr} without authentication: give --auth-tokens FILE (HTTP API) and/or --auth-keys FILE (Kinesis API), or --insecure-no-auth if the network is trusted (or listen on 127.0.0.1)"
     )]
     Unauthenticated { addr: SocketAddr },
     /// The tokens file cannot be used.
     #[error("auth tokens file {path}: {reason}")]
     Tokens { path: String, reason: String },
+    /// The access keys file cannot be used.
+    #[error("auth keys file {path}: {reason}")]
+    Keys { path: String, reason: String },
 }
 
 impl AuthTokens {
@@ -81,13 +84,14 @@ impl AuthTokens {
     }
 }
 
-/// Refuses to listen on a non-loopback address without tokens or the insecure flag.
+/// Refuses to listen on a non-loopback address unless `authenticated` (bearer tokens or
+/// access keys were given) or the insecure flag is set.
 pub fn check_listen(
     addr: SocketAddr,
-    auth: Option<&AuthTokens>,
+    authenticated: bool,
     insecure_no_auth: bool,
 ) -> Result<(), ListenError> {
-    match addr.ip().is_loopback() || auth.is_some() || insecure_no_auth {
+    match addr.ip().is_loopback() || authenticated || insecure_no_auth {
         true => Ok(()),
         false => Err(ListenError::Unauthenticated { addr }),
     }

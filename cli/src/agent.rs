@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args as ClapArgs;
-use silt_agent::{AuthTokens, HttpSettings, LogService, check_listen, router, serve};
+use silt_agent::{AccessKeys, AuthTokens, HttpSettings, LogService, check_listen, router, serve};
 use silt_core::store::Storage;
 use silt_writer::WriterSettings;
 use tokio::net::TcpListener;
@@ -27,13 +27,17 @@ pub(crate) fn listen() -> std::io::Result<Signals> {
 #[derive(Debug, ClapArgs)]
 pub(crate) struct AgentArgs {
     /// Address to listen on; port 0 picks a free one (printed on the first line of stdout).
-    /// Only a loopback address without --auth-tokens or --insecure-no-auth.
+    /// Only a loopback address without --auth-tokens, --auth-keys or --insecure-no-auth.
     #[arg(long, env = "SILT_LISTEN", default_value = "127.0.0.1:8080")]
     pub(crate) listen: std::net::SocketAddr,
     /// File of bearer tokens, one per line (at least 16 characters each); requests must send
     /// `Authorization: Bearer <token>`.
     #[arg(long, env = "SILT_AUTH_TOKENS")]
     pub(crate) auth_tokens: Option<std::path::PathBuf>,
+    /// File of access keys for the Kinesis API, one `ACCESS_KEY_ID SECRET_ACCESS_KEY` pair per
+    /// line: Kinesis requests must then be signed (SigV4) with one of them.
+    #[arg(long, env = "SILT_AUTH_KEYS")]
+    pub(crate) auth_keys: Option<std::path::PathBuf>,
     /// Serve without authentication on a non-loopback address (a trusted network only).
     #[arg(long)]
     pub(crate) insecure_no_auth: bool,
@@ -68,7 +72,13 @@ pub(crate) async fn run(storage: Storage, args: AgentArgs, signals: Option<Signa
         .as_deref()
         .map(AuthTokens::read)
         .transpose()?;
-    check_listen(args.listen, auth.as_ref(), args.insecure_no_auth)?;
+    let access_keys = args
+        .auth_keys
+        .as_deref()
+        .map(AccessKeys::read)
+        .transpose()?;
+    let authenticated = auth.is_some() || access_keys.is_some();
+    check_listen(args.listen, authenticated, args.insecure_no_auth)?;
     let writer = WriterSettings {
         linger_ms: args.linger_ms,
         segment_bytes_max: args.segment_bytes,
@@ -78,6 +88,7 @@ pub(crate) async fn run(storage: Storage, args: AgentArgs, signals: Option<Signa
     let service = Arc::new(LogService::new(storage, writer)?);
     let settings = HttpSettings {
         auth,
+        access_keys,
         concurrent_requests_max: args.max_requests,
         body_timeout: Duration::from_millis(args.body_timeout_ms),
         metrics: Some(silt_agent::metrics::install()?),

@@ -9,6 +9,7 @@
 //! <root>/topics/<topic>/<partition:05>/orphans-swept    GC's hint: where the orphan sweep resumes
 //! <root>/topics/<topic>/<partition:05>/cleaned-to       key compaction's checkpoint
 //! <root>/_probe/<id>                                    conditional-write capability probe
+//! <root>/_agent/secret                                  the agents' shared key (conditional create)
 //! <root>/tables/topic=<topic>/partition=<p>/dt=<yyyy-mm-dd>/<first:020>-<last:020>-<id>.parquet
 //!                                                       cold segments (Parquet)
 //! ```
@@ -178,6 +179,11 @@ impl Keys {
     /// A scratch object of the conditional-write probe.
     pub fn probe(&self, id: ObjectId) -> Path {
         self.root.clone().join("_probe").join(id.to_string())
+    }
+
+    /// The key every agent of the store shares, to seal what it hands to clients.
+    pub fn agent_secret(&self) -> Path {
+        self.root.clone().join("_agent").join("secret")
     }
 }
 

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::kinesis::{self, KinesisError};
 
 /// One line per request at debug level: method, path, status, time taken.
 pub(crate) async fn log_request(request: Request, next: Next) -> Response {
@@ -43,12 +44,13 @@ pub(crate) async fn limit_concurrency(
 ) -> Response {
     let Ok(slot) = state.slots.clone().try_acquire_owned() else {
         let max = state.settings.concurrent_requests_max;
-        return ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
-            format!("the agent serves at most {max} requests at once; retry shortly"),
-        )
-        .into_response();
+        let message = format!("the agent serves at most {max} requests at once; retry shortly");
+        if request.headers().contains_key(kinesis::TARGET_HEADER) {
+            // The error Kinesis' SDKs retry with backoff.
+            return KinesisError::throttled(message).into_response();
+        }
+        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+            .into_response();
     };
     let response = next.run(request).await;
     // The body owns the slot: it is released when the body is dropped, sent or not.
@@ -67,7 +69,15 @@ pub(crate) async fn authenticate(
     next: Next,
 ) -> Response {
     let Some(tokens) = &state.settings.auth else {
-        return next.run(request).await;
+        return match state.settings.access_keys {
+            None => next.run(request).await,
+            Some(_) => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this agent authenticates only its Kinesis API (--auth-keys); start it with --auth-tokens FILE to use the HTTP API",
+            )
+            .into_response(),
+        };
     };
     let given = request
         .headers()

@@ -1,6 +1,8 @@
 //! The native HTTP API (docs/http-api.md): one router over a [`LogService`], the same for a
 //! long-running agent and for the Lambda function. Requests pass, in order: the per-request
 //! log line, the concurrency limit (429 past it), bearer-token auth (401), then the route.
+//! The same listener serves the Kinesis API (`POST /`, see `crate::kinesis`), which
+//! authenticates with SigV4 instead of bearer tokens.
 
 mod append;
 mod body;
@@ -26,18 +28,25 @@ use axum::routing::get;
 use tokio::sync::Semaphore;
 
 pub use body::REQUEST_BYTES_MAX;
+pub(crate) use body::read_body;
 use error::ApiError;
 pub use read::{READ_BYTES_MAX, READ_RECORDS_MAX, WAIT_SECONDS_MAX};
 pub use sse::PING_INTERVAL;
 
+use crate::kinesis::{self, AccessKeys, KinesisState};
 use crate::serve::AuthTokens;
 use crate::service::LogService;
 
 /// How the HTTP front door limits and authenticates requests.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    /// Bearer tokens accepted; `None` serves without authentication.
+    /// Bearer tokens accepted by the HTTP API. With neither these nor `access_keys`, the agent
+    /// serves without authentication; with only `access_keys`, the HTTP API refuses every
+    /// request (401).
     pub auth: Option<AuthTokens>,
+    /// SigV4 access keys accepted by the Kinesis API. Without them, the Kinesis API takes
+    /// any request when the agent has no `auth` either, and none otherwise.
+    pub access_keys: Option<AccessKeys>,
     /// Requests served at once; past it, 429. Default 1024.
     pub concurrent_requests_max: usize,
     /// Longest a client may take to send its request body. Default 30 s.
@@ -60,6 +69,7 @@ impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
             auth: None,
+            access_keys: None,
             concurrent_requests_max: 1024,
             body_timeout: Duration::from_secs(30),
             metrics: None,
@@ -74,6 +84,7 @@ pub(crate) struct AppState {
     pub(crate) settings: Arc<HttpSettings>,
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) ready: Arc<AtomicBool>,
+    pub(crate) kinesis: Arc<KinesisState>,
 }
 
 /// The HTTP API over `service`.
@@ -83,6 +94,7 @@ pub fn router(service: Arc<LogService>, settings: HttpSettings) -> Router {
         slots: Arc::new(Semaphore::new(settings.concurrent_requests_max)),
         settings: Arc::new(settings),
         ready: Arc::default(),
+        kinesis: Arc::default(),
     };
     let api = Router::new()
         .merge(topics::routes())
@@ -95,6 +107,7 @@ pub fn router(service: Arc<LogService>, settings: HttpSettings) -> Router {
             state.clone(),
             guard::authenticate,
         ))
+        .merge(kinesis::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             guard::limit_concurrency,

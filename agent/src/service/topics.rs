@@ -48,6 +48,17 @@ impl LogService {
         Ok(config)
     }
 
+    /// The topic's configuration as this agent has it cached (read once, when the topic was
+    /// first used): what a protocol needs to place records or name partitions without a
+    /// request to the store each time.
+    pub async fn cached_topic(&self, name: &TopicName) -> Result<TopicConfig, Error> {
+        let reader = self
+            .reader(name)
+            .await
+            .inspect_err(|e| self.forget_if_stale(name, e))?;
+        Ok(reader.topic().clone())
+    }
+
     /// Names of the topics that can be used (damaged ones are left out), sorted.
     pub async fn list_topics(&self) -> Result<Vec<TopicName>, Error> {
         let listed = self.storage.list_topic_configs().await?;

@@ -28,6 +28,7 @@ mod open;
 mod probe;
 mod resolve;
 mod s3_setup;
+mod secret;
 
 pub use chunk_cache::CHUNK_CACHE_BYTES;
 pub use counting::{CountingStore, RequestCounts};
@@ -41,6 +42,7 @@ pub use object::ObjectManifestStore;
 pub use open::{DEFAULT_STORE_URL, Storage};
 pub use probe::probe_conditional_writes;
 pub use resolve::{COMMIT_RACES_MAX, COMMIT_RESOLVE_TIMEOUT};
+pub use secret::SECRET_BYTES;
 
 use std::fmt::Debug;
 use std::sync::Arc;
