@@ -151,6 +151,15 @@ async fn serve(
             "X-Amz-Target must be {TARGET_PREFIX}<Action> (Kinesis' JSON 1.1 protocol); silt's own HTTP API is under /v1 (docs/http-api.md)"
         ))
     })?;
+    if headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("cbor"))
+    {
+        return Err(KinesisError::serialization(
+            "silt's Kinesis API speaks JSON 1.1, not CBOR: turn CBOR off in the SDK (AWS_CBOR_DISABLE=true for the Java SDK v1, -Daws.cborEnabled=false for v2)",
+        ));
+    }
     let input = parse(&body)?;
     let call = Call {
         service: &state.service,

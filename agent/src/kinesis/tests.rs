@@ -129,6 +129,15 @@ async fn forged_iterators_and_unknown_actions_are_refused_by_type() {
         error_type(&app, "NoSuchAction", json!({})).await,
         "UnknownOperationException"
     );
+    let cbor = Request::post("/")
+        .header("x-amz-target", "Kinesis_20131202.ListStreams")
+        .header("content-type", "application/x-amz-cbor-1.1")
+        .body(Body::from(vec![0xa0]))
+        .unwrap();
+    let response = app.clone().call(cbor).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let kind = response.headers()["x-amzn-errortype"].to_str().unwrap();
+    assert_eq!(kind, "SerializationException");
 }
 
 #[tokio::test]
