@@ -98,7 +98,7 @@ pub(crate) async fn describe_stream(call: &Call<'_>, body: Value) -> Result<Valu
     let (shards, more) = shards(&config, after, limit);
     let mut description = summary(call, &config);
     description["Shards"] = Value::Array(shards);
-    description["HasMoreShards"] = json!(more);
+    description["HasMoreShards"] = json!(more.is_some());
     Ok(json!({ "StreamDescription": description }))
 }
 
@@ -194,8 +194,7 @@ pub(crate) async fn list_shards(call: &Call<'_>, body: Value) -> Result<Value, K
     let config = call.topic(&topic).await?;
     let (shards, more) = shards(&config, after, limit);
     let mut answer = json!({ "Shards": shards });
-    if more {
-        let last = after.map_or(0, |a| a + 1) + limit as u32 - 1;
+    if let Some(last) = more {
         answer["NextToken"] = json!(shards_token(&topic, last));
     }
     Ok(answer)
@@ -284,13 +283,17 @@ fn retention_hours(settings: &TopicSettings) -> i64 {
     })
 }
 
-/// Up to `limit` shards after shard index `after`, and whether more follow.
-fn shards(config: &TopicConfig, after: Option<u32>, limit: usize) -> (Vec<Value>, bool) {
+/// Up to `limit` shards after shard index `after`, and the index of the last one listed when
+/// more follow.
+fn shards(config: &TopicConfig, after: Option<u32>, limit: usize) -> (Vec<Value>, Option<u32>) {
     let first = after.map_or(0, |a| a.saturating_add(1));
-    let all = first..config.partitions;
-    let more = all.len() > limit;
-    let shards = all
-        .take(limit)
+    let listed: Vec<u32> = (first..config.partitions).take(limit).collect();
+    let more = match listed.last() {
+        Some(&last) if last + 1 < config.partitions => Some(last),
+        _ => None,
+    };
+    let shards = listed
+        .into_iter()
         .map(|p| shard(PartitionId(p), config.partitions))
         .collect();
     (shards, more)
