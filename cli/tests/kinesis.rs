@@ -15,7 +15,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use base64::Engine;
@@ -271,6 +271,9 @@ fn read_kinesis(python: &str, stream: &str, p: u32) -> BTreeMap<u64, (Seen, i64)
         .collect()
 }
 
+/// What each shard (partition) of a stream holds: offset → (key, data).
+type Shards = [BTreeMap<u64, Seen>; 2];
+
 #[test]
 fn records_cross_between_kinesis_and_native_apis() {
     let Some(python) = tool("SILT_TEST_PYTHON", "kinesis-cross") else {
@@ -278,16 +281,8 @@ fn records_cross_between_kinesis_and_native_apis() {
     };
     let stream = "cross";
     // Kinesis → consume and the HTTP API, at the offsets the sequence numbers name.
-    let mut expected: [BTreeMap<u64, Seen>; 2] = Default::default();
-    for r in cross(&python, &["put", stream, "2", "20"]) {
-        let (p, offset) = offset_of(r["seq"].as_str().unwrap());
-        assert_eq!(r["shard"], format!("shardId-{p:012}"), "{r}");
-        let seen = (r["key"].as_str().unwrap().to_string(), b64(&r["data"]));
-        assert!(expected[p as usize].insert(offset, seen).is_none(), "{r}");
-    }
-    assert_eq!(expected.iter().map(BTreeMap::len).sum::<usize>(), 20);
-    for p in 0..2u32 {
-        let expected = &expected[p as usize];
+    let mut expected = put_with_kinesis(&python, stream);
+    for (p, expected) in (0..2).zip(&expected) {
         assert_eq!(
             &consumed(stream, p),
             expected,
@@ -299,38 +294,12 @@ fn records_cross_between_kinesis_and_native_apis() {
             .collect();
         assert_eq!(&http, expected, "HTTP API, partition {p}");
     }
-
     // The HTTP API and `silt produce` → Kinesis GetRecords, with the same timestamps.
-    let body = json!({"records": [{"key": "via-http", "value": "from http 0"},
-                                   {"key": "via-http", "value": "from http 1"}]});
-    let url = agent().at(&format!("/v1/topics/{stream}/partitions/1/records"));
-    let answer = call(
-        "POST",
-        &url,
-        &[("Silt-Encoding", "utf8")],
-        body.to_string().as_bytes(),
-    );
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    let base = answer.json()["base_offset"].as_u64().unwrap();
-    expected[1].insert(base, ("via-http".into(), b"from http 0".to_vec()));
-    expected[1].insert(base + 1, ("via-http".into(), b"from http 1".to_vec()));
-    let a = agent();
-    let lines = "{\"partition\":0,\"key\":\"via-cli\",\"value\":\"from cli\"}\n";
-    let mut produce = a.backend.command(
-        &a.silt,
-        &["produce", stream, "--format", "jsonl", "--print-acks"],
-    );
-    let acks = run_with_stdin(&mut produce, lines);
-    let ack: Vec<&str> = acks.trim().split('\t').collect();
-    assert_eq!(ack[1], "0", "{acks}");
-    expected[0].insert(
-        ack[2].parse().unwrap(),
-        ("via-cli".into(), b"from cli".to_vec()),
-    );
-    for p in 0..2u32 {
+    append_natively(stream, &mut expected);
+    for (p, expected) in (0..2).zip(&expected) {
         let kinesis = read_kinesis(&python, stream, p);
         let seen: BTreeMap<u64, Seen> = kinesis.iter().map(|(o, (s, _))| (*o, s.clone())).collect();
-        assert_eq!(seen, expected[p as usize], "Kinesis GetRecords, shard {p}");
+        assert_eq!(&seen, expected, "Kinesis GetRecords, shard {p}");
         let stamps: BTreeMap<u64, i64> = kinesis.iter().map(|(o, (_, t))| (*o, *t)).collect();
         let http: BTreeMap<u64, i64> = read_http(stream, p)
             .into_iter()
@@ -343,27 +312,51 @@ fn records_cross_between_kinesis_and_native_apis() {
     }
 }
 
-/// Runs `command` with `stdin` as its input; returns its stdout (panics with its stderr when
-/// it fails).
-fn run_with_stdin(command: &mut Command, stdin: &str) -> String {
-    use std::process::Stdio;
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
+/// Creates `stream` (2 shards) and puts 20 records with boto3; returns where they went.
+fn put_with_kinesis(python: &str, stream: &str) -> Shards {
+    let mut put = Shards::default();
+    for r in cross(python, &["put", stream, "2", "20"]) {
+        let (p, offset) = offset_of(r["seq"].as_str().unwrap());
+        assert_eq!(r["shard"], format!("shardId-{p:012}"), "{r}");
+        let seen = (r["key"].as_str().unwrap().to_string(), b64(&r["data"]));
+        assert!(put[p as usize].insert(offset, seen).is_none(), "{r}");
+    }
+    assert_eq!(put.iter().map(BTreeMap::len).sum::<usize>(), 20);
+    put
+}
+
+/// Appends two records to partition 1 with the HTTP API and one to partition 0 with
+/// `silt produce`, adding them to `shards` at the offsets they were given.
+fn append_natively(stream: &str, shards: &mut Shards) {
+    let body = json!({"records": [{"key": "via-http", "value": "from http 0"},
+                                   {"key": "via-http", "value": "from http 1"}]});
+    let url = agent().at(&format!("/v1/topics/{stream}/partitions/1/records"));
+    let answer = call(
+        "POST",
+        &url,
+        &[("Silt-Encoding", "utf8")],
+        body.to_string().as_bytes(),
     );
-    String::from_utf8(out.stdout).unwrap()
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let base = answer.json()["base_offset"].as_u64().unwrap();
+    shards[1].insert(base, ("via-http".into(), b"from http 0".to_vec()));
+    shards[1].insert(base + 1, ("via-http".into(), b"from http 1".to_vec()));
+
+    let a = agent();
+    let line = "{\"partition\":0,\"key\":\"via-cli\",\"value\":\"from cli\"}\n";
+    let args = ["produce", stream, "--format", "jsonl", "--print-acks"];
+    let mut produce = a.backend.command(&a.silt, &args);
+    let acks = run(produce.stdin(stdin_of(line)), "silt produce");
+    // `--print-acks`: input line, partition, offset.
+    let ack: Vec<&str> = acks.trim().split('\t').collect();
+    assert_eq!(ack[..2], ["0", "0"], "{acks}");
+    let offset = ack[2].parse().unwrap();
+    shards[0].insert(offset, ("via-cli".into(), b"from cli".to_vec()));
+}
+
+/// A child's stdin reading `text` (a pipe, written before the child starts).
+fn stdin_of(text: &str) -> Stdio {
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    writer.write_all(text.as_bytes()).unwrap();
+    Stdio::from(reader)
 }

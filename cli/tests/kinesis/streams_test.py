@@ -184,7 +184,16 @@ class Streams(KinesisTest):
             Data=b"after delete",
         )
         self.refused("ResourceNotFoundException", self.k.delete_stream, StreamName=name)
-        # The name can be used again, for a new stream without the old records.
+
+    def test_recreate_deleted_stream(self):
+        # Once the waiter says a deleted stream is gone, its name makes a new stream, without
+        # the old records.
+        name = self.stream(shards=2)
+        self.put_some(name)
+        self.k.delete_stream(StreamName=name)
+        self.k.get_waiter("stream_not_exists").wait(
+            StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
+        )
         self.k.create_stream(StreamName=name, ShardCount=1)
         self.k.get_waiter("stream_exists").wait(
             StreamName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50}
