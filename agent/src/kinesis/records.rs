@@ -288,12 +288,14 @@ pub(crate) async fn get_records(call: &Call<'_>, body: Value) -> Result<Value, K
     let iterator = request
         .shard_iterator
         .ok_or_else(|| KinesisError::missing("shardIterator"))?;
+    // Kinesis documents InvalidArgumentException here, not a validation error.
     let limit = in_range(
         "limit",
         request.limit.unwrap_or(GET_RECORDS_MAX),
         1,
         GET_RECORDS_MAX,
-    )?;
+    )
+    .map_err(|e| KinesisError::invalid_argument(e.message))?;
     let position = open(call, &iterator).await?;
     let config = call.cached_topic(&position.topic).await?;
     if config.topic_id.0.0 != position.topic_id {
