@@ -159,6 +159,15 @@ pub(crate) enum Payload {
     Text,
 }
 
+/// How the bench's agent path talks to the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AgentProtocol {
+    /// silt's HTTP API: `POST /v1/topics/{t}/partitions/{p}/records`.
+    Http,
+    /// The Kinesis API: `PutRecords` (`POST /`, JSON 1.1).
+    Kinesis,
+}
+
 #[derive(Debug, ClapArgs)]
 pub(crate) struct BenchArgs {
     /// Partitions of the bench topic.
@@ -209,6 +218,10 @@ pub(crate) struct BenchArgs {
     /// Records per HTTP append request on the agent path.
     #[arg(long, default_value_t = 100)]
     pub(crate) agent_batch: usize,
+    /// The agent path's requests: silt's HTTP API (`http`) or Kinesis' `PutRecords` to a
+    /// stream made by `CreateStream` (`kinesis`; at most 500 records and 5 MiB per request).
+    #[arg(long, value_enum, default_value_t = AgentProtocol::Http)]
+    pub(crate) agent_protocol: AgentProtocol,
 }
 
 #[derive(Debug, Subcommand)]

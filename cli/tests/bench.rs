@@ -128,6 +128,77 @@ fn bench_reports_the_agent_path_next_to_the_library_path() {
     assert_eq!(report["settings"]["agent"], "in-process");
 }
 
+/// `--agent-protocol kinesis` sends the same load as Kinesis `PutRecords` requests to a stream
+/// made by `CreateStream`, one shard per request (checked in every answer), and reports it.
+#[test]
+fn bench_drives_the_agent_through_kinesis_put_records() {
+    let silt = Silt::new();
+    let json = silt.dir.path().join("bench.json");
+    let path = json.to_str().unwrap();
+    let args = [
+        "--store",
+        "memory://",
+        "bench",
+        "--seconds",
+        "0.5",
+        "--raw-seconds",
+        "0.1",
+        "--segment-mib",
+        "1",
+        "--partitions",
+        "2",
+        "--agent",
+        "in-process",
+        "--agent-protocol",
+        "kinesis",
+        "--agent-clients",
+        "3",
+        "--agent-batch",
+        "50",
+        "--json",
+        path,
+    ];
+    let table = silt.ok(&args, "");
+    assert!(table.contains("kinesis protocol"), "{table}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    for key in [
+        "agent.mib_per_s",
+        "agent.records_per_s",
+        "agent.ack_ms.p50",
+        "agent.ack_ms.p99",
+        "agent.e2e_ms.p50",
+    ] {
+        let value = at(&report, key);
+        assert!(value.as_f64().is_some_and(|v| v > 0.0), "{key} = {value}");
+    }
+    assert_eq!(report["agent"]["failed"], 0, "{}", report["agent"]);
+    assert_eq!(report["agent"]["protocol"], "kinesis");
+    assert_eq!(report["settings"]["agent_protocol"], "kinesis");
+    let records = report["agent"]["records"].as_u64().unwrap();
+    assert_eq!(
+        report["agent"]["e2e_ms"]["samples"], records,
+        "every record put through Kinesis is seen by the tailing readers"
+    );
+}
+
+/// More than Kinesis takes in one `PutRecords` is refused before anything runs.
+#[test]
+fn bench_refuses_kinesis_batches_over_500_records() {
+    let silt = Silt::new();
+    let args = [
+        "--store",
+        "memory://",
+        "bench",
+        "--agent",
+        "in-process",
+        "--agent-protocol",
+        "kinesis",
+        "--agent-batch",
+        "501",
+    ];
+    silt.fails(&args, "", "at most 500 records");
+}
+
 /// `--agent URL` drives a running agent: the record budget is met exactly, in a topic of its
 /// own on the agent's store.
 #[test]

@@ -1,6 +1,7 @@
 //! The agent path: the load of `load::produce`, sent through the agent's HTTP API instead of
 //! the library. N client tasks each hold one keep-alive connection and post batches of M
-//! records to `POST /v1/topics/{t}/partitions/{p}/records`, one request in flight, paced to
+//! records to one partition per request (`POST /v1/topics/{t}/partitions/{p}/records`, or
+//! Kinesis' `PutRecords`: see `protocol`), one request in flight, paced to
 //! their share of the target rate; a request's latency runs from its send to its answer,
 //! which the agent gives after the commit. `in-process` starts an agent (`silt_agent::router`
 //! and `serve`) on 127.0.0.1:0 over the bench's store with the library path's writer
@@ -12,9 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use base64::Engine;
 use bytes::Bytes;
-use hyper::{Method, StatusCode};
 use serde::Serialize;
 use silt_agent::{HttpSettings, LogService, router, serve};
 use silt_core::ids::{PartitionId, TopicName};
@@ -27,6 +26,7 @@ use tokio::time::Instant;
 
 use super::http::{Connection, Endpoint};
 use super::load::{Load, Produce, record, tail};
+use super::protocol::{AgentProtocol, Answer, Wire};
 use super::stats::{MIB, Percentiles, mib_per_s, per_s};
 use crate::CliResult;
 
@@ -39,12 +39,15 @@ pub(crate) struct AgentLoad {
     pub(crate) target: String,
     pub(crate) clients: usize,
     pub(crate) batch_records: usize,
+    pub(crate) protocol: AgentProtocol,
 }
 
 /// What the agent path measured (store requests and segments are added by the caller).
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct AgentProduce {
     pub(crate) agent: String,
+    /// `http` or `kinesis`.
+    pub(crate) protocol: &'static str,
     pub(crate) topic: String,
     pub(crate) clients: usize,
     pub(crate) batch_records: usize,
@@ -127,7 +130,8 @@ async fn measure(
         Some(_) => TopicName::new("bench-agent")?,
         None => TopicName::new(format!("bench-agent-{}", bench.clock.new_ulid()))?,
     };
-    create_topic(&running.endpoint, &topic, load.partitions).await?;
+    let wire = Arc::new(Wire::new(agent.protocol, topic.clone(), load.partitions));
+    wire.create(&running.endpoint).await?;
     let mut tails = Vec::new();
     if running.own.is_some() {
         let reader = Reader::open(bench.clone(), &topic).await?;
@@ -146,7 +150,7 @@ async fn measure(
             let client = Client {
                 id,
                 endpoint: running.endpoint.clone(),
-                topic: topic.clone(),
+                wire: wire.clone(),
                 load: load.clone(),
                 clients: agent.clients,
                 batch_records: agent.batch_records,
@@ -170,6 +174,7 @@ async fn measure(
         agent: running.own.as_ref().map_or(running.endpoint.url(), |_| {
             format!("{IN_PROCESS} ({})", running.endpoint.url())
         }),
+        protocol: wire.name(),
         topic: topic.as_str().to_string(),
         clients: agent.clients,
         batch_records: agent.batch_records,
@@ -187,19 +192,6 @@ async fn measure(
         first_failure: total.first_failure,
         e2e_ms: Percentiles::of(e2e),
     })
-}
-
-async fn create_topic(endpoint: &Arc<Endpoint>, topic: &TopicName, partitions: u32) -> CliResult {
-    let mut connection = Connection::open(endpoint.clone()).await?;
-    let body = serde_json::json!({ "name": topic.as_str(), "partitions": partitions });
-    let (status, answer) = connection
-        .call(Method::POST, "/v1/topics", Some(body.to_string().into()))
-        .await?;
-    if status != StatusCode::CREATED {
-        let answer = String::from_utf8_lossy(&answer);
-        return Err(format!("creating topic {topic} through the agent: {status} {answer}").into());
-    }
-    Ok(())
 }
 
 /// What one client did.
@@ -227,6 +219,22 @@ impl ClientFigures {
         self.first_failure = self.first_failure.take().or(other.first_failure);
     }
 
+    /// Counts an answered request of `count` records (`bytes` of payload, all the same size)
+    /// sent at `sent`: its latency if any record was committed, and its failures.
+    fn answered(&mut self, answer: Answer, count: u64, bytes: u64, sent: Instant) {
+        let committed = count.saturating_sub(answer.failed);
+        if committed > 0 {
+            self.latencies_ms
+                .push(sent.elapsed().as_secs_f64() * 1000.0);
+            self.records += committed;
+            self.bytes += bytes * committed / count;
+        }
+        match answer.failure {
+            Some((kind, detail)) => self.failure(kind, detail, count - committed),
+            None => self.failed += count - committed,
+        }
+    }
+
     fn failure(&mut self, status: String, detail: String, records: u64) {
         self.failed += records;
         *self.failures.entry(status).or_default() += 1;
@@ -238,7 +246,7 @@ impl ClientFigures {
 struct Client {
     id: usize,
     endpoint: Arc<Endpoint>,
-    topic: TopicName,
+    wire: Arc<Wire>,
     load: Load,
     clients: usize,
     batch_records: usize,
@@ -275,25 +283,19 @@ impl Client {
                 }
             }
             let n = figures.requests;
-            let partition = (self.id as u64 + n) % u64::from(self.load.partitions);
-            let path = format!("/v1/topics/{}/partitions/{partition}/records", self.topic);
+            let partition = ((self.id as u64 + n) % u64::from(self.load.partitions)) as u32;
             let sent_ns = self.t0.elapsed().as_nanos() as u64;
-            let (body, bytes) = self.body(n, count as usize, sent_ns);
+            let values = self.values(n, count as usize, sent_ns);
+            let bytes: u64 = values.iter().map(|v| v.len() as u64).sum();
             offered += bytes;
+            let request = self.wire.put(partition, &values);
             // The ack latency is the agent's: from the send of a built request to its answer.
             let sent = Instant::now();
             figures.requests += 1;
-            match connection.call(Method::POST, &path, Some(body)).await {
-                Ok((StatusCode::OK, _)) => {
-                    figures
-                        .latencies_ms
-                        .push(sent.elapsed().as_secs_f64() * 1000.0);
-                    figures.records += count;
-                    figures.bytes += bytes;
-                }
-                Ok((status, answer)) => {
-                    let detail = format!("{status}: {}", String::from_utf8_lossy(&answer));
-                    figures.failure(status.as_u16().to_string(), detail, count);
+            match connection.call(request).await {
+                Ok((status, body)) => {
+                    let answer = self.wire.answer(partition, status, &body, count);
+                    figures.answered(answer, count, bytes, sent);
                 }
                 Err(e) => {
                     figures.failure("connection".into(), e.to_string(), count);
@@ -312,29 +314,17 @@ impl Client {
         Duration::from_secs_f64((offered as f64 + phase) / rate_bytes_per_s)
     }
 
-    /// `{"records":[{"value":"<base64>"},...]}` of `count` records (each starting with the
-    /// send time, as on the library path), and their payload bytes.
-    fn body(&self, n: u64, count: usize, sent_ns: u64) -> (Bytes, u64) {
-        let size = self.load.record_bytes;
-        let mut json = String::with_capacity(24 + count * (size * 4 / 3 + 16));
-        json.push_str("{\"records\":[");
-        let mut bytes = 0u64;
-        for i in 0..count {
-            let seq = (self.id as u64 * 1_000_003 + n) * self.batch_records as u64 + i as u64;
-            let value = record(&self.pool, size, seq, sent_ns)
-                .value
-                .unwrap_or_default();
-            bytes += value.len() as u64;
-            json.push_str(if i == 0 {
-                "{\"value\":\""
-            } else {
-                ",{\"value\":\""
-            });
-            base64::engine::general_purpose::STANDARD.encode_string(&value, &mut json);
-            json.push_str("\"}");
-        }
-        json.push_str("]}");
-        (Bytes::from(json), bytes)
+    /// The values of `count` records, each starting with the send time, as on the library
+    /// path.
+    fn values(&self, n: u64, count: usize, sent_ns: u64) -> Vec<Bytes> {
+        (0..count)
+            .map(|i| {
+                let seq = (self.id as u64 * 1_000_003 + n) * self.batch_records as u64 + i as u64;
+                record(&self.pool, self.load.record_bytes, seq, sent_ns)
+                    .value
+                    .unwrap_or_default()
+            })
+            .collect()
     }
 }
 
@@ -358,7 +348,7 @@ mod tests {
         Client {
             id,
             endpoint: Arc::new(Endpoint::parse("http://127.0.0.1:1", None).unwrap()),
-            topic: load.topic.clone(),
+            wire: Arc::new(Wire::new(AgentProtocol::Http, load.topic.clone(), 1)),
             load,
             clients,
             batch_records: 100,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::header::{AUTHORIZATION, HOST};
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -68,28 +68,33 @@ impl Connection {
         Ok(Connection { sender, endpoint })
     }
 
-    /// Sends one request with a JSON body (or none) and reads the whole answer.
-    pub(crate) async fn call(
-        &mut self,
-        method: Method,
-        path: &str,
-        json: Option<Bytes>,
-    ) -> CliResult<(StatusCode, Bytes)> {
+    /// Sends one request and reads the whole answer.
+    pub(crate) async fn call(&mut self, call: AgentRequest) -> CliResult<(StatusCode, Bytes)> {
         let mut request = Request::builder()
-            .method(method)
-            .uri(path)
+            .method(call.method)
+            .uri(call.path)
             .header(HOST, self.endpoint.authority.as_str());
-        if json.is_some() {
-            request = request.header(CONTENT_TYPE, "application/json");
+        for (name, value) in call.headers {
+            request = request.header(*name, *value);
         }
         if let Some(token) = &self.endpoint.bearer {
             request = request.header(AUTHORIZATION, format!("Bearer {token}"));
         }
-        let request = request.body(Full::new(json.unwrap_or_default()))?;
+        let request = request.body(Full::new(call.body))?;
         self.sender.ready().await?;
         let answer = self.sender.send_request(request).await?;
         let status = answer.status();
         let body = answer.into_body().collect().await?.to_bytes();
         Ok((status, body))
     }
+}
+
+/// One request to the agent, as a protocol builds it (`super::protocol`).
+#[derive(Debug)]
+pub(crate) struct AgentRequest {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    /// Its headers besides `Host` and `Authorization`, e.g. `Content-Type`.
+    pub(crate) headers: &'static [(&'static str, &'static str)],
+    pub(crate) body: Bytes,
 }

@@ -10,11 +10,13 @@
 //! 4. catch-up read from offset 0;
 //! 5. ratios against the raw limits;
 //! 6. with `--agent`, the produce load again through the agent's HTTP API (`agent`), side by
-//!    side with the library path.
+//!    side with the library path: silt's own API or, with `--agent-protocol kinesis`, Kinesis'
+//!    `PutRecords` (`protocol`).
 
 mod agent;
 mod http;
 mod load;
+mod protocol;
 mod raw;
 mod report;
 mod stats;
@@ -30,7 +32,7 @@ use silt_core::store::{CountingStore, Storage};
 use silt_writer::WriterSettings;
 
 use crate::CliResult;
-use crate::args::{BenchArgs, Payload};
+use crate::args::{AgentProtocol, BenchArgs, Payload};
 use crate::out::out;
 use load::Load;
 use report::{AgentMeasured, Measured, Report, Slowest};
@@ -94,6 +96,13 @@ fn check(args: &BenchArgs) -> CliResult {
                 && args.agent_batch * (args.record_bytes * 4 / 3 + 32)
                     <= silt_agent::REQUEST_BYTES_MAX,
             "--agent-batch must be at least 1, and its base64 JSON body at most 8 MiB",
+        ),
+        (
+            args.agent_protocol != AgentProtocol::Kinesis
+                || (args.agent_batch <= silt_agent::PUT_RECORDS_MAX
+                    && args.agent_batch * (args.record_bytes + protocol::KINESIS_KEY_BYTES_MAX)
+                        <= silt_agent::PUT_RECORDS_BYTES_MAX),
+            "--agent-protocol kinesis: --agent-batch must be at most 500 records (Kinesis' PutRecords) and their data and partition keys at most 5 MiB",
         ),
     ];
     match rules.iter().find(|(ok, _)| !ok) {
@@ -195,10 +204,14 @@ async fn measure_agent(
         target: target.to_string(),
         clients: args.agent_clients,
         batch_records: args.agent_batch,
+        protocol: args.agent_protocol,
     };
     eprintln!(
-        "producing through the agent ({}; {} clients, {} records per request)...",
-        agent.target, agent.clients, agent.batch_records
+        "producing through the agent ({}, {}; {} clients, {} records per request)...",
+        agent.target,
+        agent.protocol.name(),
+        agent.clients,
+        agent.batch_records
     );
     let before = counting.counts();
     let produce = agent::produce(bench, &agent, load, pool).await?;

@@ -111,8 +111,8 @@ impl AgentReport {
         );
         let _ = writeln!(
             t,
-            "            {}; {} clients × {} records per request; {} requests",
-            a.agent, a.clients, a.batch_records, a.http_requests
+            "            {}, {} protocol; {} clients × {} records per request; {} requests",
+            a.agent, a.protocol, a.clients, a.batch_records, a.http_requests
         );
         let _ = writeln!(
             t,
@@ -338,6 +338,7 @@ fn settings(a: &BenchArgs, url: &str) -> serde_json::Value {
         "agent": a.agent,
         "agent_clients": a.agent.as_ref().map(|_| a.agent_clients),
         "agent_batch_records": a.agent.as_ref().map(|_| a.agent_batch),
+        "agent_protocol": a.agent.as_ref().map(|_| a.agent_protocol.name()),
     })
 }
 
