@@ -102,11 +102,9 @@ impl GroupMember {
     async fn rejoin(&mut self, now: Mono) -> Result<(), GroupError> {
         self.drop_all();
         if let (Some(instance_id), Some(doc)) = (&self.me.instance_id, &self.doc)
-            && doc
-                .value
-                .members
-                .iter()
-                .any(|m| m.instance_id.as_ref() == Some(instance_id))
+            && doc.value.members.iter().any(|m| {
+                m.instance_id.as_ref() == Some(instance_id) && m.member_id != self.me.member_id
+            })
         {
             return Err(GroupError::Replaced {
                 instance_id: instance_id.clone(),
