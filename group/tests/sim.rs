@@ -145,11 +145,8 @@ async fn process(
             .or_default()
             .push(start..next);
         positions.insert(a.partition.clone(), (a.lease_epoch, next));
-        match member.commit(&a.partition, next, "").await {
-            Err(GroupError::Fenced { .. }) => {
-                world.fenced.fetch_add(1, Ordering::SeqCst);
-            }
-            Ok(()) | Err(_) => {}
+        if let Err(GroupError::Fenced { .. }) = member.commit(&a.partition, next, "").await {
+            world.fenced.fetch_add(1, Ordering::SeqCst);
         }
     }
 }

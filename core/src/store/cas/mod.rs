@@ -90,7 +90,7 @@ pub enum Seen {
 
 /// Tells our write from others' in a record read back (by a write id and a version inside
 /// the document: an ETag's format differs between a PUT's answer and a GET's on some stores).
-pub trait Witness {
+pub trait Witness: Send + Sync {
     /// What `stored` (`None`: no record) says of our write.
     fn seen(&self, stored: Option<&Versioned>) -> Result<Seen>;
 }
