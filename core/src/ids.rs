@@ -148,15 +148,7 @@ impl TopicName {
     /// Validates `name`, or says what is wrong with it.
     pub fn new(name: impl Into<String>) -> Result<TopicName, InvalidInput> {
         let name = name.into();
-        let valid_chars = name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if name.is_empty()
-            || name.len() > TOPIC_NAME_LEN_MAX
-            || !valid_chars
-            || name == "."
-            || name == ".."
-        {
+        if !valid_name(&name) {
             return Err(InvalidInput::TopicName { name });
         }
         Ok(TopicName(name))
@@ -194,6 +186,66 @@ impl fmt::Display for TopicName {
     }
 }
 
+/// True for a name of 1 to 249 characters from `[a-zA-Z0-9._-]`, not `.` or `..`.
+fn valid_name(name: &str) -> bool {
+    let valid_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    !name.is_empty()
+        && name.len() <= TOPIC_NAME_LEN_MAX
+        && valid_chars
+        && name != "."
+        && name != ".."
+}
+
+/// A validated consumer group name: the rule of topic names, `[a-zA-Z0-9._-]{1,249}`, not
+/// `.` or `..` (it is a folder of the store, `groups/<group>/`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct GroupName(String);
+
+impl GroupName {
+    /// Validates `name`, or says what is wrong with it.
+    pub fn new(name: impl Into<String>) -> Result<GroupName, InvalidInput> {
+        let name = name.into();
+        if !valid_name(&name) {
+            return Err(InvalidInput::GroupName { name });
+        }
+        Ok(GroupName(name))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for GroupName {
+    type Error = InvalidInput;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        GroupName::new(s)
+    }
+}
+
+impl From<GroupName> for String {
+    fn from(g: GroupName) -> String {
+        g.0
+    }
+}
+
+impl FromStr for GroupName {
+    type Err = InvalidInput;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        GroupName::new(s)
+    }
+}
+
+impl fmt::Display for GroupName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Checks a partition count given when creating a topic.
 pub fn validate_partition_count(partitions: u32) -> Result<u32, InvalidInput> {
     if partitions == 0 || partitions > PARTITIONS_MAX {
@@ -216,6 +268,15 @@ mod tests {
         }
         for bad in ["", ".", "..", "a/b", "a b", "é", &"x".repeat(250)] {
             assert!(TopicName::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn group_names_follow_the_topic_rule() {
+        assert!(GroupName::new("billing.v2_x-1").is_ok());
+        for bad in ["", "..", "a/b", "a b"] {
+            let err = GroupName::new(bad).unwrap_err();
+            assert!(err.to_string().contains("group name"), "{err}");
         }
     }
 

@@ -10,13 +10,16 @@
 //! <root>/topics/<topic>/<partition:05>/cleaned-to       key compaction's checkpoint
 //! <root>/_probe/<id>                                    conditional-write capability probe
 //! <root>/_agent/secret                                  the agents' shared key (conditional create)
+//! <root>/groups/<group>/group.json                      consumer group document (docs/consumer-groups.md)
+//! <root>/groups/<group>/members/<member id>             a member's heartbeat
+//! <root>/groups/<group>/offsets/<topic>/<partition:05>  a partition's lease and committed offset
 //! <root>/tables/topic=<topic>/partition=<p>/dt=<yyyy-mm-dd>/<first:020>-<last:020>-<id>.parquet
 //!                                                       cold segments (Parquet)
 //! ```
 
 use object_store::path::Path;
 
-use crate::ids::{Day, ObjectId, Offset, PartitionId, TopicName};
+use crate::ids::{Day, GroupName, ObjectId, Offset, PartitionId, TopicName};
 use crate::manifest::SegmentEntry;
 
 /// Formats every key under one root prefix.
@@ -176,6 +179,42 @@ impl Keys {
         format!("{GRAVEYARD_SK_PREFIX}{id}")
     }
 
+    /// Folder of all consumer groups.
+    pub fn groups(&self) -> Path {
+        self.root.clone().join("groups")
+    }
+
+    /// Folder of one consumer group: the scope of its records (`crate::store::cas`).
+    pub fn group(&self, group: &GroupName) -> Path {
+        self.groups().join(group.as_str())
+    }
+
+    /// Name, within its group's folder, of the group document.
+    pub fn group_document_name() -> String {
+        "group.json".to_string()
+    }
+
+    /// Name, within its group's folder, of a member's heartbeat.
+    pub fn group_member_name(member: &str) -> String {
+        format!("members/{member}")
+    }
+
+    /// Prefix, within a group's folder, of its members' heartbeats.
+    pub fn group_members_prefix() -> String {
+        "members/".to_string()
+    }
+
+    /// Name, within its group's folder, of a partition's lease and committed offset.
+    pub fn group_offset_name(topic: &TopicName, partition: PartitionId) -> String {
+        format!("offsets/{topic}/{:05}", partition.0)
+    }
+
+    /// DynamoDB partition key of the items of a scope (a group's folder): the store's
+    /// namespace and the folder, as for partitions.
+    pub fn scope_pk(namespace: &str, scope: &Path) -> String {
+        format!("{namespace}/{scope}")
+    }
+
     /// A scratch object of the conditional-write probe.
     pub fn probe(&self, id: ObjectId) -> Path {
         self.root.clone().join("_probe").join(id.to_string())
@@ -225,6 +264,12 @@ mod tests {
             assert_eq!(Keys::object_id_of(key.filename().unwrap()), Some(id));
         }
         assert_eq!(Keys::object_id_of("notes.txt"), None);
+        let g = GroupName::new("billing").unwrap();
+        assert_eq!(keys.group(&g).as_ref(), "prefix/groups/billing");
+        assert_eq!(
+            Keys::group_offset_name(&t, PartitionId(7)),
+            "offsets/orders/00007"
+        );
         assert_eq!(
             keys.cold_segment(&t, PartitionId(7), Day(0), Offset(5), Offset(9), id)
                 .as_ref(),

@@ -13,6 +13,11 @@ pub enum InvalidInput {
         "invalid topic name {name:?}: use 1 to 249 characters from [a-zA-Z0-9._-], not \".\" or \"..\""
     )]
     TopicName { name: String },
+    /// A consumer group name outside `[a-zA-Z0-9._-]{1,249}`, or `.`/`..`.
+    #[error(
+        "invalid group name {name:?}: use 1 to 249 characters from [a-zA-Z0-9._-], not \".\" or \"..\""
+    )]
+    GroupName { name: String },
     /// A partition count outside `1..=max`.
     #[error("invalid partition count {partitions}: must be between 1 and {max}")]
     PartitionCount { partitions: u32, max: u32 },

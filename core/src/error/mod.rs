@@ -76,6 +76,16 @@ pub enum Error {
         waited_ms: u64,
         last_error: String,
     },
+    /// A conditional write of a small record (a consumer group's) whose outcome could not be
+    /// learned in time: it may or may not have landed.
+    #[error(
+        "write of {location} has an unknown outcome after {waited_ms} ms (last error: {last_error}); read it before retrying"
+    )]
+    CasIndeterminate {
+        location: String,
+        waited_ms: u64,
+        last_error: String,
+    },
     /// Too many writers raced for the partition; nothing was committed. Retry.
     #[error(
         "commit on partition {partition} lost {attempts} races in a row to other writers; nothing was committed: retry"
@@ -195,7 +205,9 @@ impl Error {
             | Error::TopicExists(_)
             | Error::TopicBeingDeleted(_) => ErrorKind::Invalid,
             Error::Rejected(r) => r.kind(),
-            Error::Indeterminate { .. } => ErrorKind::Indeterminate,
+            Error::Indeterminate { .. } | Error::CasIndeterminate { .. } => {
+                ErrorKind::Indeterminate
+            }
             Error::Contended { .. } | Error::TopicContended { .. } | Error::Dynamo { .. } => {
                 ErrorKind::Retryable
             }

@@ -14,6 +14,7 @@
 //! opened from a URL by [`Storage::open`].
 
 mod bounded;
+pub mod cas;
 mod chunk_cache;
 mod counting;
 #[cfg(feature = "dynamodb")]
@@ -26,6 +27,7 @@ mod object_index;
 mod object_topics;
 mod open;
 mod probe;
+mod read_back;
 mod resolve;
 mod s3_setup;
 mod secret;
@@ -35,13 +37,15 @@ pub use counting::{CountingStore, RequestCounts};
 #[cfg(all(feature = "dynamodb", feature = "test-util"))]
 pub(crate) use dynamo::item_codecs;
 #[cfg(feature = "dynamodb")]
-pub use dynamo::{DynamoManifestStore, LookupLimits, TABLE_KEY_SCHEMA, TIMESTAMP_LOOKUP_PAGES_MAX};
+pub use dynamo::{
+    DynamoCas, DynamoManifestStore, LookupLimits, TABLE_KEY_SCHEMA, TIMESTAMP_LOOKUP_PAGES_MAX,
+};
 pub use local_cas::LocalCasStore;
 pub use metered::MeteredStore;
 pub use object::ObjectManifestStore;
 pub use open::{DEFAULT_STORE_URL, Storage};
 pub use probe::probe_conditional_writes;
-pub use resolve::{COMMIT_RACES_MAX, COMMIT_RESOLVE_TIMEOUT};
+pub use resolve::{COMMIT_RACES_MAX, COMMIT_RESOLVE_TIMEOUT, WriteFailed};
 pub use secret::SECRET_BYTES;
 
 use std::fmt::Debug;

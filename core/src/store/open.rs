@@ -16,6 +16,7 @@ use object_store::path::Path;
 
 #[cfg(feature = "dynamodb")]
 use super::DynamoManifestStore;
+use super::cas::{CasStore, ObjectCas};
 use super::metered::MeteredStore;
 use super::missing::Guarded;
 use super::{
@@ -265,6 +266,16 @@ impl Storage {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Storage {
         self.clock = clock;
         self
+    }
+
+    /// The compare-and-swap store of small records (consumer groups): the DynamoDB manifest
+    /// table when manifests live there, else the object store.
+    pub fn cas(&self) -> Arc<dyn CasStore> {
+        #[cfg(feature = "dynamodb")]
+        if let Some(table) = &self.manifest_table {
+            return Arc::new(super::DynamoCas::new(table.clone(), self.clock.clone()));
+        }
+        Arc::new(ObjectCas::new(self.objects.clone()))
     }
 
     /// A fresh id for an object about to be uploaded. Its time part comes from the clock: the

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::missing::manifest_missing;
+use super::read_back::{self, ReadBackFailed};
 use super::{Committed, ManifestStore, Snapshot};
 use crate::clock;
 use crate::error::{Error, Result};
@@ -28,14 +29,14 @@ pub const COMMIT_RACES_MAX: u32 = 500;
 
 /// A conditional write that did not report success: it may still have taken effect.
 #[derive(Debug)]
-pub(super) struct WriteFailed {
+pub struct WriteFailed {
     /// The backend said another write got there first (412, 409, condition failed).
-    pub(super) lost_race: bool,
+    pub lost_race: bool,
     /// What the backend said.
-    pub(super) cause: String,
+    pub cause: String,
     /// The backend refused the write for a reason retrying cannot change (no permission):
     /// once a read-back shows it did not land, the commit fails with this at once.
-    pub(super) refused: Option<Error>,
+    pub refused: Option<Error>,
 }
 
 /// What a manifest backend offers the commit loop.
@@ -181,23 +182,22 @@ struct ReadBack<'a, B> {
 
 impl<B: ConditionalWrite> ReadBack<'_, B> {
     async fn read(&self, cause: &str) -> Result<Snapshot> {
-        let mut delay = Duration::from_millis(10);
-        loop {
-            let last_error = match self.backend.read_current(self.topic, self.p).await {
-                Ok(Some(s)) => return Ok(s),
-                // Manifests are never deleted: the one this commit started from is gone.
-                Ok(None) => {
-                    let evidence = format!("it vanished while a commit was resolved ({cause})");
-                    return Err(manifest_missing(self.backend, self.topic, self.p, evidence));
-                }
-                Err(e @ (Error::Corrupt(_) | Error::FutureFormat { .. })) => return Err(e),
-                Err(e) => e.to_string(),
-            };
-            if Instant::now() + delay > self.deadline {
-                return Err(self.indeterminate(last_error));
+        read_back::until(self.deadline, || self.read_once(cause))
+            .await
+            .map_err(|failed| match failed {
+                ReadBackFailed::Final(e) => e,
+                ReadBackFailed::OutOfTime(last_error) => self.indeterminate(last_error),
+            })
+    }
+
+    async fn read_once(&self, cause: &str) -> Result<Snapshot> {
+        match self.backend.read_current(self.topic, self.p).await? {
+            Some(s) => Ok(s),
+            // Manifests are never deleted: the one this commit started from is gone.
+            None => {
+                let evidence = format!("it vanished while a commit was resolved ({cause})");
+                Err(manifest_missing(self.backend, self.topic, self.p, evidence))
             }
-            clock::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(1));
         }
     }
 

@@ -7,6 +7,7 @@
 //! One table serves many stores: item keys start with the store's namespace (`s3://bucket`)
 //! and key prefix. The table's schema is [`TABLE_KEY_SCHEMA`]; `silt manifest init` creates it.
 
+mod cas;
 #[cfg(feature = "test-util")]
 pub(crate) mod item_codecs;
 mod items;
@@ -18,6 +19,7 @@ mod topics;
 mod upkeep;
 mod write;
 
+pub use cas::DynamoCas;
 pub use lookup::{LookupLimits, TIMESTAMP_LOOKUP_PAGES_MAX};
 pub use table::TABLE_KEY_SCHEMA;
 
