@@ -248,7 +248,12 @@ impl GroupConsumer {
             if left == 0 {
                 break;
             }
-            let records = cursor.next_batch(left).await?;
+            let mut records = cursor.next_batch(left).await?;
+            // At the end of what the cursor knew: revalidate its manifest once (a 304 when
+            // nothing was committed since).
+            if records.is_empty() && cursor.wait_for_more(Duration::ZERO).await? {
+                records = cursor.next_batch(left).await?;
+            }
             if records.is_empty() {
                 continue;
             }

@@ -34,7 +34,9 @@ macro_rules! suite {
                 full_graveyard_says_gc_first, metrics_count_a_known_workload,
                 kinesis_md5_topics_place_keys_as_kinesis_does,
                 deleted_topic_is_unknown_and_gc_removes_it,
-                topic_delete_racing_a_writer_loses_nothing_acknowledged);
+                topic_delete_racing_a_writer_loses_nothing_acknowledged,
+                group_members_split_fence_and_rejoin,
+                group_consumers_read_every_record_at_least_once);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

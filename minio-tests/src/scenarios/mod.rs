@@ -7,6 +7,7 @@ mod damage;
 mod faults;
 mod fencing;
 mod gc;
+mod groups;
 mod jobs;
 mod key_compaction;
 mod metrics;
@@ -32,6 +33,9 @@ pub use fencing::{
     conditional_append, exclusive_takeover_fences_old_writer, idle_leader_keeps_its_lease,
 };
 pub use gc::{gc_deletes_only_what_nothing_references, gc_orphan_sweep_lists_only_what_is_new};
+pub use groups::{
+    group_consumers_read_every_record_at_least_once, group_members_split_fence_and_rejoin,
+};
 pub use jobs::{
     jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing,
     key_compaction_next_to_a_writer_keeps_the_newest_per_key,
