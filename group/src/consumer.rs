@@ -122,7 +122,7 @@ impl GroupConsumer {
     }
 
     /// Commits `offset` (the next offset to read) for `partition`, conditioned on this
-    /// member's lease: refused below the committed offset, past the log end, or for a
+    /// member's lease: refused below the committed offset, outside the log, or for a
     /// partition not held ([`GroupError::Fenced`] if it was taken away).
     pub async fn commit(
         &mut self,
@@ -134,7 +134,17 @@ impl GroupConsumer {
             .manifests
             .read(&partition.topic, partition.partition)
             .await?;
-        let end = manifest.map_or(0, |m| m.manifest.next_offset.0);
+        let (start, end) = manifest.map_or((0, 0), |m| {
+            (m.manifest.log_start_offset.0, m.manifest.next_offset.0)
+        });
+        if offset < start {
+            let partition = partition.clone();
+            return Err(GroupError::OffsetBelowStart {
+                partition,
+                offset,
+                start,
+            });
+        }
         if offset > end {
             let partition = partition.clone();
             return Err(GroupError::OffsetBeyondEnd {

@@ -41,6 +41,15 @@ pub enum GroupError {
         offset: u64,
         end: u64,
     },
+    /// A commit below the log start: retention removed those records.
+    #[error(
+        "commit of offset {offset} on {partition} is below the log start {start}: retention removed those records; commit an offset from {start} on"
+    )]
+    OffsetBelowStart {
+        partition: TopicPartition,
+        offset: u64,
+        start: u64,
+    },
     /// No committed offset, and `auto_offset_reset` is `none`.
     #[error(
         "{partition} has no committed offset for this group and auto_offset_reset is none: commit an offset or choose earliest or latest"
@@ -75,6 +84,7 @@ impl GroupError {
             GroupError::NotOwner { .. }
             | GroupError::CommitBackwards { .. }
             | GroupError::OffsetBeyondEnd { .. }
+            | GroupError::OffsetBelowStart { .. }
             | GroupError::NoCommittedOffset { .. }
             | GroupError::Closed => ErrorKind::Invalid,
             GroupError::Contended { .. } => ErrorKind::Retryable,

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use silt_control::trim;
 use silt_core::error::{Error, ErrorKind};
-use silt_core::ids::{GroupName, PartitionId, TopicName};
+use silt_core::ids::{GroupName, Offset, PartitionId, TopicName};
 use silt_core::store::Storage;
 use silt_group::{GroupConsumer, GroupError, GroupMember, GroupSettings, OffsetReset};
 use silt_writer::Writer;
@@ -183,7 +184,7 @@ pub async fn group_consumers_read_every_record_at_least_once(storage: Storage) {
     c3.close().await.unwrap();
 }
 
-/// Unknown topics, bad names, commits backwards, past the log end or of partitions not held.
+/// Unknown topics, bad names, commits backwards, outside the log or of partitions not held.
 async fn bad_calls_are_typed(storage: &Storage, c: &mut GroupConsumer) {
     assert!(GroupName::new("a/b").is_err());
     let group = GroupName::new("other").unwrap();
@@ -206,6 +207,14 @@ async fn bad_calls_are_typed(storage: &Storage, c: &mut GroupConsumer) {
         let err = c.commit(&held.partition, offset).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
         assert!(err.to_string().contains(says), "{err}");
+    }
+    if end > 0 {
+        // Retention removes what was read: an offset below the new log start is refused.
+        let (topic, p) = (&held.partition.topic, held.partition.partition);
+        trim(storage, topic, p, Offset(end)).await.unwrap();
+        let err = c.commit(&held.partition, end - 1).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
+        assert!(err.to_string().contains("below the log start"), "{err}");
     }
     let mut other = held.partition.clone();
     other.topic = TopicName::new("elsewhere").unwrap();
