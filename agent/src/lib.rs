@@ -32,6 +32,6 @@ pub use kinesis::{
 };
 pub use serve::{AuthTokens, HEADER_TIMEOUT, ListenError, check_listen, serve};
 pub use service::{
-    LogService, POOLED_CURSORS_MAX, PartitionSummary, Placed, ReadBatch, ReadFrom, ReadRequest,
-    ServiceError, Tail, TopicSummary,
+    LogService, POOLED_CURSORS_MAX, PartitionSummary, Placed, Placement, ReadBatch, ReadFrom,
+    ReadRequest, ServiceError, Tail, TopicSummary,
 };

@@ -17,6 +17,7 @@ use crate::http::error::ApiError;
 use crate::http::path::{PartitionPath, Query, TopicPath};
 use crate::http::{AppState, json_ok};
 use crate::json::{Encoding, InputRecord, parse_record, strict};
+use crate::service::Placement;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -45,7 +46,12 @@ async fn append(
     let records = batch
         .records
         .into_iter()
-        .map(|r| (r.partition.map(PartitionId), r.record))
+        .map(|r| {
+            let placement = r
+                .partition
+                .map_or(Placement::ByKey, |p| Placement::Partition(PartitionId(p)));
+            (placement, r.record)
+        })
         .collect();
     let placed = state.service.append(&topic, records).await?;
     let mut first_error: Option<ApiError> = None;

@@ -93,6 +93,7 @@ impl Call<'_> {
     }
 }
 
+/// `e`, with an unknown topic in Kinesis' words.
 fn not_found(e: Error, topic: &TopicName) -> KinesisError {
     match e {
         Error::UnknownTopic(_) => streams::stream_not_found(topic),

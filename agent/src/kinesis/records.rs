@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use silt_core::ids::{Offset, PartitionId};
 use silt_core::limits::RECORD_BYTES_MAX;
 use silt_core::record::Record;
-use silt_core::topic::{TopicConfig, parse_hash_key, partition_for_hash_key};
+use silt_core::topic::parse_hash_key;
 use silt_reader::{Consumed, ReadError};
 use silt_writer::AppendError;
 
@@ -27,7 +27,7 @@ use crate::kinesis::input::{self, StreamRef, blob, in_range, seconds};
 use crate::kinesis::iterator::{ITERATOR_LIFETIME_MS, Position, Unsealed};
 use crate::kinesis::sequence::{parse_sequence_number, parse_shard_id, sequence_number, shard_id};
 use crate::kinesis::{Call, KinesisError};
-use crate::service::{ReadFrom, ReadRequest};
+use crate::service::{Placement, ReadFrom, ReadRequest};
 
 /// Records in one `PutRecords`, as in Kinesis.
 pub const PUT_RECORDS_MAX: usize = 500;
@@ -63,8 +63,7 @@ pub(crate) async fn put_record(call: &Call<'_>, body: Value) -> Result<Value, Ki
     if let Some(sequence) = &request.sequence_number_for_ordering {
         check_sequence_pattern("sequenceNumberForOrdering", sequence)?;
     }
-    let config = call.cached_topic(&topic).await?;
-    let placed = vec![record(call, &config, &request.entry, "")?];
+    let placed = vec![record(call, &request.entry, "")?];
     let (partition, offset) = call.service.append(&topic, placed).await?.remove(0);
     let offset = offset.map_err(KinesisError::from)?;
     Ok(json!({
@@ -94,15 +93,9 @@ pub(crate) async fn put_records(call: &Call<'_>, body: Value) -> Result<Value, K
         )));
     }
     let topic = request.stream.topic()?;
-    let config = call.cached_topic(&topic).await?;
     let mut records = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
-        records.push(record(
-            call,
-            &config,
-            entry,
-            &format!("records.{}.member.", i + 1),
-        )?);
+        records.push(record(call, entry, &format!("records.{}.member.", i + 1))?);
     }
     let bytes: usize = records.iter().map(|(_, r)| r.payload_bytes()).sum();
     if bytes > PUT_RECORDS_BYTES_MAX {
@@ -125,14 +118,13 @@ pub(crate) async fn put_records(call: &Call<'_>, body: Value) -> Result<Value, K
     Ok(json!({"FailedRecordCount": failed, "Records": results, "EncryptionType": "NONE"}))
 }
 
-/// The record an entry makes, and the partition its `ExplicitHashKey` names (if it has one);
-/// `member` prefixes the names in errors (`records.3.member.`).
+/// The record an entry makes, and where it goes: by its `ExplicitHashKey` if it has one, else
+/// by its key; `member` prefixes the names in errors (`records.3.member.`).
 fn record(
     call: &Call<'_>,
-    config: &TopicConfig,
     entry: &PutEntry,
     member: &str,
-) -> Result<(Option<PartitionId>, Record), KinesisError> {
+) -> Result<(Placement, Record), KinesisError> {
     let key = entry
         .partition_key
         .as_deref()
@@ -150,17 +142,14 @@ fn record(
             data.len() + key.len()
         )));
     }
-    let partition = match &entry.explicit_hash_key {
-        Some(text) => {
-            let hash_key = parse_hash_key(text).map_err(|_| {
-                KinesisError::invalid_argument(format!(
-                    "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was {:?}",
-                    text.chars().take(64).collect::<String>()
-                ))
-            })?;
-            Some(partition_for_hash_key(hash_key, config.partitions))
-        }
-        None => None,
+    let placement = match &entry.explicit_hash_key {
+        Some(text) => Placement::HashKey(parse_hash_key(text).map_err(|_| {
+            KinesisError::invalid_argument(format!(
+                "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was {:?}",
+                text.chars().take(64).collect::<String>()
+            ))
+        })?),
+        None => Placement::ByKey,
     };
     let record = Record {
         key: Some(Bytes::copy_from_slice(key.as_bytes())),
@@ -168,7 +157,7 @@ fn record(
         timestamp_ms: call.now_ms,
         headers: Vec::new(),
     };
-    Ok((partition, record))
+    Ok((placement, record))
 }
 
 /// A failed record's `ErrorCode`: throughput (retry it) or an internal failure.

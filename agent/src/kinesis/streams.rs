@@ -16,7 +16,7 @@ use silt_core::topic::{PartitionerKind, TopicConfig, TopicSettings, hash_key_ran
 
 use crate::kinesis::input::{self, StreamRef, in_range, seconds, stream_arn};
 use crate::kinesis::sequence::{parse_shard_id, sequence_number, shard_id};
-use crate::kinesis::{Call, KinesisError};
+use crate::kinesis::{Call, KinesisError, not_found};
 
 /// Shards of a stream created without `ShardCount` (Kinesis' on-demand streams start with 4).
 pub(crate) const ON_DEMAND_SHARDS: u32 = 4;
@@ -73,7 +73,7 @@ pub(crate) async fn delete_stream(call: &Call<'_>, body: Value) -> Result<Value,
     call.service
         .delete_topic(&topic)
         .await
-        .map_err(|e| not_found_as_kinesis(e, &topic))?;
+        .map_err(|e| not_found(e, &topic))?;
     Ok(json!({}))
 }
 
@@ -251,7 +251,7 @@ pub(crate) async fn change_retention(
             ..s.clone()
         })
         .await
-        .map_err(|e| not_found_as_kinesis(e, &topic))?;
+        .map_err(|e| not_found(e, &topic))?;
     Ok(json!({}))
 }
 
@@ -326,14 +326,6 @@ fn open_shards_token(token: &str) -> Result<(TopicName, u32), KinesisError> {
     let (last, name) = text.split_once(':').ok_or_else(bad)?;
     let topic = TopicName::new(name).map_err(|_| bad())?;
     Ok((topic, last.parse().map_err(|_| bad())?))
-}
-
-/// An unknown topic in Kinesis' words.
-fn not_found_as_kinesis(e: silt_core::error::Error, topic: &TopicName) -> KinesisError {
-    match e {
-        silt_core::error::Error::UnknownTopic(_) => stream_not_found(topic),
-        e => e.into(),
-    }
 }
 
 pub(crate) fn stream_not_found(topic: &TopicName) -> KinesisError {

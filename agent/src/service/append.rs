@@ -1,15 +1,27 @@
 //! Appends: to one partition atomically (optionally conditional on its next offset), or to a
-//! topic, each record placed by its partition, or its key (by the topic's partitioner: Kafka's
-//! murmur2 or Kinesis' MD5), or round-robin.
+//! topic, each record placed by its [`Placement`]: a partition, a Kinesis hash key, or its key
+//! (by the topic's partitioner: Kafka's murmur2 or Kinesis' MD5), or round-robin.
 
 use std::collections::BTreeMap;
 
 use futures::future::join_all;
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::record::Record;
+use silt_core::topic::partition_for_hash_key;
 use silt_writer::{AppendAck, AppendError};
 
 use crate::service::{LogService, ServiceError};
+
+/// Where a record of a topic append goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// This partition (refused if the topic does not have it).
+    Partition(PartitionId),
+    /// The partition whose Kinesis hash-key range holds this key (Kinesis' `ExplicitHashKey`).
+    HashKey(u128),
+    /// By the record's key with the topic's partitioner; round-robin without a key.
+    ByKey,
+}
 
 /// Where each record of a topic append went, in request order: its partition, and its offset
 /// or why it was not acknowledged. Records of one partition share one outcome.
@@ -44,13 +56,12 @@ impl LogService {
         Ok(ack?)
     }
 
-    /// Appends records to a topic: each goes to its `partition` if given, else by key, else
-    /// round-robin. The records of one partition are committed together, in request order;
+    /// Appends records to a topic, each where its [`Placement`] says. The records of one partition are committed together, in request order;
     /// partitions succeed or fail on their own (as Kafka's produce and Kinesis' PutRecords).
     pub async fn append(
         &self,
         topic: &TopicName,
-        records: Vec<(Option<PartitionId>, Record)>,
+        records: Vec<(Placement, Record)>,
     ) -> Result<Placed, ServiceError> {
         let writer = self
             .writer(topic)
@@ -60,12 +71,14 @@ impl LogService {
         let kind = writer.topic().settings.partitioner;
         let mut order = Vec::with_capacity(records.len());
         let mut groups: BTreeMap<PartitionId, Vec<Record>> = BTreeMap::new();
-        for (partition, record) in records {
-            let p = match partition {
-                Some(p) => writer.topic().check_partition(p)?,
-                None => self
-                    .partitioner
-                    .choose(kind, record.key.as_deref(), partitions),
+        for (placement, record) in records {
+            let p = match placement {
+                Placement::Partition(p) => writer.topic().check_partition(p)?,
+                Placement::HashKey(hash_key) => partition_for_hash_key(hash_key, partitions),
+                Placement::ByKey => {
+                    self.partitioner
+                        .choose(kind, record.key.as_deref(), partitions)
+                }
             };
             let group = groups.entry(p).or_default();
             order.push((p, group.len()));

@@ -13,7 +13,7 @@ mod error;
 mod read;
 mod topics;
 
-pub use append::Placed;
+pub use append::{Placed, Placement};
 pub use error::ServiceError;
 pub use read::{POOLED_CURSORS_MAX, ReadBatch, ReadFrom, ReadRequest, Tail};
 pub use topics::{PartitionSummary, TopicSummary};
