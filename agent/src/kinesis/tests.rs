@@ -164,3 +164,33 @@ async fn an_agent_with_credentials_never_serves_kinesis_unauthenticated() {
     let response = app.clone().call(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Past `--max-requests`, a Kinesis client gets the throttling error its SDK retries with
+/// backoff, not the HTTP API's 429 body (docs/kinesis.md).
+#[tokio::test]
+async fn a_full_agent_throttles_kinesis_clients_as_kinesis_does() {
+    let storage = Storage::open("memory://").await.unwrap();
+    let settings = HttpSettings {
+        concurrent_requests_max: 1,
+        ..HttpSettings::default()
+    };
+    let app = agent(&storage, settings).await;
+    ok(
+        &app,
+        "CreateStream",
+        json!({"StreamName": "s", "ShardCount": 1}),
+    )
+    .await;
+    // An open event stream holds the only slot.
+    let stream = Request::get("/v1/topics/s/partitions/0/records")
+        .header("accept", "text/event-stream")
+        .body(Body::empty())
+        .unwrap();
+    let stream = app.clone().call(stream).await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let (status, answer) = call(&app, "ListStreams", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["__type"], "ProvisionedThroughputExceededException");
+    drop(stream);
+    ok(&app, "ListStreams", json!({})).await;
+}
