@@ -62,14 +62,12 @@ fn at<'a>(report: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(report, |v, k| &v[k])
 }
 
-/// `--agent in-process` runs the same load through an agent the bench starts over its store,
-/// and reports the agent path's figures next to the library path's, with the comparison.
-#[test]
-fn bench_reports_the_agent_path_next_to_the_library_path() {
+/// A short bench with `--agent in-process` on `memory://` (3 clients × 50 records), with
+/// `extra` arguments; its table and its JSON report.
+fn agent_bench(extra: &[&str]) -> (String, Value) {
     let silt = Silt::new();
     let json = silt.dir.path().join("bench.json");
-    let path = json.to_str().unwrap();
-    let args = [
+    let mut args = vec![
         "--store",
         "memory://",
         "bench",
@@ -86,23 +84,40 @@ fn bench_reports_the_agent_path_next_to_the_library_path() {
         "--agent-batch",
         "50",
         "--json",
-        path,
+        json.to_str().unwrap(),
     ];
+    args.extend_from_slice(extra);
     let table = silt.ok(&args, "");
-    assert!(table.contains("agent/lib   throughput"), "{table}");
-    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    for key in [
-        "agent.mib_per_s",
-        "agent.records_per_s",
-        "agent.ack_ms.p50",
-        "agent.ack_ms.p99",
-        "agent.e2e_ms.p50",
-        "agent.put_per_gib",
-        "agent.vs_library.mib_per_s_ratio",
-    ] {
-        let value = at(&report, key);
+    let report = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    (table, report)
+}
+
+/// Asserts each figure at `keys` is a number above zero.
+fn assert_positive(report: &Value, keys: &[&str]) {
+    for key in keys {
+        let value = at(report, key);
         assert!(value.as_f64().is_some_and(|v| v > 0.0), "{key} = {value}");
     }
+}
+
+/// `--agent in-process` runs the same load through an agent the bench starts over its store,
+/// and reports the agent path's figures next to the library path's, with the comparison.
+#[test]
+fn bench_reports_the_agent_path_next_to_the_library_path() {
+    let (table, report) = agent_bench(&[]);
+    assert!(table.contains("agent/lib   throughput"), "{table}");
+    assert_positive(
+        &report,
+        &[
+            "agent.mib_per_s",
+            "agent.records_per_s",
+            "agent.ack_ms.p50",
+            "agent.ack_ms.p99",
+            "agent.e2e_ms.p50",
+            "agent.put_per_gib",
+            "agent.vs_library.mib_per_s_ratio",
+        ],
+    );
     let p50_diff = at(&report, "agent.vs_library.ack_p50_diff_ms")
         .as_f64()
         .unwrap();
@@ -132,45 +147,18 @@ fn bench_reports_the_agent_path_next_to_the_library_path() {
 /// made by `CreateStream`, one shard per request (checked in every answer), and reports it.
 #[test]
 fn bench_drives_the_agent_through_kinesis_put_records() {
-    let silt = Silt::new();
-    let json = silt.dir.path().join("bench.json");
-    let path = json.to_str().unwrap();
-    let args = [
-        "--store",
-        "memory://",
-        "bench",
-        "--seconds",
-        "0.5",
-        "--raw-seconds",
-        "0.1",
-        "--segment-mib",
-        "1",
-        "--partitions",
-        "2",
-        "--agent",
-        "in-process",
-        "--agent-protocol",
-        "kinesis",
-        "--agent-clients",
-        "3",
-        "--agent-batch",
-        "50",
-        "--json",
-        path,
-    ];
-    let table = silt.ok(&args, "");
+    let (table, report) = agent_bench(&["--partitions", "2", "--agent-protocol", "kinesis"]);
     assert!(table.contains("kinesis protocol"), "{table}");
-    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    for key in [
-        "agent.mib_per_s",
-        "agent.records_per_s",
-        "agent.ack_ms.p50",
-        "agent.ack_ms.p99",
-        "agent.e2e_ms.p50",
-    ] {
-        let value = at(&report, key);
-        assert!(value.as_f64().is_some_and(|v| v > 0.0), "{key} = {value}");
-    }
+    assert_positive(
+        &report,
+        &[
+            "agent.mib_per_s",
+            "agent.records_per_s",
+            "agent.ack_ms.p50",
+            "agent.ack_ms.p99",
+            "agent.e2e_ms.p50",
+        ],
+    );
     assert_eq!(report["agent"]["failed"], 0, "{}", report["agent"]);
     assert_eq!(report["agent"]["protocol"], "kinesis");
     assert_eq!(report["settings"]["agent_protocol"], "kinesis");
