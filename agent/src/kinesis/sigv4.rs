@@ -195,7 +195,8 @@ fn parse_authorization(header: &str) -> Result<Authorization<'_>, Refused> {
 fn canonical_request(request: &SignedRequest<'_>, signed_headers: &str) -> Result<String, Refused> {
     let mut text = format!("{}\n{}\n", request.method, request.path);
     let mut query: Vec<&str> = request.query.split('&').filter(|p| !p.is_empty()).collect();
-    query.sort_unstable();
+    // Sorted by name, then value (not as whole `name=value` strings: `a-b=1` sorts after `a=1`).
+    query.sort_unstable_by_key(|pair| pair.split_once('=').unwrap_or((pair, "")));
     text.push_str(&query.join("&"));
     text.push('\n');
     for name in signed_headers.split(';') {
@@ -361,6 +362,18 @@ mod tests {
             verify(&keys, &signed(&method, &headers), EXAMPLE_MS),
             Err(Refused::Missing)
         );
+    }
+
+    /// SigV4 sorts query parameters by name, then value, not as `name=value` strings.
+    #[test]
+    fn query_parameters_are_sorted_by_name_then_value() {
+        let (_, headers, method) = example();
+        let request = SignedRequest {
+            query: "a-b=1&a=2&a=1",
+            ..signed(&method, &headers)
+        };
+        let canonical = canonical_request(&request, "host").unwrap();
+        assert_eq!(canonical.lines().nth(2), Some("a=1&a=2&a-b=1"));
     }
 
     #[test]
