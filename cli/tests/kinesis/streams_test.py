@@ -239,6 +239,13 @@ class Streams(KinesisTest):
         self.assertNotIn(names[0], listed)
         self.assertIn(names[1], listed)
 
+    def test_iterator_of_a_deleted_stream_is_not_found(self):
+        name = self.stream()
+        self.put_some(name)
+        it = self.iterator(name, shard_id(0))
+        self.k.delete_stream(StreamName=name)
+        self.refused("ResourceNotFoundException", self.k.get_records, ShardIterator=it)
+
     def all_stream_names(self):
         listed, start = [], None
         for _ in range(1000):  # a shared server may hold other runs' streams
