@@ -199,11 +199,6 @@ impl Keys {
         format!("members/{member}")
     }
 
-    /// Prefix, within a group's folder, of its members' heartbeats.
-    pub fn group_members_prefix() -> String {
-        "members/".to_string()
-    }
-
     /// Name, within its group's folder, of a partition's lease and committed offset.
     pub fn group_offset_name(topic: &TopicName, partition: PartitionId) -> String {
         format!("offsets/{topic}/{:05}", partition.0)

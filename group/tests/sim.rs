@@ -32,7 +32,7 @@ use silt_group::records::{GroupDocument, Lease};
 use silt_group::{GroupError, GroupMember, GroupSettings, MemberId, TopicPartition};
 use tokio::time::Instant;
 
-use common::audit::{AuditStore, check_leases};
+use common::audit::{audit_leases, check_leases};
 use common::sim_clock::SimClock;
 
 const PARTITIONS: u32 = 12;
@@ -170,8 +170,8 @@ fn faults() -> Vec<Rule> {
 }
 
 async fn simulate(seed: u64) {
-    let audit = AuditStore::new(Arc::new(InMemory::new()));
-    let flaky = FlakyStore::new(audit.clone(), seed);
+    let flaky = FlakyStore::new(Arc::new(InMemory::new()), seed);
+    let audit = audit_leases(&flaky);
     let clock = Arc::new(SimClock::new(1_800_000_000_000, seed));
     let storage =
         Storage::over(flaky.clone(), Path::default(), "memory://").with_clock(clock.clone());
@@ -249,7 +249,7 @@ async fn simulate(seed: u64) {
     for task in tasks {
         task.await.unwrap();
     }
-    check_leases(&audit.leases.lock().unwrap());
+    check_leases(&audit.lock().unwrap());
     check_processed(&world).await;
     let fenced = world.fenced.load(Ordering::SeqCst);
     println!(

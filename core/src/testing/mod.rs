@@ -132,11 +132,15 @@ impl Rule {
     }
 }
 
+/// Told of every PUT the inner store accepted: its key and body.
+pub type PutObserver = Box<dyn Fn(&Path, &[u8]) + Send + Sync>;
+
 /// Wraps an `ObjectStore` and injects faults by [`Rule`]s.
 pub struct FlakyStore {
     inner: Arc<dyn ObjectStore>,
     rules: Mutex<(Vec<Rule>, StdRng)>,
     injected: AtomicU64,
+    observer: Mutex<Option<PutObserver>>,
 }
 
 impl fmt::Debug for FlakyStore {
@@ -158,7 +162,38 @@ impl FlakyStore {
             inner,
             rules: Mutex::new((Vec::new(), StdRng::seed_from_u64(seed))),
             injected: AtomicU64::new(0),
+            observer: Mutex::new(None),
         })
+    }
+
+    /// Calls `observer` with every PUT the inner store accepted, in the order it accepted
+    /// them, including those whose answer a fault then replaced with an error: the history a
+    /// test checks invariants on.
+    pub fn observe_puts(&self, observer: impl Fn(&Path, &[u8]) + Send + Sync + 'static) {
+        if let Ok(mut slot) = self.observer.lock() {
+            *slot = Some(Box::new(observer));
+        }
+    }
+
+    /// Makes the PUT on the inner store and tells the observer, if any, once it is accepted.
+    async fn put_observed(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        let observed = self.observer.lock().is_ok_and(|o| o.is_some());
+        let body: Vec<u8> = match observed {
+            true => payload.iter().flat_map(|b| b.iter().copied()).collect(),
+            false => Vec::new(),
+        };
+        let put = self.inner.put_opts(location, payload, opts).await?;
+        if let Ok(slot) = self.observer.lock()
+            && let Some(observer) = slot.as_ref()
+        {
+            observer(location, &body);
+        }
+        Ok(put)
     }
 
     /// Replaces the rules (an empty list heals the store).
@@ -244,12 +279,7 @@ impl ObjectStore for FlakyStore {
             PutMode::Update(_) => Call::PutUpdate,
         };
         let fault = self.pick(call, location);
-        with_fault(
-            fault,
-            location,
-            self.inner.put_opts(location, payload, opts),
-        )
-        .await
+        with_fault(fault, location, self.put_observed(location, payload, opts)).await
     }
 
     async fn put_multipart_opts(

@@ -1,5 +1,5 @@
-//! Shared by the group tests: a store stack that records accepted lease writes under
-//! injected faults.
+//! Shared by the group tests: a record of the lease writes the store accepted under injected
+//! faults, and a clock whose ids are seeded.
 
 #![allow(dead_code)]
 
