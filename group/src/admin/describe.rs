@@ -171,12 +171,14 @@ impl GroupAdmin {
             .target
             .iter()
             .flat_map(|(topic, owners)| {
-                owners.iter().enumerate().filter_map(move |(p, owner)| {
-                    (owner.as_ref() == Some(&member.member_id)).then(|| TopicPartition {
+                owners
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, owner)| owner.as_ref() == Some(&member.member_id))
+                    .map(move |(p, _)| TopicPartition {
                         topic: topic.clone(),
                         partition: PartitionId(p as u32),
                     })
-                })
             })
             .collect();
         Ok(MemberDescription {

@@ -2,11 +2,12 @@
 //! joined; describe gives Kafka's columns (committed offset, log end, lag, holder); offsets
 //! are reset and a group deleted only while it has no members; a reset creates a group that
 //! its first member starts from; unknown groups and out-of-range offsets get typed errors; a
-//! group idle for 7 days is swept, one used since is kept.
+//! group idle for 7 days is swept by `gc run`, one used since is kept.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use silt_control::{GcOptions, run_gc};
 use silt_core::ids::{GroupName, PartitionId, TopicName};
 use silt_core::store::Storage;
 use silt_core::testing::ManualClock;
@@ -49,7 +50,7 @@ pub async fn group_admin_lists_describes_resets_and_deletes(storage: Storage) {
         .unwrap()
         .partition;
     member.commit(&p0, 40, "checkpoint").await.unwrap();
-    assert_eq!(admin.list().await.unwrap(), [group.clone()]);
+    assert_eq!(admin.list().await.unwrap(), std::slice::from_ref(&group));
     let described = admin.describe(&group).await.unwrap();
     assert_eq!(described.state, GroupState::Stable);
     assert_eq!(described.members.len(), 1);
@@ -81,7 +82,7 @@ pub async fn group_admin_lists_describes_resets_and_deletes(storage: Storage) {
     );
 
     resets(&storage, &admin, &group, &name).await;
-    idle_sweep(&admin, &clock, &group).await;
+    idle_sweep(&storage, &admin, &clock, &group).await;
     assert!(admin.list().await.unwrap().is_empty());
     assert!(matches!(
         admin.delete(&group).await,
@@ -149,7 +150,7 @@ async fn resets(storage: &Storage, admin: &GroupAdmin, group: &GroupName, name: 
 }
 
 /// Kept until 7 days after its last use, then named by a dry run and swept.
-async fn idle_sweep(admin: &GroupAdmin, clock: &ManualClock, group: &GroupName) {
+async fn idle_sweep(storage: &Storage, admin: &GroupAdmin, clock: &ManualClock, group: &GroupName) {
     assert_eq!(GROUP_IDLE_MS, WEEK_MS);
     let week = Duration::from_millis(WEEK_MS as u64);
     clock.advance(WEEK_MS - 60_000);
@@ -157,13 +158,12 @@ async fn idle_sweep(admin: &GroupAdmin, clock: &ManualClock, group: &GroupName) 
     clock.advance(120_000);
     assert_eq!(
         admin.delete_idle(week, true).await.unwrap(),
-        [group.clone()]
+        std::slice::from_ref(group)
     );
     assert!(admin.describe(group).await.is_ok());
-    assert_eq!(
-        admin.delete_idle(week, false).await.unwrap(),
-        [group.clone()]
-    );
+    // `gc run` over every topic sweeps it.
+    let gc = run_gc(storage, &GcOptions::default()).await.unwrap();
+    assert_eq!(gc.groups_deleted, 1, "{gc:?}");
     assert!(matches!(
         admin.describe(group).await,
         Err(GroupError::UnknownGroup { .. })
