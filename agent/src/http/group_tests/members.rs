@@ -262,3 +262,44 @@ async fn a_member_not_polled_leaves_and_frees_its_place() {
         "{message}"
     );
 }
+
+/// A stopping agent's members leave their groups (their partitions move at once, not after
+/// the session timeout), and a poll waiting on one ends with what it has.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn members_leave_their_groups_when_the_agent_stops() {
+    let api = Api::new(8).await;
+    api.topic("shutdown", 2, 0).await;
+    let member = api.join("closing", json!({"topics": ["shutdown"]})).await;
+    api.settle("closing", &[&member], &[2]).await;
+    let waiting = {
+        let app = api.app.clone();
+        let uri = format!("/v1/groups/closing/members/{member}/records?wait=60");
+        tokio::spawn(async move {
+            let request = axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            tower::ServiceExt::oneshot(app, request).await.unwrap()
+        })
+    };
+    tokio::task::yield_now().await;
+    let started = tokio::time::Instant::now();
+    api.service.close().await;
+    let answer = waiting.await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "the poll ended early"
+    );
+
+    let group = GroupName::new("closing").unwrap();
+    let topics = [TopicName::new("shutdown").unwrap()];
+    let storage = api.service.storage();
+    let settings = GroupSettings::default();
+    let next = GroupMember::join(storage, &group, &topics, settings, HEARTBEAT)
+        .await
+        .unwrap();
+    let members = &next.document().unwrap().members;
+    assert_eq!(members.len(), 1, "only the new member: {members:?}");
+    let gone = api.poll("closing", &member).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.body);
+}
