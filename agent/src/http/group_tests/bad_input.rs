@@ -180,3 +180,32 @@ async fn unknown_busy_and_unserved_members_are_typed() {
             .contains("long-running")
     );
 }
+
+/// The group routes sit behind the same bearer-token check as every other route.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn group_routes_need_a_token_when_the_agent_has_tokens() {
+    let storage = silt_core::store::Storage::open("memory://").await.unwrap();
+    let service = crate::service::LogService::new(storage, Default::default()).unwrap();
+    let settings = crate::http::HttpSettings {
+        auth: Some(crate::serve::AuthTokens::parse("a-token-of-16-chars-or-more").unwrap()),
+        ..Default::default()
+    };
+    let app = crate::http::router(std::sync::Arc::new(service), settings);
+    for (method, uri) in [
+        ("POST", "/v1/groups/g/members"),
+        ("GET", "/v1/groups/g/members/m/records"),
+        ("POST", "/v1/groups/g/members/m/offsets"),
+        ("GET", "/v1/groups/g/members/m"),
+        ("DELETE", "/v1/groups/g/members/m"),
+    ] {
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(axum::body::Body::from(r#"{"topics":["t"]}"#))
+            .unwrap();
+        let answer = tower::ServiceExt::oneshot(app.clone(), request)
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{method} {uri}");
+    }
+}
