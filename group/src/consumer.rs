@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::error::GroupError;
-use crate::ids::TopicPartition;
+use crate::ids::{MemberId, TopicPartition};
 use crate::member::{Assignment, Event, GroupMember};
 use crate::settings::{GroupSettings, OffsetReset};
 
@@ -102,6 +102,18 @@ impl GroupConsumer {
     /// Up to `max_records` records of the partitions held, waiting up to `wait` for some, and
     /// the assignment changes since the last poll.
     pub async fn poll(&mut self, max_records: usize, wait: Duration) -> Result<Polled, GroupError> {
+        self.poll_within(max_records, usize::MAX, wait).await
+    }
+
+    /// [`GroupConsumer::poll`] that also bounds the records' payload (keys, values, headers):
+    /// it stops reading once they reach `max_bytes`, so a poll returns at most `max_bytes`
+    /// plus one record, and at least one record when there is one.
+    pub async fn poll_within(
+        &mut self,
+        max_records: usize,
+        max_bytes: usize,
+        wait: Duration,
+    ) -> Result<Polled, GroupError> {
         if let Some(e) = self.ended() {
             return Err(e);
         }
@@ -112,7 +124,7 @@ impl GroupConsumer {
         self.sync_cursors(&assignment).await?;
         let deadline = Instant::now() + wait;
         loop {
-            let batches = self.read(max_records).await?;
+            let batches = self.read(max_records, max_bytes).await?;
             if !batches.is_empty() || Instant::now() >= deadline {
                 return Ok(Polled { events, batches });
             }
@@ -121,13 +133,14 @@ impl GroupConsumer {
         }
     }
 
-    /// Commits `offset` (the next offset to read) for `partition`, conditioned on this
-    /// member's lease: refused below the committed offset, outside the log, or for a
+    /// Commits `offset` (the next offset to read) and `metadata` for `partition`, conditioned
+    /// on this member's lease: refused below the committed offset, outside the log, or for a
     /// partition not held ([`GroupError::Fenced`] if it was taken away).
     pub async fn commit(
         &mut self,
         partition: &TopicPartition,
         offset: u64,
+        metadata: &str,
     ) -> Result<(), GroupError> {
         let manifest = self
             .storage
@@ -154,7 +167,13 @@ impl GroupConsumer {
             });
         }
         let mut member = self.shared.member.lock().await;
-        member.commit(partition, offset, "").await
+        member.commit(partition, offset, metadata).await
+    }
+
+    /// This member's id in the group document now: a new one after it was removed (expired)
+    /// and joined again by itself.
+    pub async fn member_id(&self) -> MemberId {
+        self.shared.member.lock().await.member_id().clone()
     }
 
     /// The partitions held now.
@@ -176,7 +195,11 @@ impl GroupConsumer {
         member.leave().await
     }
 
-    fn ended(&self) -> Option<GroupError> {
+    /// Why this member ended, once it did: it was not polled for `max_poll_interval_ms` and
+    /// left the group ([`GroupError::Closed`], or the error its leave met), or a newer
+    /// incarnation with its instance id replaced it ([`GroupError::Replaced`]). An ended
+    /// member holds nothing and answers every poll with that error: join again.
+    pub fn ended(&self) -> Option<GroupError> {
         self.shared.ended.lock().ok().and_then(|e| e.clone())
     }
 
@@ -250,24 +273,31 @@ impl GroupConsumer {
         }
     }
 
-    /// Reads up to `max_records` across the open cursors, in partition order.
-    async fn read(&mut self, max_records: usize) -> Result<Vec<Batch>, GroupError> {
+    /// Reads up to `max_records` and `max_bytes` of payload (plus one record) across the
+    /// open cursors, in partition order.
+    async fn read(
+        &mut self,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Batch>, GroupError> {
         let mut batches = Vec::new();
-        let mut left = max_records;
+        let (mut left, mut bytes_left) = (max_records, max_bytes);
         for (tp, (_, cursor)) in &mut self.cursors {
-            if left == 0 {
+            if left == 0 || bytes_left == 0 {
                 break;
             }
-            let mut records = cursor.next_batch(left).await?;
+            let mut records = cursor.next_batch_within(left, bytes_left).await?;
             // At the end of what the cursor knew: revalidate its manifest once (a 304 when
             // nothing was committed since).
             if records.is_empty() && cursor.wait_for_more(Duration::ZERO).await? {
-                records = cursor.next_batch(left).await?;
+                records = cursor.next_batch_within(left, bytes_left).await?;
             }
             if records.is_empty() {
                 continue;
             }
             left -= records.len();
+            let bytes: usize = records.iter().map(|c| c.record.payload_bytes()).sum();
+            bytes_left = bytes_left.saturating_sub(bytes);
             self.returned.insert(tp.clone(), cursor.position().0);
             batches.push(Batch {
                 partition: tp.clone(),
@@ -275,6 +305,14 @@ impl GroupConsumer {
             });
         }
         Ok(batches)
+    }
+}
+
+impl Drop for GroupConsumer {
+    /// A consumer dropped without [`GroupConsumer::close`] stops heartbeating: its peers
+    /// remove it after the session timeout and take its partitions.
+    fn drop(&mut self) {
+        self.ticker.abort();
     }
 }
 
