@@ -217,6 +217,9 @@ impl From<GroupError> for ApiError {
                 on(bad, "no_committed_offset", &partition)
             }
             GroupError::Closed => ApiError::new(StatusCode::NOT_FOUND, "unknown_member", message),
+            GroupError::UnknownGroup { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_group", message)
+            }
             GroupError::Store(e) => e.into(),
             GroupError::Read(e) => e.into(),
             // Replaced, Contended, and what comes later: by what the caller must do.

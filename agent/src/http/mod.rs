@@ -7,6 +7,7 @@
 mod append;
 mod body;
 mod error;
+mod group_admin;
 mod group_records;
 #[cfg(test)]
 mod group_tests;
@@ -107,6 +108,7 @@ pub fn router(service: Arc<LogService>, settings: HttpSettings) -> Router {
         .merge(append::routes())
         .merge(read::routes())
         .merge(groups::routes())
+        .merge(group_admin::routes())
         .route("/metrics", get(metrics))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

@@ -103,7 +103,8 @@ async fn two_members_split_four_partitions_and_a_leavers_go_to_the_other() {
     );
 }
 
-/// A committed offset (with its metadata) is where the next member of the group starts.
+/// A committed offset (with its metadata) is where the next member of the group starts, and
+/// what the group's description shows, with the lag.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_committed_offset_is_where_the_next_member_starts() {
     let api = Api::new(8).await;
@@ -127,6 +128,25 @@ async fn a_committed_offset_is_where_the_next_member_starts() {
     assert_eq!(
         (p2["partition"].as_u64(), p2["committed_offset"].as_u64()),
         (Some(2), Some(7))
+    );
+    // The group as `silt group describe --json` shows it: offsets, lag, holder.
+    let listed = api.send("GET", "/v1/groups", None).await;
+    assert_eq!(listed.body, json!({"groups": ["audit"]}));
+    let group = api.send("GET", "/v1/groups/audit", None).await;
+    assert_eq!(group.status, StatusCode::OK, "{}", group.body);
+    let p2 = &group.body["partitions"][2];
+    assert_eq!(
+        (&p2["current_offset"], &p2["log_end_offset"], &p2["lag"]),
+        (&json!(7), &json!(10), &json!(3))
+    );
+    assert_eq!(
+        (&p2["consumer_id"], &p2["metadata"]),
+        (&json!(first), &json!("batch 9"))
+    );
+    let unknown = api.send("GET", "/v1/groups/nobody", None).await;
+    assert_eq!(
+        (unknown.status, &unknown.body["code"]),
+        (StatusCode::NOT_FOUND, &json!("unknown_group"))
     );
     let left = api
         .send("DELETE", &format!("/v1/groups/audit/members/{first}"), None)
