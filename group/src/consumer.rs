@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::error::GroupError;
-use crate::ids::TopicPartition;
+use crate::ids::{MemberId, TopicPartition};
 use crate::member::{Assignment, Event, GroupMember};
 use crate::settings::{GroupSettings, OffsetReset};
 
@@ -155,6 +155,11 @@ impl GroupConsumer {
         }
         let mut member = self.shared.member.lock().await;
         member.commit(partition, offset, "").await
+    }
+
+    /// This member's id now: a new one after it was removed from the group and joined again.
+    pub async fn member_id(&self) -> MemberId {
+        self.shared.member.lock().await.member_id().clone()
     }
 
     /// The partitions held now.
