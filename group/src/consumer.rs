@@ -255,7 +255,10 @@ impl GroupConsumer {
         }
     }
 
-    /// Reads up to `max_records` across the open cursors, in partition order.
+    /// Reads up to `max_records` across the open cursors, in partition order. A cursor that
+    /// fails after others returned records ends the read with those: they moved their
+    /// cursors and count as returned, so they must reach the caller (the failing cursor did
+    /// not move and is read again next poll).
     async fn read(&mut self, max_records: usize) -> Result<Vec<Batch>, GroupError> {
         let mut batches = Vec::new();
         let mut left = max_records;
@@ -263,12 +266,14 @@ impl GroupConsumer {
             if left == 0 {
                 break;
             }
-            let mut records = cursor.next_batch(left).await?;
-            // At the end of what the cursor knew: revalidate its manifest once (a 304 when
-            // nothing was committed since).
-            if records.is_empty() && cursor.wait_for_more(Duration::ZERO).await? {
-                records = cursor.next_batch(left).await?;
-            }
+            let records = match next_records(cursor, left).await {
+                Ok(records) => records,
+                Err(e) if batches.is_empty() => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(partition = %tp, error = %e, "read failed; retrying next poll");
+                    break;
+                }
+            };
             if records.is_empty() {
                 continue;
             }
@@ -281,6 +286,16 @@ impl GroupConsumer {
         }
         Ok(batches)
     }
+}
+
+/// The next records of `cursor`, up to `max`. At the end of what the cursor knew, its manifest
+/// is revalidated once (a 304 when nothing was committed since).
+async fn next_records(cursor: &mut Cursor, max: usize) -> Result<Vec<Consumed>, ReadError> {
+    let records = cursor.next_batch(max).await?;
+    if records.is_empty() && cursor.wait_for_more(Duration::ZERO).await? {
+        return cursor.next_batch(max).await;
+    }
+    Ok(records)
 }
 
 /// Ticks the member every heartbeat interval until it ends: a newer incarnation replaced it,
