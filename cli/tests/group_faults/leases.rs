@@ -15,9 +15,10 @@ use silt_core::store::Storage;
 use silt_core::store::cas::{CasKey, CasStore};
 pub(crate) use silt_group::records::Lease;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 /// How often the sampler reads every lease.
-const SAMPLE_EVERY: Duration = Duration::from_millis(200);
+const SAMPLE_EVERY: Duration = Duration::from_millis(500);
 
 /// A group's lease records.
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub(crate) struct Leases {
     scope: Path,
     topic: TopicName,
     partitions: u32,
+    /// The longest single read so far: a store that stalls stalls the members too.
+    slowest: Arc<Mutex<Duration>>,
 }
 
 impl Leases {
@@ -35,21 +38,37 @@ impl Leases {
             scope: storage.keys.group(&GroupName::new(group).unwrap()),
             topic: TopicName::new(topic).unwrap(),
             partitions,
+            slowest: Arc::default(),
         }
     }
 
     /// Every partition's lease (`None`: never taken), in partition order.
     pub(crate) async fn read(&self) -> Vec<Option<Lease>> {
-        let mut leases = Vec::new();
-        for p in 0..self.partitions {
+        let all: Vec<usize> = (0..self.partitions as usize).collect();
+        self.read_some(&all).await
+    }
+
+    /// The leases of `partitions` (`None`: never taken), in partition order; the others `None`.
+    pub(crate) async fn read_some(&self, partitions: &[usize]) -> Vec<Option<Lease>> {
+        let mut leases = vec![None; self.partitions as usize];
+        for &p in partitions {
             let key = CasKey {
                 scope: self.scope.clone(),
-                name: Keys::group_offset_name(&self.topic, PartitionId(p)),
+                name: Keys::group_offset_name(&self.topic, PartitionId(p as u32)),
             };
+            let started = Instant::now();
             let found = self.cas.get(&key).await.unwrap();
-            leases.push(found.map(|f| serde_json::from_slice::<Lease>(&f.body).unwrap()));
+            let took = started.elapsed();
+            let mut slowest = self.slowest.lock().unwrap();
+            *slowest = (*slowest).max(took);
+            leases[p] = found.map(|f| serde_json::from_slice::<Lease>(&f.body).unwrap());
         }
         leases
+    }
+
+    /// The longest single lease read so far.
+    pub(crate) fn slowest_read(&self) -> Duration {
+        *self.slowest.lock().unwrap()
     }
 }
 
