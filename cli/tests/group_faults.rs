@@ -13,12 +13,14 @@
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
 mod common;
+#[path = "group_faults/failover.rs"]
+mod failover;
 #[path = "group_faults/fleet.rs"]
 mod fleet;
 #[path = "group_faults/leases.rs"]
 mod leases;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::Duration;
 
@@ -30,10 +32,11 @@ use silt_core::store::{DynamoManifestStore, Storage};
 use tokio::time::Instant;
 
 use common::{Backend, Cli, Silt};
+use failover::{Failover, kill, summary, zombie};
 use fleet::{Fleet, Member, Producer};
 use leases::{Leases, Sampler, held_by};
 
-const TOPIC: &str = "numbers";
+pub(crate) const TOPIC: &str = "numbers";
 const GROUP: &str = "counters";
 const PARTITIONS: u32 = 12;
 const MEMBERS: usize = 4;
@@ -43,14 +46,14 @@ const AUTO_COMMIT_MS: u64 = 1_000;
 /// SIGKILLs (the SIGSTOP comes after the first).
 const KILLS: usize = 3;
 /// The failover bound of docs/consumer-groups.md §5.
-const BOUND: Duration = Duration::from_millis(SESSION_MS + 2 * HEARTBEAT_MS);
+pub(crate) const BOUND: Duration = Duration::from_millis(SESSION_MS + 2 * HEARTBEAT_MS);
 /// What the test accepts: the bound, one more heartbeat for the new owners to look, and
 /// room for a slow shared machine. A fallback to the 30 s handoff timeout would exceed it.
-const LIMIT: Duration = Duration::from_millis(2 * (SESSION_MS + 2 * HEARTBEAT_MS));
+pub(crate) const LIMIT: Duration = Duration::from_millis(2 * (SESSION_MS + 2 * HEARTBEAT_MS));
 /// How often a wait reads every lease; one that reads a few or none looks more often. Kept
 /// low for moto, which answers one request at a time for everyone.
 const ALL_EVERY: Duration = Duration::from_millis(250);
-const FEW_EVERY: Duration = Duration::from_millis(100);
+pub(crate) const FEW_EVERY: Duration = Duration::from_millis(100);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_and_paused_members_on_seaweedfs() {
@@ -66,18 +69,6 @@ async fn killed_and_paused_members_with_dynamodb_manifests() {
         // a second (12 commits) keeps the table small and moto's answers quick.
         run(backend, "dynamodb", Duration::from_secs(1)).await;
     }
-}
-
-/// One taking-over of a member's partitions.
-struct Failover {
-    what: String,
-    /// Index of the victim in `fleet.members`.
-    victim: usize,
-    /// Its partitions and their committed offsets when it died or stopped.
-    committed: Vec<(usize, Option<u64>)>,
-    took: Duration,
-    /// For the zombie: how many of its output lines came before it joined again.
-    lines_before_rejoin: Option<usize>,
 }
 
 /// One run on `backend`: the producer writes a burst of 24 records every `burst_every`.
@@ -171,7 +162,7 @@ async fn open(backend: &Backend) -> Storage {
 }
 
 /// Polls `check` every `every` until it gives a value, for at most `limit`.
-async fn until<T, F: Future<Output = Option<T>>>(
+pub(crate) async fn until<T, F: Future<Output = Option<T>>>(
     every: Duration,
     limit: Duration,
     mut check: impl FnMut() -> F,
@@ -200,113 +191,11 @@ async fn settle(fleet: &Fleet, leases: &Leases) {
     }
 }
 
-/// SIGKILLs the member in `slot` and waits until others took its partitions.
-async fn kill(fleet: &mut Fleet, leases: &Leases, slot: usize) -> Failover {
-    let victim = fleet.live(slot);
-    let id = fleet.members[victim].member_id().unwrap();
-    fleet.members[victim].kill();
-    let killed = Instant::now();
-    let at_kill = leases.read().await;
-    let held = held_by(&at_kill, &id);
-    let what = format!("SIGKILL {}", fleet.members[victim].name());
-    let took = taken(fleet, leases, &id, &held, &what).await - killed;
-    Failover {
-        what,
-        victim,
-        committed: committed(&at_kill, &held),
-        took,
-        lines_before_rejoin: None,
-    }
-}
-
-/// SIGSTOPs the member in `slot` until others took its partitions, then SIGCONTs it: it must
-/// report every one of them lost and join again under a new member id. That none of its
-/// commits landed meanwhile, the sampler checks (one would take an offset or epoch back).
-async fn zombie(fleet: &mut Fleet, leases: &Leases, slot: usize) -> Failover {
-    let z = fleet.live(slot);
-    let id = fleet.members[z].member_id().unwrap();
-    fleet.members[z].signal("-STOP");
-    let stopped = Instant::now();
-    let at_stop = leases.read().await;
-    let held = held_by(&at_stop, &id);
-    let what = format!("SIGSTOP {}", fleet.members[z].name());
-    let took = taken(fleet, leases, &id, &held, &what).await - stopped;
-    let member = &fleet.members[z];
-    let mark = member.said().len();
-    member.signal("-CONT");
-    let woken = Instant::now();
-    let (id, held) = (&id, &held);
-    let noticed = until(FEW_EVERY, Duration::from_secs(10), || async move {
-        let said = member.said();
-        let lost: BTreeSet<&str> = said[mark..]
-            .iter()
-            .filter_map(|(_, line)| line.strip_prefix("group: lost "))
-            .collect();
-        let all_lost = held
-            .iter()
-            .all(|(p, _)| lost.contains(format!("{TOPIC}/{p}").as_str()));
-        let rejoined = member.member_id().is_some_and(|now| now != *id);
-        (all_lost && rejoined).then(|| printed(member).len())
-    });
-    let Some(lines) = noticed.await else {
-        panic!(
-            "the zombie did not drop {held:?} and rejoin: {}",
-            dump(fleet, leases)
-        );
-    };
-    for (at, line) in &member.said()[mark..] {
-        let after = at.saturating_duration_since(woken).as_secs_f64();
-        say(&format!("zombie, {after:.2} s after SIGCONT: {line}"));
-    }
-    Failover {
-        what,
-        victim: z,
-        committed: committed(&at_stop, held),
-        took,
-        lines_before_rejoin: Some(lines),
-    }
-}
-
-/// Waits until every partition in `held` is held by another member at a later epoch; when.
-async fn taken(
-    fleet: &Fleet,
-    leases: &Leases,
-    id: &str,
-    held: &[(usize, u64)],
-    what: &str,
-) -> Instant {
-    assert!(!held.is_empty(), "{what}: it held nothing");
-    let partitions: Vec<usize> = held.iter().map(|(p, _)| *p).collect();
-    let partitions = &partitions;
-    let done = until(FEW_EVERY, LIMIT, || async move {
-        let now = leases.read_some(partitions).await;
-        let moved = held.iter().all(|(p, epoch)| {
-            now[*p].as_ref().is_some_and(|l| {
-                let owner = l.owner.as_ref().map(|o| o.member_id.0.as_str());
-                l.lease_epoch > *epoch && !l.released && owner.is_some_and(|o| o != id)
-            })
-        });
-        moved.then(Instant::now)
-    });
-    match done.await {
-        Some(at) => at,
-        None => panic!(
-            "{what}: {held:?} not taken over within {LIMIT:?}: {}",
-            dump(fleet, leases)
-        ),
-    }
-}
-
-fn committed(leases: &[Option<leases::Lease>], held: &[(usize, u64)]) -> Vec<(usize, Option<u64>)> {
-    let offset = |p: usize| leases[p].as_ref().and_then(|l| l.offset);
-    held.iter().map(|(p, _)| (*p, offset(*p))).collect()
-}
-
 /// One printed record: partition, offset, value.
-type Printed = (u64, u64, String);
+pub(crate) type Printed = (u64, u64, String);
 
 /// What `member` printed so far (complete lines).
-fn printed(member: &Member) -> Vec<Printed> {
+pub(crate) fn printed(member: &Member) -> Vec<Printed> {
     let text = std::fs::read_to_string(&member.output).unwrap_or_default();
     text.split_inclusive('\n')
         .filter(|l| l.ends_with('\n'))
@@ -426,30 +315,8 @@ async fn finish(
     }
 }
 
-/// A failover's line: its time next to the bound, and its duplicate window.
-fn summary(f: &Failover, victim_printed: &[Printed]) -> String {
-    let lines = f.lines_before_rejoin.unwrap_or(victim_printed.len());
-    let mut window = BTreeMap::new();
-    for (p, c) in &f.committed {
-        let again = victim_printed[..lines]
-            .iter()
-            .filter(|(q, o, _)| *q == *p as u64 && Some(*o) >= *c)
-            .count();
-        window.insert(*p, again);
-    }
-    format!(
-        "{}: {} partitions taken over in {:.1} s (bound S + 2H = {:.1} s); duplicate window {} records {:?} (partition: printed past its last commit)",
-        f.what,
-        f.committed.len(),
-        f.took.as_secs_f64(),
-        BOUND.as_secs_f64(),
-        window.values().sum::<usize>(),
-        window
-    )
-}
-
 /// The members and their last stderr lines, for a failure message.
-fn dump(fleet: &Fleet, leases: &Leases) -> String {
+pub(crate) fn dump(fleet: &Fleet, leases: &Leases) -> String {
     let slowest = leases.slowest_read();
     let mut out = format!(
         "(the slowest lease read took {slowest:?}: a stalled store stalls the members too)"
@@ -474,6 +341,6 @@ fn dump(fleet: &Fleet, leases: &Leases) -> String {
 }
 
 /// A line the test harness shows (written to the handle, not captured like `println!`).
-fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "group faults: {line}");
 }
