@@ -6,7 +6,10 @@ scripts/infra-lint with the infra venv's Python, which has SAM CLI's YAML loader
 2. writers and readers cannot delete: no Allow statement of a Writer* or Reader* policy or
    role grants an S3 delete, a DynamoDB DeleteItem, or a wildcard that includes them. Only the
    jobs (JobPolicy) delete: GC after the reader grace, behind the manifest's graveyard;
-3. the agent's function (AgentFunction) is a writer: its policies are the writers' or
+3. consumers in groups (GroupMemberPolicy, which ReaderRole may attach) write and delete only
+   their groups' records: every S3 resource under `<prefix>/groups/` or `<prefix>/group-index/`,
+   every DynamoDB grant narrowed by `dynamodb:LeadingKeys` to the groups' partition keys;
+4. the agent's function (AgentFunction) is a writer: its policies are the writers' or
    readers' only (no inline statement, no JobPolicy), and its function URL asks for IAM auth
    (AuthType AWS_IAM), since the agent runs there without bearer tokens.
 
@@ -58,10 +61,37 @@ def check_no_deletes(resources, problems):
                 if bad:
                     problems.append(f"{name} allows {', '.join(bad)}: only the jobs delete")
         for arn in resource.get("Properties", {}).get("ManagedPolicyArns", []):
-            if not str(arn.get("Ref", "") if isinstance(arn, dict) else arn).startswith(
-                ("Writer", "Reader")
-            ):
+            ref = str(arn.get("Ref", "") if isinstance(arn, dict) else arn)
+            own = ref.startswith(("Writer", "Reader"))
+            if not own and not (name == "ReaderRole" and ref == "GroupMemberPolicy"):
                 problems.append(f"{name} attaches {arn}: only its own policy")
+
+
+def sub_text(value):
+    """The text of a `!Sub` (plain or with variables), or of a plain string."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        sub = value["Fn::Sub"]
+        return sub[0] if isinstance(sub, list) else sub
+    return str(value)
+
+
+def check_group_policy(resources, problems):
+    policy = resources.get("GroupMemberPolicy")
+    if policy is None:
+        problems.append("no GroupMemberPolicy: consumers in groups need their own access")
+        return
+    for s in statements(policy["Properties"]["PolicyDocument"]):
+        if any(a.lower().startswith("s3:") for a in actions(s)):
+            found = s.get("Resource", [])
+            for r in found if isinstance(found, list) else [found]:
+                text = sub_text(r)
+                if not text.endswith(("/${Prefix}/groups/*", "/${Prefix}/group-index/*")):
+                    problems.append(f"GroupMemberPolicy grants S3 on {text}: only group records")
+        if any(a.lower().startswith("dynamodb:") for a in actions(s)):
+            like = s.get("Condition", {}).get("ForAllValues:StringLike", {})
+            keys = [sub_text(k) for k in like.get("dynamodb:LeadingKeys", [])]
+            if not keys or not all("/${Prefix}/group" in k for k in keys):
+                problems.append("GroupMemberPolicy's DynamoDB grant is not narrowed to groups' keys")
 
 
 def check_agent(resources, problems):
@@ -107,13 +137,15 @@ def main(path):
     problems = []
     check_no_deletes(resources, problems)
     check_tls_only(resources, problems)
+    check_group_policy(resources, problems)
     check_agent(resources, problems)
     for p in problems:
         print(f"{path}: {p}", file=sys.stderr)
     if problems:
         sys.exit(1)
     print(
-        "access rules: TLS only; writers, readers and the agent cannot delete;"
+        "access rules: TLS only; writers, readers and the agent cannot delete data;"
+        " group members write only group records;"
         f" the agent's URL needs IAM auth ({path})"
     )
 

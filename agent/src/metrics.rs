@@ -12,6 +12,14 @@ use crate::http::MetricsRenderer;
 /// HTTP requests answered, by method and status (`silt_http_requests_total`).
 pub const HTTP_REQUESTS: &str = "silt_http_requests_total";
 
+/// Consumer-group members the agent holds for HTTP clients (`silt_group_members`).
+pub const GROUP_MEMBERS: &str = "silt_group_members";
+/// Polls of those members, by `result`: `ok` or the error kind (`silt_group_polls_total`).
+pub const GROUP_POLLS: &str = "silt_group_polls_total";
+/// Offsets committed by those members, one per partition, by `result`
+/// (`silt_group_commits_total`).
+pub const GROUP_COMMITS: &str = "silt_group_commits_total";
+
 /// Installs the process-wide recorder (once per process) and returns what renders it.
 pub fn install() -> Result<MetricsRenderer, BuildError> {
     let handle = PrometheusBuilder::new()
@@ -22,6 +30,18 @@ pub fn install() -> Result<MetricsRenderer, BuildError> {
     metrics::describe_counter!(
         HTTP_REQUESTS,
         "HTTP requests answered, by method and status"
+    );
+    metrics::describe_gauge!(
+        GROUP_MEMBERS,
+        "Consumer-group members this agent holds for HTTP clients"
+    );
+    metrics::describe_counter!(
+        GROUP_POLLS,
+        "Polls of the group members held, by result (ok or the error kind)"
+    );
+    metrics::describe_counter!(
+        GROUP_COMMITS,
+        "Offsets committed by the group members held, one per partition, by result"
     );
     Ok(MetricsRenderer(Arc::new(move || {
         handle.run_upkeep();

@@ -60,6 +60,10 @@ pub(crate) struct AgentArgs {
     /// Longest a client may take to send a request body; past it, 408.
     #[arg(long, default_value_t = 30_000)]
     pub(crate) body_timeout_ms: u64,
+    /// Consumer-group members this agent holds for HTTP clients (`POST
+    /// /v1/groups/{g}/members`); past it, 503. 0 serves none.
+    #[arg(long, default_value_t = silt_agent::GROUP_MEMBERS_MAX)]
+    pub(crate) max_group_members: usize,
 }
 
 pub(crate) async fn run(storage: Storage, args: AgentArgs, signals: Option<Signals>) -> CliResult {
@@ -85,7 +89,8 @@ pub(crate) async fn run(storage: Storage, args: AgentArgs, signals: Option<Signa
         inflight_bytes_max: args.inflight_bytes,
         ..WriterSettings::default()
     };
-    let service = Arc::new(LogService::new(storage, writer)?);
+    let service =
+        Arc::new(LogService::new(storage, writer)?.with_group_members_max(args.max_group_members));
     let settings = HttpSettings {
         auth,
         access_keys,

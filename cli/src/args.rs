@@ -45,6 +45,9 @@ pub(crate) enum Command {
     Produce(ProduceArgs),
     /// Print records from a topic.
     Consume(ConsumeArgs),
+    /// List, describe, reset the offsets of and delete consumer groups.
+    #[command(subcommand)]
+    Group(crate::group::GroupCommand),
     /// Serve the HTTP API (docs/http-api.md): append, read, topics, metrics.
     Agent(crate::agent::AgentArgs),
     /// Show the whole flow on the current store: create a topic, produce, consume, describe.

@@ -124,6 +124,10 @@ pub(crate) async fn gc(storage: &Storage, cmd: GcCommand) -> CliResult {
             r.deleted_topic_objects, r.topics_purged, r.topics_waiting
         ),
     };
+    let summary = match r.groups_deleted {
+        0 => summary,
+        n => format!("{summary}; {verb} {n} consumer groups idle for 7 days"),
+    };
     finish("gc", &summary, &r.failed)
 }
 

@@ -12,6 +12,7 @@ mod consume;
 mod consume_args;
 mod consume_group;
 mod demo;
+mod group;
 mod jobs;
 mod json;
 mod out;
@@ -99,6 +100,7 @@ async fn run(args: Args) -> CliResult {
         Command::Retention(cmd) => jobs::retention(&storage, cmd).await,
         Command::Compact(cmd) => jobs::compact(&storage, cmd).await,
         Command::Gc(cmd) => jobs::gc(&storage, cmd).await,
+        Command::Group(cmd) => group::run(&storage, cmd).await,
         Command::Table { name } => table::run(&storage, name).await,
         Command::Manifest(ManifestCommand::Init) => Ok(()),
     }

@@ -9,6 +9,7 @@
 //! - `statuses`: every error status, provoked by a request of its kind;
 //! - `streaming`: event streams resumed with `Last-Event-ID`, long-polls woken by an append;
 //! - `curl`: the documentation's curl lines, run with curl;
+//! - `groups`: consumer-group members driven by a Python client (urllib);
 //! - `bad_input`: a table of malformed requests, each refused with its 4xx and the log unchanged.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
@@ -48,6 +49,8 @@ macro_rules! on_every_agent {
 mod bad_input;
 #[path = "agent/curl.rs"]
 mod curl;
+#[path = "agent/groups.rs"]
+mod groups;
 #[path = "agent/routes.rs"]
 mod routes;
 #[path = "agent/statuses.rs"]

@@ -252,3 +252,69 @@ fn kinesis_md5_topics_place_keys_by_md5_ranges() {
         serde_json::from_str(&silt.ok(&["topic", "describe", "m", "--json"], "")).unwrap();
     assert_eq!(described["partitioner"], "murmur2", "the default");
 }
+
+/// `silt group`: a reset creates a group (a dry run changes nothing), describe shows Kafka's
+/// columns and lag, bad input is refused with what was wrong, and delete removes it.
+#[test]
+fn group_commands_reset_describe_and_delete() {
+    let silt = Silt::new();
+    silt.ok(&["topic", "create", "t", "--partitions", "2"], "");
+    silt.ok(&["produce", "t", "--partition", "0"], "a\nb\nc\nd\n");
+    let reset = |to: &[&str], execute: bool| {
+        let mut args = vec!["group", "reset-offsets", "g", "--topic", "t"];
+        args.extend(to);
+        if execute {
+            args.push("--execute");
+        }
+        silt.ok(&args, "")
+    };
+    let plan = reset(&["--to-offset", "1", "--partition", "0"], false);
+    assert_eq!(
+        plan,
+        "GROUP  TOPIC  PARTITION  PREVIOUS-OFFSET  NEW-OFFSET\ng      t      0          -                1\n"
+    );
+    assert_eq!(silt.ok(&["group", "list"], ""), "");
+    reset(&["--to-offset", "1", "--partition", "0"], true);
+    reset(&["--to-earliest", "--partition", "1"], true);
+    assert_eq!(silt.ok(&["group", "list"], ""), "g\n");
+    let table = silt.ok(&["group", "describe", "g"], "");
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0][..6],
+        [
+            "GROUP",
+            "TOPIC",
+            "PARTITION",
+            "CURRENT-OFFSET",
+            "LOG-END-OFFSET",
+            "LAG"
+        ]
+    );
+    assert_eq!(rows[1], ["g", "t", "0", "1", "4", "3", "-", "-", "-"]);
+    assert_eq!(rows[2], ["g", "t", "1", "0", "0", "0", "-", "-", "-"]);
+    let json: Value =
+        serde_json::from_str(&silt.ok(&["group", "describe", "g", "--json"], "")).unwrap();
+    assert_eq!(json["state"], "empty");
+    assert_eq!(json["partitions"][0]["lag"], 3);
+
+    silt.fails(&["group", "describe", "nope"], "", "unknown group nope");
+    silt.fails(&["group", "describe", "bad/name"], "", "group name");
+    let beyond = [
+        "group",
+        "reset-offsets",
+        "g",
+        "--topic",
+        "t",
+        "--to-offset",
+        "9",
+        "--execute",
+    ];
+    silt.fails(&beyond, "", "out of range");
+    silt.ok(&["group", "delete", "g"], "");
+    assert_eq!(silt.ok(&["group", "list"], ""), "");
+    silt.fails(&["group", "delete", "g"], "", "unknown group g");
+}

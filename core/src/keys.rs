@@ -10,6 +10,7 @@
 //! <root>/topics/<topic>/<partition:05>/cleaned-to       key compaction's checkpoint
 //! <root>/_probe/<id>                                    conditional-write capability probe
 //! <root>/_agent/secret                                  the agents' shared key (conditional create)
+//! <root>/group-index/<group>                           a consumer group's entry in the list of groups
 //! <root>/groups/<group>/group.json                      consumer group document (docs/consumer-groups.md)
 //! <root>/groups/<group>/members/<member id>             a member's heartbeat
 //! <root>/groups/<group>/offsets/<topic>/<partition:05>  a partition's lease and committed offset
@@ -182,6 +183,12 @@ impl Keys {
     /// Folder of all consumer groups.
     pub fn groups(&self) -> Path {
         self.root.clone().join("groups")
+    }
+
+    /// Folder of the list of consumer groups: one record per group, named by the group (a
+    /// DynamoDB table cannot list the groups' own partition keys without a scan).
+    pub fn group_index(&self) -> Path {
+        self.root.clone().join("group-index")
     }
 
     /// Folder of one consumer group: the scope of its records (`crate::store::cas`).

@@ -102,6 +102,18 @@ impl GroupConsumer {
     /// Up to `max_records` records of the partitions held, waiting up to `wait` for some, and
     /// the assignment changes since the last poll.
     pub async fn poll(&mut self, max_records: usize, wait: Duration) -> Result<Polled, GroupError> {
+        self.poll_within(max_records, usize::MAX, wait).await
+    }
+
+    /// [`GroupConsumer::poll`] that also bounds the records' payload (keys, values, headers):
+    /// it stops reading once they reach `max_bytes`, so a poll returns at most `max_bytes`
+    /// plus one record, and at least one record when there is one.
+    pub async fn poll_within(
+        &mut self,
+        max_records: usize,
+        max_bytes: usize,
+        wait: Duration,
+    ) -> Result<Polled, GroupError> {
         if let Some(e) = self.ended() {
             return Err(e);
         }
@@ -112,7 +124,7 @@ impl GroupConsumer {
         self.sync_cursors(&assignment).await?;
         let deadline = Instant::now() + wait;
         loop {
-            let batches = self.read(max_records).await?;
+            let batches = self.read(max_records, max_bytes).await?;
             if !batches.is_empty() || Instant::now() >= deadline {
                 return Ok(Polled { events, batches });
             }
@@ -121,13 +133,14 @@ impl GroupConsumer {
         }
     }
 
-    /// Commits `offset` (the next offset to read) for `partition`, conditioned on this
-    /// member's lease: refused below the committed offset, outside the log, or for a
+    /// Commits `offset` (the next offset to read) and `metadata` for `partition`, conditioned
+    /// on this member's lease: refused below the committed offset, outside the log, or for a
     /// partition not held ([`GroupError::Fenced`] if it was taken away).
     pub async fn commit(
         &mut self,
         partition: &TopicPartition,
         offset: u64,
+        metadata: &str,
     ) -> Result<(), GroupError> {
         let manifest = self
             .storage
@@ -154,10 +167,11 @@ impl GroupConsumer {
             });
         }
         let mut member = self.shared.member.lock().await;
-        member.commit(partition, offset, "").await
+        member.commit(partition, offset, metadata).await
     }
 
-    /// This member's id now: a new one after it was removed from the group and joined again.
+    /// This member's id in the group document now: a new one after it was removed (expired)
+    /// and joined again by itself.
     pub async fn member_id(&self) -> MemberId {
         self.shared.member.lock().await.member_id().clone()
     }
@@ -181,7 +195,11 @@ impl GroupConsumer {
         member.leave().await
     }
 
-    fn ended(&self) -> Option<GroupError> {
+    /// Why this member ended, once it did: it was not polled for `max_poll_interval_ms` and
+    /// left the group ([`GroupError::Closed`], or the error its leave met), or a newer
+    /// incarnation with its instance id replaced it ([`GroupError::Replaced`]). An ended
+    /// member holds nothing and answers every poll with that error: join again.
+    pub fn ended(&self) -> Option<GroupError> {
         self.shared.ended.lock().ok().and_then(|e| e.clone())
     }
 
@@ -255,18 +273,22 @@ impl GroupConsumer {
         }
     }
 
-    /// Reads up to `max_records` across the open cursors, in partition order. A cursor that
-    /// fails after others returned records ends the read with those: they moved their
-    /// cursors and count as returned, so they must reach the caller (the failing cursor did
-    /// not move and is read again next poll).
-    async fn read(&mut self, max_records: usize) -> Result<Vec<Batch>, GroupError> {
+    /// Reads up to `max_records` and `max_bytes` of payload (plus one record) across the
+    /// open cursors, in partition order. A cursor that fails after others returned records
+    /// ends the read with those: they moved their cursors and count as returned, so they must
+    /// reach the caller (the failing cursor did not move and is read again next poll).
+    async fn read(
+        &mut self,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Batch>, GroupError> {
         let mut batches = Vec::new();
-        let mut left = max_records;
+        let (mut left, mut bytes_left) = (max_records, max_bytes);
         for (tp, (_, cursor)) in &mut self.cursors {
-            if left == 0 {
+            if left == 0 || bytes_left == 0 {
                 break;
             }
-            let records = match next_records(cursor, left).await {
+            let records = match next_records(cursor, left, bytes_left).await {
                 Ok(records) => records,
                 Err(e) if batches.is_empty() => return Err(e.into()),
                 Err(e) => {
@@ -278,6 +300,8 @@ impl GroupConsumer {
                 continue;
             }
             left -= records.len();
+            let bytes: usize = records.iter().map(|c| c.record.payload_bytes()).sum();
+            bytes_left = bytes_left.saturating_sub(bytes);
             self.returned.insert(tp.clone(), cursor.position().0);
             batches.push(Batch {
                 partition: tp.clone(),
@@ -288,14 +312,27 @@ impl GroupConsumer {
     }
 }
 
-/// The next records of `cursor`, up to `max`. At the end of what the cursor knew, its manifest
-/// is revalidated once (a 304 when nothing was committed since).
-async fn next_records(cursor: &mut Cursor, max: usize) -> Result<Vec<Consumed>, ReadError> {
-    let records = cursor.next_batch(max).await?;
+/// The next records of `cursor`, up to `max` and `max_bytes` of payload (plus one record). At
+/// the end of what the cursor knew, its manifest is revalidated once (a 304 when nothing was
+/// committed since).
+async fn next_records(
+    cursor: &mut Cursor,
+    max: usize,
+    max_bytes: usize,
+) -> Result<Vec<Consumed>, ReadError> {
+    let records = cursor.next_batch_within(max, max_bytes).await?;
     if records.is_empty() && cursor.wait_for_more(Duration::ZERO).await? {
-        return cursor.next_batch(max).await;
+        return cursor.next_batch_within(max, max_bytes).await;
     }
     Ok(records)
+}
+
+impl Drop for GroupConsumer {
+    /// A consumer dropped without [`GroupConsumer::close`] stops heartbeating: its peers
+    /// remove it after the session timeout and take its partitions.
+    fn drop(&mut self) {
+        self.ticker.abort();
+    }
 }
 
 /// Ticks the member every heartbeat interval until it ends: a newer incarnation replaced it,

@@ -2,6 +2,7 @@
 //! ([`GroupError::kind`], in the terms of `silt_core::error::ErrorKind`).
 
 use silt_core::error::{Error, ErrorKind};
+use silt_core::ids::GroupName;
 use silt_reader::ReadError;
 use thiserror::Error;
 
@@ -65,6 +66,20 @@ pub enum GroupError {
         "the group document changed {attempts} times in a row under this member's change: retry"
     )]
     Contended { attempts: u32 },
+    /// No record of the group: it was never joined, or was deleted.
+    #[error(
+        "unknown group {group}: no member ever joined it, or it was deleted (`silt group list` lists the groups)"
+    )]
+    UnknownGroup { group: GroupName },
+    /// A change that needs an empty group, while it has members.
+    #[error(
+        "group {group} has {members} member(s), so silt will not {action}: stop its consumers (dead ones leave after the session timeout) and retry"
+    )]
+    GroupActive {
+        group: GroupName,
+        members: usize,
+        action: &'static str,
+    },
     /// The consumer was closed.
     #[error("the group consumer is closed")]
     Closed,
@@ -88,6 +103,8 @@ impl GroupError {
             | GroupError::NoCommittedOffset { .. }
             | GroupError::Closed => ErrorKind::Invalid,
             GroupError::Contended { .. } => ErrorKind::Retryable,
+            GroupError::UnknownGroup { .. } => ErrorKind::Invalid,
+            GroupError::GroupActive { .. } => ErrorKind::Rejected,
             GroupError::Store(e) => e.kind(),
             GroupError::Read(ReadError::Store(e)) => e.kind(),
             GroupError::Read(_) => ErrorKind::Invalid,

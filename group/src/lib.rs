@@ -15,11 +15,13 @@
 //!   drive many by hand);
 //! - [`GroupConsumer`]: one member driven by a task, with cursors, auto-commit and events;
 //! - [`assign`]: the deterministic, sticky, balanced target;
-//! - [`records`]: the stored records.
+//! - [`records`]: the stored records;
+//! - [`admin`]: groups seen from outside: list, describe with lag, reset offsets, delete.
 //!
 //! It sits beside `silt-reader` (which it reads with) and uses `silt_core::store::cas`, the
 //! compare-and-swap that the object store and DynamoDB backends both provide.
 
+pub mod admin;
 pub mod assign;
 mod consumer;
 mod error;

@@ -35,7 +35,7 @@ macro_rules! suite {
                 kinesis_md5_topics_place_keys_as_kinesis_does,
                 deleted_topic_is_unknown_and_gc_removes_it,
                 topic_delete_racing_a_writer_loses_nothing_acknowledged,
-                group_members_split_fence_and_rejoin,
+                group_members_split_fence_and_rejoin, group_admin_lists_describes_resets_and_deletes,
                 group_consumers_read_every_record_at_least_once);
         }
     };

@@ -25,6 +25,20 @@ fn seek<T>(items: &[T], position: Offset, offset_of: impl Fn(&T) -> Offset) -> u
     items.partition_point(|item| offset_of(item) < position)
 }
 
+/// How many of `records` (at most `max_records`) fit in `max_bytes` of payload: at least one.
+fn within(records: &[(Offset, Record)], max_records: usize, max_bytes: usize) -> usize {
+    let mut bytes = 0usize;
+    let mut taken = 0;
+    for (_, record) in records.iter().take(max_records) {
+        bytes = bytes.saturating_add(record.payload_bytes());
+        if bytes > max_bytes && taken > 0 {
+            break;
+        }
+        taken += 1;
+    }
+    taken
+}
+
 /// One record as read, with its place in the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Consumed {
@@ -70,7 +84,18 @@ impl Cursor {
     /// Up to `max_records` records from the position on; empty at the end of the log. Offsets
     /// increase but may skip some on a key-compacted topic.
     pub async fn next_batch(&mut self, max_records: usize) -> Result<Vec<Consumed>, ReadError> {
-        let batch = self.read_batch(max_records).await?;
+        self.next_batch_within(max_records, usize::MAX).await
+    }
+
+    /// [`Cursor::next_batch`] that also stops before the records' payload (keys, values,
+    /// headers) passes `max_bytes`: at least one record is returned when there is one, and the
+    /// position stays at the first record left out.
+    pub async fn next_batch_within(
+        &mut self,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Consumed>, ReadError> {
+        let batch = self.read_batch(max_records, max_bytes).await?;
         if !batch.is_empty() {
             let bytes: usize = batch.iter().map(|c| c.record.payload_bytes()).sum();
             metrics::read(&self.topic, batch.len() as u64, bytes as u64);
@@ -82,6 +107,7 @@ impl Cursor {
     pub(crate) async fn read_batch(
         &mut self,
         max_records: usize,
+        max_bytes: usize,
     ) -> Result<Vec<Consumed>, ReadError> {
         loop {
             self.check_in_range().await?;
@@ -97,9 +123,10 @@ impl Cursor {
             // A binary search, not a filter from the start: small batches over a large
             // segment would cost quadratic time.
             let from = seek(&loaded.records, self.position, |(offset, _)| *offset);
-            let out: Vec<Consumed> = loaded.records[from..]
+            let available = &loaded.records[from..];
+            let taken = within(available, max_records, max_bytes);
+            let out: Vec<Consumed> = available[..taken]
                 .iter()
-                .take(max_records)
                 .map(|(offset, record)| Consumed {
                     partition: self.partition,
                     offset: *offset,
@@ -109,7 +136,7 @@ impl Cursor {
             // Past the last record returned; past the whole range when it ran out (key
             // compaction may have removed the rest: go on with the next segment).
             self.position = match out.last() {
-                Some(last) if out.len() == max_records => last.offset.plus(1),
+                Some(last) if taken < available.len() => last.offset.plus(1),
                 _ => loaded.end,
             };
             if !out.is_empty() {
@@ -261,5 +288,34 @@ mod tests {
             // A filter from the start looked at up to 200 000 offsets per batch.
             assert!(looked_at.get() <= 20, "{} offsets read", looked_at.get());
         }
+    }
+
+    #[test]
+    fn a_batch_stops_before_its_payload_passes_max_bytes_but_holds_one_record() {
+        // Payloads of 10, 20, 30 and 40 bytes.
+        let records: Vec<(Offset, Record)> = (1..=4u64)
+            .map(|i| {
+                (
+                    Offset(i),
+                    Record::from_value(vec![b'v'; 10 * i as usize], 0),
+                )
+            })
+            .collect();
+        assert_eq!(within(&records, 10, usize::MAX), 4);
+        assert_eq!(within(&records, 2, usize::MAX), 2);
+        assert_eq!(
+            within(&records, 10, 30),
+            2,
+            "10 + 20 fit in 30, not 10 + 20 + 30"
+        );
+        assert_eq!(within(&records, 10, 59), 2);
+        assert_eq!(within(&records, 10, 60), 3);
+        assert_eq!(
+            within(&records, 10, 1),
+            1,
+            "the first record even when over"
+        );
+        assert_eq!(within(&records, 0, 100), 0);
+        assert_eq!(within(&[], 10, 100), 0);
     }
 }

@@ -141,7 +141,7 @@ impl Reader {
             cursor.position = e.base_offset.max(from);
             while cursor.position < e.end_offset() {
                 let left = (e.end_offset().0 - cursor.position.0) as usize;
-                let batch = cursor.read_batch(left).await?;
+                let batch = cursor.read_batch(left, usize::MAX).await?;
                 if let Some(hit) = batch.iter().find(|c| c.record.timestamp_ms >= ts) {
                     return Ok(hit.offset);
                 }

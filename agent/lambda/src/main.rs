@@ -5,7 +5,8 @@
 //! RESPONSE_STREAM mode so that Server-Sent Events reads work (see `deadline` for how a
 //! stream meets the invocation's end). Authentication is the function URL's (`AuthType:
 //! AWS_IAM`, SigV4), so the router runs without bearer tokens, and without `/metrics`
-//! (a scrape would reach one container at random; CloudWatch has the function's figures).
+//! (a scrape would reach one container at random; CloudWatch has the function's figures), and
+//! without consumer-group members (a member must live in one process between requests).
 //!
 //! The store, the `LogService` and its writers are opened once per container, from the
 //! environment (see `config`), and kept across invocations; a record is acknowledged only
@@ -48,7 +49,10 @@ async fn main() -> ExitCode {
 async fn serve() -> Result<(), Error> {
     let config = AgentConfig::from_vars(|name| std::env::var(name).ok())?;
     let storage = Storage::open_with_manifests(&config.store, config.manifest.as_deref()).await?;
-    let service = Arc::new(LogService::new(storage, config.writer)?);
+    // A group member lives in one process between its client's requests, which Lambda
+    // routes to any container and freezes between invocations: the group-member routes
+    // answer 501 here (docs/http-api.md).
+    let service = Arc::new(LogService::new(storage, config.writer)?.with_group_members_max(0));
     let app = router(service, HttpSettings::default());
     tracing::info!(store = %config.store, "ready");
     lambda_http::run_with_streaming_response(service_fn(move |request| {

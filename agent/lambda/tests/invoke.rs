@@ -149,7 +149,8 @@ fn url_event(method: &str, target: &str, headers: &[(&str, &str)], body: &str) -
 }
 
 /// Creates a topic, appends (NDJSON, base64-encoded by the URL; then a conditional append
-/// that fails), reads back as JSON and as an event stream, and asks for an unknown topic.
+/// that fails), reads back as JSON and as an event stream, asks for an unknown topic, and
+/// is refused a group member (501).
 async fn serves_the_api_through_function_url_events(store: &str, env: &[(&str, String)]) {
     let mut function = Function::start(store, env).await;
     let json_body = [("content-type", "application/json")];
@@ -218,6 +219,20 @@ async fn serves_the_api_through_function_url_events(store: &str, env: &[(&str, S
     let unknown = function.call("GET", "/v1/topics/nope", &[], "").await;
     assert_eq!(unknown.status, 404, "{}", unknown.body);
     assert_eq!(unknown.json()["code"], "unknown_topic");
+
+    // A group member must live in one process between its client's requests: the function
+    // holds none, and says where to join instead.
+    let join = r#"{"topics":["clicks"]}"#;
+    let member = function
+        .call("POST", "/v1/groups/g/members", &json_body, join)
+        .await;
+    assert_eq!(member.status, 501, "{}", member.body);
+    assert_eq!(member.json()["code"], "groups_not_served");
+    let says = member.json()["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(says.contains("long-running `silt agent`"), "{says}");
 
     // The function ends an event stream 5 s (its STREAM_MARGIN) before the invocation's
     // deadline: with 6 s left, the stream sends what there is, then ends about a second later

@@ -6,10 +6,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use silt_core::error::{Error, ErrorKind, InvalidInput, Rejection};
+use silt_group::{GroupError, TopicPartition};
 use silt_reader::ReadError;
 use silt_writer::AppendError;
 
-use crate::service::ServiceError;
+use crate::service::{MemberError, ServiceError};
 
 /// Seconds a client is told to wait before retrying a 429 or 503.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -163,6 +164,63 @@ impl From<ReadError> for ApiError {
             ReadError::Invalid(i) => i.into(),
             ReadError::Store(e) => e.into(),
             e => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        }
+    }
+}
+
+impl From<MemberError> for ApiError {
+    fn from(e: MemberError) -> Self {
+        let message = e.to_string();
+        match e {
+            MemberError::NotServed => {
+                ApiError::new(StatusCode::NOT_IMPLEMENTED, "groups_not_served", message)
+            }
+            MemberError::Full { max } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_members", message)
+                    .with("limit", max)
+            }
+            MemberError::UnknownMember { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_member", message)
+            }
+            MemberError::PollInProgress { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "poll_in_progress", message)
+            }
+            MemberError::Group(e) => e.into(),
+        }
+    }
+}
+
+impl From<GroupError> for ApiError {
+    fn from(e: GroupError) -> Self {
+        let message = e.to_string();
+        let on = |status, code, tp: &TopicPartition| {
+            ApiError::new(status, code, message.clone())
+                .with("topic", tp.topic.as_str())
+                .with("partition", tp.partition.0)
+        };
+        let bad = StatusCode::BAD_REQUEST;
+        match e {
+            GroupError::Fenced { partition, .. } => on(StatusCode::CONFLICT, "fenced", &partition),
+            GroupError::NotOwner { partition } => on(bad, "not_owner", &partition),
+            GroupError::CommitBackwards {
+                partition,
+                committed,
+                ..
+            } => on(bad, "commit_backwards", &partition).with("committed_offset", committed),
+            GroupError::OffsetBeyondEnd { partition, end, .. } => {
+                on(bad, "offset_beyond_end", &partition).with("next_offset", end)
+            }
+            GroupError::OffsetBelowStart {
+                partition, start, ..
+            } => on(bad, "offset_below_start", &partition).with("log_start_offset", start),
+            GroupError::NoCommittedOffset { partition } => {
+                on(bad, "no_committed_offset", &partition)
+            }
+            GroupError::Closed => ApiError::new(StatusCode::NOT_FOUND, "unknown_member", message),
+            GroupError::Store(e) => e.into(),
+            GroupError::Read(e) => e.into(),
+            // Replaced, Contended, and what comes later: by what the caller must do.
+            e => by_kind(e.kind(), message),
         }
     }
 }

@@ -7,6 +7,10 @@
 mod append;
 mod body;
 mod error;
+mod group_records;
+#[cfg(test)]
+mod group_tests;
+mod groups;
 mod guard;
 mod path;
 mod read;
@@ -30,6 +34,8 @@ use tokio::sync::Semaphore;
 pub use body::REQUEST_BYTES_MAX;
 pub(crate) use body::read_body;
 use error::ApiError;
+pub use group_records::{COMMIT_OFFSETS_MAX, METADATA_BYTES_MAX};
+pub use groups::{CLIENT_ID_BYTES_MAX, GROUP_TIMEOUT_MS_MAX, GROUP_TOPICS_MAX, HEARTBEAT_MS_MIN};
 pub use read::{READ_BYTES_MAX, READ_RECORDS_MAX, WAIT_SECONDS_MAX};
 pub use sse::PING_INTERVAL;
 
@@ -100,6 +106,7 @@ pub fn router(service: Arc<LogService>, settings: HttpSettings) -> Router {
         .merge(topics::routes())
         .merge(append::routes())
         .merge(read::routes())
+        .merge(groups::routes())
         .route("/metrics", get(metrics))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use silt_core::ids::{PartitionId, TopicName};
+use silt_core::ids::{GroupName, PartitionId, TopicName};
+use silt_group::MemberId;
 
 use crate::http::error::ApiError;
 use crate::http::topics::topic_name;
@@ -44,6 +45,43 @@ impl<S: Send + Sync> FromRequestParts<S> for PartitionPath {
             ))
         })?;
         Ok(PartitionPath(topic, PartitionId(partition)))
+    }
+}
+
+/// `{group}` of the path, a valid group name.
+pub(crate) struct GroupPath(pub(crate) GroupName);
+
+/// `{group}` and `{member}` of the path: a member id as its join answered it.
+pub(crate) struct MemberPath(pub(crate) GroupName, pub(crate) MemberId);
+
+async fn params<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<HashMap<String, String>, ApiError> {
+    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("the path: {e}")))?;
+    Ok(params)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for GroupPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let params = params(parts, state).await?;
+        let group = params.get("group").cloned().unwrap_or_default();
+        Ok(GroupPath(GroupName::new(group)?))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for MemberPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let params = params(parts, state).await?;
+        let group = GroupName::new(params.get("group").cloned().unwrap_or_default())?;
+        let member = MemberId(params.get("member").cloned().unwrap_or_default());
+        Ok(MemberPath(group, member))
     }
 }
 

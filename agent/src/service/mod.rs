@@ -6,15 +6,19 @@
 //! request, so concurrent appends to a partition are batched into one segment and one commit;
 //! a [`Reader`] per topic; and a pool of cursors parked at the offset where their last read
 //! ended (see `read`). A topic that is deleted or re-created under a cached writer or reader
-//! is noticed by its next commit or manifest read, and the cached handle is dropped.
+//! is noticed by its next commit or manifest read, and the cached handle is dropped. It also
+//! holds the consumer-group members of HTTP clients (see `groups`): the one state an agent
+//! keeps that is not in the store.
 
 mod append;
 mod error;
+mod groups;
 mod read;
 mod topics;
 
 pub use append::{Placed, Placement};
-pub use error::ServiceError;
+pub use error::{MemberError, ServiceError};
+pub use groups::{GROUP_MEMBERS_MAX, OffsetCommit, PollRequest};
 pub use read::{POOLED_CURSORS_MAX, ReadBatch, ReadFrom, ReadRequest, Tail};
 pub use topics::{PartitionSummary, TopicSummary};
 
@@ -28,6 +32,7 @@ use silt_reader::Reader;
 use silt_writer::{Partitioner, Writer, WriterSettings};
 use tokio::sync::watch;
 
+use crate::service::groups::GroupMembers;
 use crate::service::read::CursorPool;
 
 /// The shared state behind every request of one agent.
@@ -40,6 +45,7 @@ pub struct LogService {
     cursors: CursorPool,
     partitioner: Partitioner,
     stopping: watch::Sender<bool>,
+    groups: GroupMembers,
 }
 
 impl LogService {
@@ -54,7 +60,15 @@ impl LogService {
             cursors: CursorPool::default(),
             partitioner: Partitioner::default(),
             stopping: watch::Sender::new(false),
+            groups: GroupMembers::new(GROUP_MEMBERS_MAX),
         })
+    }
+
+    /// The same service holding at most `max` consumer-group members (0: none, for a
+    /// process that does not outlive its requests, such as the Lambda function).
+    pub fn with_group_members_max(mut self, max: usize) -> LogService {
+        self.groups = GroupMembers::new(max);
+        self
     }
 
     /// The store it serves.
@@ -80,9 +94,11 @@ impl LogService {
         let _ = stopping.wait_for(|stop| *stop).await;
     }
 
-    /// Flushes and commits every record accepted, answering each waiting append.
+    /// Flushes and commits every record accepted, answering each waiting append; every group
+    /// member held leaves its group.
     pub async fn close(&self) {
         self.stop_waiting();
+        self.leave_all_groups().await;
         let writers: Vec<_> = match self.writers.lock() {
             Ok(mut writers) => writers.drain().map(|(_, w)| w).collect(),
             Err(_) => Vec::new(),

@@ -101,3 +101,48 @@ fn the_documented_curl_examples_work() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["deleted"], true);
 }
+
+/// The consumer-group lines of docs/http-api.md: join, poll until records come (the first
+/// poll may answer only `assigned`: the member takes its partition at its first heartbeat,
+/// 3 s by default), commit, describe, leave.
+#[test]
+fn the_documented_group_curl_examples_work() {
+    let agent = crate::shared(Store::File).unwrap();
+    agent.create("curl-ledger", 1);
+    agent.append_text("curl-ledger", 0, &["a", "b", "c"]);
+    let join = r#"{"topics":["curl-ledger"],"auto_offset_reset":"earliest"}"#;
+    let (status, body) = curl(&[&agent.at("/v1/groups/curl-billing/members"), "-d", join]);
+    assert_eq!(status, 201, "{body}");
+    let m = agent.at(json(&body)["path"].as_str().unwrap());
+
+    let poll = format!("{m}/records?wait=5&encoding=utf8");
+    let mut events = Vec::new();
+    let mut records = Vec::new();
+    for _ in 0..5 {
+        let (status, body) = curl(&[&poll]);
+        assert_eq!(status, 200, "{body}");
+        let polled = json(&body);
+        events.extend(polled["events"].as_array().unwrap().clone());
+        records.extend(polled["records"].as_array().unwrap().clone());
+        if !records.is_empty() {
+            break;
+        }
+    }
+    let assigned = serde_json::json!({"assigned": {"topic": "curl-ledger", "partition": 0}});
+    assert_eq!(events, [assigned]);
+    let values: Vec<&str> = records
+        .iter()
+        .map(|r| r["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["a", "b", "c"]);
+
+    let commit =
+        r#"{"offsets":[{"topic":"curl-ledger","partition":0,"offset":3,"metadata":"batch 7"}]}"#;
+    let (status, body) = curl(&[&format!("{m}/offsets"), "-d", commit]);
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = curl(&[&m]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["assignment"][0]["committed_offset"], 3);
+    let (status, body) = curl(&["-X", "DELETE", &m]);
+    assert_eq!(status, 204, "{body}");
+}

@@ -16,6 +16,10 @@
 //! object, manifest and DynamoDB item of the deleted incarnation, and the tombstone is marked
 //! purged, which frees the name.
 //!
+//! Last, consumer groups (`idle_groups`): a run over every topic deletes the groups with no
+//! members and no commit or membership change for `group_idle_ms` (7 days, as Kafka keeps
+//! offsets).
+//!
 //! Every delete is idempotent, every decision is made from a manifest read in this run, and
 //! every commit is conditional: two GC runs at once, or a run that crashed halfway, leave
 //! nothing referenced deleted and nothing unreferenced forever. Grace periods are measured on
@@ -23,6 +27,7 @@
 
 mod bury;
 pub(crate) mod graveyard;
+mod idle_groups;
 mod orphans;
 mod purge;
 mod references;
@@ -56,6 +61,8 @@ pub struct GcOptions {
     /// Objects deleted per run, at most (graveyard and orphans together); the rest waits for
     /// the next run.
     pub max_deletes: u64,
+    /// How long a consumer group with no members and no commits is kept.
+    pub group_idle_ms: i64,
 }
 
 impl Default for GcOptions {
@@ -66,6 +73,7 @@ impl Default for GcOptions {
             reader_grace_ms: READER_GRACE_MS,
             orphan_grace_ms: ORPHAN_GRACE_MS,
             max_deletes: 20_000,
+            group_idle_ms: silt_group::admin::GROUP_IDLE_MS,
         }
     }
 }
@@ -90,6 +98,8 @@ pub struct GcReport {
     pub topics_purged: u64,
     /// Deleted topics left for a later run: inside the reader grace, or past the budget.
     pub topics_waiting: u64,
+    /// Consumer groups idle for `group_idle_ms` deleted.
+    pub groups_deleted: u64,
     /// Partitions this run could not finish, with why; the next run retries.
     pub failed: Vec<String>,
 }
@@ -132,6 +142,9 @@ pub async fn run_gc_observed(
     report.topics_purged = purged.topics;
     report.topics_waiting = purged.waiting;
     report.failed.extend(purged.failed);
+    if options.scope.topics.is_empty() {
+        idle_groups::sweep(storage, options, &mut report).await;
+    }
     Ok(report)
 }
 

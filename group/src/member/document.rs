@@ -86,21 +86,27 @@ impl GroupMember {
 
     /// Applies `change` to the group document by conditional writes until it is in.
     pub(super) async fn change_document(&mut self, change: Change) -> Result<(), GroupError> {
-        let key = self.document_key();
+        let key = self.keys.document();
         if self.doc.is_none() {
             self.doc = self.records.read(&key).await?;
+        }
+        // Listed before the document is first written: a listed group may have no document
+        // yet, never the reverse.
+        if self.doc.is_none() && matches!(change, Change::Join(_)) {
+            self.records.register(&self.index).await?;
         }
         for _ in 0..CHANGE_ATTEMPTS {
             let empty = GroupDocument::empty();
             let current = self.doc.as_ref().map_or(&empty, |d| &d.value);
-            let Some((next, replaced)) = change.apply(current, &self.partitions) else {
+            let Some((mut next, replaced)) = change.apply(current, &self.partitions) else {
                 return Ok(());
             };
+            next.changed_at_ms = Some(self.records.clock.now_ms());
             match self.records.write(&key, self.doc.as_ref(), next).await? {
                 Outcome::Written(stored) => {
                     self.doc = Some(stored);
                     if let Some(old) = replaced {
-                        self.records.cas.delete(&self.heartbeat_key(&old)).await?;
+                        self.records.cas.delete(&self.keys.heartbeat(&old)).await?;
                     }
                     return Ok(());
                 }

@@ -66,7 +66,7 @@ impl GroupMember {
             owned: self.held.keys().cloned().collect(),
             at_ms: self.records.clock.now_ms(),
         };
-        let key = self.heartbeat_key(&self.me.member_id);
+        let key = self.keys.heartbeat(&self.me.member_id);
         match self
             .records
             .write(&key, self.heartbeat.as_ref(), next)
@@ -81,7 +81,7 @@ impl GroupMember {
     }
 
     async fn refresh_document(&mut self) -> Result<(), GroupError> {
-        let key = self.document_key();
+        let key = self.keys.document();
         let fresh = match &self.doc {
             None => match self.records.read(&key).await? {
                 Some(found) => Fresh::Changed(found),
@@ -132,7 +132,7 @@ impl GroupMember {
                 since: now,
             },
         };
-        let key = self.heartbeat_key(&successor);
+        let key = self.keys.heartbeat(&successor);
         let read = match &watch.version {
             None => self
                 .records

@@ -14,16 +14,16 @@ mod reconcile;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use object_store::path::Path;
 use silt_core::error::{Error, InvalidInput};
 use silt_core::ids::{GroupName, TopicId, TopicName};
-use silt_core::keys::Keys;
 use silt_core::store::Storage;
 use silt_core::store::cas::CasKey;
 
 use crate::error::GroupError;
 use crate::ids::{MemberId, TopicPartition};
-use crate::records::{GroupDocument, Heartbeat, Lease, MemberInfo, Outcome, Records, Stored};
+use crate::records::{
+    GroupDocument, GroupKeys, Heartbeat, Lease, MemberInfo, Outcome, Records, Stored,
+};
 use crate::settings::GroupSettings;
 use liveness::Watch;
 
@@ -66,7 +66,9 @@ struct Held {
 pub struct GroupMember {
     records: Records,
     settings: GroupSettings,
-    scope: Path,
+    keys: GroupKeys,
+    /// The group's entry in the list of groups.
+    index: CasKey,
     topic_ids: BTreeMap<TopicName, TopicId>,
     partitions: BTreeMap<TopicName, u32>,
     me: MemberInfo,
@@ -116,7 +118,8 @@ impl GroupMember {
                 clock: storage.clock.clone(),
             },
             settings,
-            scope: storage.keys.group(group),
+            keys: GroupKeys::new(&storage.keys, group),
+            index: GroupKeys::index(&storage.keys, group),
             topic_ids,
             partitions,
             me,
@@ -236,7 +239,7 @@ impl GroupMember {
         }
         let me = self.me.member_id.clone();
         self.change_document(document::Change::Remove(me)).await?;
-        let key = self.heartbeat_key(&self.me.member_id);
+        let key = self.keys.heartbeat(&self.me.member_id);
         self.records.cas.delete(&key).await?;
         self.heartbeat = None;
         Ok(())
@@ -254,7 +257,7 @@ impl GroupMember {
                 partition: tp.clone(),
             });
         };
-        let key = self.lease_key(tp);
+        let key = self.keys.lease(tp);
         match self.records.write(&key, Some(&held.lease), next).await? {
             Outcome::Written(stored) => {
                 let released = stored.value.released;
@@ -275,27 +278,6 @@ impl GroupMember {
                     epoch,
                 })
             }
-        }
-    }
-
-    fn lease_key(&self, tp: &TopicPartition) -> CasKey {
-        CasKey {
-            scope: self.scope.clone(),
-            name: Keys::group_offset_name(&tp.topic, tp.partition),
-        }
-    }
-
-    fn heartbeat_key(&self, member: &MemberId) -> CasKey {
-        CasKey {
-            scope: self.scope.clone(),
-            name: Keys::group_member_name(&member.0),
-        }
-    }
-
-    fn document_key(&self) -> CasKey {
-        CasKey {
-            scope: self.scope.clone(),
-            name: Keys::group_document_name(),
         }
     }
 

@@ -90,7 +90,7 @@ impl GroupMember {
         let Some(&topic_id) = self.topic_ids.get(&tp.topic) else {
             return Ok(());
         };
-        let key = self.lease_key(tp);
+        let key = self.keys.lease(tp);
         let current = self.records.read::<Lease>(&key).await?;
         let lease = current
             .as_ref()

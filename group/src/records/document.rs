@@ -43,6 +43,10 @@ pub struct GroupDocument {
     pub partitions: BTreeMap<TopicName, u32>,
     /// Who should hold each partition.
     pub target: Target,
+    /// When the membership last changed (the writer's clock; informational, and where an
+    /// empty group's idle time starts).
+    #[serde(default)]
+    pub changed_at_ms: Option<i64>,
 }
 
 impl Record for GroupDocument {
@@ -64,6 +68,7 @@ impl GroupDocument {
             members: Vec::new(),
             partitions: BTreeMap::new(),
             target: Target::new(),
+            changed_at_ms: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The three records of a group (docs/consumer-groups.md §1), each a small JSON document in the
 //! compare-and-swap store (`silt_core::store::cas`): the group document (`document`), a
-//! member's heartbeat (`heartbeat`) and a partition's lease and committed offset (`lease`).
+//! member's heartbeat (`heartbeat`), a partition's lease and committed offset (`lease`), and
+//! the group's entry in the list of groups (`index`).
 //!
 //! Every record carries a [`Stamp`]: a version `v` (+1 per write, so no two versions share
 //! bytes) and the `write_id` of the write that stored it, which tells our own write apart when
@@ -8,23 +9,30 @@
 
 mod document;
 mod heartbeat;
+mod index;
 mod lease;
 
 pub use document::{GroupDocument, MemberInfo, Target};
 pub use heartbeat::Heartbeat;
+pub use index::IndexEntry;
 pub use lease::{Lease, Owner};
 
 use std::sync::Arc;
 
 use bytes::Bytes;
+use object_store::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use silt_core::clock::Clock;
 use silt_core::error::{Corruption, Error, Result};
+use silt_core::ids::GroupName;
+use silt_core::keys::Keys;
 use silt_core::store::cas::{
     self, CAS_RESOLVE_TIMEOUT, CasKey, CasStore, CasVersion, Condition, Revalidated, Seen,
     Versioned, Witness, Written,
 };
+
+use crate::ids::{MemberId, TopicPartition};
 
 /// Newest record format this silt writes and reads.
 pub const RECORD_FORMAT_VERSION: u32 = 1;
@@ -74,6 +82,44 @@ pub(crate) enum Outcome<T> {
     Written(Stored<T>),
     /// Another write got there first; what is stored now.
     Lost(Option<Stored<T>>),
+}
+
+/// Where one group's records live (`<root>/groups/<group>/…`).
+#[derive(Debug, Clone)]
+pub(crate) struct GroupKeys {
+    pub(crate) scope: Path,
+}
+
+impl GroupKeys {
+    pub(crate) fn new(keys: &Keys, group: &GroupName) -> GroupKeys {
+        GroupKeys {
+            scope: keys.group(group),
+        }
+    }
+
+    fn key(&self, name: String) -> CasKey {
+        let scope = self.scope.clone();
+        CasKey { scope, name }
+    }
+
+    pub(crate) fn document(&self) -> CasKey {
+        self.key(Keys::group_document_name())
+    }
+
+    pub(crate) fn heartbeat(&self, member: &MemberId) -> CasKey {
+        self.key(Keys::group_member_name(&member.0))
+    }
+
+    pub(crate) fn lease(&self, tp: &TopicPartition) -> CasKey {
+        self.key(Keys::group_offset_name(&tp.topic, tp.partition))
+    }
+
+    /// The group's entry in the list of groups.
+    pub(crate) fn index(keys: &Keys, group: &GroupName) -> CasKey {
+        let scope = keys.group_index();
+        let name = group.to_string();
+        CasKey { scope, name }
+    }
 }
 
 /// A record store: the CAS and the clock that mints write ids.

@@ -204,7 +204,7 @@ async fn bad_calls_are_typed(storage: &Storage, c: &mut GroupConsumer) {
         if end == 0 && offset == 0 {
             continue;
         }
-        let err = c.commit(&held.partition, offset).await.unwrap_err();
+        let err = c.commit(&held.partition, offset, "").await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
         assert!(err.to_string().contains(says), "{err}");
     }
@@ -212,13 +212,13 @@ async fn bad_calls_are_typed(storage: &Storage, c: &mut GroupConsumer) {
         // Retention removes what was read: an offset below the new log start is refused.
         let (topic, p) = (&held.partition.topic, held.partition.partition);
         trim(storage, topic, p, Offset(end)).await.unwrap();
-        let err = c.commit(&held.partition, end - 1).await.unwrap_err();
+        let err = c.commit(&held.partition, end - 1, "").await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Invalid, "{err}");
         assert!(err.to_string().contains("below the log start"), "{err}");
     }
     let mut other = held.partition.clone();
     other.topic = TopicName::new("elsewhere").unwrap();
-    let err = c.commit(&other, 0).await.unwrap_err();
+    let err = c.commit(&other, 0, "").await.unwrap_err();
     assert!(
         matches!(err, GroupError::NotOwner { .. } | GroupError::Store(_)),
         "{err}"

@@ -162,10 +162,15 @@ impl CasStore for DynamoCas {
             .client
             .query()
             .table_name(&self.table.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(self.pk(scope)))
-            .expression_attribute_values(":prefix", s(prefix))
             .projection_expression("sk");
+        // DynamoDB refuses an empty string in a key condition: no prefix, no begins_with.
+        let query = match prefix {
+            "" => query.key_condition_expression("pk = :pk"),
+            _ => query
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(prefix)),
+        };
         let mut names: Vec<String> = self
             .table
             .query_all(query)
