@@ -1,8 +1,9 @@
 //! `silt consume --group` on `file://` (docs/consumer-groups.md): arguments a group member
 //! refuses, runs that continue where the previous one committed, a clean leave on SIGTERM,
-//! `--from latest` for a new group, and a static member (`--instance-id`) restarted after a
-//! SIGKILL that gets its partitions back at once, with no rebalance. The faults across
-//! processes on real stores are in `group_faults.rs`.
+//! `--from latest` for a new group, a static member (`--instance-id`) restarted after a
+//! SIGKILL that gets its partitions back at once, with no rebalance, and one replaced by a
+//! newer process with its instance id, which exits 1. The faults across processes on real
+//! stores are in `group_faults.rs`.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
@@ -196,4 +197,32 @@ fn a_static_member_restarted_gets_its_partitions_back_without_a_rebalance() {
         peer,
         "the peer's partitions did not move: {peer_said:?}"
     );
+}
+
+#[test]
+fn a_member_replaced_by_a_newer_process_with_its_instance_id_exits_1() {
+    let cli = Cli::file();
+    topic(&cli, 3);
+    let with_id = [&QUICK[..], &["--instance-id", "twin"]].concat();
+    let mut fleet = Fleet::default();
+    fleet
+        .members
+        .push(Member::spawn(&cli, 0, 0, &args("g", &with_id)));
+    wait("the first holds the partitions", || {
+        held(&fleet.members[0]).len() == 3
+    });
+    fleet
+        .members
+        .push(Member::spawn(&cli, 0, 1, &args("g", &with_id)));
+    let status = fleet.members[0].wait_exit(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1), "{status}");
+    wait("its error on stderr", || {
+        fleet.members[0]
+            .said()
+            .iter()
+            .any(|(_, l)| l.contains("replaced by a newer incarnation"))
+    });
+    wait("the newer holds the partitions", || {
+        held(&fleet.members[1]).len() == 3
+    });
 }
