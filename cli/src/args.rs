@@ -303,7 +303,7 @@ fn partition_count() -> clap::builder::RangedI64ValueParser<u32> {
 }
 
 /// `--partition`: an id any topic may have; the topic's own count is checked later.
-fn partition_id() -> clap::builder::RangedI64ValueParser<u32> {
+pub(crate) fn partition_id() -> clap::builder::RangedI64ValueParser<u32> {
     clap::value_parser!(u32).range(0..=i64::from(PARTITIONS_MAX) - 1)
 }
 
@@ -374,31 +374,4 @@ pub(crate) struct ProduceArgs {
     pub(crate) print_acks: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ConsumeFormat {
-    /// The value only.
-    Value,
-    /// One JSON object per record: partition, offset, timestamp, key, value, headers.
-    Jsonl,
-}
-
-#[derive(Debug, ClapArgs)]
-pub(crate) struct ConsumeArgs {
-    /// Topic to read.
-    pub(crate) topic: String,
-    /// Read only this partition (default: all).
-    #[arg(long, value_parser = partition_id(), allow_negative_numbers = true)]
-    pub(crate) partition: Option<u32>,
-    /// Where to start: earliest, latest, an offset, or @TIMESTAMP_MS.
-    #[arg(long, default_value = "earliest", value_parser = crate::consume::parse_from, allow_hyphen_values = true)]
-    pub(crate) from: silt_reader::StartFrom,
-    /// Stop after this many records.
-    #[arg(long)]
-    pub(crate) max: Option<u64>,
-    /// Keep waiting for new records at the end of the log.
-    #[arg(long)]
-    pub(crate) follow: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ConsumeFormat::Value)]
-    pub(crate) format: ConsumeFormat,
-}
+pub(crate) use crate::consume_args::{ConsumeArgs, ConsumeFormat};

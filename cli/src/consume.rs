@@ -1,6 +1,6 @@
 //! `silt consume`: records from one or all partitions to stdout. Without `--follow` it stops
 //! at the end of the log (as it was when each partition was reached); with it, it keeps
-//! waiting for new records.
+//! waiting for new records. With `--group`, `consume_group` reads instead.
 
 use std::io::Write;
 use std::time::Duration;
@@ -44,7 +44,7 @@ pub(crate) fn parse_from(from: &str) -> Result<StartFrom, String> {
 
 pub(crate) async fn run(storage: &Storage, args: ConsumeArgs) -> CliResult {
     let topic = TopicName::new(args.topic.clone())?;
-    let from = args.from;
+    let from = args.from.unwrap_or(StartFrom::Earliest);
     let reader = Reader::open(storage.clone(), &topic).await?;
     let partitions: Vec<PartitionId> = match args.partition {
         Some(p) => vec![PartitionId(p)],
@@ -92,7 +92,12 @@ async fn wait_any(cursors: &mut [Cursor]) -> CliResult {
     }
 }
 
-fn print(out: &mut impl Write, batch: &[Consumed], format: ConsumeFormat) -> std::io::Result<()> {
+/// Prints records in `format`, one line each (`consume_group` prints the same way).
+pub(crate) fn print(
+    out: &mut impl Write,
+    batch: &[Consumed],
+    format: ConsumeFormat,
+) -> std::io::Result<()> {
     for c in batch {
         match format {
             ConsumeFormat::Jsonl => writeln!(out, "{}", consumed_to_json(c))?,

@@ -9,6 +9,8 @@ mod agent;
 mod args;
 mod bench;
 mod consume;
+mod consume_args;
+mod consume_group;
 mod demo;
 mod group;
 mod jobs;
@@ -78,6 +80,7 @@ async fn run(args: Args) -> CliResult {
     let signals = match args.command {
         Command::Produce(_) => Some(produce::listen()?),
         Command::Agent(_) => Some(agent::listen()?),
+        Command::Consume(ref c) if c.group.is_some() => Some(consume_group::listen()?),
         _ => None,
     };
     let storage = match creates_store(&args.command) {
@@ -88,6 +91,9 @@ async fn run(args: Args) -> CliResult {
         Command::Topic(cmd) => topic::run(&storage, cmd).await,
         Command::Produce(cmd) => produce::run(&storage, cmd, signals).await,
         Command::Agent(cmd) => agent::run(storage, cmd, signals).await,
+        Command::Consume(cmd) if cmd.group.is_some() => {
+            consume_group::run(&storage, cmd, signals).await
+        }
         Command::Consume(cmd) => consume::run(&storage, cmd).await,
         Command::Demo => demo::run(&storage).await,
         Command::Bench(args) => bench::run(&storage, args).await,

@@ -274,7 +274,9 @@ impl GroupConsumer {
     }
 
     /// Reads up to `max_records` and `max_bytes` of payload (plus one record) across the
-    /// open cursors, in partition order.
+    /// open cursors, in partition order. A cursor that fails after others returned records
+    /// ends the read with those: they moved their cursors and count as returned, so they must
+    /// reach the caller (the failing cursor did not move and is read again next poll).
     async fn read(
         &mut self,
         max_records: usize,
@@ -286,12 +288,14 @@ impl GroupConsumer {
             if left == 0 || bytes_left == 0 {
                 break;
             }
-            let mut records = cursor.next_batch_within(left, bytes_left).await?;
-            // At the end of what the cursor knew: revalidate its manifest once (a 304 when
-            // nothing was committed since).
-            if records.is_empty() && cursor.wait_for_more(Duration::ZERO).await? {
-                records = cursor.next_batch_within(left, bytes_left).await?;
-            }
+            let records = match next_records(cursor, left, bytes_left).await {
+                Ok(records) => records,
+                Err(e) if batches.is_empty() => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(partition = %tp, error = %e, "read failed; retrying next poll");
+                    break;
+                }
+            };
             if records.is_empty() {
                 continue;
             }
@@ -306,6 +310,21 @@ impl GroupConsumer {
         }
         Ok(batches)
     }
+}
+
+/// The next records of `cursor`, up to `max` and `max_bytes` of payload (plus one record). At
+/// the end of what the cursor knew, its manifest is revalidated once (a 304 when nothing was
+/// committed since).
+async fn next_records(
+    cursor: &mut Cursor,
+    max: usize,
+    max_bytes: usize,
+) -> Result<Vec<Consumed>, ReadError> {
+    let records = cursor.next_batch_within(max, max_bytes).await?;
+    if records.is_empty() && cursor.wait_for_more(Duration::ZERO).await? {
+        return cursor.next_batch_within(max, max_bytes).await;
+    }
+    Ok(records)
 }
 
 impl Drop for GroupConsumer {
