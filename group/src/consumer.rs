@@ -58,8 +58,8 @@ pub struct GroupConsumer {
     shared: Arc<Shared>,
     ticker: JoinHandle<()>,
     readers: BTreeMap<TopicName, Reader>,
-    /// Open cursors, with the lease epoch they were opened at.
-    cursors: BTreeMap<TopicPartition, (u64, Cursor)>,
+    /// Open cursors of the partitions held.
+    cursors: BTreeMap<TopicPartition, Open>,
     /// Positions after the records the last poll returned.
     returned: BTreeMap<TopicPartition, u64>,
     last_auto_commit: Instant,
@@ -225,14 +225,14 @@ impl GroupConsumer {
         let current: BTreeMap<&TopicPartition, &Assignment> =
             assignment.iter().map(|a| (&a.partition, a)).collect();
         self.cursors
-            .retain(|tp, (epoch, _)| current.get(tp).is_some_and(|a| a.lease_epoch == *epoch));
+            .retain(|tp, open| current.get(tp).is_some_and(|a| a.lease_epoch == open.epoch));
         for a in assignment {
             if self.cursors.contains_key(&a.partition) {
                 continue;
             }
             let cursor = self.open_cursor(a).await?;
             self.cursors
-                .insert(a.partition.clone(), (a.lease_epoch, cursor));
+                .insert(a.partition.clone(), Open::new(a.lease_epoch, cursor));
         }
         Ok(())
     }
@@ -284,11 +284,11 @@ impl GroupConsumer {
     ) -> Result<Vec<Batch>, GroupError> {
         let mut batches = Vec::new();
         let (mut left, mut bytes_left) = (max_records, max_bytes);
-        for (tp, (_, cursor)) in &mut self.cursors {
+        for (tp, open) in &mut self.cursors {
             if left == 0 || bytes_left == 0 {
                 break;
             }
-            let records = match next_records(cursor, left, bytes_left).await {
+            let records = match open.next_records(left, bytes_left).await {
                 Ok(records) => records,
                 Err(e) if batches.is_empty() => return Err(e.into()),
                 Err(e) => {
@@ -302,7 +302,7 @@ impl GroupConsumer {
             left -= records.len();
             let bytes: usize = records.iter().map(|c| c.record.payload_bytes()).sum();
             bytes_left = bytes_left.saturating_sub(bytes);
-            self.returned.insert(tp.clone(), cursor.position().0);
+            self.returned.insert(tp.clone(), open.cursor.position().0);
             batches.push(Batch {
                 partition: tp.clone(),
                 records,
@@ -312,19 +312,55 @@ impl GroupConsumer {
     }
 }
 
-/// The next records of `cursor`, up to `max` and `max_bytes` of payload (plus one record). At
-/// the end of what the cursor knew, its manifest is revalidated once (a 304 when nothing was
-/// committed since).
-async fn next_records(
-    cursor: &mut Cursor,
-    max: usize,
-    max_bytes: usize,
-) -> Result<Vec<Consumed>, ReadError> {
-    let records = cursor.next_batch_within(max, max_bytes).await?;
-    if records.is_empty() && cursor.wait_for_more(Duration::ZERO).await? {
-        return cursor.next_batch_within(max, max_bytes).await;
+/// The longest an idle partition goes without its manifest being revalidated: a consumer of
+/// many quiet partitions costs at most one conditional GET per partition per second, and sees a
+/// new record on a quiet partition at most this late.
+const IDLE_REVALIDATE_MAX: Duration = Duration::from_secs(1);
+
+/// An open cursor on a held partition, and when its manifest is next revalidated.
+#[derive(Debug)]
+struct Open {
+    /// The lease epoch it was opened at.
+    epoch: u64,
+    cursor: Cursor,
+    /// The pause between revalidations while the partition has nothing new: from the reader's
+    /// poll interval, doubled on every empty revalidation up to [`IDLE_REVALIDATE_MAX`].
+    idle_pause: Duration,
+    next_revalidation: Instant,
+}
+
+impl Open {
+    fn new(epoch: u64, cursor: Cursor) -> Open {
+        let (idle_pause, next_revalidation) = (silt_reader::POLL_INTERVAL, Instant::now());
+        Open {
+            epoch,
+            cursor,
+            idle_pause,
+            next_revalidation,
+        }
     }
-    Ok(records)
+
+    /// The next records, up to `max` and `max_bytes` of payload (plus one record). At the end
+    /// of what the cursor knew, its manifest is revalidated (a 304 when nothing was committed
+    /// since), less often the longer the partition stays quiet.
+    async fn next_records(
+        &mut self,
+        max: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<Consumed>, ReadError> {
+        let records = self.cursor.next_batch_within(max, max_bytes).await?;
+        if !records.is_empty() || Instant::now() < self.next_revalidation {
+            return Ok(records);
+        }
+        if self.cursor.wait_for_more(Duration::ZERO).await? {
+            self.idle_pause = silt_reader::POLL_INTERVAL;
+            self.next_revalidation = Instant::now();
+            return self.cursor.next_batch_within(max, max_bytes).await;
+        }
+        self.idle_pause = (self.idle_pause * 2).min(IDLE_REVALIDATE_MAX);
+        self.next_revalidation = Instant::now() + self.idle_pause;
+        Ok(records)
+    }
 }
 
 impl Drop for GroupConsumer {

@@ -1,7 +1,8 @@
 //! The per-member request cost in steady state (docs/consumer-groups.md §8), counted with
 //! `CountingStore`: per heartbeat interval one conditional PUT (the heartbeat) and two
 //! conditional GETs (the group document, the successor's heartbeat), plus one conditional PUT
-//! per partition whose offset advanced. Nothing is renewed per partition held.
+//! per partition whose offset advanced. Nothing is renewed per partition held. A consumer
+//! waiting on quiet partitions revalidates each one's manifest about once a second.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
@@ -10,10 +11,13 @@ use std::time::Duration;
 
 use object_store::memory::InMemory;
 use object_store::path::Path;
+use silt_core::ids::PartitionId;
 use silt_core::ids::{GroupName, TopicName};
+use silt_core::record::Record;
 use silt_core::store::{CountingStore, Storage};
 use silt_core::topic::TopicSettings;
-use silt_group::{GroupMember, GroupSettings};
+use silt_group::{GroupConsumer, GroupMember, GroupSettings};
+use silt_writer::{Writer, WriterSettings};
 
 const MEMBERS: usize = 3;
 const PARTITIONS: u32 = 12;
@@ -91,4 +95,78 @@ async fn a_member_in_steady_state_costs_one_put_and_two_gets_per_heartbeat() {
         idle.put_update / ticks,
         idle.get / ticks
     );
+}
+
+/// A consumer waiting on quiet partitions revalidates each one's manifest at most about once a
+/// second (the pause doubles from the reader's 100 ms poll interval while nothing comes), and
+/// still sees a new record within that second.
+#[tokio::test(start_paused = true)]
+async fn an_idle_consumer_revalidates_each_quiet_partition_about_once_a_second() {
+    let counting = Arc::new(CountingStore::new(Arc::new(InMemory::new())));
+    let storage = Storage::over(counting.clone(), Path::default(), "memory://");
+    let topic = TopicName::new("quiet").unwrap();
+    storage
+        .create_topic(&topic, PARTITIONS, TopicSettings::default())
+        .await
+        .unwrap();
+    let group = GroupName::new("watchers").unwrap();
+    let topics = [topic.clone()];
+    let settings = GroupSettings::default();
+    let mut consumer = GroupConsumer::join(storage.clone(), &group, &topics, settings)
+        .await
+        .unwrap();
+    while consumer.assignment().await.len() < PARTITIONS as usize {
+        consumer
+            .poll(100, Duration::from_millis(500))
+            .await
+            .unwrap();
+    }
+    let idle_secs = 60;
+    let before = counting.counts();
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(idle_secs) {
+        let polled = consumer
+            .poll(100, Duration::from_millis(500))
+            .await
+            .unwrap();
+        assert!(polled.batches.is_empty());
+    }
+    let idle = counting.counts().since(&before);
+    let revalidations = PARTITIONS as u64 * idle_secs;
+    let heartbeat_gets = 2 * idle_secs / 3 + 2;
+    assert!(
+        idle.get >= revalidations / 2
+            && idle.get <= revalidations + heartbeat_gets + 2 * PARTITIONS as u64,
+        "{} GETs in {idle_secs} s over {PARTITIONS} quiet partitions: {idle:?}",
+        idle.get
+    );
+    println!(
+        "idle consumer: {:.2} GETs per quiet partition per second (heartbeats included)",
+        idle.get as f64 / (PARTITIONS as u64 * idle_secs) as f64
+    );
+
+    let writer = Writer::open(storage.clone(), &topic, WriterSettings::default())
+        .await
+        .unwrap();
+    let sent = tokio::time::Instant::now();
+    let wake = vec![Record::from_value("wake", 0)];
+    writer.append(PartitionId(5), wake).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.is_empty() {
+        let polled = consumer
+            .poll(100, Duration::from_millis(500))
+            .await
+            .unwrap();
+        seen.extend(polled.batches);
+        assert!(
+            sent.elapsed() < Duration::from_secs(3),
+            "the new record was not seen"
+        );
+    }
+    assert!(
+        sent.elapsed() <= Duration::from_millis(1_300),
+        "{:?}",
+        sent.elapsed()
+    );
+    consumer.close().await.unwrap();
 }
