@@ -78,7 +78,9 @@ pub enum ProducerRefusal {
     },
     /// No state for this producer here (never seen, or forgotten after being idle), and the
     /// batch does not start at 0 (Kafka's `UNKNOWN_PRODUCER_ID`).
-    #[error("producer {producer_id} is unknown on this partition; its batch starts at sequence {first_seq}, not 0")]
+    #[error(
+        "producer {producer_id} is unknown on this partition; its batch starts at sequence {first_seq}, not 0"
+    )]
     UnknownProducer {
         /// The producer.
         producer_id: ProducerId,
@@ -86,7 +88,9 @@ pub enum ProducerRefusal {
         first_seq: i32,
     },
     /// A sequence below 0 or a batch of no records (Kafka's `INVALID_RECORD`).
-    #[error("producer {producer_id}: a batch of {records} records at sequence {first_seq} is not valid")]
+    #[error(
+        "producer {producer_id}: a batch of {records} records at sequence {first_seq} is not valid"
+    )]
     InvalidBatch {
         /// The producer.
         producer_id: ProducerId,
@@ -169,7 +173,11 @@ pub fn check(state: Option<&ProducerState>, b: &ProducerBatch, records: u32) -> 
     };
     if b.epoch == state.epoch {
         let last = last_seq(b, records);
-        if let Some(d) = state.batches.iter().find(|d| d.0 == first_seq && d.1 == last) {
+        if let Some(d) = state
+            .batches
+            .iter()
+            .find(|d| d.0 == first_seq && d.1 == last)
+        {
             return Check::Duplicate {
                 base_offset: d.2,
                 last_offset: d.3,

@@ -46,7 +46,10 @@ fn the_next_batch_follows_the_last() {
     let states = after(&[(0, 0, 3), (0, 3, 2)]);
     assert_eq!(check_in(&states, 0, 5, 10), Check::Append);
     assert_eq!(states[0].batches.len(), 2);
-    assert_eq!(states[0].batches[1], BatchOffsets(3, 4, Offset(103), Offset(104)));
+    assert_eq!(
+        states[0].batches[1],
+        BatchOffsets(3, 4, Offset(103), Offset(104))
+    );
 }
 
 #[test]
@@ -69,7 +72,10 @@ fn only_the_last_five_batches_are_remembered() {
     let batches: Vec<(i16, i32, u32)> = (0..7).map(|i| (0, i, 1)).collect();
     let states = after(&batches);
     assert_eq!(states[0].batches.len(), BATCHES_KEPT);
-    assert!(matches!(check_in(&states, 0, 2, 1), Check::Duplicate { .. }));
+    assert!(matches!(
+        check_in(&states, 0, 2, 1),
+        Check::Duplicate { .. }
+    ));
     // Older than the last five: no longer known, and not next.
     assert!(matches!(
         check_in(&states, 0, 1, 1),
@@ -108,7 +114,10 @@ fn a_newer_epoch_starts_at_zero_and_resets_the_state() {
     ));
     let states = after(&[(0, 0, 5), (1, 0, 2)]);
     assert_eq!(states[0].epoch, ProducerEpoch(1));
-    assert_eq!(states[0].batches, vec![BatchOffsets(0, 1, Offset(105), Offset(106))]);
+    assert_eq!(
+        states[0].batches,
+        vec![BatchOffsets(0, 1, Offset(105), Offset(106))]
+    );
 }
 
 #[test]
@@ -117,13 +126,24 @@ fn sequences_wrap_at_i32_max() {
     assert_eq!(seq_plus(i32::MAX - 1, 3), 1);
     let states = after(&[(0, 0, 1)]);
     let mut states = states;
-    states[0].batches = vec![BatchOffsets(i32::MAX - 9, i32::MAX - 1, Offset(0), Offset(8))];
+    states[0].batches = vec![BatchOffsets(
+        i32::MAX - 9,
+        i32::MAX - 1,
+        Offset(0),
+        Offset(8),
+    )];
     // A batch of three crossing the wrap: MAX, 0, 1.
     assert_eq!(check_in(&states, 0, i32::MAX, 3), Check::Append);
     advance(&mut states, &batch(0, i32::MAX), 3, Offset(9), 2_000);
-    assert_eq!(states[0].batches[1], BatchOffsets(i32::MAX, 1, Offset(9), Offset(11)));
+    assert_eq!(
+        states[0].batches[1],
+        BatchOffsets(i32::MAX, 1, Offset(9), Offset(11))
+    );
     assert_eq!(check_in(&states, 0, 2, 1), Check::Append);
-    assert!(matches!(check_in(&states, 0, i32::MAX, 3), Check::Duplicate { .. }));
+    assert!(matches!(
+        check_in(&states, 0, i32::MAX, 3),
+        Check::Duplicate { .. }
+    ));
 }
 
 #[test]
@@ -181,7 +201,10 @@ fn outcome_tells_appended_from_duplicate_and_refused() {
     };
     assert_eq!(appended, Some(Ok(expected)));
     let retried = outcome(&states, &batch(0, 3), 2, Offset(110));
-    assert_eq!(retried.and_then(|o| o.ok()).map(|o| o.duplicate), Some(true));
+    assert_eq!(
+        retried.and_then(|o| o.ok()).map(|o| o.duplicate),
+        Some(true)
+    );
     let gap = outcome(&states, &batch(0, 9), 1, Offset(110));
     assert!(matches!(gap, Some(Err(ProducerRefusal::OutOfOrder { .. }))));
     // The state would take it now: it tells nothing of what our commit did.
@@ -246,7 +269,12 @@ mod in_a_commit {
         let m = Manifest::new(TopicId(Ulid::from_parts(1, 2)), PartitionId(0));
         let plain = codec::encode(&m).expect("encode");
         assert!(!String::from_utf8_lossy(&plain).contains("producers"));
-        assert!(codec::decode(&plain, "t").expect("decode").producers.is_empty());
+        assert!(
+            codec::decode(&plain, "t")
+                .expect("decode")
+                .producers
+                .is_empty()
+        );
         let m = apply(&m, &commit(1, vec![segment(1, 3, Some(batch(0, 0)))])).expect("apply");
         let bytes = codec::encode(&m).expect("encode");
         assert_eq!(codec::decode(&bytes, "t").expect("decode"), m);
