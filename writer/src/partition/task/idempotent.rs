@@ -3,6 +3,7 @@
 //! epoch), so each batch's fate is read from the producer state of the committed manifest,
 //! which is also what decides it after an ambiguous outcome.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use silt_core::error::Error;
@@ -24,10 +25,20 @@ pub(super) fn answer(
     manifest: Option<&Manifest>,
 ) {
     let (mut records, mut bytes) = (0u64, 0u64);
+    // The same batch twice in one commit (a retry sent before the first was answered): the
+    // commit appended the first, so the others are duplicates.
+    let mut seen = HashSet::new();
     for uploaded in committing {
         let found = match (uploaded.segment.producer, manifest) {
             (Some(b), Some(m)) => {
-                producers::outcome(&m.producers, &b, uploaded.segment.records, base)
+                let again = !seen.insert((b.producer_id, b.epoch, b.first_seq));
+                let found = producers::outcome(&m.producers, &b, uploaded.segment.records, base);
+                found.map(|o| {
+                    o.map(|o| BatchOutcome {
+                        duplicate: o.duplicate || again,
+                        ..o
+                    })
+                })
             }
             _ => None,
         };
