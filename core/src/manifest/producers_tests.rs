@@ -280,3 +280,25 @@ mod in_a_commit {
         assert_eq!(codec::decode(&bytes, "t").expect("decode"), m);
     }
 }
+
+#[test]
+fn the_capped_state_fits_the_manifest_and_head_budgets() {
+    let mut states = Vec::new();
+    for i in 0..PRODUCERS_MAX as i64 {
+        for n in 0..BATCHES_KEPT as i32 {
+            let b = ProducerBatch {
+                producer_id: ProducerId(i64::MAX - i),
+                epoch: ProducerEpoch(i16::MAX),
+                first_seq: i32::MAX - 100 + n,
+            };
+            let base = Offset(u64::MAX / 2 + n as u64);
+            advance(&mut states, &b, 1, base, i64::MAX / 2);
+        }
+    }
+    let bytes = serde_json::to_vec(&states).expect("encodes").len();
+    // The DynamoDB head's budget is 350 KiB, writer markers included; the manifest's 1 MiB.
+    assert!(
+        bytes < 200 * 1024,
+        "{bytes} bytes for {PRODUCERS_MAX} producers"
+    );
+}
