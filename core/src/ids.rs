@@ -50,6 +50,17 @@ number_id!(
     CommitSeq(u64)
 );
 
+number_id!(
+    /// A Kafka idempotent producer's id: cluster-unique, handed out by
+    /// `silt_core::producers::ProducerIds` from blocks reserved by conditional writes.
+    ProducerId(i64)
+);
+number_id!(
+    /// A producer id's epoch: a producer that starts again with the same id bumps it, fencing
+    /// batches of its older incarnation.
+    ProducerEpoch(i16)
+);
+
 impl Offset {
     /// The offset `n` records after this one (saturating: offsets near `u64::MAX` only come
     /// from damaged manifests, which the invariants then reject).

@@ -9,6 +9,7 @@
 //! <root>/topics/<topic>/<partition:05>/orphans-swept    GC's hint: where the orphan sweep resumes
 //! <root>/topics/<topic>/<partition:05>/cleaned-to       key compaction's checkpoint
 //! <root>/_probe/<id>                                    conditional-write capability probe
+//! <root>/_producers/next-id                            next unreserved Kafka producer id (CAS record)
 //! <root>/_agent/secret                                  the agents' shared key (conditional create)
 //! <root>/group-index/<group>                           a consumer group's entry in the list of groups
 //! <root>/groups/<group>/group.json                      consumer group document (docs/consumer-groups.md)
@@ -178,6 +179,11 @@ impl Keys {
     /// DynamoDB sort key of the graveyard item of object `id`.
     pub fn graveyard_sk(id: ObjectId) -> String {
         format!("{GRAVEYARD_SK_PREFIX}{id}")
+    }
+
+    /// Folder of the producer id counter: the scope of its CAS record (`crate::producer_ids`).
+    pub fn producers(&self) -> Path {
+        self.root.clone().join("_producers")
     }
 
     /// Folder of all consumer groups.

@@ -20,6 +20,7 @@
 //! - [`manifest`]: the manifest, its edits and invariants (pure);
 //! - [`store`]: manifest stores (object store, local directory) and [`store::Storage`];
 //! - [`topic`]: topic configuration;
+//! - [`producer_ids`]: cluster-unique Kafka producer ids, reserved in blocks;
 //! - [`verify`]: checks that a fetched segment is the one its manifest entry describes;
 //! - [`metrics`]: the names of the metrics silt records, and their descriptions;
 //! - [`clock`]: injected time; [`testing`] (feature `test-util`): fault injection.
@@ -35,6 +36,7 @@ pub mod keys;
 pub mod limits;
 pub mod manifest;
 pub mod metrics;
+pub mod producer_ids;
 pub mod record;
 pub mod segment;
 pub mod store;

@@ -18,6 +18,7 @@ fn segment(n: u64, records: u32) -> NewSegment {
         bytes: 100,
         min_ts: 0,
         max_ts: 0,
+        producer: None,
     }
 }
 

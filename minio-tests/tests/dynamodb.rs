@@ -34,6 +34,7 @@ fn append(writer: WriterId, seq: u64, segments: Range<u64>, now_ms: i64) -> Comm
         bytes: 1000,
         min_ts: i as i64,
         max_ts: i as i64,
+        producer: None,
     };
     Commit {
         writer,

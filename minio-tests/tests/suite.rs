@@ -36,7 +36,9 @@ macro_rules! suite {
                 deleted_topic_is_unknown_and_gc_removes_it,
                 topic_delete_racing_a_writer_loses_nothing_acknowledged,
                 group_members_split_fence_and_rejoin, group_admin_lists_describes_resets_and_deletes,
-                group_consumers_read_every_record_at_least_once);
+                group_consumers_read_every_record_at_least_once,
+                idempotent_retries_land_exactly_once,
+                idempotent_state_survives_fencing_and_refuses_old_epochs);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use silt_core::error::{Error, ErrorKind, InvalidInput, Rejection};
+use silt_core::manifest::producers::ProducerRefusal;
 use thiserror::Error;
 
 /// Why an append was not acknowledged.
@@ -17,6 +18,10 @@ pub enum AppendError {
     /// failed conditional append. Nothing was written.
     #[error(transparent)]
     Rejected(#[from] Rejection),
+    /// An idempotent producer's batch did not follow its producer's state in the partition
+    /// (fenced epoch, sequence gap, unknown producer): nothing of it was appended.
+    #[error(transparent)]
+    Producer(#[from] ProducerRefusal),
     /// The commit's outcome is unknown: the records may or may not be in the log. Read the log
     /// before sending them again.
     #[error("{0}")]
@@ -45,6 +50,7 @@ impl AppendError {
         match self {
             AppendError::Invalid(_) => ErrorKind::Invalid,
             AppendError::Rejected(r) => r.kind(),
+            AppendError::Producer(_) => ErrorKind::Rejected,
             AppendError::Indeterminate(e) | AppendError::Retryable(e) | AppendError::Failed(e) => {
                 e.kind()
             }

@@ -18,6 +18,7 @@ use futures::FutureExt;
 use silt_core::error::{Error, InvalidInput, Rejection};
 use silt_core::ids::{Offset, PartitionId, TopicName, WriterId};
 use silt_core::limits::BATCH_BYTES_MAX;
+use silt_core::manifest::producers::ProducerBatch;
 use silt_core::metrics::{self, GaugeHold};
 use silt_core::record::Record;
 use silt_core::store::Storage;
@@ -41,6 +42,10 @@ pub struct AppendAck {
     pub base_offset: Offset,
     /// Offset of the last record.
     pub last_offset: Offset,
+    /// True for an idempotent producer's batch committed before (a retry): these are its
+    /// original offsets, and nothing was appended this time (Kafka's
+    /// `DUPLICATE_SEQUENCE_NUMBER`).
+    pub duplicate: bool,
 }
 
 /// Resolves when the records of one `send` are committed, or failed.
@@ -137,6 +142,43 @@ impl Writer {
         records: Vec<Record>,
         expect_offset: Option<Offset>,
     ) -> Result<AckFuture, AppendError> {
+        self.enqueue(partition, records, expect_offset, None).await
+    }
+
+    /// Sends one idempotent producer's batch to one partition (docs/design.md §6.6): it is
+    /// committed as a segment of its own, appended only if it follows the producer's state
+    /// there, which the same commit advances. A retry of a batch already committed is answered
+    /// with its original offsets and [`AppendAck::duplicate`]; a batch that does not follow
+    /// fails with [`AppendError::Producer`]. After an ambiguous commit the manifest is read
+    /// again and its producer state says whether the batch landed.
+    pub async fn send_idempotent(
+        &self,
+        partition: PartitionId,
+        records: Vec<Record>,
+        producer: ProducerBatch,
+    ) -> Result<AckFuture, AppendError> {
+        self.enqueue(partition, records, None, Some(producer)).await
+    }
+
+    /// Sends an idempotent producer's batch and waits for its acknowledgement.
+    pub async fn append_idempotent(
+        &self,
+        partition: PartitionId,
+        records: Vec<Record>,
+        producer: ProducerBatch,
+    ) -> Result<AppendAck, AppendError> {
+        self.send_idempotent(partition, records, producer)
+            .await?
+            .await
+    }
+
+    async fn enqueue(
+        &self,
+        partition: PartitionId,
+        records: Vec<Record>,
+        expect_offset: Option<Offset>,
+        producer: Option<ProducerBatch>,
+    ) -> Result<AckFuture, AppendError> {
         let sent_at = Instant::now();
         let partition = self.topic.check_partition(partition)?;
         let bytes = validate(&records, self.settings.segment_records_max)?;
@@ -161,6 +203,7 @@ impl Writer {
             records,
             bytes,
             expect_offset,
+            producer,
             waiter,
         };
         self.deliver(partition, request).await?;

@@ -99,6 +99,21 @@ pub enum Error {
         "topic {topic}'s configuration changed {attempts} times while being altered; nothing was changed: retry"
     )]
     TopicContended { topic: TopicName, attempts: u32 },
+    /// Other processes kept reserving producer ids first (`crate::producer_ids`).
+    #[error(
+        "reserving a block of producer ids at {location} lost {attempts} races in a row to other processes; retry"
+    )]
+    ProducerIdsContended { location: String, attempts: u32 },
+    /// Every producer id was handed out: no whole block fits below `i64::MAX`.
+    #[error(
+        "the producer id counter at {location} is at {next}: no block of {block} more ids fits below {max}",
+        max = i64::MAX
+    )]
+    ProducerIdsExhausted {
+        location: String,
+        next: i64,
+        block: i64,
+    },
     /// The storage backend failed; retry later.
     #[error("storage error: {0}")]
     Store(#[source] Arc<object_store::Error>),
@@ -208,9 +223,11 @@ impl Error {
             Error::Indeterminate { .. } | Error::CasIndeterminate { .. } => {
                 ErrorKind::Indeterminate
             }
-            Error::Contended { .. } | Error::TopicContended { .. } | Error::Dynamo { .. } => {
-                ErrorKind::Retryable
-            }
+            Error::Contended { .. }
+            | Error::TopicContended { .. }
+            | Error::ProducerIdsContended { .. }
+            | Error::Dynamo { .. } => ErrorKind::Retryable,
+            Error::ProducerIdsExhausted { .. } => ErrorKind::Rejected,
             Error::Store(e) => store_kind(e),
             Error::Corrupt(_) | Error::FutureFormat { .. } | Error::TopicIdMismatch { .. } => {
                 ErrorKind::Corrupt

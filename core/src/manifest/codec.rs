@@ -17,8 +17,12 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The format of a manifest marked deleted (`deleted_ms`): a newer version, so a silt from
 /// before topic deletion refuses the partition (`FutureFormat`) instead of committing to it.
 pub const DELETED_FORMAT_VERSION: u32 = 2;
+/// The format of a manifest holding idempotent producers' state (`producers`): a newer
+/// version, so a silt from before refuses the partition (`FutureFormat`) instead of committing
+/// to it and dropping the state, which would let retried batches in twice.
+pub const PRODUCERS_FORMAT_VERSION: u32 = 3;
 /// The newest format this code reads.
-pub const NEWEST_FORMAT_VERSION: u32 = DELETED_FORMAT_VERSION;
+pub const NEWEST_FORMAT_VERSION: u32 = PRODUCERS_FORMAT_VERSION;
 
 /// Encodes a manifest, refusing one beyond the size budget.
 pub fn encode(m: &Manifest) -> Result<Bytes, Error> {

@@ -5,6 +5,7 @@
 use super::WRITER_MARKER_TTL_MS;
 use super::invariants;
 use super::model::{ChunkRef, Leader, Manifest, SegmentEntry, SegmentIndex, WriterMarker};
+use super::producers::{self, Check, ProducerBatch};
 use super::upkeep;
 use crate::error::Rejection;
 use crate::ids::{CommitSeq, Epoch, ManifestVersion, ObjectId, Offset, WriterId};
@@ -128,6 +129,10 @@ pub struct NewSegment {
     pub min_ts: i64,
     /// Largest record timestamp.
     pub max_ts: i64,
+    /// Set when the segment is one idempotent producer's batch: appended only if its
+    /// sequence follows the producer's state, which the same commit advances; otherwise left
+    /// out of the commit (docs/design.md §6.6).
+    pub producer: Option<ProducerBatch>,
 }
 
 impl Commit {
@@ -212,7 +217,7 @@ pub fn apply(m: &Manifest, commit: &Commit) -> Result<Manifest, Rejection> {
         }
         Edit::DeleteTopic => {
             next.deleted_ms = Some(commit.now_ms);
-            next.format_version = super::codec::DELETED_FORMAT_VERSION;
+            next.format_version = m.format_version.max(super::codec::DELETED_FORMAT_VERSION);
         }
     }
     next.version = ManifestVersion(m.version.0.saturating_add(1));
@@ -261,6 +266,9 @@ fn append(next: &mut Manifest, commit: &Commit, a: &Append) -> Result<(), Reject
     }
     for s in &a.segments {
         upkeep::check_floor(next, s.id)?;
+        if !producer_may_append(next, s, commit.now_ms) {
+            continue;
+        }
         next.segments.push(SegmentEntry {
             id: s.id,
             base_offset: next.next_offset,
@@ -279,7 +287,31 @@ fn append(next: &mut Manifest, commit: &Commit, a: &Append) -> Result<(), Reject
     if let Some(s) = &a.seal {
         seal(next, s);
     }
+    // Only with records: an empty append (a lease renewal) leaves the next offset, which
+    // DynamoDB conditions appends on, unchanged, so it must not change the state either.
+    if !a.segments.is_empty() {
+        producers::prune(&mut next.producers, commit.now_ms);
+    }
+    if !next.producers.is_empty() {
+        next.format_version = next
+            .format_version
+            .max(super::codec::PRODUCERS_FORMAT_VERSION);
+    }
     Ok(())
+}
+
+/// Whether segment `s` may be appended at the next offset: always, unless it is a producer's
+/// batch that [`producers::check`] does not allow; an allowed batch advances the state.
+fn producer_may_append(m: &mut Manifest, s: &NewSegment, now_ms: i64) -> bool {
+    let Some(b) = &s.producer else {
+        return true;
+    };
+    let state = m.producers.iter().find(|p| p.producer_id == b.producer_id);
+    if producers::check(state, b, s.records) != Check::Append {
+        return false;
+    }
+    producers::advance(&mut m.producers, b, s.records, m.next_offset, now_ms);
+    true
 }
 
 /// Replaces the oldest tail entries with the chunk if they are exactly the entries it lists

@@ -7,6 +7,7 @@ pub mod codec;
 mod edit;
 mod invariants;
 mod model;
+pub mod producers;
 mod upkeep;
 
 pub use edit::{Append, Commit, Edit, NewSegment, Replace, Seal, apply};

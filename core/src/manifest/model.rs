@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::producers::ProducerState;
+
 use crate::ids::{
     CommitSeq, Day, Epoch, ManifestVersion, ObjectId, Offset, PartitionId, TopicId, WriterId,
 };
@@ -34,6 +36,10 @@ pub struct Manifest {
     /// The last commit of each recent writer: resolves ambiguous commit outcomes.
     #[serde(default)]
     pub writers: Vec<WriterMarker>,
+    /// Idempotent producers' epochs and last batches (docs/design.md §6.6); absent in
+    /// manifests without any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub producers: Vec<ProducerState>,
     /// Objects logically removed, waiting for the reader grace period before deletion.
     #[serde(default)]
     pub graveyard: Vec<Tombstone>,
@@ -252,6 +258,7 @@ impl Manifest {
             chunks: Vec::new(),
             segments: Vec::new(),
             writers: Vec::new(),
+            producers: Vec::new(),
             graveyard: Vec::new(),
             orphan_floor_ms: 0,
             deleted_ms: None,

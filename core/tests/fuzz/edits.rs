@@ -37,6 +37,7 @@ fn edits(m: &Manifest, leader: Option<WriterId>) -> Vec<(WriterId, Edit)> {
         bytes: u64::MAX,
         min_ts: i64::MIN,
         max_ts: i64::MAX,
+        producer: None,
     };
     let append = |records, epoch: Option<Epoch>| {
         Edit::Append(Append {

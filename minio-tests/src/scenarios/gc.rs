@@ -237,6 +237,7 @@ async fn commit_orphan(
         bytes: 10,
         min_ts: 0,
         max_ts: 0,
+        producer: None,
     };
     let commit = Commit {
         writer: WriterId(SystemClock.new_ulid()),

@@ -9,6 +9,7 @@ mod fencing;
 mod gc;
 mod group_admin;
 mod groups;
+mod idempotence;
 mod jobs;
 mod key_compaction;
 mod metrics;
@@ -37,6 +38,9 @@ pub use gc::{gc_deletes_only_what_nothing_references, gc_orphan_sweep_lists_only
 pub use group_admin::group_admin_lists_describes_resets_and_deletes;
 pub use groups::{
     group_consumers_read_every_record_at_least_once, group_members_split_fence_and_rejoin,
+};
+pub use idempotence::{
+    idempotent_retries_land_exactly_once, idempotent_state_survives_fencing_and_refuses_old_epochs,
 };
 pub use jobs::{
     jobs_next_to_a_writer_and_reader_lose_nothing, jobs_under_faults_lose_nothing,

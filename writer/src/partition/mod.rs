@@ -17,6 +17,7 @@ pub(crate) use state::{FirstFence, PartitionState};
 pub(crate) use task::spawn;
 
 use silt_core::ids::{Offset, PartitionId};
+use silt_core::manifest::producers::ProducerBatch;
 use silt_core::metrics::{self, GaugeHold};
 use silt_core::record::Record;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
@@ -30,6 +31,8 @@ pub(crate) struct Request {
     pub(crate) records: Vec<Record>,
     pub(crate) bytes: usize,
     pub(crate) expect_offset: Option<Offset>,
+    /// An idempotent producer's batch: a segment and a commit of its own kind.
+    pub(crate) producer: Option<ProducerBatch>,
     pub(crate) waiter: Waiter,
 }
 
@@ -51,11 +54,16 @@ pub(crate) struct Waiter {
 impl Waiter {
     fn succeed(self, partition: PartitionId, base_offset: Offset) {
         let last_offset = base_offset.plus(u64::from(self.records) - 1);
-        let _ = self.ack.send(Ok(AppendAck {
+        self.answer(AppendAck {
             partition,
             base_offset,
             last_offset,
-        }));
+            duplicate: false,
+        });
+    }
+
+    fn answer(self, ack: AppendAck) {
+        let _ = self.ack.send(Ok(ack));
         metrics::acknowledged(self.sent_at.elapsed());
         drop(self.permit);
     }

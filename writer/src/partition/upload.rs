@@ -66,5 +66,6 @@ pub(crate) async fn upload(
         bytes: len,
         min_ts,
         max_ts,
+        producer: None,
     })
 }

@@ -3,8 +3,9 @@
 //! - head (`sk = "H"`), one per partition: the manifest without its segments — `version`,
 //!   `epoch`, `leader_id`, `lease_until_ms`, `next_offset`, `log_start_offset`,
 //!   `orphan_floor_ms`, running totals `segments` and `bytes`, `writers` (a map from writer
-//!   id to its last commit: `seq`, `base`, `at`), and `deleted_ms` once its topic was
-//!   deleted. Its size does not grow with the log.
+//!   id to its last commit: `seq`, `base`, `at`), `producers` (idempotent producers' state,
+//!   the JSON of the manifest document's field, once any appended), and `deleted_ms` once
+//!   its topic was deleted. Its size does not grow with the log.
 //! - segment (`sk = "S#<base offset:020>"`): `id`, `base`, `records`, `bytes`, `min_ts`, `max_ts`.
 //! - graveyard (`sk = "G#<object id>"`): see `upkeep`.
 //! - topic (`pk = "<namespace>/topics"`, `sk = <name>`): `doc`, the topic configuration JSON.
@@ -19,6 +20,7 @@ use ulid::Ulid;
 
 use crate::error::{Corruption, Error, Result};
 use crate::ids::{CommitSeq, Day, Epoch, ManifestVersion, ObjectId, Offset, TopicId, WriterId};
+use crate::manifest::producers::ProducerState;
 use crate::manifest::{Leader, Manifest, SegmentEntry, SegmentIndex, WriterMarker, codec};
 
 /// An item as the SDK gives it.
@@ -111,6 +113,9 @@ pub(super) fn head_item(pk: &str, m: &Manifest) -> Item {
     if let Some(ms) = m.deleted_ms {
         item.insert("deleted_ms".into(), n(ms));
     }
+    if !m.producers.is_empty() {
+        item.insert("producers".into(), producers_value(&m.producers));
+    }
     if let Some(l) = m.leader {
         item.insert("leader_id".into(), s(l.writer_id.0));
         item.insert("lease_until_ms".into(), n(l.lease_until_ms));
@@ -125,6 +130,21 @@ pub(super) fn marker_value(w: &WriterMarker) -> AttributeValue {
         ("base".to_string(), n(w.base_offset.0)),
         ("at".to_string(), n(w.at_ms)),
     ]))
+}
+
+/// The value stored under `producers`: the manifest document's JSON of the same field.
+pub(super) fn producers_value(producers: &[ProducerState]) -> AttributeValue {
+    // Plain structs of numbers always serialise.
+    let json = serde_json::to_string(producers).unwrap_or_else(|_| "[]".into());
+    s(json)
+}
+
+fn producers(f: &Fields<'_>) -> Result<Vec<ProducerState>> {
+    if !f.item.contains_key("producers") {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(f.text("producers")?)
+        .map_err(|e| f.corrupt(format!("attribute producers: {e}")))
 }
 
 /// Decodes a head item into a manifest with an external index.
@@ -158,6 +178,7 @@ pub(super) fn manifest_of(item: &Item, location: &str) -> Result<Manifest> {
     m.log_start_offset = Offset(f.num("log_start_offset")?);
     m.orphan_floor_ms = f.num("orphan_floor_ms")?;
     m.writers = markers(&f)?;
+    m.producers = producers(&f)?;
     m.deleted_ms = match item.get("deleted_ms") {
         Some(_) => Some(f.num("deleted_ms")?),
         None => None,

@@ -13,7 +13,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
-use super::items::{Item, head_item, item_bytes, marker_value, n, s, segment_item};
+use super::items::{
+    Item, head_item, item_bytes, marker_value, n, producers_value, s, segment_item,
+};
 use crate::error::{Rejection, Result};
 use crate::limits::{DYNAMO_SEGMENTS_PER_COMMIT_MAX, TRANSACTION_ITEMS_MAX};
 use crate::manifest::{Commit, Edit, Manifest, SegmentIndex};
@@ -172,7 +174,14 @@ fn head_update(
     }
     if let Some(ms) = next.deleted_ms.filter(|_| current.deleted_ms.is_none()) {
         x.set("deleted_ms", n(ms));
+    }
+    if next.format_version != current.format_version {
         x.set("format_version", n(next.format_version));
+    }
+    // Only appends change it, and they are conditioned on the next offset and the epoch, so
+    // the state an append checked batches against is the one it replaces.
+    if next.producers != current.producers {
+        x.set("producers", producers_value(&next.producers));
     }
     markers(&mut x, current, next, commit);
     conditions(&mut x, current, commit);

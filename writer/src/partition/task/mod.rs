@@ -20,6 +20,7 @@ use std::sync::Arc;
 use silt_core::error::{Error, Result};
 use silt_core::ids::{Epoch, Offset};
 use silt_core::manifest::NewSegment;
+use silt_core::manifest::producers::ProducerBatch;
 use silt_core::metrics;
 use silt_core::record::Record;
 use silt_core::store::Snapshot;
@@ -31,6 +32,7 @@ use super::committer::{CommitReport, Leadership};
 use super::upload::upload;
 use super::{Committer, PartitionState, Request, Waiter};
 
+mod idempotent;
 mod lifecycle;
 use crate::{AppendError, WriterSettings};
 
@@ -115,7 +117,7 @@ impl Task {
                     Some(r) => self.accept(r),
                     None => closing = true,
                 },
-                _ = sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => self.flush(None),
+                _ = sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => self.flush(None, None),
                 Some(done) = self.uploads.next(), if !self.uploads.is_empty() => self.uploaded(done),
                 report = join(&mut self.commit), if self.commit.is_some() => {
                     self.commit = None;
@@ -129,7 +131,7 @@ impl Task {
             let lingered = self.batch.deadline.is_some_and(|d| d <= Instant::now());
             let due = self.batch_full() || lingered || (closing && !self.batch.records.is_empty());
             if room && due {
-                self.flush(None);
+                self.flush(None, None);
             }
             self.start_commit();
             if closing && self.idle() {
@@ -160,17 +162,18 @@ impl Task {
             request.waiter.fail(&AppendError::Rejected(r.clone()));
             return;
         }
-        if request.expect_offset.is_some() {
-            // A conditional append is its own segment and its own commit.
-            self.flush(None);
+        if request.expect_offset.is_some() || request.producer.is_some() {
+            // A conditional append is its own segment and its own commit; a producer's
+            // batch is its own segment, committed with other producers' batches only.
+            self.flush(None, None);
             self.add(request.records, request.bytes, request.waiter);
-            self.flush(request.expect_offset);
+            self.flush(request.expect_offset, request.producer);
             return;
         }
         // A segment never holds more than `segment_records_max` records: readers refuse more.
         let records_max = self.settings.segment_records_max as usize;
         if self.batch.records.len() + request.records.len() > records_max {
-            self.flush(None);
+            self.flush(None, None);
         }
         if self.batch.records.is_empty() {
             self.batch.deadline =
@@ -186,7 +189,7 @@ impl Task {
     }
 
     /// Starts uploading the batch as one segment.
-    fn flush(&mut self, expect: Option<Offset>) {
+    fn flush(&mut self, expect: Option<Offset>, producer: Option<ProducerBatch>) {
         let batch = std::mem::take(&mut self.batch);
         if batch.records.is_empty() {
             return;
@@ -199,11 +202,9 @@ impl Task {
         let level = self.settings.zstd_level;
         let waiters = batch.waiters;
         self.uploads.push_back(tokio::spawn(async move {
-            (
-                upload(committer, batch.records, epoch, level).await,
-                waiters,
-                expect,
-            )
+            let uploaded = upload(committer, batch.records, epoch, level).await;
+            let uploaded = uploaded.map(|s| NewSegment { producer, ..s });
+            (uploaded, waiters, expect)
         }));
     }
 
@@ -235,12 +236,21 @@ impl Task {
             return;
         }
         let conditional = self.ready.front().and_then(|u| u.expect);
+        let idempotent = self
+            .ready
+            .front()
+            .is_some_and(|u| u.segment.producer.is_some());
         let take = if conditional.is_some() {
             1
         } else {
-            let unconditional = self.ready.iter().take_while(|u| u.expect.is_none()).count();
+            // Producers' batches and plain segments go in separate commits: a producer's
+            // batch may be left out, and plain records' offsets follow from the commit's base.
+            let alike = self
+                .ready
+                .iter()
+                .take_while(|u| u.expect.is_none() && u.segment.producer.is_some() == idempotent);
             let max = self.committer.storage.manifests.segments_per_commit_max();
-            unconditional.min(max.max(1))
+            alike.count().min(max.max(1))
         };
         self.committing = self.ready.drain(..take).collect();
         self.spawn_commit(conditional);
@@ -281,7 +291,13 @@ impl Task {
             Leadership::Leader(_) => Some(Instant::now() + self.renewal_interval()),
             _ => None,
         };
+        let idempotent = committing.iter().any(|u| u.segment.producer.is_some());
         match outcome {
+            Ok(base) if idempotent => {
+                let manifest = self.snapshot.as_ref().map(|s| s.manifest.clone());
+                let (topic, partition) = (&self.committer.topic, self.committer.partition);
+                idempotent::answer(committing, topic, partition, base, manifest.as_deref());
+            }
             Ok(mut offset) => {
                 let (mut all_records, mut all_bytes) = (0, 0);
                 for uploaded in committing {
