@@ -44,16 +44,7 @@ async fn poll(
         query.as_deref(),
         &["max_records", "max_bytes", "wait", "encoding"],
     )?;
-    let bounded = |name: &str, min: u64, max: u64, default: u64| -> Result<u64, ApiError> {
-        match q.u64(name)? {
-            None => Ok(default),
-            Some(v) if (min..=max).contains(&v) => Ok(v),
-            Some(v) => Err(ApiError::bad_request(format!(
-                "query parameter {name:?} must be from {min} to {max}, not {v}"
-            ))
-            .with("limit", max)),
-        }
-    };
+    let bounded = |name, min, max, default| q.bounded(name, min, max, default);
     let request = PollRequest {
         max_records: bounded("max_records", 1, READ_RECORDS_MAX, READ_RECORDS_MAX)? as usize,
         max_bytes: bounded("max_bytes", 1, READ_BYTES_MAX, READ_BYTES_MAX)? as usize,

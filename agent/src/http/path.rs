@@ -126,6 +126,25 @@ impl Query {
             .transpose()
     }
 
+    /// Integer parameter `name` from `min` to `max` (`default` when absent); out of range is
+    /// refused naming the bounds, with `limit`.
+    pub(crate) fn bounded(
+        &self,
+        name: &str,
+        min: u64,
+        max: u64,
+        default: u64,
+    ) -> Result<u64, ApiError> {
+        match self.u64(name)? {
+            None => Ok(default),
+            Some(v) if (min..=max).contains(&v) => Ok(v),
+            Some(v) => Err(ApiError::bad_request(format!(
+                "query parameter {name:?} must be from {min} to {max}, not {v}"
+            ))
+            .with("limit", max)),
+        }
+    }
+
     /// A parameter that must be an integer, when given.
     pub(crate) fn i64(&self, name: &str) -> Result<Option<i64>, ApiError> {
         self.get(name)

@@ -116,15 +116,7 @@ fn read_params(headers: &HeaderMap, query: Option<&str>) -> Result<ReadParams, A
         (_, _, Some(back)) => ReadFrom::TailOffset(back),
         _ => ReadFrom::Earliest,
     };
-    let bounded = |name: &str, min: u64, max: u64, default: u64| -> Result<u64, ApiError> {
-        match q.u64(name)? {
-            None => Ok(default),
-            Some(v) if (min..=max).contains(&v) => Ok(v),
-            Some(v) => Err(ApiError::bad_request(format!(
-                "query parameter {name:?} must be from {min} to {max}, not {v}"
-            ))),
-        }
-    };
+    let bounded = |name, min, max, default| q.bounded(name, min, max, default);
     let request = ReadRequest {
         from,
         max_records: bounded("max_records", 1, READ_RECORDS_MAX, READ_RECORDS_MAX)? as usize,
