@@ -11,7 +11,7 @@ use silt_reader::{Reader, StartFrom};
 use super::GroupAdmin;
 use crate::error::GroupError;
 use crate::ids::TopicPartition;
-use crate::records::{GroupKeys, Lease, Outcome};
+use crate::records::{GroupDocument, GroupKeys, Lease, Outcome};
 
 /// Where to move offsets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,10 +118,11 @@ impl GroupAdmin {
                 };
                 let key = keys.lease(&tp);
                 if let Outcome::Lost(_) = self.records.write(&key, current.as_ref(), next).await? {
+                    let doc = self.records.read::<GroupDocument>(&keys.document()).await?;
                     return Err(GroupError::GroupActive {
                         group: group.clone(),
-                        members: 1,
-                        action: "reset its offsets (a member joined during the reset)",
+                        members: doc.map_or(0, |d| d.value.members.len()),
+                        action: "finish the reset (a lease changed under it, reset again)",
                     });
                 }
             }
