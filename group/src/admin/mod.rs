@@ -117,7 +117,7 @@ impl GroupAdmin {
 }
 
 /// The partition a lease record's name (`offsets/<topic>/<partition:05>`) stands for.
-fn partition_of(name: &str) -> Option<TopicPartition> {
+pub(crate) fn partition_of(name: &str) -> Option<TopicPartition> {
     let (topic, partition) = name.strip_prefix("offsets/")?.rsplit_once('/')?;
     let topic = TopicName::new(topic).ok()?;
     let partition = PartitionId(partition.parse().ok()?);
