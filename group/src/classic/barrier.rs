@@ -105,7 +105,11 @@ impl Group {
             .protocols
             .iter()
             .map(|p| p.name.as_str())
-            .filter(|name| self.members.values().all(|m| m.info.metadata(name).is_some()))
+            .filter(|name| {
+                self.members
+                    .values()
+                    .all(|m| m.info.metadata(name).is_some())
+            })
             .collect();
         let votes = |name: &str| {
             self.members
@@ -130,12 +134,7 @@ impl Group {
     }
 
     /// Removes `member_id` (it left, or its session ended) and rebalances the rest.
-    pub(super) fn remove_member(
-        &mut self,
-        member_id: &str,
-        settings: &ClassicSettings,
-        now: Mono,
-    ) {
+    pub(super) fn remove_member(&mut self, member_id: &str, settings: &ClassicSettings, now: Mono) {
         let Some(mut gone) = self.members.remove(member_id) else {
             return;
         };

@@ -61,8 +61,15 @@ impl Group {
     }
 
     /// Session timeout in bounds; protocols that the group's members all share one of.
-    fn check_join(&self, req: &JoinRequest, settings: &ClassicSettings) -> Result<(), ClassicError> {
-        let (min_ms, max_ms) = (settings.min_session_timeout_ms, settings.max_session_timeout_ms);
+    fn check_join(
+        &self,
+        req: &JoinRequest,
+        settings: &ClassicSettings,
+    ) -> Result<(), ClassicError> {
+        let (min_ms, max_ms) = (
+            settings.min_session_timeout_ms,
+            settings.max_session_timeout_ms,
+        );
         let timeout = req.session_timeout_ms;
         if u32::try_from(timeout).map_or(true, |t| t < min_ms || t > max_ms) {
             let timeout_ms = timeout;
@@ -142,7 +149,8 @@ impl Group {
             self.protocol_type = Some(req.protocol_type.clone());
         }
         let info = member_info(req, member_id.clone());
-        self.members.insert(member_id.clone(), Member::new(info, now));
+        self.members
+            .insert(member_id.clone(), Member::new(info, now));
         if let Phase::Joining {
             deadline,
             limit,

@@ -33,12 +33,17 @@ impl ClassicCoordinator {
         let now = self.now();
         let group = self.ready(&mut held, &req.group, now, false).await?;
         group.check_commit(&req.member, req.generation, now)?;
-        if !group.claimed {
-            // The simple consumer's first commit creates the group (as Kafka does).
-            if let Err(e) = self.write(group, &req.group, true).await {
-                held.group = None;
-                return Err(e);
+        // The simple consumer's first commit creates the group (as Kafka does); any other
+        // commit first checks that no other agent took the group over.
+        let checked = match group.claimed {
+            false => self.write(group, &req.group, true).await,
+            true => self.verify(group, &req.group, now).await,
+        };
+        if let Err(e) = checked {
+            if let Some(mut dropped) = held.group.take() {
+                dropped.fail_waiting(&e);
             }
+            return Err(e);
         }
         let mut answers = Vec::with_capacity(req.offsets.len());
         let mut failed: Option<ClassicError> = None;
@@ -48,8 +53,10 @@ impl ClassicCoordinator {
                 (None, Some(group)) => self.commit_one(group, offset).await,
                 (None, None) => Err(not_coordinator(&req.group)),
             };
-            if let Err(e @ (ClassicError::NotCoordinator { .. }
-            | ClassicError::CoordinatorNotAvailable { .. })) = &answer
+            if let Err(
+                e @ (ClassicError::NotCoordinator { .. }
+                | ClassicError::CoordinatorNotAvailable { .. }),
+            ) = &answer
                 && failed.is_none()
             {
                 failed = Some(e.clone());
@@ -63,9 +70,8 @@ impl ClassicCoordinator {
     }
 
     async fn commit_one(&self, group: &mut Group, to: &OffsetToCommit) -> Result<(), ClassicError> {
-        let offset = u64::try_from(to.offset).map_err(|_| ClassicError::NegativeOffset {
-            offset: to.offset,
-        })?;
+        let offset = u64::try_from(to.offset)
+            .map_err(|_| ClassicError::NegativeOffset { offset: to.offset })?;
         if to.metadata.len() > OFFSET_METADATA_BYTES_MAX {
             return Err(ClassicError::MetadataTooLarge {
                 bytes: to.metadata.len(),
@@ -76,7 +82,11 @@ impl ClassicCoordinator {
         let key = GroupKeys::new(&self.keys, &name).lease(&to.partition);
         let mut base = match group.leases.get(&to.partition) {
             Some(known) => Some(known.clone()),
-            None => self.records.read(&key).await.map_err(|e| store(&name, &e))?,
+            None => self
+                .records
+                .read(&key)
+                .await
+                .map_err(|e| store(&name, &e))?,
         };
         for _ in 0..COMMIT_ATTEMPTS {
             let current = base.as_ref().map_or_else(Lease::empty, |b| b.value.clone());
@@ -129,7 +139,10 @@ impl ClassicCoordinator {
             let lease = lease.map_err(|e| store(group, &e))?.map(|s| s.value);
             found.push(CommittedOffset {
                 offset: lease.as_ref().and_then(|l| l.offset),
-                metadata: lease.as_ref().map(|l| l.metadata.clone()).unwrap_or_default(),
+                metadata: lease
+                    .as_ref()
+                    .map(|l| l.metadata.clone())
+                    .unwrap_or_default(),
                 topic_id: lease.as_ref().and_then(|l| l.topic_id),
                 partition,
             });

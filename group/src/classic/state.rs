@@ -143,7 +143,11 @@ pub(super) struct Group {
 
 impl Group {
     /// The group as its record says, every member's session starting `now`.
-    pub(super) fn load(name: &GroupName, stored: Option<Stored<ClassicGroupRecord>>, now: Mono) -> Group {
+    pub(super) fn load(
+        name: &GroupName,
+        stored: Option<Stored<ClassicGroupRecord>>,
+        now: Mono,
+    ) -> Group {
         let empty = ClassicGroupRecord::empty();
         let record = stored.as_ref().map_or(&empty, |s| &s.value);
         let members: BTreeMap<String, Member> = record

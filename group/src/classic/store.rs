@@ -70,7 +70,10 @@ impl ClassicCoordinator {
         if group.stored.is_none() {
             // Listed before the record is first written, as native groups are.
             let index = GroupKeys::index(&self.keys, name);
-            self.records.register(&index).await.map_err(|e| store(name, &e))?;
+            self.records
+                .register(&index)
+                .await
+                .map_err(|e| store(name, &e))?;
         }
         let mut next = group.to_record();
         if claim {
@@ -78,7 +81,10 @@ impl ClassicCoordinator {
         }
         next.coordinator = self.settings.coordinator.clone();
         next.changed_at_ms = self.records.clock.now_ms();
-        let written = self.records.write(&keys.classic(), group.stored.as_ref(), next).await;
+        let written = self
+            .records
+            .write(&keys.classic(), group.stored.as_ref(), next)
+            .await;
         match written.map_err(|e| store(name, &e))? {
             Outcome::Written(stored) => {
                 group.stored = Some(stored);
@@ -100,7 +106,9 @@ impl ClassicCoordinator {
             return Ok(());
         };
         let key = GroupKeys::new(&self.keys, name).classic();
-        let fresh = self.records.read_if_changed::<ClassicGroupRecord>(&key, &stored.version);
+        let fresh = self
+            .records
+            .read_if_changed::<ClassicGroupRecord>(&key, &stored.version);
         match fresh.await.map_err(|e| store(name, &e))? {
             Fresh::Unchanged => {
                 group.verified_at = now;
