@@ -21,6 +21,7 @@
 //! - `coordinator`: the groups of one agent, their locks and waits; `store`, `offsets`: I/O.
 
 mod barrier;
+pub mod consumer_protocol;
 mod coordinator;
 mod error;
 mod join;

@@ -1,6 +1,7 @@
 //! The classic coordinator against `memory://` storage under tokio's paused clock: every wait
 //! (barriers, sessions) passes instantly, in order.
 
+mod admin;
 mod offsets;
 mod takeover;
 
