@@ -29,7 +29,7 @@ pub(super) async fn serve(context: Arc<KafkaContext>, stream: TcpStream, peer: S
     let _ = stream.set_nodelay(true);
     let (read, mut write) = stream.into_split();
     let (pending, mut answers) = mpsc::channel::<Pending>(KAFKA_IN_FLIGHT_MAX);
-    let reader = tokio::spawn(read_requests(context, read, pending));
+    let reader = tokio::spawn(read_requests(context, read, pending, peer));
     while let Some((handler, _permit)) = answers.recv().await {
         let answer = match handler.await {
             Ok(answer) => answer,
@@ -56,6 +56,7 @@ async fn read_requests(
     context: Arc<KafkaContext>,
     mut read: OwnedReadHalf,
     pending: mpsc::Sender<Pending>,
+    peer: SocketAddr,
 ) {
     let slots = Arc::new(Semaphore::new(KAFKA_IN_FLIGHT_MAX));
     let mut stopping = context.stopping.clone();
@@ -78,7 +79,7 @@ async fn read_requests(
                 return;
             }
         };
-        let handler = tokio::spawn(dispatch(context.clone(), request));
+        let handler = tokio::spawn(dispatch(context.clone(), request, peer));
         if pending.send((handler, permit)).await.is_err() {
             return;
         }
