@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::frame::{FrameError, RequestFrame, decode_body, encode_response};
 use super::groups::{self, Client};
+use super::turn::Turn;
 use super::{
     KafkaContext, api_versions, fetch, init_producer_id, list_offsets, metadata, produce, topics,
 };
@@ -93,11 +94,12 @@ const SUPPORTED_NAMES: &[(ApiKey, &str)] = &[
 pub(super) async fn dispatch(
     context: Arc<KafkaContext>,
     request: RequestFrame,
+    turn: Option<Turn>,
     peer: SocketAddr,
 ) -> Result<Option<Bytes>, FrameError> {
     let started = Instant::now();
     let api = request.api;
-    let answer = route(&context, request, peer).await;
+    let answer = route(&context, request, turn, peer).await;
     let name = api_name(api);
     metrics::counter!(KAFKA_REQUESTS, "api" => name).increment(1);
     metrics::histogram!(KAFKA_REQUEST_SECONDS, "api" => name)
@@ -112,6 +114,7 @@ pub(super) async fn dispatch(
 async fn route(
     context: &KafkaContext,
     request: RequestFrame,
+    turn: Option<Turn>,
     peer: SocketAddr,
 ) -> Result<Option<Bytes>, FrameError> {
     let RequestFrame { api, header, body } = request;
@@ -141,7 +144,7 @@ async fn route(
         ApiKey::Metadata => serve!(metadata::handle, "Metadata request"),
         ApiKey::Produce => {
             let request = decode_body(body, version, "Produce request")?;
-            match produce::handle(context, version, request).await {
+            match produce::handle(context, request, turn).await {
                 Some(response) => {
                     encode_response(api, version, correlation_id, &response).map(Some)
                 }
