@@ -120,8 +120,9 @@ impl GroupAdmin {
         for member in &doc.members {
             members.push(self.member(&loaded, doc, member).await?);
         }
+        // A Kafka group (classic.json) with no silt members: its generation is the epoch.
         let (state, group_epoch) = match &loaded.classic {
-            Some(c) if !c.value.members.is_empty() => {
+            Some(c) if doc.members.is_empty() => {
                 members.extend(c.value.members.iter().map(|m| classic_member(&c.value, m)));
                 (
                     classic_state(&c.value),
@@ -267,6 +268,7 @@ fn classic_holder<'a>(loaded: &'a Loaded, tp: &TopicPartition) -> Option<&'a Cla
 
 fn classic_state(group: &ClassicGroupRecord) -> GroupState {
     match group.state {
+        _ if group.members.is_empty() => GroupState::Empty,
         ClassicState::Empty => GroupState::Empty,
         ClassicState::Stable => GroupState::Stable,
         ClassicState::AwaitingSync => GroupState::Rebalancing,
