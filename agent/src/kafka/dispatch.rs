@@ -43,6 +43,8 @@ pub(crate) const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::LeaveGroup, 0, 5),
     (ApiKey::OffsetCommit, 2, 9),
     (ApiKey::OffsetFetch, 1, 9),
+    (ApiKey::ListGroups, 0, 5),
+    (ApiKey::DescribeGroups, 0, 5),
 ];
 
 /// The range of `api` served, if any.
@@ -169,6 +171,8 @@ async fn route(
         ApiKey::LeaveGroup => serve!(groups::leave, "LeaveGroup request"),
         ApiKey::OffsetCommit => serve!(groups::commit, "OffsetCommit request"),
         ApiKey::OffsetFetch => serve!(groups::fetch, "OffsetFetch request"),
+        ApiKey::ListGroups => serve!(groups::list, "ListGroups request"),
+        ApiKey::DescribeGroups => serve!(groups::describe, "DescribeGroups request"),
         _ => Err(FrameError::UnknownApiKey(api as i16)),
     }
 }

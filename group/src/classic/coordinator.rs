@@ -17,14 +17,35 @@ use tokio::time::Instant;
 use super::error::ClassicError;
 use super::join::Step;
 use super::state::{Group, Phase};
+use super::store::store;
 use super::{ClassicSettings, JoinRequest, JoinResponse, MemberRef, SyncRequest, SyncResponse};
 use crate::member::Mono;
-use crate::records::Records;
+use crate::records::{ClassicGroupRecord, ClassicState, GroupKeys, Records};
 
 /// Shortest pause between two looks at a waiting request's group.
 const WAKE_MIN: Duration = Duration::from_millis(5);
 /// Longest pause, when the group has nothing due.
 const WAKE_MAX: Duration = Duration::from_secs(1);
+
+/// A classic group as DescribeGroups shows it.
+#[derive(Debug, Clone)]
+pub struct ClassicSnapshot {
+    /// Kafka's name of its state: `Empty`, `PreparingRebalance`, `CompletingRebalance`,
+    /// `Stable`.
+    pub state: &'static str,
+    /// Its members, protocol and generation.
+    pub record: ClassicGroupRecord,
+}
+
+/// Kafka's name of a stored group's state.
+fn stored_state(record: &ClassicGroupRecord) -> &'static str {
+    match record.state {
+        _ if record.members.is_empty() => "Empty",
+        ClassicState::Empty => "Empty",
+        ClassicState::AwaitingSync => "CompletingRebalance",
+        ClassicState::Stable => "Stable",
+    }
+}
 
 /// A group's place in memory: `None` until loaded (and after it was dropped).
 #[derive(Debug, Default)]
@@ -71,13 +92,11 @@ impl ClassicCoordinator {
         let slot = self.slot_of(&req.group);
         let step = {
             let mut held = slot.lock().await;
+            if held.group.as_ref().is_none_or(|g| g.phase == Phase::Empty) {
+                self.refuse_native(&req.group).await?;
+            }
             let now = self.now();
             let group = self.ready(&mut held, &req.group, now, true).await?;
-            if group.phase == Phase::Empty
-                && let Err(e) = self.refuse_native(&req.group).await
-            {
-                return Err(e);
-            }
             let new_id = || format!("{}-{}", req.client_id, self.records.clock.new_ulid());
             let step = group.join(&req, new_id, &self.settings, now);
             self.settle(&mut held).await;
@@ -132,6 +151,30 @@ impl ClassicCoordinator {
             .collect();
         self.settle(&mut held).await;
         Ok(answers)
+    }
+
+    /// The group as DescribeGroups shows it: from memory when this agent holds it, else as
+    /// stored; `None` when it has no record.
+    pub async fn describe(
+        &self,
+        group: &GroupName,
+    ) -> Result<Option<ClassicSnapshot>, ClassicError> {
+        {
+            let slot = self.slot_of(group);
+            let held = slot.lock().await;
+            if let Some(held) = held.group.as_ref().filter(|g| g.stored.is_some()) {
+                let record = held.to_record();
+                let state = held.kafka_state();
+                return Ok(Some(ClassicSnapshot { state, record }));
+            }
+        }
+        let key = GroupKeys::new(&self.keys, group).classic();
+        let stored = self.records.read::<ClassicGroupRecord>(&key).await;
+        let stored = stored.map_err(|e| store(group, &e))?;
+        Ok(stored.map(|s| ClassicSnapshot {
+            state: stored_state(&s.value),
+            record: s.value,
+        }))
     }
 
     /// Drops `group` from memory (this agent no longer coordinates it): its waiting requests

@@ -35,7 +35,7 @@ mod types;
 
 use std::time::Duration;
 
-pub use coordinator::ClassicCoordinator;
+pub use coordinator::{ClassicCoordinator, ClassicSnapshot};
 pub use error::ClassicError;
 pub use offsets::CommitAnswers;
 pub use types::{

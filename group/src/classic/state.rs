@@ -202,6 +202,16 @@ impl Group {
         }
     }
 
+    /// Kafka's name of the group's state.
+    pub(super) fn kafka_state(&self) -> &'static str {
+        match self.phase {
+            Phase::Empty => "Empty",
+            Phase::Joining { .. } => "PreparingRebalance",
+            Phase::AwaitingSync { .. } => "CompletingRebalance",
+            Phase::Stable => "Stable",
+        }
+    }
+
     /// The member holding static `instance_id`, if any.
     pub(super) fn by_instance(&self, instance_id: &str) -> Option<&Member> {
         self.members

@@ -1,5 +1,5 @@
 //! The classic consumer-group APIs (FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
-//! LeaveGroup, OffsetCommit, OffsetFetch), translated to and from `silt_group::classic`, whose
+//! LeaveGroup, OffsetCommit, OffsetFetch, ListGroups, DescribeGroups), translated to and from `silt_group::classic`, whose
 //! [`ClassicCoordinator`] runs the barriers in memory and keeps the group's state and offsets
 //! in the store (docs/consumer-groups.md §13).
 //!
@@ -8,6 +8,7 @@
 //! agent drops whatever it held of the group), so the client finds the coordinator again.
 //! OffsetFetch reads the store and is answered by any agent.
 
+mod describe;
 mod find_coordinator;
 mod heartbeat_leave;
 mod join_sync;
@@ -15,6 +16,7 @@ mod offsets;
 #[cfg(test)]
 mod tests;
 
+pub(super) use describe::{describe, list};
 pub(super) use find_coordinator::handle as find_coordinator;
 pub(super) use heartbeat_leave::{heartbeat, leave};
 pub(super) use join_sync::{join, sync};

@@ -151,6 +151,28 @@ async fn a_member_joins_syncs_commits_fetches_and_leaves() {
     );
     encodes(&synced, 0..=5, "SyncGroup");
 
+    let asked = DescribeGroupsRequest::default()
+        .with_groups(vec![GroupId(text("billing")), GroupId(text("nobody"))]);
+    let described = describe(&ctx, 5, asked).await;
+    let billing = &described.groups[0];
+    assert_eq!(
+        (billing.error_code, billing.group_state.to_string()),
+        (0, "Stable".into())
+    );
+    assert_eq!(billing.protocol_data.to_string(), "range");
+    assert_eq!(&billing.members[0].member_assignment[..], &b"all of it"[..]);
+    assert_eq!(described.groups[1].group_state.to_string(), "Dead");
+    encodes(&described, 0..=5, "DescribeGroups");
+    let listed = list(&ctx, 4, ListGroupsRequest::default()).await;
+    let names: Vec<String> = listed
+        .groups
+        .iter()
+        .map(|g| g.group_id.0.to_string())
+        .collect();
+    assert_eq!(names, vec!["billing"]);
+    assert_eq!(listed.groups[0].protocol_type.to_string(), "consumer");
+    encodes(&listed, 0..=5, "ListGroups");
+
     let beat = HeartbeatRequest::default()
         .with_group_id(GroupId(text("billing")))
         .with_generation_id(1)
