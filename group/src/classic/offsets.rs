@@ -6,7 +6,7 @@
 //! again over the newer version, otherwise another agent took over: NOT_COORDINATOR.
 //!
 //! As in Kafka, an offset may go backwards (a consumer that seeks back commits what it did),
-//! and is not checked against the log.
+//! and is not checked against the log. A commit of what is already committed writes nothing.
 
 use silt_core::ids::GroupName;
 
@@ -88,6 +88,12 @@ impl ClassicCoordinator {
                 .await
                 .map_err(|e| store(&name, &e))?,
         };
+        let same = |l: &Lease| {
+            l.offset == Some(offset) && l.metadata == to.metadata && l.topic_id == Some(to.topic_id)
+        };
+        if base.as_ref().is_some_and(|b| same(&b.value)) {
+            return Ok(()); // already committed: nothing to write
+        }
         for _ in 0..COMMIT_ATTEMPTS {
             let current = base.as_ref().map_or_else(Lease::empty, |b| b.value.clone());
             let next = Lease {

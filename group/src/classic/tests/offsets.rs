@@ -169,3 +169,29 @@ async fn a_kafka_group_and_a_silt_group_of_one_name_refuse_each_other() {
         "{other:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_commit_of_what_is_already_committed_writes_nothing() {
+    let storage = storage();
+    let c = coordinator(&storage, "agent-1");
+    let records = Records {
+        cas: storage.cas(),
+        clock: storage.clock.clone(),
+    };
+    let key = GroupKeys::new(&storage.keys, &group()).lease(&tp(0));
+    let version = || async {
+        let lease = records.read::<crate::records::Lease>(&key).await.unwrap();
+        lease.unwrap().value.stamp.v
+    };
+    for (metadata, expected) in [("a", 1), ("a", 1), ("b", 2)] {
+        let answers = c
+            .commit(commit(-1, simple(), vec![at(0, 4, metadata)]))
+            .await;
+        assert!(answers.unwrap()[0].1.is_ok());
+        assert_eq!(
+            version().await,
+            expected,
+            "after committing 4 with {metadata:?}"
+        );
+    }
+}
