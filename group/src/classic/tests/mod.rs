@@ -2,6 +2,7 @@
 //! (barriers, sessions) passes instantly, in order.
 
 mod admin;
+mod faults;
 mod offsets;
 mod takeover;
 
