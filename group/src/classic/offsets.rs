@@ -6,7 +6,8 @@
 //! again over the newer version, otherwise another agent took over: NOT_COORDINATOR.
 //!
 //! As in Kafka, an offset may go backwards (a consumer that seeks back commits what it did),
-//! and is not checked against the log. A member's commit of what is already committed writes nothing.
+//! and is not checked against the log. A member's commit of what is already committed writes
+//! nothing; up to [`CONCURRENT_WRITES`] partitions are written at once.
 
 use futures::{StreamExt, TryStreamExt, stream};
 use silt_core::ids::GroupName;
