@@ -79,8 +79,11 @@ impl ClassicCoordinator {
             true => group.leases.get(&to.partition).cloned().map(Base::Written),
             false => group.leases.get(&to.partition).cloned().map(Base::Current),
         };
-        let first: Vec<Result<Attempt, ClassicError>> = stream::iter(&req.offsets)
+        // The futures are made first: a stream mapping through a closure would not be `Send`.
+        let attempts: Vec<_> = (req.offsets.iter())
             .map(|to| self.attempt(&req.group, to, cached(to)))
+            .collect();
+        let first: Vec<Result<Attempt, ClassicError>> = stream::iter(attempts)
             .buffered(CONCURRENT_WRITES)
             .collect()
             .await;
@@ -216,8 +219,8 @@ impl ClassicCoordinator {
                 })
             }
         };
-        let found: Vec<CommittedOffset> = stream::iter(wanted)
-            .map(read)
+        let reads: Vec<_> = wanted.into_iter().map(read).collect();
+        let found: Vec<CommittedOffset> = stream::iter(reads)
             .buffered(CONCURRENT_WRITES)
             .try_collect()
             .await?;
