@@ -103,8 +103,12 @@ fn unsupported_versions() {
     };
     // ApiVersions of a version the agent does not know: UNSUPPORTED_VERSION in v0's format,
     // with the versions it does support, so the client retries with one of them.
+    // Header v2 and a v3 body, as a client newer than the agent sends it.
     let mut conn = Conn::open(super::kafka_addr(&pair.a));
-    let (error, ranges) = api_versions(&conn.call(API_VERSIONS, i16::MAX, &[]));
+    let v3_body = [&[10][..], b"silt-test", &[2], b"1", &[0]].concat();
+    let frame = conn.frame_v2(API_VERSIONS, i16::MAX, &v3_body);
+    let answer = conn.exchange(&frame).unwrap();
+    let (error, ranges) = api_versions(&answer);
     assert_eq!(error, UNSUPPORTED_VERSION);
     let (min, max) = ranges[&API_VERSIONS];
     assert!(min == 0 && max >= 3, "ApiVersions v{min}..=v{max}");

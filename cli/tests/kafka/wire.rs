@@ -125,12 +125,22 @@ impl Conn {
 
     /// A request frame: size, header v1 (key, version, correlation id, client id), body.
     pub(crate) fn frame(&mut self, key: i16, version: i16, body: &[u8]) -> Vec<u8> {
+        self.framed(key, version, &[], body)
+    }
+
+    /// A request frame with header v2: v1 and no tagged fields, as flexible versions have.
+    pub(crate) fn frame_v2(&mut self, key: i16, version: i16, body: &[u8]) -> Vec<u8> {
+        self.framed(key, version, &[0], body)
+    }
+
+    fn framed(&mut self, key: i16, version: i16, tags: &[u8], body: &[u8]) -> Vec<u8> {
         self.correlation += 1;
         let mut e = Enc::default();
         e.i16(key)
             .i16(version)
             .i32(self.correlation)
             .string(Some("silt-test"))
+            .raw(tags)
             .raw(body);
         let mut framed = Enc::default();
         framed.bytes(&e.0);
@@ -146,7 +156,13 @@ impl Conn {
     /// [`Conn::call`], `None` when the agent closed the connection instead of answering.
     pub(crate) fn try_call(&mut self, key: i16, version: i16, body: &[u8]) -> Option<Vec<u8>> {
         let frame = self.frame(key, version, body);
-        self.send_raw(&frame);
+        self.exchange(&frame)
+    }
+
+    /// Sends a whole `frame` and reads its answer (after the correlation id); `None` when the
+    /// agent closed the connection instead.
+    pub(crate) fn exchange(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
+        self.send_raw(frame);
         let answer = self.read_frame()?;
         let mut d = Dec(&answer);
         assert_eq!(d.i32(), self.correlation, "the answer's correlation id");
