@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod settings;
 
 mod http;
+pub mod kafka;
 mod kinesis;
 mod serve;
 mod service;
@@ -33,7 +34,10 @@ pub use kinesis::{
     AccessKeys, CLOCK_SKEW_MAX_MS, GET_RECORDS_BYTES_MAX, GET_RECORDS_MAX, ITERATOR_LIFETIME_MS,
     PUT_RECORDS_BYTES_MAX, PUT_RECORDS_MAX,
 };
-pub use serve::{AuthTokens, HEADER_TIMEOUT, ListenError, check_listen, serve};
+pub use serve::{
+    AuthTokens, HEADER_TIMEOUT, ListenError, check_kafka_listen, check_listen, kafka_advertised,
+    serve,
+};
 pub use service::{
     GROUP_MEMBERS_MAX, LogService, MemberError, OffsetCommit, POOLED_CURSORS_MAX, PartitionSummary,
     Placed, Placement, PollRequest, ReadBatch, ReadFrom, ReadRequest, ServiceError, Tail,

@@ -40,6 +40,15 @@ pub enum ListenError {
         "refusing to listen on {addr} without authentication: give --auth-tokens FILE (HTTP API) and/or --auth-keys FILE (Kinesis API), or --insecure-no-auth if the network is trusted (or listen on 127.0.0.1)"
     )]
     Unauthenticated { addr: SocketAddr },
+    /// The Kafka listener on a non-loopback address without the explicit insecure flag (it has
+    /// no authentication yet).
+    #[error(
+        "refusing to serve the Kafka protocol on {addr}: silt's Kafka listener has no authentication (SASL) yet; listen on 127.0.0.1, or give --insecure-no-auth if the network is trusted"
+    )]
+    KafkaUnauthenticated { addr: SocketAddr },
+    /// The address to advertise to Kafka clients is missing or not HOST:PORT.
+    #[error("--kafka-advertise {given:?}: {reason}")]
+    KafkaAdvertise { given: String, reason: String },
     /// The tokens file cannot be used.
     #[error("auth tokens file {path}: {reason}")]
     Tokens { path: String, reason: String },
@@ -94,6 +103,48 @@ pub fn check_listen(
     match addr.ip().is_loopback() || authenticated || insecure_no_auth {
         true => Ok(()),
         false => Err(ListenError::Unauthenticated { addr }),
+    }
+}
+
+/// Refuses the Kafka listener (which has no authentication) on a non-loopback address unless
+/// the insecure flag is set.
+pub fn check_kafka_listen(addr: SocketAddr, insecure_no_auth: bool) -> Result<(), ListenError> {
+    match addr.ip().is_loopback() || insecure_no_auth {
+        true => Ok(()),
+        false => Err(ListenError::KafkaUnauthenticated { addr }),
+    }
+}
+
+/// The host and port Kafka clients are told to connect to: `advertise` (HOST:PORT) if given,
+/// else the address listened on, which must then not be a wildcard (0.0.0.0, ::).
+pub fn kafka_advertised(
+    advertise: Option<&str>,
+    bound: SocketAddr,
+) -> Result<(String, u16), ListenError> {
+    let fail = |given: &str, reason: &str| ListenError::KafkaAdvertise {
+        given: given.to_string(),
+        reason: reason.to_string(),
+    };
+    match advertise {
+        Some(given) => {
+            let (host, port) = given
+                .rsplit_once(':')
+                .ok_or_else(|| fail(given, "give HOST:PORT"))?;
+            let port = port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| fail(given, "the port is not a number from 1 to 65535"))?;
+            match host.is_empty() {
+                true => Err(fail(given, "the host is empty")),
+                false => Ok((host.trim_matches(['[', ']']).to_string(), port)),
+            }
+        }
+        None if bound.ip().is_unspecified() => Err(fail(
+            "",
+            "listening on a wildcard address: give --kafka-advertise HOST:PORT, the address clients reach this agent at",
+        )),
+        None => Ok((bound.ip().to_string(), bound.port())),
     }
 }
 

@@ -10,8 +10,10 @@ use silt_agent::{AccessKeys, AuthTokens, HttpSettings, LogService, check_listen,
 use silt_core::store::Storage;
 use silt_writer::WriterSettings;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::CliResult;
+use crate::agent_kafka as kafka;
 use crate::out::outln;
 use crate::signals::{self, Signals};
 
@@ -64,6 +66,29 @@ pub(crate) struct AgentArgs {
     /// /v1/groups/{g}/members`); past it, 503. 0 serves none.
     #[arg(long, default_value_t = silt_agent::GROUP_MEMBERS_MAX)]
     pub(crate) max_group_members: usize,
+    #[command(flatten)]
+    pub(crate) kafka: KafkaArgs,
+}
+
+/// The Kafka listener's options (docs/kafka.md).
+#[derive(Debug, ClapArgs)]
+pub(crate) struct KafkaArgs {
+    /// Also serve the Kafka protocol on this address (port 0 picks one, printed on the second
+    /// line of stdout). It has no authentication (SASL) yet: only a loopback address unless
+    /// --insecure-no-auth.
+    #[arg(long, env = "SILT_KAFKA_LISTEN")]
+    pub(crate) kafka_listen: Option<std::net::SocketAddr>,
+    /// HOST:PORT Kafka clients are told to connect to (default: the address listened on). Give
+    /// an IPv4 address or a name clients resolve: some resolve `localhost` to ::1.
+    #[arg(long, env = "SILT_KAFKA_ADVERTISE")]
+    pub(crate) kafka_advertise: Option<String>,
+    /// Create a topic a Kafka client produces to or asks metadata for, with this many
+    /// partitions, when it does not exist. Off by default.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=silt_core::limits::PARTITIONS_MAX as i64))]
+    pub(crate) auto_create_topics: Option<u32>,
+    /// The largest Kafka request frame read; a larger one closes its connection unread.
+    #[arg(long, default_value_t = silt_agent::kafka::KAFKA_REQUEST_BYTES_MAX)]
+    pub(crate) kafka_request_bytes_max: usize,
 }
 
 pub(crate) async fn run(storage: Storage, args: AgentArgs, signals: Option<Signals>) -> CliResult {
@@ -100,15 +125,40 @@ pub(crate) async fn run(storage: Storage, args: AgentArgs, signals: Option<Signa
     };
     let listener = TcpListener::bind(args.listen).await?;
     outln!("listening on http://{}", listener.local_addr()?)?;
+    let (stop, stopped) = watch::channel(false);
     let stopping = service.clone();
-    let shutdown = async move {
+    tokio::spawn(async move {
         // An error means the signal task is gone: then only a kill stops the agent.
         let _ = signals.wait_for(Option::is_some).await;
         stopping.stop_waiting();
-    };
+        let _ = stop.send(true);
+    });
     let grace = Duration::from_millis(args.grace_ms);
-    serve(listener, router(service.clone(), settings), shutdown, grace).await;
+    let kafka = match &args.kafka.kafka_listen {
+        Some(addr) => Some(
+            kafka::start(
+                &args.kafka,
+                *addr,
+                args.insecure_no_auth,
+                &service,
+                &stopped,
+                grace,
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let http = router(service.clone(), settings);
+    serve(listener, http, wait_until_true(stopped), grace).await;
+    if let Some(kafka) = kafka {
+        let _ = kafka.await;
+    }
     service.close().await;
     tracing::info!("agent stopped");
     Ok(())
+}
+
+/// Resolves once `flag` turns true (or its sender is gone).
+pub(crate) async fn wait_until_true(mut flag: watch::Receiver<bool>) {
+    let _ = flag.wait_for(|v| *v).await;
 }

@@ -6,6 +6,7 @@
 //! dynamodb://TABLE` (or `SILT_MANIFEST`; default: manifests in the store).
 
 mod agent;
+mod agent_kafka;
 mod args;
 mod bench;
 mod consume;

@@ -228,6 +228,12 @@ impl Keys {
         self.root.clone().join("_probe").join(id.to_string())
     }
 
+    /// Where agents announce their Kafka listeners (`<root>/_agents/<hex of host:port>`, one
+    /// small object each, rewritten as a heartbeat; the listing's timestamps say who is live).
+    pub fn agents(&self) -> Path {
+        self.root.clone().join("_agents")
+    }
+
     /// The key every agent of the store shares, to seal what it hands to clients.
     pub fn agent_secret(&self) -> Path {
         self.root.clone().join("_agent").join("secret")

@@ -81,6 +81,11 @@ impl Cursor {
         self.view.manifest().next_offset
     }
 
+    /// The first readable offset as last seen.
+    pub fn log_start_offset(&self) -> Offset {
+        self.view.manifest().log_start_offset
+    }
+
     /// Up to `max_records` records from the position on; empty at the end of the log. Offsets
     /// increase but may skip some on a key-compacted topic.
     pub async fn next_batch(&mut self, max_records: usize) -> Result<Vec<Consumed>, ReadError> {

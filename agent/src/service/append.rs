@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use futures::future::join_all;
 use silt_core::ids::{Offset, PartitionId, TopicName};
+use silt_core::manifest::producers::ProducerBatch;
 use silt_core::record::Record;
 use silt_core::topic::partition_for_hash_key;
-use silt_writer::{AppendAck, AppendError};
+use silt_writer::{AckFuture, AppendAck, AppendError};
 
 use crate::service::{LogService, ServiceError};
 
@@ -42,10 +43,39 @@ impl LogService {
             .writer(topic)
             .await
             .inspect_err(|e| self.forget_if_stale(topic, e))?;
-        let ack = writer
-            .send_batch(partition, records, match_offset)
-            .await?
-            .await;
+        let sent = writer.send_batch(partition, records, match_offset).await;
+        self.acknowledged(topic, sent).await
+    }
+
+    /// Appends an idempotent Kafka producer's batch to `partition` of `topic` (docs/design.md
+    /// §6.6): a retry of a batch already committed gets its original offsets
+    /// ([`AppendAck::duplicate`]); a batch out of sequence or from a fenced epoch is refused.
+    pub async fn append_idempotent(
+        &self,
+        topic: &TopicName,
+        partition: PartitionId,
+        records: Vec<Record>,
+        producer: ProducerBatch,
+    ) -> Result<AppendAck, ServiceError> {
+        let writer = self
+            .writer(topic)
+            .await
+            .inspect_err(|e| self.forget_if_stale(topic, e))?;
+        let sent = writer.send_idempotent(partition, records, producer).await;
+        self.acknowledged(topic, sent).await
+    }
+
+    /// Waits for a sent batch's acknowledgement; a failure that says the topic changed under
+    /// the cached writer drops it.
+    async fn acknowledged(
+        &self,
+        topic: &TopicName,
+        sent: Result<AckFuture, AppendError>,
+    ) -> Result<AppendAck, ServiceError> {
+        let ack = match sent {
+            Ok(ack) => ack.await,
+            Err(e) => Err(e),
+        };
         match &ack {
             Err(AppendError::Failed(e) | AppendError::Retryable(e)) => {
                 self.forget_if_stale(topic, e)

@@ -54,6 +54,8 @@ pub struct ReadBatch {
     pub next_offset: Offset,
     /// The partition's next offset (high watermark) as last seen.
     pub tail: Offset,
+    /// The partition's first readable offset as last seen.
+    pub log_start_offset: Offset,
 }
 
 /// The ends of a partition.
@@ -87,6 +89,7 @@ impl LogService {
             _ => cursor.position(),
         };
         let tail = cursor.end_offset();
+        let log_start_offset = cursor.log_start_offset();
         if !truncated {
             self.cursors.park(topic, cursor);
         }
@@ -94,6 +97,7 @@ impl LogService {
             records,
             next_offset,
             tail,
+            log_start_offset,
         })
     }
 
