@@ -6,12 +6,11 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, To
 from harness import BOOTSTRAP, PATIENCE, wait_until
 
 # Fail fast: a refused request surfaces in seconds, not after librdkafka's 5-minute default.
-FAST = {"bootstrap.servers": BOOTSTRAP, "message.timeout.ms": PATIENCE * 1000,
-        "socket.timeout.ms": 30000}
+FAST = {"bootstrap.servers": BOOTSTRAP, "socket.timeout.ms": 30000}
 
 
 def producer(config=None):
-    return Producer({**FAST, **(config or {})})
+    return Producer({**FAST, "message.timeout.ms": PATIENCE * 1000, **(config or {})})
 
 
 def record(i, prefix="r"):

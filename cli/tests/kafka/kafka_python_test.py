@@ -26,8 +26,10 @@ def send_all(p, topic, records, partition=None):
 
 
 def records(n):
+    """Keyless records, tombstones (kafka-python refuses a record with neither), empty and
+    repeated values, headers."""
     return [(None if i % 3 == 0 else f"key-{i}".encode(),
-             None if i % 5 == 4 else f"value {i}".encode() * (i % 7 + 1),
+             None if i % 15 == 4 else f"value {i}".encode() * (i % 7),
              [("n", str(i).encode()), ("bin", bytes([i, 0, 255]))][: i % 3],
              1_650_000_000_000 + i * 1000)
             for i in range(n)]
