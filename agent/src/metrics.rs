@@ -43,6 +43,18 @@ pub fn install() -> Result<MetricsRenderer, BuildError> {
         GROUP_COMMITS,
         "Offsets committed by the group members held, one per partition, by result"
     );
+    metrics::describe_counter!(
+        crate::kafka::KAFKA_REQUESTS,
+        "Kafka requests answered, by API"
+    );
+    metrics::describe_counter!(
+        crate::kafka::KAFKA_ERRORS,
+        "Kafka error codes answered, by API and error (closed: the request closed its connection)"
+    );
+    metrics::describe_histogram!(
+        crate::kafka::KAFKA_REQUEST_SECONDS,
+        "Kafka request latency from frame read to answer ready, by API"
+    );
     Ok(MetricsRenderer(Arc::new(move || {
         handle.run_upkeep();
         handle.render()

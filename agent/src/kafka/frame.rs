@@ -148,3 +148,55 @@ pub(crate) fn encode_response<T: Encodable>(
     out[..4].copy_from_slice(&size.to_be_bytes());
     Ok(out.freeze())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    async fn read(bytes: &[u8], max: usize) -> Result<Option<Bytes>, FrameError> {
+        read_frame(&mut &bytes[..], max).await
+    }
+
+    #[tokio::test]
+    async fn frames_are_bounded_before_they_are_read() {
+        assert!(read(&[], 10).await.unwrap().is_none(), "a clean close");
+        let frame = read(&[0, 0, 0, 3, 1, 2, 3, 9], 10).await.unwrap().unwrap();
+        assert_eq!(&frame[..], &[1, 2, 3]);
+        // 2 GiB declared, 4 bytes sent: refused on the size alone.
+        let e = read(&[0x7f, 0xff, 0xff, 0xff, 1, 2, 3, 4], 10)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                FrameError::TooLarge {
+                    size: 2147483647,
+                    max: 10
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("--kafka-request-bytes-max"));
+        let e = read(&[0xff, 0xff, 0xff, 0xff], 10).await.unwrap_err();
+        assert!(matches!(e, FrameError::TooLarge { size: -1, .. }), "{e}");
+        for cut in [&[0u8, 0][..], &[0, 0, 0, 5, 1, 2][..]] {
+            let e = read(cut, 10).await.unwrap_err();
+            assert!(matches!(e, FrameError::Truncated), "{e}");
+        }
+    }
+
+    #[test]
+    fn unknown_api_keys_and_short_headers_are_refused() {
+        let e = parse_request(Bytes::from_static(&[0x7f, 0x00, 0, 0, 0, 0, 0, 1])).unwrap_err();
+        assert!(matches!(e, FrameError::UnknownApiKey(0x7f00)), "{e}");
+        let e = parse_request(Bytes::from_static(&[0, 18])).unwrap_err();
+        assert!(matches!(e, FrameError::Malformed { .. }), "{e}");
+        // ApiVersions v3, correlation id 7, client id "c", no tagged fields.
+        let header = [0, 18, 0, 3, 0, 0, 0, 7, 0, 1, b'c', 0];
+        let request = parse_request(Bytes::copy_from_slice(&header)).unwrap();
+        assert_eq!(request.api, ApiKey::ApiVersions);
+        assert_eq!(request.header.correlation_id, 7);
+        assert!(request.body.is_empty());
+    }
+}
