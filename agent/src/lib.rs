@@ -40,6 +40,6 @@ pub use serve::{
 };
 pub use service::{
     GROUP_MEMBERS_MAX, LogService, MemberError, OffsetCommit, POOLED_CURSORS_MAX, PartitionSummary,
-    Placed, Placement, PollRequest, ReadBatch, ReadFrom, ReadRequest, ServiceError, Tail,
+    Placed, Placement, PollRequest, ReadBatch, ReadFrom, ReadRequest, Sent, ServiceError, Tail,
     TopicSummary,
 };

@@ -14,8 +14,11 @@ use tokio::net::tcp::OwnedReadHalf;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
+use kafka_protocol::messages::ApiKey;
+
 use super::dispatch::dispatch;
 use super::frame::{FrameError, parse_request, read_frame};
+use super::turn::Turn;
 use super::{KAFKA_IN_FLIGHT_MAX, KafkaContext};
 
 /// A request being handled: its answer (`None`: none is sent, as for `acks=0`).
@@ -60,6 +63,7 @@ async fn read_requests(
     let slots = Arc::new(Semaphore::new(KAFKA_IN_FLIGHT_MAX));
     let mut stopping = context.stopping.clone();
     let max = context.settings.request_bytes_max;
+    let mut last_produce = None;
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
@@ -78,7 +82,8 @@ async fn read_requests(
                 return;
             }
         };
-        let handler = tokio::spawn(dispatch(context.clone(), request));
+        let turn = (request.api == ApiKey::Produce).then(|| Turn::after(&mut last_produce));
+        let handler = tokio::spawn(dispatch(context.clone(), request, turn));
         if pending.send((handler, permit)).await.is_err() {
             return;
         }

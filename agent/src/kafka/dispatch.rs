@@ -10,6 +10,7 @@ use kafka_protocol::messages::ApiKey;
 use tokio::time::Instant;
 
 use super::frame::{FrameError, RequestFrame, decode_body, encode_response};
+use super::turn::Turn;
 use super::{
     KafkaContext, api_versions, fetch, init_producer_id, list_offsets, metadata, produce, topics,
 };
@@ -84,10 +85,11 @@ const SUPPORTED_NAMES: &[(ApiKey, &str)] = &[
 pub(super) async fn dispatch(
     context: Arc<KafkaContext>,
     request: RequestFrame,
+    turn: Option<Turn>,
 ) -> Result<Option<Bytes>, FrameError> {
     let started = Instant::now();
     let api = request.api;
-    let answer = route(&context, request).await;
+    let answer = route(&context, request, turn).await;
     let name = api_name(api);
     metrics::counter!(KAFKA_REQUESTS, "api" => name).increment(1);
     metrics::histogram!(KAFKA_REQUEST_SECONDS, "api" => name)
@@ -99,7 +101,11 @@ pub(super) async fn dispatch(
     answer
 }
 
-async fn route(context: &KafkaContext, request: RequestFrame) -> Result<Option<Bytes>, FrameError> {
+async fn route(
+    context: &KafkaContext,
+    request: RequestFrame,
+    turn: Option<Turn>,
+) -> Result<Option<Bytes>, FrameError> {
     let RequestFrame { api, header, body } = request;
     let version = header.request_api_version;
     let correlation_id = header.correlation_id;
@@ -127,7 +133,7 @@ async fn route(context: &KafkaContext, request: RequestFrame) -> Result<Option<B
         ApiKey::Metadata => serve!(metadata::handle, "Metadata request"),
         ApiKey::Produce => {
             let request = decode_body(body, version, "Produce request")?;
-            match produce::handle(context, version, request).await {
+            match produce::handle(context, request, turn).await {
                 Some(response) => {
                     encode_response(api, version, correlation_id, &response).map(Some)
                 }

@@ -26,6 +26,7 @@ mod list_offsets;
 mod metadata;
 mod produce;
 mod topics;
+mod turn;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -24,6 +24,13 @@ pub enum Placement {
     ByKey,
 }
 
+/// A batch handed to a writer, its commit not yet awaited ([`LogService::send`]).
+#[derive(Debug)]
+pub struct Sent {
+    topic: TopicName,
+    ack: Result<AckFuture, AppendError>,
+}
+
 /// Where each record of a topic append went, in request order: its partition, and its offset
 /// or why it was not acknowledged. Records of one partition share one outcome.
 pub type Placed = Vec<(PartitionId, Result<Offset, AppendError>)>;
@@ -47,22 +54,35 @@ impl LogService {
         self.acknowledged(topic, sent).await
     }
 
-    /// Appends an idempotent Kafka producer's batch to `partition` of `topic` (docs/design.md
-    /// §6.6): a retry of a batch already committed gets its original offsets
-    /// ([`AppendAck::duplicate`]); a batch out of sequence or from a fenced epoch is refused.
-    pub async fn append_idempotent(
+    /// Hands a batch to `partition`'s writer without waiting for its commit: batches sent one
+    /// after another are committed in that order (a Kafka connection's pipelined produces keep
+    /// their order this way). With `producer`, it is an idempotent Kafka producer's batch
+    /// (docs/design.md §6.6): a retry of a batch already committed gets its original offsets
+    /// ([`AppendAck::duplicate`]); one out of sequence or from a fenced epoch is refused.
+    pub async fn send(
         &self,
         topic: &TopicName,
         partition: PartitionId,
         records: Vec<Record>,
-        producer: ProducerBatch,
-    ) -> Result<AppendAck, ServiceError> {
+        producer: Option<ProducerBatch>,
+    ) -> Result<Sent, ServiceError> {
         let writer = self
             .writer(topic)
             .await
             .inspect_err(|e| self.forget_if_stale(topic, e))?;
-        let sent = writer.send_idempotent(partition, records, producer).await;
-        self.acknowledged(topic, sent).await
+        let ack = match producer {
+            Some(producer) => writer.send_idempotent(partition, records, producer).await,
+            None => writer.send_batch(partition, records, None).await,
+        };
+        Ok(Sent {
+            topic: topic.clone(),
+            ack,
+        })
+    }
+
+    /// Waits for the commit of a batch [`LogService::send`] handed over.
+    pub async fn acknowledgement(&self, sent: Sent) -> Result<AppendAck, ServiceError> {
+        self.acknowledged(&sent.topic, sent.ack).await
     }
 
     /// Waits for a sent batch's acknowledgement; a failure that says the topic changed under

@@ -16,7 +16,7 @@ mod groups;
 mod read;
 mod topics;
 
-pub use append::{Placed, Placement};
+pub use append::{Placed, Placement, Sent};
 pub use error::{MemberError, ServiceError};
 pub use groups::{GROUP_MEMBERS_MAX, OffsetCommit, PollRequest};
 pub use read::{POOLED_CURSORS_MAX, ReadBatch, ReadFrom, ReadRequest, Tail};
