@@ -21,6 +21,8 @@ mod bad_input;
 mod batch;
 #[path = "kafka/crash.rs"]
 mod crash;
+#[path = "kafka/pipelining.rs"]
+mod pipelining;
 #[path = "kafka/retries.rs"]
 mod retries;
 #[path = "kafka/wire.rs"]

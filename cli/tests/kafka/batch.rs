@@ -97,18 +97,34 @@ pub(crate) fn try_produce(
     partition: i32,
     batch: &[u8],
 ) -> Option<Produced> {
-    let version = pick_version(conn, API_PRODUCE, 3, 8);
+    let version = produce_version(conn);
+    let body = produce_body(topic, partition, batch, -1);
+    let answer = conn.try_call(API_PRODUCE, version, &body)?;
+    Some(produced(version, &answer, topic, partition))
+}
+
+/// The highest Produce version from 3 to 8 the agent supports.
+pub(crate) fn produce_version(conn: &mut Conn) -> i16 {
+    pick_version(conn, API_PRODUCE, 3, 8)
+}
+
+/// A Produce body (v3 to v8) of one batch for one partition, with `acks`.
+pub(crate) fn produce_body(topic: &str, partition: i32, batch: &[u8], acks: i16) -> Vec<u8> {
     let mut body = Enc::default();
     body.string(None) // transactional id
-        .i16(-1)
+        .i16(acks)
         .i32(30_000)
         .i32(1)
         .string(Some(topic))
         .i32(1)
         .i32(partition)
         .bytes(batch);
-    let answer = conn.try_call(API_PRODUCE, version, &body.0)?;
-    let mut d = Dec(&answer);
+    body.0
+}
+
+/// The partition's answer in a Produce answer of `version` (after the correlation id).
+pub(crate) fn produced(version: i16, answer: &[u8], topic: &str, partition: i32) -> Produced {
+    let mut d = Dec(answer);
     assert_eq!(d.i32(), 1, "one topic in the answer");
     assert_eq!(d.string().as_deref(), Some(topic));
     assert_eq!(d.i32(), 1, "one partition in the answer");
@@ -121,7 +137,7 @@ pub(crate) fn try_produce(
     if version >= 5 {
         d.i64(); // log start offset
     }
-    Some(produced)
+    produced
 }
 
 /// InitProducerId (v0 or v1, no transactional id): a new producer's (id, epoch).

@@ -40,13 +40,17 @@ fn sigkill_mid_produce_loses_no_acknowledged_record() {
     // Their logs are drained: a full pipe would stall them.
     let _logs = [stderr_lines(&mut pair.a), stderr_lines(&mut pair.b)];
     create_topic(&pair.b, TOPIC, PARTITIONS);
+    // librdkafka logs the refused connections to the dead agent: shown only on failure.
+    let log = tempfile::NamedTempFile::new().unwrap();
     let mut producer = Stopped(
         pair.python(&python)
             .args(["kill_producer.py", TOPIC])
             .args([TOTAL, IN_FLIGHT].map(|n| n.to_string()))
             .stdout(Stdio::piped())
+            .stderr(log.reopen().unwrap())
             .spawn()
             .unwrap(),
+        log,
     );
     let lines = lines_of(producer.0.stdout.take().unwrap());
     let started = Instant::now();
@@ -85,14 +89,19 @@ fn sigkill_mid_produce_loses_no_acknowledged_record() {
     );
 }
 
-/// A child process, killed (by its PID) if the test ends before it does.
-struct Stopped(Child);
+/// A child process and its stderr's file: killed (by its PID) if the test ends before it
+/// does, its stderr shown if the test fails.
+struct Stopped(Child, tempfile::NamedTempFile);
 
 impl Drop for Stopped {
     fn drop(&mut self) {
         if self.0.try_wait().ok().flatten().is_none() {
             let _ = self.0.kill();
             let _ = self.0.wait();
+        }
+        if std::thread::panicking() {
+            let stderr = std::fs::read_to_string(self.1.path()).unwrap_or_default();
+            say(&format!("--- kill_producer.py's stderr\n{stderr}"));
         }
     }
 }

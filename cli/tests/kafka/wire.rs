@@ -164,10 +164,16 @@ impl Conn {
     /// agent closed the connection instead.
     pub(crate) fn exchange(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
         self.send_raw(frame);
+        let (correlation, answer) = self.answer()?;
+        assert_eq!(correlation, self.correlation, "the answer's correlation id");
+        Some(answer)
+    }
+
+    /// The next answer: its correlation id and what follows it; `None` once closed.
+    pub(crate) fn answer(&mut self) -> Option<(i32, Vec<u8>)> {
         let answer = self.read_frame()?;
         let mut d = Dec(&answer);
-        assert_eq!(d.i32(), self.correlation, "the answer's correlation id");
-        Some(d.0.to_vec())
+        Some((d.i32(), d.0.to_vec()))
     }
 
     /// The next response frame, or `None` once the agent closed the connection.
