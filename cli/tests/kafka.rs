@@ -164,8 +164,8 @@ fn confluent_kafka_consume() {
 }
 
 #[test]
-fn confluent_kafka_metadata() {
-    suite("metadata", &["clients_test.Topics"]);
+fn confluent_kafka_topics() {
+    suite("topics", &["clients_test.Topics"]);
 }
 
 #[test]

@@ -1,13 +1,15 @@
 """confluent-kafka (librdkafka) as a Kafka user meets silt: produce with every compression
 codec and with idempotence, consume by assignment and by subscription with commits, records
 kept exactly (keys, values, headers, timestamps), ListOffsets, and keyed placement that
-agrees with `silt produce`."""
+agrees with `silt produce`; topics created, described and deleted through the admin API,
+and an unknown topic left uncreated."""
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 from confluent import FAST, consume_assigned, consumer, drain, produce, record
-from harness import PATIENCE, KafkaTest, read_log, silt_produce_keys, wait_until
+from harness import RUN, PATIENCE, KafkaTest, http, read_log, silt_produce_keys, wait_until
 
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 
@@ -118,3 +120,32 @@ class Topics(KafkaTest):
         self.assertEqual(sorted(partitions), list(range(5)))
         for p in partitions.values():
             self.assertIn(p.leader, meta.brokers)
+
+    def test_admin_creates_describes_and_deletes_topics(self):
+        admin = AdminClient(FAST)
+        name = f"{RUN}-admin"
+        new = NewTopic(name, num_partitions=3, replication_factor=1,
+                       config={"retention.ms": "3600000", "cleanup.policy": "compact"})
+        admin.create_topics([new])[name].result(PATIENCE)
+        status, topic = http("GET", f"/v1/topics/{name}")
+        self.assertEqual(status, 200, topic)
+        self.assertEqual(len(topic["partitions"]), 3, topic)
+        with self.assertRaises(KafkaException) as again:
+            admin.create_topics([NewTopic(name, 1)])[name].result(PATIENCE)
+        self.assertEqual(again.exception.args[0].code(), KafkaError.TOPIC_ALREADY_EXISTS)
+
+        resource = ConfigResource(ConfigResource.Type.TOPIC, name)
+        configs = admin.describe_configs([resource])[resource].result(PATIENCE)
+        self.assertEqual(configs["retention.ms"].value, "3600000")
+        self.assertEqual(configs["cleanup.policy"].value, "compact")
+
+        admin.delete_topics([name])[name].result(PATIENCE)
+        status, body = http("GET", f"/v1/topics/{name}")
+        self.assertEqual(status, 404, body)
+
+    def test_unknown_topic_is_not_created(self):
+        name = f"{RUN}-never-created"
+        meta = AdminClient(FAST).list_topics(name, timeout=PATIENCE)
+        self.assertEqual(meta.topics[name].error.code(), KafkaError.UNKNOWN_TOPIC_OR_PART)
+        status, body = http("GET", f"/v1/topics/{name}")
+        self.assertEqual(status, 404, body)
