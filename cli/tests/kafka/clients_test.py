@@ -4,6 +4,8 @@ kept exactly (keys, values, headers, timestamps), ListOffsets, and keyed placeme
 agrees with `silt produce`; topics created, described and deleted through the admin API,
 and an unknown topic left uncreated."""
 
+import time
+
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, TopicPartition
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
@@ -107,6 +109,29 @@ class Consume(KafkaTest):
         self.assertEqual(read[0], delivered[0])
         self.assertEqual([r[1:] for r in read[0]], records, "in send order")
         self.assertEqual(read_log(topic, 0), read[0])
+
+
+    def test_a_waiting_fetch_is_woken_by_an_append(self):
+        topic = self.topic()
+        # Each fetch may wait 20 s at the end: a record appended meanwhile must come sooner.
+        c = consumer(self.group(), {"fetch.wait.max.ms": 20000, "fetch.min.bytes": 1})
+        c.assign([TopicPartition(topic, 0, 0)])
+        try:
+            # 3 s of polls: its first fetch is waiting in the agent (for 17 s more at least).
+            polled = time.monotonic()
+            while time.monotonic() - polled < 3:
+                msg = c.poll(0.2)
+                self.assertTrue(msg is None or msg.error(), "an empty partition")
+            status, body = http("POST", f"/v1/topics/{topic}/partitions/0/records",
+                                {"records": [{"value": "d2FrZSB1cA=="}]})
+            self.assertEqual(status, 200, body)
+            appended = time.monotonic()
+            msg = wait_until("the appended record",
+                             lambda: (m := c.poll(0.2)) is not None and not m.error() and m)
+            self.assertEqual(msg.value(), b"wake up")
+            self.assertLess(time.monotonic() - appended, 10, "woken, not timed out")
+        finally:
+            c.close()
 
 
 class Topics(KafkaTest):
