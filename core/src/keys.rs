@@ -13,6 +13,7 @@
 //! <root>/_agent/secret                                  the agents' shared key (conditional create)
 //! <root>/group-index/<group>                           a consumer group's entry in the list of groups
 //! <root>/groups/<group>/group.json                      consumer group document (docs/consumer-groups.md)
+//! <root>/groups/<group>/classic.json                    a Kafka classic group's state
 //! <root>/groups/<group>/members/<member id>             a member's heartbeat
 //! <root>/groups/<group>/offsets/<topic>/<partition:05>  a partition's lease and committed offset
 //! <root>/tables/topic=<topic>/partition=<p>/dt=<yyyy-mm-dd>/<first:020>-<last:020>-<id>.parquet
@@ -205,6 +206,11 @@ impl Keys {
     /// Name, within its group's folder, of the group document.
     pub fn group_document_name() -> String {
         "group.json".to_string()
+    }
+
+    /// Name, within its group's folder, of a Kafka classic group's state.
+    pub fn group_classic_name() -> String {
+        "classic.json".to_string()
     }
 
     /// Name, within its group's folder, of a member's heartbeat.

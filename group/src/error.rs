@@ -80,6 +80,11 @@ pub enum GroupError {
         members: usize,
         action: &'static str,
     },
+    /// Kafka clients (the classic protocol, through an agent) are members of the group.
+    #[error(
+        "the group has {members} Kafka client member(s) (classic protocol, through an agent's Kafka listener): a silt consumer cannot join it; use another group name"
+    )]
+    KafkaGroup { members: usize },
     /// The consumer was closed.
     #[error("the group consumer is closed")]
     Closed,
@@ -104,7 +109,7 @@ impl GroupError {
             | GroupError::Closed => ErrorKind::Invalid,
             GroupError::Contended { .. } => ErrorKind::Retryable,
             GroupError::UnknownGroup { .. } => ErrorKind::Invalid,
-            GroupError::GroupActive { .. } => ErrorKind::Rejected,
+            GroupError::GroupActive { .. } | GroupError::KafkaGroup { .. } => ErrorKind::Rejected,
             GroupError::Store(e) => e.kind(),
             GroupError::Read(ReadError::Store(e)) => e.kind(),
             GroupError::Read(_) => ErrorKind::Invalid,

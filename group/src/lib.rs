@@ -16,6 +16,8 @@
 //! - [`GroupConsumer`]: one member driven by a task, with cursors, auto-commit and events;
 //! - [`assign`]: the deterministic, sticky, balanced target;
 //! - [`records`]: the stored records;
+//! - [`classic`]: Kafka's classic group protocol, for the agent's Kafka listener: one agent
+//!   coordinates a group in memory, its state and offsets stored in the same records;
 //! - [`admin`]: groups seen from outside: list, describe with lag, reset offsets, delete.
 //!
 //! It sits beside `silt-reader` (which it reads with) and uses `silt_core::store::cas`, the
@@ -23,6 +25,7 @@
 
 pub mod admin;
 pub mod assign;
+pub mod classic;
 mod consumer;
 mod error;
 mod ids;

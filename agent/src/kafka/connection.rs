@@ -32,7 +32,7 @@ pub(super) async fn serve(context: Arc<KafkaContext>, stream: TcpStream, peer: S
     let _ = stream.set_nodelay(true);
     let (read, mut write) = stream.into_split();
     let (pending, mut answers) = mpsc::channel::<Pending>(KAFKA_IN_FLIGHT_MAX);
-    let reader = tokio::spawn(read_requests(context, read, pending));
+    let reader = tokio::spawn(read_requests(context, read, pending, peer));
     while let Some((handler, _permit)) = answers.recv().await {
         let answer = match handler.await {
             Ok(answer) => answer,
@@ -59,6 +59,7 @@ async fn read_requests(
     context: Arc<KafkaContext>,
     mut read: OwnedReadHalf,
     pending: mpsc::Sender<Pending>,
+    peer: SocketAddr,
 ) {
     let slots = Arc::new(Semaphore::new(KAFKA_IN_FLIGHT_MAX));
     let mut stopping = context.stopping.clone();
@@ -83,7 +84,7 @@ async fn read_requests(
             }
         };
         let turn = (request.api == ApiKey::Produce).then(|| Turn::after(&mut last_produce));
-        let handler = tokio::spawn(dispatch(context.clone(), request, turn));
+        let handler = tokio::spawn(dispatch(context.clone(), request, turn, peer));
         if pending.send((handler, permit)).await.is_err() {
             return;
         }

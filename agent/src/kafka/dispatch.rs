@@ -2,6 +2,7 @@
 //! ([`SUPPORTED`]), the body decoded, the API's module called, the answer encoded; and per API
 //! key, the count, errors and latency on the agent's `/metrics`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -10,6 +11,7 @@ use kafka_protocol::messages::ApiKey;
 use tokio::time::Instant;
 
 use super::frame::{FrameError, RequestFrame, decode_body, encode_response};
+use super::groups::{self, Client};
 use super::turn::Turn;
 use super::{
     KafkaContext, api_versions, fetch, init_producer_id, list_offsets, metadata, produce, topics,
@@ -34,6 +36,15 @@ pub(crate) const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DeleteTopics, 1, 5),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::DescribeConfigs, 1, 4),
+    (ApiKey::FindCoordinator, 0, 4),
+    (ApiKey::JoinGroup, 0, 9),
+    (ApiKey::SyncGroup, 0, 5),
+    (ApiKey::Heartbeat, 0, 4),
+    (ApiKey::LeaveGroup, 0, 5),
+    (ApiKey::OffsetCommit, 2, 9),
+    (ApiKey::OffsetFetch, 1, 9),
+    (ApiKey::ListGroups, 0, 5),
+    (ApiKey::DescribeGroups, 0, 5),
 ];
 
 /// The range of `api` served, if any.
@@ -86,10 +97,11 @@ pub(super) async fn dispatch(
     context: Arc<KafkaContext>,
     request: RequestFrame,
     turn: Option<Turn>,
+    peer: SocketAddr,
 ) -> Result<Option<Bytes>, FrameError> {
     let started = Instant::now();
     let api = request.api;
-    let answer = route(&context, request, turn).await;
+    let answer = route(&context, request, turn, peer).await;
     let name = api_name(api);
     metrics::counter!(KAFKA_REQUESTS, "api" => name).increment(1);
     metrics::histogram!(KAFKA_REQUEST_SECONDS, "api" => name)
@@ -105,6 +117,7 @@ async fn route(
     context: &KafkaContext,
     request: RequestFrame,
     turn: Option<Turn>,
+    peer: SocketAddr,
 ) -> Result<Option<Bytes>, FrameError> {
     let RequestFrame { api, header, body } = request;
     let version = header.request_api_version;
@@ -146,6 +159,20 @@ async fn route(
         ApiKey::CreateTopics => serve!(topics::create, "CreateTopics request"),
         ApiKey::DeleteTopics => serve!(topics::delete, "DeleteTopics request"),
         ApiKey::DescribeConfigs => serve!(topics::describe_configs, "DescribeConfigs request"),
+        ApiKey::FindCoordinator => serve!(groups::find_coordinator, "FindCoordinator request"),
+        ApiKey::JoinGroup => {
+            let client = Client::new(header.client_id.as_ref(), peer);
+            let request = decode_body(body, version, "JoinGroup request")?;
+            let response = groups::join(context, version, request, &client).await;
+            encode_response(api, version, correlation_id, &response).map(Some)
+        }
+        ApiKey::SyncGroup => serve!(groups::sync, "SyncGroup request"),
+        ApiKey::Heartbeat => serve!(groups::heartbeat, "Heartbeat request"),
+        ApiKey::LeaveGroup => serve!(groups::leave, "LeaveGroup request"),
+        ApiKey::OffsetCommit => serve!(groups::commit, "OffsetCommit request"),
+        ApiKey::OffsetFetch => serve!(groups::fetch, "OffsetFetch request"),
+        ApiKey::ListGroups => serve!(groups::list, "ListGroups request"),
+        ApiKey::DescribeGroups => serve!(groups::describe, "DescribeGroups request"),
         _ => Err(FrameError::UnknownApiKey(api as i16)),
     }
 }

@@ -6,6 +6,7 @@
 //! TCP ─► connection: frames in (size bound first), answers out in request order, ≤ 5 in flight
 //!          └─► dispatch: API key + version ─► one module per API ─► LogService (as HTTP does)
 //! brokers: the registry of live agents (Metadata's broker list, leaders, coordinators)
+//! groups:  the classic consumer-group APIs (silt_group::classic coordinates)
 //! batch:   record batch v2 <-> silt records
 //! ```
 //!
@@ -21,6 +22,7 @@ mod dispatch;
 mod errors;
 mod fetch;
 mod frame;
+mod groups;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
@@ -33,6 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use silt_core::producer_ids::ProducerIds;
+use silt_group::classic::ClassicCoordinator;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -76,6 +79,8 @@ pub struct KafkaContext {
     pub(crate) brokers: Arc<Brokers>,
     pub(crate) settings: KafkaSettings,
     pub(crate) producer_ids: ProducerIds,
+    /// The classic consumer groups this agent coordinates.
+    pub(crate) groups: Arc<ClassicCoordinator>,
     /// Turns true when the agent stops: long-polls answer at once.
     pub(crate) stopping: watch::Receiver<bool>,
 }
@@ -89,11 +94,13 @@ impl KafkaContext {
         stopping: watch::Receiver<bool>,
     ) -> KafkaContext {
         let producer_ids = ProducerIds::of(service.storage());
+        let groups = Arc::new(groups::coordinator(&service, &brokers));
         KafkaContext {
             service,
             brokers,
             settings,
             producer_ids,
+            groups,
             stopping,
         }
     }
@@ -109,6 +116,9 @@ pub async fn serve_kafka(
 ) {
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    // Ends the sessions of group members that went silent.
+    let groups = context.groups.clone();
+    let ticks = tokio::spawn(async move { groups.run_ticks().await });
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -124,6 +134,7 @@ pub async fn serve_kafka(
         connections.spawn(connection::serve(context.clone(), stream, peer));
     }
     drop(listener);
+    ticks.abort();
     let drained = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(grace, drained).await.is_err() {
         tracing::warn!(

@@ -15,7 +15,7 @@ use silt_core::store::cas::CasKey;
 
 use super::{GroupAdmin, Loaded};
 use crate::error::GroupError;
-use crate::records::{GroupDocument, GroupKeys};
+use crate::records::{ClassicGroupRecord, GroupDocument, GroupKeys};
 
 /// How long a group with no members and no commits is kept: 7 days, as Kafka keeps offsets.
 pub const GROUP_IDLE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
@@ -58,22 +58,28 @@ impl GroupAdmin {
     /// Deletes every record of a group found empty.
     async fn remove(&self, loaded: &Loaded) -> Result<(), GroupError> {
         let cas = &self.records.cas;
-        let document = loaded.keys.document();
+        let (document, classic) = (loaded.keys.document(), loaded.keys.classic());
         for name in cas.list(&loaded.keys.scope, "").await? {
-            if name != document.name {
+            if name != document.name && name != classic.name {
                 let scope = loaded.keys.scope.clone();
                 cas.delete(&CasKey { scope, name }).await?;
             }
         }
-        let now = self.records.read::<GroupDocument>(&document).await?;
-        let then = loaded.doc.as_ref().map(|d| &d.version);
-        if now.as_ref().map(|d| &d.version) != then {
+        let doc_now = self.records.read::<GroupDocument>(&document).await?;
+        let classic_now = self.records.read::<ClassicGroupRecord>(&classic).await?;
+        let unchanged = doc_now.as_ref().map(|d| &d.version)
+            == loaded.doc.as_ref().map(|d| &d.version)
+            && classic_now.as_ref().map(|c| &c.version)
+                == loaded.classic.as_ref().map(|c| &c.version);
+        if !unchanged {
+            let native = doc_now.map_or(0, |d| d.value.members.len());
             return Err(GroupError::GroupActive {
                 group: loaded.group.clone(),
-                members: now.map_or(0, |d| d.value.members.len()),
+                members: native + classic_now.map_or(0, |c| c.value.members.len()),
                 action: "delete it (it changed during the delete)",
             });
         }
+        cas.delete(&classic).await?;
         cas.delete(&document).await?;
         let index = GroupKeys::index(&self.storage.keys, &loaded.group);
         cas.delete(&index).await?;
@@ -85,11 +91,12 @@ impl GroupAdmin {
 fn last_used_ms(loaded: &Loaded) -> i64 {
     let created = loaded.index.as_ref().map(|i| i.value.created_at_ms);
     let changed = loaded.doc.as_ref().and_then(|d| d.value.changed_at_ms);
+    let classic = loaded.classic.as_ref().map(|c| c.value.changed_at_ms);
     let committed = loaded
         .leases
         .iter()
         .filter_map(|(_, l)| l.value.committed_at_ms);
-    [created, changed]
+    [created, changed, classic]
         .into_iter()
         .flatten()
         .chain(committed)

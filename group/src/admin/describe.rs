@@ -1,7 +1,8 @@
 //! `describe`: a group's members and, per partition, its committed offset, log end and lag, in
 //! Kafka's terms (`kafka-consumer-groups --describe`: CURRENT-OFFSET, LOG-END-OFFSET, LAG,
 //! CONSUMER-ID, HOST, CLIENT-ID). Costs one read per record of the group, one manifest read per
-//! partition and one topic read per topic.
+//! partition and one topic read per topic. A Kafka classic group's members and assignment come
+//! from its record (`classic.json`), its generation standing for the group epoch.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,9 +10,12 @@ use serde::Serialize;
 use silt_core::ids::{GroupName, PartitionId, TopicId, TopicName};
 
 use super::{GroupAdmin, Loaded};
+use crate::classic::consumer_protocol::{assigned_partitions, subscribed_topics};
 use crate::error::GroupError;
 use crate::ids::{MemberId, TopicPartition};
-use crate::records::{GroupDocument, Heartbeat, Lease, MemberInfo};
+use crate::records::{
+    ClassicGroupRecord, ClassicMember, ClassicState, GroupDocument, Heartbeat, Lease, MemberInfo,
+};
 
 /// A group as described.
 #[derive(Debug, Clone, Serialize)]
@@ -104,16 +108,33 @@ impl GroupAdmin {
             }
             let topic_id = topics.get(&tp.topic).copied().flatten();
             let lease = leases.get(&tp).copied();
-            partitions.push(self.partition(doc, &tp, topic_id, lease).await?);
+            let mut described = self.partition(doc, &tp, topic_id, lease).await?;
+            if let Some(holder) = classic_holder(&loaded, &tp) {
+                described.consumer_id = Some(MemberId(holder.member_id.clone()));
+                described.host = Some(holder.client_host.clone());
+                described.client_id = Some(holder.client_id.clone());
+            }
+            partitions.push(described);
         }
         let mut members = Vec::new();
         for member in &doc.members {
             members.push(self.member(&loaded, doc, member).await?);
         }
+        // A Kafka group (classic.json) with no silt members: its generation is the epoch.
+        let (state, group_epoch) = match &loaded.classic {
+            Some(c) if doc.members.is_empty() => {
+                members.extend(c.value.members.iter().map(|m| classic_member(&c.value, m)));
+                (
+                    classic_state(&c.value),
+                    u64::try_from(c.value.generation).unwrap_or(0),
+                )
+            }
+            _ => (state_of(doc, &leases), doc.group_epoch),
+        };
         Ok(GroupDescription {
             group: group.clone(),
-            state: state_of(doc, &leases),
-            group_epoch: doc.group_epoch,
+            state,
+            group_epoch,
             members,
             partitions,
         })
@@ -205,7 +226,53 @@ fn described_partitions(loaded: &Loaded, doc: &GroupDocument) -> BTreeSet<TopicP
             });
         }
     }
+    if let Some(classic) = &loaded.classic {
+        for member in &classic.value.members {
+            all.extend(assigned_partitions(&member.assignment));
+        }
+    }
     all
+}
+
+/// A Kafka member of a classic group, described; the topics and partitions are read from the
+/// consumer protocol's bytes (nothing for other protocol types).
+fn classic_member(group: &ClassicGroupRecord, m: &ClassicMember) -> MemberDescription {
+    let consumer = group.protocol_type.as_deref() == Some("consumer");
+    let protocol = group.protocol_name.as_deref().unwrap_or_default();
+    let metadata = m.metadata(protocol).filter(|_| consumer);
+    MemberDescription {
+        member_id: MemberId(m.member_id.clone()),
+        instance_id: m.instance_id.clone(),
+        client_id: m.client_id.clone(),
+        host: m.client_host.clone(),
+        topics: metadata.map(|b| subscribed_topics(b)).unwrap_or_default(),
+        assigned: match consumer {
+            true => assigned_partitions(&m.assignment),
+            false => Vec::new(),
+        },
+        last_heartbeat_ms: None,
+    }
+}
+
+/// The Kafka member a classic consumer group assigned `tp` to.
+fn classic_holder<'a>(loaded: &'a Loaded, tp: &TopicPartition) -> Option<&'a ClassicMember> {
+    let classic = &loaded.classic.as_ref()?.value;
+    if classic.protocol_type.as_deref() != Some("consumer") {
+        return None;
+    }
+    classic
+        .members
+        .iter()
+        .find(|m| assigned_partitions(&m.assignment).contains(tp))
+}
+
+fn classic_state(group: &ClassicGroupRecord) -> GroupState {
+    match group.state {
+        _ if group.members.is_empty() => GroupState::Empty,
+        ClassicState::Empty => GroupState::Empty,
+        ClassicState::Stable => GroupState::Stable,
+        ClassicState::AwaitingSync => GroupState::Rebalancing,
+    }
 }
 
 /// Empty without members; stable when every partition is held by its target owner.

@@ -20,7 +20,9 @@ use silt_core::store::Storage;
 
 use crate::error::GroupError;
 use crate::ids::TopicPartition;
-use crate::records::{GroupDocument, GroupKeys, IndexEntry, Lease, Records, Stored};
+use crate::records::{
+    ClassicGroupRecord, GroupDocument, GroupKeys, IndexEntry, Lease, Records, Stored,
+};
 
 /// Groups of one store, seen from outside.
 #[derive(Debug, Clone)]
@@ -36,13 +38,16 @@ struct Loaded {
     keys: GroupKeys,
     index: Option<Stored<IndexEntry>>,
     doc: Option<Stored<GroupDocument>>,
+    /// A Kafka classic group's state, if Kafka clients use the group.
+    classic: Option<Stored<ClassicGroupRecord>>,
     leases: Vec<(TopicPartition, Stored<Lease>)>,
 }
 
 impl Loaded {
-    /// Members in the group document.
+    /// Members in the group document, and Kafka clients in the classic group's record.
     fn members(&self) -> usize {
-        self.doc.as_ref().map_or(0, |d| d.value.members.len())
+        let native = self.doc.as_ref().map_or(0, |d| d.value.members.len());
+        native + self.classic.as_ref().map_or(0, |c| c.value.members.len())
     }
 
     /// Refuses `action` while the group has members.
@@ -90,6 +95,7 @@ impl GroupAdmin {
             .read(&GroupKeys::index(&self.storage.keys, group))
             .await?;
         let doc = self.records.read(&keys.document()).await?;
+        let classic = self.records.read(&keys.classic()).await?;
         let mut leases = Vec::new();
         for name in self.records.cas.list(&keys.scope, "offsets/").await? {
             let Some(tp) = partition_of(&name) else {
@@ -100,7 +106,7 @@ impl GroupAdmin {
                 leases.push((tp, lease));
             }
         }
-        if index.is_none() && doc.is_none() && leases.is_empty() {
+        if index.is_none() && doc.is_none() && classic.is_none() && leases.is_empty() {
             return Err(GroupError::UnknownGroup {
                 group: group.clone(),
             });
@@ -111,13 +117,14 @@ impl GroupAdmin {
             keys,
             index,
             doc,
+            classic,
             leases,
         })
     }
 }
 
 /// The partition a lease record's name (`offsets/<topic>/<partition:05>`) stands for.
-fn partition_of(name: &str) -> Option<TopicPartition> {
+pub(crate) fn partition_of(name: &str) -> Option<TopicPartition> {
     let (topic, partition) = name.strip_prefix("offsets/")?.rsplit_once('/')?;
     let topic = TopicName::new(topic).ok()?;
     let partition = PartitionId(partition.parse().ok()?);

@@ -1,13 +1,13 @@
 //! Changes of the group document (docs/consumer-groups.md §1, §6): join (or replace a static
 //! member's earlier incarnation in place), leave and expiry, each a conditional write of the
 //! whole document that recomputes the target. A lost race reads the newer document and applies
-//! the change again.
+//! the change again. A group that Kafka clients are members of (`classic.json`) is refused.
 
 use super::{GroupMember, Mono};
 use crate::assign::assign;
 use crate::error::GroupError;
 use crate::ids::MemberId;
-use crate::records::{GroupDocument, MemberInfo, Outcome};
+use crate::records::{ClassicGroupRecord, GroupDocument, MemberInfo, Outcome};
 
 /// Attempts at one change before giving up with `Contended`.
 const CHANGE_ATTEMPTS: u32 = 100;
@@ -75,6 +75,12 @@ impl GroupMember {
     /// Joins (again) under a new member id: creates the heartbeat, then adds this member to
     /// the group document.
     pub(super) async fn enter(&mut self, now: Mono) -> Result<(), GroupError> {
+        let classic = self.keys.classic();
+        let classic = self.records.read::<ClassicGroupRecord>(&classic).await?;
+        let members = classic.map_or(0, |c| c.value.members.len());
+        if members > 0 {
+            return Err(GroupError::KafkaGroup { members });
+        }
         self.me.member_id = MemberId(self.records.clock.new_ulid().to_string());
         self.heartbeat = None;
         self.watch = None;

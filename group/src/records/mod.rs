@@ -1,17 +1,20 @@
-//! The three records of a group (docs/consumer-groups.md §1), each a small JSON document in the
+//! The records of a group (docs/consumer-groups.md §1), each a small JSON document in the
 //! compare-and-swap store (`silt_core::store::cas`): the group document (`document`), a
-//! member's heartbeat (`heartbeat`), a partition's lease and committed offset (`lease`), and
-//! the group's entry in the list of groups (`index`).
+//! member's heartbeat (`heartbeat`), a partition's lease and committed offset (`lease`), the
+//! group's entry in the list of groups (`index`), and a Kafka classic group's state
+//! (`classic`).
 //!
 //! Every record carries a [`Stamp`]: a version `v` (+1 per write, so no two versions share
 //! bytes) and the `write_id` of the write that stored it, which tells our own write apart when
 //! its answer was lost. This module reads and writes any of them; each file knows one.
 
+mod classic;
 mod document;
 mod heartbeat;
 mod index;
 mod lease;
 
+pub use classic::{ClassicGroupRecord, ClassicMember, ClassicProtocol, ClassicState};
 pub use document::{GroupDocument, MemberInfo, Target};
 pub use heartbeat::Heartbeat;
 pub use index::IndexEntry;
@@ -104,6 +107,11 @@ impl GroupKeys {
 
     pub(crate) fn document(&self) -> CasKey {
         self.key(Keys::group_document_name())
+    }
+
+    /// A Kafka classic group's state.
+    pub(crate) fn classic(&self) -> CasKey {
+        self.key(Keys::group_classic_name())
     }
 
     pub(crate) fn heartbeat(&self, member: &MemberId) -> CasKey {
