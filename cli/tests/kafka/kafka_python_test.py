@@ -1,8 +1,9 @@
 """kafka-python, a second Kafka client written independently of librdkafka (its own protocol
-code, version negotiation and record batches): produce and consume, records kept exactly,
-keyed placement as `silt produce` places, and an idempotent producer."""
+code, version negotiation, record batches and group coordinator client): produce and
+consume, records kept exactly, keyed placement as `silt produce` places, an idempotent
+producer, and a consumer group whose commits a new member resumes from."""
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 
 from harness import BOOTSTRAP, PATIENCE, KafkaTest, read_log, silt_produce_keys, wait_until
 
@@ -90,3 +91,39 @@ class KafkaPython(KafkaTest):
         p.close()
         self.assertEqual([o for o, *_ in delivered[0]], list(range(80)))
         self.assertEqual(read_log(topic, 0), delivered[0])
+
+    def test_group_member_commits_and_a_new_member_resumes(self):
+        topic = self.topic(partitions=2)
+        p = producer()
+        delivered = send_all(p, topic, records(30))
+        p.close()
+        group = self.group()
+
+        def member():
+            return KafkaConsumer(topic, bootstrap_servers=BOOTSTRAP.split(","), group_id=group,
+                                 auto_offset_reset="earliest", enable_auto_commit=False,
+                                 request_timeout_ms=30000, session_timeout_ms=10000,
+                                 heartbeat_interval_ms=500)
+
+        first, got = member(), []
+
+        def read_all():
+            for batch in first.poll(timeout_ms=500).values():
+                got.extend((m.partition, m.offset) for m in batch)
+            return len(got) >= 30
+
+        try:
+            wait_until("30 records through a kafka-python group member", read_all)
+            self.assertEqual(sorted(got), sorted((part, o) for part, rs in delivered.items()
+                                                 for o, *_ in rs))
+            ends = {TopicPartition(topic, part): OffsetAndMetadata(len(rs), "", -1)
+                    for part, rs in delivered.items()}
+            first.commit(ends)
+        finally:
+            first.close()
+        second = member()
+        try:
+            for tp, end in ends.items():
+                self.assertEqual(second.committed(tp), end.offset, tp)
+        finally:
+            second.close()
