@@ -21,6 +21,8 @@ mod bad_input;
 mod batch;
 #[path = "kafka/crash.rs"]
 mod crash;
+#[path = "kafka/failover.rs"]
+mod failover;
 #[path = "kafka/pipelining.rs"]
 mod pipelining;
 #[path = "kafka/retries.rs"]
@@ -63,9 +65,25 @@ impl Pair {
             true => Agent::start_shared(backend, args),
             false => Agent::start(backend, args),
         };
-        Pair {
+        let pair = Pair {
             a: start(&args),
             b: start(&args),
+        };
+        pair.wait_for_each_other();
+        pair
+    }
+
+    /// Waits until each agent's Metadata lists both. An agent lists the others it found at
+    /// its last registry heartbeat (every 10 s), so the first one started lists only itself
+    /// until then, and clients that ask both see the broker set change under them.
+    fn wait_for_each_other(&self) {
+        for agent in [&self.a, &self.b] {
+            let addr = kafka_addr(agent);
+            let mut conn = wire::Conn::open(addr);
+            let what = format!("{addr} lists 2 brokers");
+            cluster::until(Duration::from_secs(60), &what, || {
+                wire::brokers_listed(&mut conn) == 2
+            });
         }
     }
 

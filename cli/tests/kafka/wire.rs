@@ -10,6 +10,8 @@ use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 
 pub(crate) const API_PRODUCE: i16 = 0;
+pub(crate) const API_METADATA: i16 = 3;
+pub(crate) const API_FIND_COORDINATOR: i16 = 10;
 pub(crate) const API_VERSIONS: i16 = 18;
 pub(crate) const API_INIT_PRODUCER_ID: i16 = 22;
 pub(crate) const CORRUPT_MESSAGE: i16 = 2;
@@ -229,4 +231,24 @@ pub(crate) fn pick_version(conn: &mut Conn, key: i16, lowest: i16, highest: i16)
         "api key {key}: the agent supports v{min}..=v{max}, this test sends v{lowest}..=v{highest}"
     );
     version
+}
+
+/// FindCoordinator v0 for `group`: the coordinator's `host:port`.
+pub(crate) fn find_coordinator(conn: &mut Conn, group: &str) -> String {
+    let mut body = Enc::default();
+    body.string(Some(group));
+    let answer = conn.call(API_FIND_COORDINATOR, 0, &body.0);
+    let mut d = Dec(&answer);
+    assert_eq!(d.i16(), 0, "FindCoordinator v0: error code");
+    d.i32(); // node id
+    let host = d.string().unwrap();
+    format!("{host}:{}", d.i32())
+}
+
+/// How many brokers Metadata v1 (asking for no topic) lists.
+pub(crate) fn brokers_listed(conn: &mut Conn) -> i32 {
+    let mut body = Enc::default();
+    body.i32(0); // no topics
+    let answer = conn.call(API_METADATA, 1, &body.0);
+    Dec(&answer).i32()
 }
