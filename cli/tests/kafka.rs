@@ -30,10 +30,10 @@ mod retries;
 #[path = "kafka/wire.rs"]
 mod wire;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::io::{Read, Write};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::Backend;
 use common::agent::Agent;
@@ -104,7 +104,8 @@ impl Pair {
             .env("SILT_KAFKA_BOOTSTRAP", self.bootstrap())
             .env("SILT_KAFKA_HTTP", &self.a.url)
             .env("SILT_BIN", env!("CARGO_BIN_EXE_silt"))
-            .env("PYTHONDONTWRITEBYTECODE", "1");
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONUNBUFFERED", "1");
         command
     }
 }
@@ -157,18 +158,47 @@ fn suite(case: &str, names: &[&str]) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let out = cluster::run_bounded(child, SUITE_LIMIT);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (status, stdout, stderr) = run_drained(child, SUITE_LIMIT);
     assert!(
-        out.status.success(),
-        "the Kafka suite {names:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        status.is_some_and(|s| s.success()),
+        "the Kafka suite {names:?} failed ({status:?}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
     );
     for line in stdout.lines().filter(|l| l.starts_with("skipped ")) {
         say(line);
     }
     say(stdout.lines().last().unwrap_or_default());
+}
+
+/// Runs `child` (stdout and stderr piped) to its end, reading both pipes meanwhile (a full
+/// pipe would stall it), killed by its PID past `limit`: its status (`None` when killed),
+/// stdout and stderr.
+#[allow(clippy::disallowed_methods)] // a child process runs in real time: the wait is bounded by it
+pub(crate) fn run_drained(
+    mut child: Child,
+    limit: Duration,
+) -> (Option<ExitStatus>, String, String) {
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::park_timeout(Duration::from_millis(20));
+    };
+    (status, stdout.join().unwrap(), stderr.join().unwrap())
 }
 
 #[test]

@@ -61,11 +61,16 @@ class Groups(KafkaTest):
             wait_until("the only member holds all 4", lambda: assigned(one) == {0, 1, 2, 3})
             two.subscribe([topic])
 
+            seen = []
+
             def split():
                 a, b = assigned(one), assigned(two)
+                if not seen or seen[-1] != (a, b):
+                    seen.append((a, b))
                 return len(a) == 2 and len(b) == 2 and a | b == {0, 1, 2, 3} and (a, b)
 
-            a, b = wait_until("two members hold 2 partitions each", split)
+            a, b = wait_until(lambda: f"two members hold 2 partitions each (held: {seen})",
+                              split)
             self.assertFalse(a & b)
             two.close()  # LeaveGroup
             two = None

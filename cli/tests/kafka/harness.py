@@ -84,13 +84,14 @@ def silt_produce_keys(topic, keys):
 
 
 def wait_until(what, done, patience=PATIENCE):
-    """Calls done() until it returns something true (returned), for at most `patience` s."""
+    """Calls done() until it returns something true (returned), for at most `patience` s;
+    `what` (text, or a function giving it) says what was awaited."""
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
         value = done()
         if value:
             return value
-    raise AssertionError(f"not within {patience} s: {what}")
+    raise AssertionError(f"not within {patience} s: {what() if callable(what) else what}")
 
 
 class KafkaTest(unittest.TestCase):

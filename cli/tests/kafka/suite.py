@@ -8,6 +8,7 @@ NAMES are unittest names (`clients_test`, `groups_test.Groups`). The last line o
 is `kafka NAMES: N tests[, K skipped]`, each skip with its reason above it.
 """
 
+import faulthandler
 import os
 import sys
 import unittest
@@ -16,7 +17,13 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
+# Longer than any case may take (each wait is bounded by harness.PATIENCE): a client call
+# that never returns shows every thread's stack and fails the run instead of hanging it.
+HANG_LIMIT_S = 300
+
+
 def main(names):
+    faulthandler.dump_traceback_later(HANG_LIMIT_S, exit=True)
     suite = unittest.TestLoader().loadTestsFromNames(names)
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     for test, reason in result.skipped:
