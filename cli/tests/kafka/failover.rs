@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::cluster::{create_topic, run_bounded, stderr_lines};
+use super::cluster::{create_topic, stderr_lines};
 use super::common::Backend;
 use super::wire::{Conn, find_coordinator};
-use super::{Pair, kafka_addr, python, say};
+use super::{Pair, kafka_addr, python, run_drained, say};
 
 const TOPIC: &str = "failover";
 const GROUP: &str = "failover-group";
@@ -73,12 +73,10 @@ fn member(pair: &Pair, python: &str, phase: &str, count: u64) -> Vec<u64> {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let out = run_bounded(child, Duration::from_secs(200));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (status, stdout, stderr) = run_drained(child, Duration::from_secs(200));
     assert!(
-        out.status.success(),
-        "group_failover.py {phase} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        status.is_some_and(|s| s.success()),
+        "group_failover.py {phase} failed ({status:?}):\n{stdout}\n{stderr}"
     );
     serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
 }
