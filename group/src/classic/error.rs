@@ -40,9 +40,10 @@ pub enum ClassicError {
         min_ms: u32,
         max_ms: u32,
     },
-    /// `GROUP_MAX_SIZE_REACHED`.
-    #[error("the group has {max} members, as many as a group may have")]
-    GroupFull { max: usize },
+    /// `GROUP_MAX_SIZE_REACHED`: too many members, or their metadata would not fit the
+    /// group's record.
+    #[error("the group is full: {reason}")]
+    GroupFull { reason: String },
     /// `INVALID_REQUEST`: a request no Kafka client sends (the text says what).
     #[error("{reason}")]
     InvalidRequest { reason: String },

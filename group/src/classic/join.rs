@@ -124,9 +124,8 @@ impl Group {
             let old = old.info.member_id.clone();
             return self.replace_static(req, &old, new_id, settings, now);
         }
-        if self.members.len() + self.pending.len() >= settings.members_max {
-            let max = settings.members_max;
-            return Step::Now(Err(ClassicError::GroupFull { max }));
+        if let Err(reason) = self.room_for(req, settings) {
+            return Step::Now(Err(ClassicError::GroupFull { reason }));
         }
         if req.instance_id.is_none() && req.require_known_member_id {
             let session = Mono::from_millis(u64::try_from(req.session_timeout_ms).unwrap_or(0));
@@ -135,6 +134,27 @@ impl Group {
             return Step::Now(Err(ClassicError::MemberIdRequired { member_id }));
         }
         self.add_and_wait(req, new_id, settings, now)
+    }
+
+    /// Whether one more member fits: `members_max`, and the group's record (every member's
+    /// metadata, and an assignment of about the same size) under [`RECORD_BYTES_MAX`].
+    fn room_for(&self, req: &JoinRequest, settings: &ClassicSettings) -> Result<(), String> {
+        let max = settings.members_max;
+        if self.members.len() + self.pending.len() >= max {
+            return Err(format!("it has {max} members, as many as a group may have"));
+        }
+        let bytes: usize = self
+            .members
+            .values()
+            .map(|m| record_bytes(&m.info.protocols, m.info.assignment.len()))
+            .sum::<usize>()
+            + record_bytes(&req.protocols, 0);
+        if bytes > RECORD_BYTES_MAX {
+            return Err(format!(
+                "its members' metadata would take about {bytes} bytes in the group's record, more than {RECORD_BYTES_MAX}"
+            ));
+        }
+        Ok(())
     }
 
     /// Adds a new member and waits for the rebalance it starts.
@@ -238,6 +258,19 @@ impl Group {
         }
         self.wait_for_join(&new_id, settings, now)
     }
+}
+
+/// Largest `classic.json` a group may grow to: a DynamoDB item holds at most 400 KB.
+pub const RECORD_BYTES_MAX: usize = 350 * 1024;
+
+/// About what one member takes in the record: its protocols' metadata (base64) and an
+/// assignment at least as large, plus names and numbers.
+fn record_bytes(protocols: &[crate::records::ClassicProtocol], assignment: usize) -> usize {
+    let metadata: usize = protocols
+        .iter()
+        .map(|p| p.name.len() + p.metadata.len())
+        .sum();
+    512 + (metadata + assignment.max(metadata)) * 4 / 3
 }
 
 /// What a JoinGroup says of its member.

@@ -37,6 +37,7 @@ use std::time::Duration;
 
 pub use coordinator::{ClassicCoordinator, ClassicSnapshot};
 pub use error::ClassicError;
+pub use join::RECORD_BYTES_MAX;
 pub use offsets::CommitAnswers;
 pub use types::{
     CommitRequest, CommittedOffset, JoinRequest, JoinResponse, JoinedMember, MemberRef,

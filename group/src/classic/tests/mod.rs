@@ -264,6 +264,13 @@ async fn joins_that_do_not_fit_the_group_are_refused() {
         matches!(short, Err(ClassicError::InvalidSessionTimeout { .. })),
         "{short:?}"
     );
+    let mut huge = join_request("", "h", &["range"]);
+    huge.protocols[0].metadata = Bytes::from(vec![7u8; RECORD_BYTES_MAX / 2]);
+    let huge = c.join(huge).await;
+    assert!(
+        matches!(huge, Err(ClassicError::GroupFull { .. })),
+        "{huge:?}"
+    );
     let unknown = c.join(join_request("nobody", "e", &["range"])).await;
     assert!(
         matches!(unknown, Err(ClassicError::UnknownMember { .. })),

@@ -171,9 +171,10 @@ async fn a_kafka_group_and_a_silt_group_of_one_name_refuse_each_other() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_commit_of_what_is_already_committed_writes_nothing() {
+async fn a_members_commit_of_what_is_already_committed_writes_nothing() {
     let storage = storage();
     let c = coordinator(&storage, "agent-1");
+    let (leader, _) = stable_pair(&c).await;
     let records = Records {
         cas: storage.cas(),
         clock: storage.clock.clone(),
@@ -185,7 +186,11 @@ async fn a_commit_of_what_is_already_committed_writes_nothing() {
     };
     for (metadata, expected) in [("a", 1), ("a", 1), ("b", 2)] {
         let answers = c
-            .commit(commit(-1, simple(), vec![at(0, 4, metadata)]))
+            .commit(commit(
+                1,
+                member(&leader.member_id),
+                vec![at(0, 4, metadata)],
+            ))
             .await;
         assert!(answers.unwrap()[0].1.is_ok());
         assert_eq!(
@@ -194,4 +199,45 @@ async fn a_commit_of_what_is_already_committed_writes_nothing() {
             "after committing 4 with {metadata:?}"
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_commit_over_an_offset_changed_by_another_writer_is_written_again() {
+    let storage = storage();
+    let topic = TopicName::new("orders").unwrap();
+    let config = storage
+        .create_topic(&topic, 1, TopicSettings::default())
+        .await
+        .unwrap();
+    let c = coordinator(&storage, "agent-1");
+    let to = |offset| OffsetToCommit {
+        partition: tp(0),
+        topic_id: config.topic_id,
+        offset,
+        metadata: String::new(),
+    };
+    let first = c.commit(commit(-1, simple(), vec![to(5)])).await.unwrap();
+    assert!(first[0].1.is_ok());
+    // An operator moves the offset while the group is empty: the coordinator's cached
+    // version of the record is now stale.
+    let admin = GroupAdmin::new(&storage);
+    let earliest = crate::admin::ResetTo::Earliest;
+    let name = group();
+    admin
+        .reset_offsets(&name, &topic, &[], earliest, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.fetch(&name, Some(&[tp(0)])).await.unwrap()[0].offset,
+        Some(0)
+    );
+    // The same commit again is written over the reset, not skipped as already committed.
+    let again = c.commit(commit(-1, simple(), vec![to(5)])).await.unwrap();
+    assert!(again[0].1.is_ok(), "{again:?}");
+    let fetched = c.fetch(&name, Some(&[tp(0)])).await.unwrap();
+    assert_eq!(
+        fetched[0].offset,
+        Some(5),
+        "the commit landed over the reset"
+    );
 }
