@@ -2,8 +2,10 @@
 //! kafka-python and kcat against two real `silt agent --kafka-listen` processes on one
 //! SeaweedFS store (`kafka/*_test.py`, run by `kafka/suite.py`); an agent SIGKILLed under an
 //! idempotent librdkafka producer, checked against what the producer was told
-//! (`kafka/crash.rs`); and raw TCP for what no client sends: one idempotent batch sent twice,
-//! broken frames, unknown keys and versions, bad CRCs and magic (`kafka/bad_input.rs`).
+//! (`kafka/crash.rs`), and a group's coordinator SIGKILLed (`kafka/failover.rs`); and raw TCP
+//! for what no client sends or what must be certain: one idempotent batch sent twice
+//! (`kafka/retries.rs`), pipelined and acks=0 produces (`kafka/pipelining.rs`), broken
+//! frames, unknown keys and versions, bad CRCs and magic (`kafka/bad_input.rs`).
 //!
 //! The two agents are started once and shared (each case uses its own topics and groups).
 //! Python is `SILT_TEST_PYTHON` (with confluent-kafka and kafka-python, installed by
