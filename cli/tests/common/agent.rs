@@ -18,6 +18,8 @@ pub(crate) struct Agent {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub(crate) url: String,
+    /// `127.0.0.1:PORT` of the Kafka listener, when started with `--kafka-listen`.
+    pub(crate) kafka: Option<String>,
     pub(crate) stderr: Option<ChildStderr>,
     /// A shared agent's watchdog pipe ([`Agent::start_shared`]): open while the test runs.
     watchdog: Option<ChildStdin>,
@@ -94,23 +96,33 @@ cd / && rm -rf "$dir""#;
         Agent::spawn(silt, backend, command)
     }
 
-    /// Spawns `command` (stdin and stderr set by the caller) and reads the address it prints.
+    /// Spawns `command` (stdin and stderr set by the caller) and reads the address it prints
+    /// (and, with `--kafka-listen`, the Kafka listener's on the next line).
     fn spawn(silt: Silt, backend: &Backend, mut command: Command) -> Agent {
+        let kafka_listen = command.get_args().any(|a| a == "--kafka-listen");
         let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let Some(url) = first.trim().strip_prefix("listening on ") else {
+        stdout.read_line(&mut first).unwrap();
+        let mut second = String::new();
+        if kafka_listen {
+            stdout.read_line(&mut second).unwrap();
+        }
+        let kafka = second.trim().strip_prefix("kafka listening on ");
+        let (Some(url), true) = (
+            first.trim().strip_prefix("listening on "),
+            kafka.is_some() || !kafka_listen,
+        ) else {
             let _ = child.kill();
             let out = child.wait_with_output().unwrap();
             panic!(
-                "silt agent did not start: {first:?} {}",
+                "silt agent did not start: {first:?} {second:?} {}",
                 String::from_utf8_lossy(&out.stderr)
             );
         };
         Agent {
             url: url.replace("//0.0.0.0:", "//127.0.0.1:"),
+            kafka: kafka.map(str::to_string),
             stderr: child.stderr.take(),
             silt,
             backend: backend.clone(),
