@@ -197,13 +197,16 @@ impl LogService {
 }
 
 /// Reads on across segments until the batch holds `max_records` records or `max_bytes` bytes,
-/// or the cursor reaches the tail it knows.
+/// or the cursor reaches the tail it knows. Each call asks the cursor for no more than the
+/// bytes left, so the cursor stops where the read does and can be parked for the next one;
+/// only a read that crosses into another segment may take one record too many (cut by
+/// `within_bytes`).
 async fn fill(cursor: &mut Cursor, request: &ReadRequest) -> Result<Vec<Consumed>, ReadError> {
     let mut records = Vec::new();
     let mut bytes = 0;
-    while records.len() < request.max_records && bytes <= request.max_bytes {
+    while records.len() < request.max_records && bytes < request.max_bytes {
         let more = cursor
-            .next_batch(request.max_records - records.len())
+            .next_batch_within(request.max_records - records.len(), request.max_bytes - bytes)
             .await?;
         if more.is_empty() {
             break;
