@@ -6,7 +6,7 @@
 //! picks a group's agent the same way. Correctness never depends on this view: any agent
 //! accepts any request, and an agent always counts itself live.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,11 +16,14 @@ use object_store::{ObjectStoreExt, PutPayload};
 use silt_core::error::Result;
 use silt_core::store::Storage;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 /// How often an agent rewrites its entry.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
 /// An entry not rewritten for this long is not live.
 pub const LIVE_FOR: Duration = Duration::from_secs(30);
+/// A Metadata request lists the agents again when the last listing is this old.
+pub const RELIST_AFTER: Duration = Duration::from_secs(2);
 /// An entry this old is deleted by whichever agent lists it (agents that stopped long ago).
 const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
@@ -61,13 +64,18 @@ impl Broker {
 pub struct Brokers {
     this: Broker,
     live: RwLock<Arc<Vec<Broker>>>,
+    listed_at: Mutex<Option<Instant>>,
 }
 
 impl Brokers {
     /// A view holding only `this` until the first listing.
     pub fn new(this: Broker) -> Brokers {
         let live = RwLock::new(Arc::new(vec![this.clone()]));
-        Brokers { this, live }
+        Brokers {
+            this,
+            live,
+            listed_at: Mutex::default(),
+        }
     }
 
     /// This agent.
@@ -105,12 +113,34 @@ impl Brokers {
 
     /// Rewrites this agent's entry and lists the others.
     pub async fn heartbeat(&self, storage: &Storage) -> Result<()> {
-        let dir = storage.keys.agents();
-        let own = dir.clone().join(self.this.entry_name());
+        let own = storage.keys.agents().join(self.this.entry_name());
         storage
             .objects
             .put(&own, PutPayload::from(Bytes::new()))
             .await?;
+        self.list(storage).await
+    }
+
+    /// Lists the live agents again if the last listing is older than [`RELIST_AFTER`]: a
+    /// Metadata request then sees an agent started since this one's last heartbeat (clients
+    /// that are shown a broker list without an agent they are talking to drop their requests
+    /// to it). At most one listing per [`RELIST_AFTER`], however many requests.
+    pub async fn refresh(&self, storage: &Storage) {
+        let due = {
+            let mut listed = self.listed_at.lock().unwrap_or_else(|e| e.into_inner());
+            let due = listed.is_none_or(|at| at.elapsed() >= RELIST_AFTER);
+            if due {
+                *listed = Some(Instant::now());
+            }
+            due
+        };
+        if due && let Err(e) = self.list(storage).await {
+            tracing::debug!(error = %e, "listing agents for Metadata failed; keeping the last view");
+        }
+    }
+
+    async fn list(&self, storage: &Storage) -> Result<()> {
+        let dir = storage.keys.agents();
         let now_ms = storage.clock.now_ms();
         let entries: Vec<_> = storage.objects.list(Some(&dir)).try_collect().await?;
         let mut live = vec![self.this.clone()];
@@ -129,6 +159,7 @@ impl Brokers {
         live.sort_by_key(|b| b.node_id);
         live.dedup_by_key(|b| b.node_id);
         *self.live.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(live);
+        *self.listed_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         Ok(())
     }
 

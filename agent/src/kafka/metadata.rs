@@ -35,6 +35,7 @@ pub(super) async fn handle(
     for name in names {
         topics.push(describe(context, name, auto_create).await);
     }
+    context.brokers.refresh(context.service.storage()).await;
     let this = context.brokers.this().node_id;
     let brokers = context
         .brokers

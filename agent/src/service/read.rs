@@ -206,7 +206,10 @@ async fn fill(cursor: &mut Cursor, request: &ReadRequest) -> Result<Vec<Consumed
     let mut bytes = 0;
     while records.len() < request.max_records && bytes < request.max_bytes {
         let more = cursor
-            .next_batch_within(request.max_records - records.len(), request.max_bytes - bytes)
+            .next_batch_within(
+                request.max_records - records.len(),
+                request.max_bytes - bytes,
+            )
             .await?;
         if more.is_empty() {
             break;

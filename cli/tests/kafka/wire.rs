@@ -16,7 +16,6 @@ pub(crate) const API_VERSIONS: i16 = 18;
 pub(crate) const API_INIT_PRODUCER_ID: i16 = 22;
 pub(crate) const CORRUPT_MESSAGE: i16 = 2;
 pub(crate) const UNSUPPORTED_VERSION: i16 = 35;
-pub(crate) const UNSUPPORTED_FOR_MESSAGE_FORMAT: i16 = 43;
 pub(crate) const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
 pub(crate) const DUPLICATE_SEQUENCE_NUMBER: i16 = 46;
 pub(crate) const INVALID_RECORD: i16 = 87;

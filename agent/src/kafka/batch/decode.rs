@@ -38,7 +38,9 @@ impl BatchError {
     pub(crate) fn code(&self) -> ResponseError {
         match self {
             BatchError::Corrupt(_) => ResponseError::CorruptMessage,
-            BatchError::Magic(_) => ResponseError::UnsupportedForMessageFormat,
+            // As Kafka: the old formats are invalid in a v3+ produce; others are corrupt.
+            BatchError::Magic(0 | 1) => ResponseError::InvalidRecord,
+            BatchError::Magic(_) => ResponseError::CorruptMessage,
             BatchError::TooLarge { .. } => ResponseError::MessageTooLarge,
             BatchError::Transactional => ResponseError::TransactionalIdAuthorizationFailed,
         }
