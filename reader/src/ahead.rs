@@ -74,9 +74,7 @@ impl ReadAhead {
         }
         let mut pending = self.pending.pop_front()?;
         match (&mut pending.task).await {
-            Ok(Ok(fetched)) if fetched.first <= position && position < fetched.end => {
-                Some(fetched)
-            }
+            Ok(Ok(fetched)) if fetched.first <= position && position < fetched.end => Some(fetched),
             _ => None,
         }
     }
@@ -120,7 +118,6 @@ impl ReadAhead {
         self.pending.clear();
         self.waiting = None;
     }
-
 }
 
 #[cfg(test)]
@@ -165,7 +162,10 @@ mod tests {
         assert_eq!(ahead.pending.len(), AHEAD_SEGMENTS_MAX);
         assert_eq!(ahead.next_start(Offset(0)).0, base, "after the last one");
         // The one left out is kept for later, not looked up again.
-        assert_eq!(ahead.waiting_at(Offset(base)).map(|e| e.base_offset.0), Some(base));
+        assert_eq!(
+            ahead.waiting_at(Offset(base)).map(|e| e.base_offset.0),
+            Some(base)
+        );
     }
 
     #[tokio::test]

@@ -240,7 +240,11 @@ impl Cursor {
             }
             let entry = match self.ahead.waiting_at(start) {
                 Some(entry) => entry,
-                None => match self.view.segment_at(&self.storage, &self.topic, start).await {
+                None => match self
+                    .view
+                    .segment_at(&self.storage, &self.topic, start)
+                    .await
+                {
                     Ok(Some(entry)) => entry,
                     _ => return,
                 },

@@ -114,9 +114,8 @@ async fn decode_on_pool(
     location: String,
 ) -> Result<Vec<(Offset, Record)>> {
     let entry = entry.clone();
-    let decoded = tokio::task::spawn_blocking(move || {
-        decode_whole(bytes, owner, &entry, offset, &location)
-    });
+    let decoded =
+        tokio::task::spawn_blocking(move || decode_whole(bytes, owner, &entry, offset, &location));
     decoded
         .await
         .map_err(|e| Error::internal("decoding a segment", e))?

@@ -78,7 +78,10 @@ async fn catching_up_fetches_the_next_segments_once_each_and_nothing_past_the_en
     let batch = cursor.next_batch(RECORDS_PER_SEGMENT).await.unwrap();
     assert_eq!(batch.len(), RECORDS_PER_SEGMENT);
     let ahead = 1 + AHEAD_SEGMENTS_MAX as u64;
-    until("the fetches ahead", || counting.counts().get - start >= ahead).await;
+    until("the fetches ahead", || {
+        counting.counts().get - start >= ahead
+    })
+    .await;
     for _ in 0..100 {
         tokio::task::yield_now().await;
     }
