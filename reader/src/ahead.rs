@@ -103,7 +103,7 @@ impl ReadAhead {
             return false;
         }
         let owner = owner.clone();
-        let wanted = entry.clone();
+        let wanted = entry;
         let task = tokio::spawn(async move {
             let (storage, topic) = (&owner.storage, &owner.topic);
             let (id, p) = (owner.topic_id, owner.partition);

@@ -113,7 +113,7 @@ async fn decode_on_pool(
     offset: Offset,
     location: String,
 ) -> Result<Vec<(Offset, Record)>> {
-    let entry = entry.clone();
+    let entry = *entry;
     let decoded =
         tokio::task::spawn_blocking(move || decode_whole(bytes, owner, &entry, offset, &location));
     decoded
