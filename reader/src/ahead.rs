@@ -6,7 +6,7 @@
 //! ahead (one segment always, whatever its size). Only segments the manifest as last seen
 //! already lists are fetched, so a cursor at the tail prefetches nothing and makes no request
 //! more per poll; a cold (Parquet) segment stops the read-ahead (the cursor reads it itself,
-//! a page run at a time). A prefetched segment is used only for the entry it was fetched for;
+//! a page run at a time, and the hot segment after it; read-ahead resumes from there). A prefetched segment is used only for the entry it was fetched for;
 //! a failed one is dropped, and the cursor fetches that segment itself, so errors are reported
 //! (and vanished segments retried) exactly as without read-ahead. Dropping the cursor aborts
 //! what is still in flight.

@@ -207,13 +207,17 @@ impl Cursor {
     }
 
     /// Loads the segment (or block) holding the position: fetched ahead already, or now. With
-    /// `ahead`, then starts fetching the segments after it (see `ahead`).
+    /// `ahead`, after a hot segment, then starts fetching the segments after it (see `ahead`);
+    /// a cursor in cold files reads them (and the hot segment after them) as it goes.
     async fn load(&mut self, ahead: bool) -> Result<(), ReadError> {
-        match self.ahead.take(self.position).await {
-            Some(fetched) => self.loaded = Some(fetched),
+        let hot = match self.ahead.take(self.position).await {
+            Some(fetched) => {
+                self.loaded = Some(fetched);
+                true
+            }
             None => self.fetch_here().await?,
-        }
-        if ahead {
+        };
+        if ahead && hot {
             self.read_ahead().await;
         }
         Ok(())
@@ -259,8 +263,8 @@ impl Cursor {
     /// vanished, or a position no segment holds, means the manifest moved on (compaction,
     /// retention, garbage collection): read it again and retry; below the new log start that
     /// is `OffsetOutOfRange`. One that vanished while the manifest did not change is missing:
-    /// `ObjectMissing`, naming it.
-    async fn fetch_here(&mut self) -> Result<(), ReadError> {
+    /// `ObjectMissing`, naming it. Returns whether the segment is hot.
+    async fn fetch_here(&mut self) -> Result<bool, ReadError> {
         let mut missing = None;
         for _ in 0..VANISHED_RETRIES {
             let found = self
@@ -281,7 +285,7 @@ impl Cursor {
                     match fetched {
                         Ok(fetched) => {
                             self.loaded = Some(fetched);
-                            return Ok(());
+                            return Ok(!entry.is_cold());
                         }
                         Err(e) if !e.vanished() => return Err(e.into()),
                         Err(e) => Some(e),
