@@ -3,7 +3,8 @@
 //! decoding on the blocking pool), so fetching and decoding overlap instead of alternating.
 //!
 //! Bounded: at most [`AHEAD_SEGMENTS_MAX`] segments and [`AHEAD_BYTES_MAX`] bytes of objects
-//! ahead (one segment always, whatever its size). Only segments the manifest as last seen
+//! ahead per cursor (one segment, whatever its size, when the process-wide
+//! [`AHEAD_BYTES_TOTAL_MAX`] allows it). Only segments the manifest as last seen
 //! already lists are fetched, so a cursor at the tail prefetches nothing and makes no request
 //! more per poll; a cold (Parquet) segment stops the read-ahead (the cursor reads it itself,
 //! a page run at a time, and the hot segment after it; read-ahead resumes from there). A prefetched segment is used only for the entry it was fetched for;
@@ -17,6 +18,7 @@ use silt_core::error::Result;
 use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
 use silt_core::manifest::SegmentEntry;
 use silt_core::store::Storage;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::task::JoinHandle;
 
 use crate::fetch::{Fetched, fetch};
@@ -25,6 +27,13 @@ use crate::fetch::{Fetched, fetch};
 pub const AHEAD_SEGMENTS_MAX: usize = 4;
 /// Most bytes of segment objects fetched ahead (at least one segment is, whatever its size).
 pub const AHEAD_BYTES_MAX: u64 = 32 * 1024 * 1024;
+/// Most bytes of segment objects fetched ahead by all the cursors of the process together:
+/// cursors kept idle (the agent pools up to a thousand) cannot hold a segment each beyond it.
+/// Past it, cursors read as they go.
+pub const AHEAD_BYTES_TOTAL_MAX: u64 = 256 * 1024 * 1024;
+
+/// The process-wide budget, in KiB.
+static AHEAD_BUDGET_KIB: Semaphore = Semaphore::const_new((AHEAD_BYTES_TOTAL_MAX / 1024) as usize);
 
 /// Where the segments fetched belong.
 #[derive(Debug, Clone)]
@@ -40,6 +49,8 @@ pub(crate) struct Owner {
 struct Pending {
     entry: SegmentEntry,
     task: JoinHandle<Result<Fetched>>,
+    /// Its share of the process-wide budget, given back when it is used or dropped.
+    _budget: SemaphorePermit<'static>,
 }
 
 impl Drop for Pending {
@@ -98,10 +109,12 @@ impl ReadAhead {
         let room = self.pending.is_empty()
             || (self.pending.len() < AHEAD_SEGMENTS_MAX
                 && ahead.saturating_add(entry.bytes) <= AHEAD_BYTES_MAX);
-        if !room {
+        let kib = u32::try_from(entry.bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+        let budget = room.then(|| AHEAD_BUDGET_KIB.try_acquire_many(kib).ok());
+        let Some(Some(budget)) = budget else {
             self.waiting = Some(entry);
             return false;
-        }
+        };
         let owner = owner.clone();
         let wanted = entry;
         let task = tokio::spawn(async move {
@@ -109,7 +122,11 @@ impl ReadAhead {
             let (id, p) = (owner.topic_id, owner.partition);
             fetch(storage, topic, id, p, &wanted, wanted.base_offset).await
         });
-        self.pending.push_back(Pending { entry, task });
+        self.pending.push_back(Pending {
+            entry,
+            task,
+            _budget: budget,
+        });
         true
     }
 

@@ -21,7 +21,7 @@ mod error;
 mod fetch;
 mod view;
 
-pub use ahead::{AHEAD_BYTES_MAX, AHEAD_SEGMENTS_MAX};
+pub use ahead::{AHEAD_BYTES_MAX, AHEAD_BYTES_TOTAL_MAX, AHEAD_SEGMENTS_MAX};
 pub use cursor::{Consumed, Cursor};
 pub use error::ReadError;
 pub use fetch::WHOLE_FETCH_BYTES_MAX;
