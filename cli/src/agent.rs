@@ -43,9 +43,13 @@ pub(crate) struct AgentArgs {
     /// Serve without authentication on a non-loopback address (a trusted network only).
     #[arg(long)]
     pub(crate) insecure_no_auth: bool,
-    /// Longest a record waits for more before its segment is written.
+    /// How long a record waits for more before its segment is written.
     #[arg(long, default_value_t = 10)]
     pub(crate) linger_ms: u64,
+    /// Adaptive linger: how much longer a batch may be held when records arrive fast enough
+    /// to grow it by a quarter segment meanwhile (0: never).
+    #[arg(long, default_value_t = 50)]
+    pub(crate) linger_budget_ms: u64,
     /// A segment is written once its records reach this many bytes.
     #[arg(long, default_value_t = 8 * 1024 * 1024)]
     pub(crate) segment_bytes: usize,
@@ -110,6 +114,7 @@ pub(crate) async fn run(storage: Storage, args: AgentArgs, signals: Option<Signa
     check_listen(args.listen, authenticated, args.insecure_no_auth)?;
     let writer = WriterSettings {
         linger_ms: args.linger_ms,
+        linger_budget_ms: args.linger_budget_ms,
         segment_bytes_max: args.segment_bytes,
         inflight_bytes_max: args.inflight_bytes,
         ..WriterSettings::default()

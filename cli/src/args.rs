@@ -197,6 +197,9 @@ pub(crate) struct BenchArgs {
     /// Writer linger.
     #[arg(long, default_value_t = 10)]
     pub(crate) linger_ms: u64,
+    /// Adaptive linger: how much longer than the linger a fast-filling batch may be held.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) linger_budget_ms: u64,
     /// Segment size (MiB) at which the writer flushes.
     #[arg(long, default_value_t = 8)]
     pub(crate) segment_mib: usize,

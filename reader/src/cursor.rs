@@ -13,6 +13,7 @@ use silt_core::record::Record;
 use silt_core::store::Storage;
 use tokio::time::Instant;
 
+use crate::ahead::{Owner, ReadAhead};
 use crate::error::ReadError;
 use crate::fetch::{Fetched, fetch, fetch_cold};
 use crate::view::View;
@@ -62,6 +63,8 @@ pub struct Cursor {
     pub(crate) loaded: Option<Fetched>,
     /// The cold segment read last, kept open while reads stay in it.
     pub(crate) cold: Option<ColdReader>,
+    /// The segments after the loaded one, fetched while it is read.
+    pub(crate) ahead: ReadAhead,
     pub(crate) poll_interval: Duration,
 }
 
@@ -100,7 +103,7 @@ impl Cursor {
         max_records: usize,
         max_bytes: usize,
     ) -> Result<Vec<Consumed>, ReadError> {
-        let batch = self.read_batch(max_records, max_bytes).await?;
+        let batch = self.read_batch(max_records, max_bytes, true).await?;
         if !batch.is_empty() {
             let bytes: usize = batch.iter().map(|c| c.record.payload_bytes()).sum();
             metrics::read(&self.topic, batch.len() as u64, bytes as u64);
@@ -108,11 +111,13 @@ impl Cursor {
         Ok(batch)
     }
 
-    /// [`Cursor::next_batch`] without counting the records as read (a timestamp lookup scans).
+    /// [`Cursor::next_batch`] without counting the records as read (a timestamp lookup scans,
+    /// and skips segments: it reads no further ahead than it needs, `ahead` false).
     pub(crate) async fn read_batch(
         &mut self,
         max_records: usize,
         max_bytes: usize,
+        ahead: bool,
     ) -> Result<Vec<Consumed>, ReadError> {
         loop {
             self.check_in_range().await?;
@@ -120,7 +125,7 @@ impl Cursor {
                 return Ok(Vec::new());
             }
             if !self.loaded_covers(self.position) {
-                self.load().await?;
+                self.load(ahead).await?;
             }
             let Some(loaded) = &self.loaded else {
                 return Ok(Vec::new());
@@ -201,12 +206,65 @@ impl Cursor {
             .is_some_and(|l| l.first <= offset && offset < l.end)
     }
 
+    /// Loads the segment (or block) holding the position: fetched ahead already, or now. With
+    /// `ahead`, after a hot segment, then starts fetching the segments after it (see `ahead`);
+    /// a cursor in cold files reads them (and the hot segment after them) as it goes.
+    async fn load(&mut self, ahead: bool) -> Result<(), ReadError> {
+        let hot = match self.ahead.take(self.position).await {
+            Some(fetched) => {
+                self.loaded = Some(fetched);
+                true
+            }
+            None => self.fetch_here().await?,
+        };
+        if ahead && hot {
+            self.read_ahead().await;
+        }
+        Ok(())
+    }
+
+    /// Starts fetching the whole hot segments after the loaded records, within the bounds of
+    /// `ReadAhead`, among those the manifest as last seen lists. Stops at the first lookup that
+    /// fails (the cursor meets the error itself when it gets there), at a cold segment, and in
+    /// the middle of a segment read block by block.
+    async fn read_ahead(&mut self) {
+        let Some(after) = self.loaded.as_ref().map(|l| l.end) else {
+            return;
+        };
+        let owner = Owner {
+            storage: self.storage.clone(),
+            topic: self.topic.clone(),
+            topic_id: self.topic_id,
+            partition: self.partition,
+        };
+        loop {
+            let start = self.ahead.next_start(after);
+            if start >= self.end_offset() {
+                return;
+            }
+            let entry = match self.ahead.waiting_at(start) {
+                Some(entry) => entry,
+                None => match self
+                    .view
+                    .segment_at(&self.storage, &self.topic, start)
+                    .await
+                {
+                    Ok(Some(entry)) => entry,
+                    _ => return,
+                },
+            };
+            if entry.is_cold() || entry.base_offset != start || !self.ahead.start(&owner, entry) {
+                return;
+            }
+        }
+    }
+
     /// Fetches the segment (or block) holding the position. A segment (or index chunk) that
     /// vanished, or a position no segment holds, means the manifest moved on (compaction,
     /// retention, garbage collection): read it again and retry; below the new log start that
     /// is `OffsetOutOfRange`. One that vanished while the manifest did not change is missing:
-    /// `ObjectMissing`, naming it.
-    async fn load(&mut self) -> Result<(), ReadError> {
+    /// `ObjectMissing`, naming it. Returns whether the segment is hot.
+    async fn fetch_here(&mut self) -> Result<bool, ReadError> {
         let mut missing = None;
         for _ in 0..VANISHED_RETRIES {
             let found = self
@@ -227,7 +285,7 @@ impl Cursor {
                     match fetched {
                         Ok(fetched) => {
                             self.loaded = Some(fetched);
-                            return Ok(());
+                            return Ok(!entry.is_cold());
                         }
                         Err(e) if !e.vanished() => return Err(e.into()),
                         Err(e) => Some(e),

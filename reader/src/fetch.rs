@@ -58,21 +58,18 @@ pub(crate) async fn fetch(
     }
     let position = (offset.0 - entry.base_offset.0) as u32;
     let objects = storage.objects.as_ref();
-    let from = |records: Vec<Positioned>| -> Vec<(Offset, Record)> {
-        let at = |p: &Positioned| entry.base_offset.plus(u64::from(p.position));
-        let records = records.into_iter().map(|p| (at(&p), p.record));
-        records.filter(|(o, _)| *o >= offset).collect()
-    };
     if position == 0 || entry.bytes <= WHOLE_FETCH_BYTES_MAX {
         let bytes = get_whole(objects, &path).await;
         let bytes = bytes.map_err(|e| object.missing_or(e))?;
-        let size = bytes.len() as u64;
-        let (header, records) = segment::decode(bytes, &location)?;
-        verify::segment(&header, size, (topic_id, partition), entry, &location)?;
+        let owner = (topic_id, partition);
+        let records = match bytes.len() as u64 > WHOLE_FETCH_BYTES_MAX {
+            true => decode_on_pool(bytes, owner, entry, offset, location).await?,
+            false => decode_whole(bytes, owner, entry, offset, &location)?,
+        };
         return Ok(Fetched {
             first: offset,
             end: entry.end_offset(),
-            records: from(records),
+            records,
         });
     }
     let read = read_footer(objects, &path, entry, &location).await;
@@ -89,8 +86,46 @@ pub(crate) async fn fetch(
     Ok(Fetched {
         first: offset,
         end: entry.base_offset.plus(block_end),
-        records: from(records),
+        records: from(entry, offset, records),
     })
+}
+
+/// The records of a whole segment at `offset` or after, decoded and checked against `entry`.
+fn decode_whole(
+    bytes: Bytes,
+    owner: (TopicId, PartitionId),
+    entry: &SegmentEntry,
+    offset: Offset,
+    location: &str,
+) -> Result<Vec<(Offset, Record)>> {
+    let size = bytes.len() as u64;
+    let (header, records) = segment::decode(bytes, location)?;
+    verify::segment(&header, size, owner, entry, location)?;
+    Ok(from(entry, offset, records))
+}
+
+/// [`decode_whole`] on the blocking pool: a large segment is CPU work (checksums, record
+/// parsing) that would otherwise hold a runtime thread, and the cursor's fetches ahead.
+async fn decode_on_pool(
+    bytes: Bytes,
+    owner: (TopicId, PartitionId),
+    entry: &SegmentEntry,
+    offset: Offset,
+    location: String,
+) -> Result<Vec<(Offset, Record)>> {
+    let entry = *entry;
+    let decoded =
+        tokio::task::spawn_blocking(move || decode_whole(bytes, owner, &entry, offset, &location));
+    decoded
+        .await
+        .map_err(|e| Error::internal("decoding a segment", e))?
+}
+
+/// Positioned records of `entry` → records with their offsets, from `offset` on.
+fn from(entry: &SegmentEntry, offset: Offset, records: Vec<Positioned>) -> Vec<(Offset, Record)> {
+    let at = |p: &Positioned| entry.base_offset.plus(u64::from(p.position));
+    let records = records.into_iter().map(|p| (at(&p), p.record));
+    records.filter(|(o, _)| *o >= offset).collect()
 }
 
 async fn get_whole(

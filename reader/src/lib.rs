@@ -5,6 +5,7 @@
 //!    manifest view (read once, then revalidated with If-None-Match)
 //!    offset → segment entry (asked of the manifest store: chunks + tail, or DynamoDB items)
 //!    GET the segment (whole, or footer + one block by range) → decode → records
+//!    catching up: the next segments are fetched and decoded meanwhile (read-ahead, bounded)
 //!    at the end of the log: long-poll the manifest until it moves
 //! ```
 //!
@@ -14,11 +15,13 @@
 //! holding an old manifest) is looked up again in a fresh manifest; one gone while the
 //! manifest still lists it is `ObjectMissing`. Every segment is checked against its entry.
 
+mod ahead;
 mod cursor;
 mod error;
 mod fetch;
 mod view;
 
+pub use ahead::{AHEAD_BYTES_MAX, AHEAD_BYTES_TOTAL_MAX, AHEAD_SEGMENTS_MAX};
 pub use cursor::{Consumed, Cursor};
 pub use error::ReadError;
 pub use fetch::WHOLE_FETCH_BYTES_MAX;
@@ -85,6 +88,7 @@ impl Reader {
             position: Offset(0),
             loaded: None,
             cold: None,
+            ahead: Default::default(),
             poll_interval: POLL_INTERVAL,
         };
         cursor.refresh().await?;
@@ -141,7 +145,7 @@ impl Reader {
             cursor.position = e.base_offset.max(from);
             while cursor.position < e.end_offset() {
                 let left = (e.end_offset().0 - cursor.position.0) as usize;
-                let batch = cursor.read_batch(left, usize::MAX).await?;
+                let batch = cursor.read_batch(left, usize::MAX, false).await?;
                 if let Some(hit) = batch.iter().find(|c| c.record.timestamp_ms >= ts) {
                     return Ok(hit.offset);
                 }

@@ -7,8 +7,14 @@ use silt_core::limits::{BATCH_BYTES_MAX, SEGMENT_RECORDS_MAX};
 /// How a writer batches, uploads and commits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriterSettings {
-    /// Longest a record waits for more records before its segment is flushed. Default 10 ms.
+    /// How long a batch waits for more records before its segment is flushed. Default 10 ms.
+    /// 0: no waiting at all (nor holding, below).
     pub linger_ms: u64,
+    /// Adaptive linger: how much longer than `linger_ms` a batch is held when records arrive
+    /// fast enough that it would grow by a quarter of `segment_bytes_max` meanwhile (fewer,
+    /// fuller segments at high rates; a slow producer's batch still leaves after `linger_ms`).
+    /// Bounds the extra wait a record may see. Default 50 ms; 0 turns it off.
+    pub linger_budget_ms: u64,
     /// A segment is flushed once its records reach this many bytes. Default 8 MiB.
     pub segment_bytes_max: usize,
     /// A segment is flushed once it holds this many records. Default 100 000.
@@ -33,6 +39,7 @@ impl Default for WriterSettings {
     fn default() -> Self {
         WriterSettings {
             linger_ms: 10,
+            linger_budget_ms: 50,
             segment_bytes_max: 8 * 1024 * 1024,
             segment_records_max: 100_000,
             inflight_bytes_max: 64 * 1024 * 1024,
@@ -47,11 +54,17 @@ impl Default for WriterSettings {
 impl WriterSettings {
     /// Checks every field, naming the first one out of range.
     pub fn validate(&self) -> Result<(), InvalidInput> {
-        let checks: [(bool, &'static str, String, &'static str); 6] = [
+        let checks: [(bool, &'static str, String, &'static str); 7] = [
             (
                 self.linger_ms <= 60_000,
                 "linger_ms",
                 self.linger_ms.to_string(),
+                "must be at most 60000",
+            ),
+            (
+                self.linger_budget_ms <= 60_000,
+                "linger_budget_ms",
+                self.linger_budget_ms.to_string(),
                 "must be at most 60000",
             ),
             (

@@ -119,6 +119,7 @@ async fn measure(
 ) -> CliResult<Report> {
     let writer = WriterSettings {
         linger_ms: args.linger_ms,
+        linger_budget_ms: args.linger_budget_ms,
         segment_bytes_max: args.segment_mib * 1024 * 1024,
         zstd_level: args.zstd_level,
         ..WriterSettings::default()

@@ -333,6 +333,7 @@ fn settings(a: &BenchArgs, url: &str) -> serde_json::Value {
         "seconds": a.seconds,
         "records": a.records,
         "linger_ms": a.linger_ms,
+        "linger_budget_ms": a.linger_budget_ms,
         "segment_bytes": a.segment_mib * 1024 * 1024,
         "zstd_level": a.zstd_level,
         "agent": a.agent,

@@ -3,11 +3,13 @@
 //! wait on a oneshot for their acknowledgement.
 //!
 //! - [`task`]: the event loop: batch → upload → group commit → ack;
+//! - [`linger`]: adaptive linger, whether a batch is held past its linger;
 //! - [`upload`]: encode a segment and PUT it under a fresh id;
 //! - [`committer`]: claim leadership, seal old entries, commit appends;
 //! - [`state`]: what outlives one task (the fence, a commit a dead task left running).
 
 mod committer;
+mod linger;
 mod state;
 mod task;
 mod upload;

@@ -29,6 +29,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 
 use super::committer::{CommitReport, Leadership};
+use super::linger;
 use super::upload::upload;
 use super::{Committer, PartitionState, Request, Waiter};
 
@@ -52,7 +53,12 @@ struct Batch {
     records: Vec<Record>,
     waiters: Vec<Waiter>,
     bytes: usize,
+    /// When its first record arrived.
+    started: Option<Instant>,
+    /// When it leaves: its linger's end, later if adaptive linger holds it.
     deadline: Option<Instant>,
+    /// Whether adaptive linger has judged it (once, when its linger ended).
+    judged: bool,
 }
 
 struct Task {
@@ -117,7 +123,7 @@ impl Task {
                     Some(r) => self.accept(r),
                     None => closing = true,
                 },
-                _ = sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => self.flush(None, None),
+                _ = sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => {}
                 Some(done) = self.uploads.next(), if !self.uploads.is_empty() => self.uploaded(done),
                 report = join(&mut self.commit), if self.commit.is_some() => {
                     self.commit = None;
@@ -128,7 +134,7 @@ impl Task {
                 }
             }
             let room = self.uploads.len() < self.settings.uploads_in_flight_max;
-            let lingered = self.batch.deadline.is_some_and(|d| d <= Instant::now());
+            let lingered = self.lingered(Instant::now());
             let due = self.batch_full() || lingered || (closing && !self.batch.records.is_empty());
             if room && due {
                 self.flush(None, None);
@@ -150,6 +156,26 @@ impl Task {
             && self.uploads.is_empty()
             && self.ready.is_empty()
             && self.commit.is_none()
+    }
+
+    /// Whether the batch's time is up at `now`. When its linger ends, adaptive linger may
+    /// hold it longer (once: the hold is bounded by `linger_budget_ms`).
+    fn lingered(&mut self, now: Instant) -> bool {
+        let (Some(deadline), Some(started)) = (self.batch.deadline, self.batch.started) else {
+            return false;
+        };
+        if deadline > now {
+            return false;
+        }
+        if !self.batch.judged {
+            self.batch.judged = true;
+            let bytes = self.batch.bytes;
+            if let Some(later) = linger::hold_until(&self.settings, started, bytes, now) {
+                self.batch.deadline = Some(later);
+                return false;
+            }
+        }
+        true
     }
 
     fn batch_full(&self) -> bool {
@@ -176,8 +202,9 @@ impl Task {
             self.flush(None, None);
         }
         if self.batch.records.is_empty() {
-            self.batch.deadline =
-                Some(Instant::now() + Duration::from_millis(self.settings.linger_ms));
+            let now = Instant::now();
+            self.batch.started = Some(now);
+            self.batch.deadline = Some(now + Duration::from_millis(self.settings.linger_ms));
         }
         self.add(request.records, request.bytes, request.waiter);
     }
