@@ -16,7 +16,7 @@ pub(super) fn answer(version: i16, correlation_id: i32, body: Bytes) -> Result<B
     let mut response = ApiVersionsResponse::default();
     response.api_keys = SUPPORTED
         .iter()
-        .map(|(key, min, max)| {
+        .map(|(key, _, min, max)| {
             ApiVersion::default()
                 .with_api_key(*key as i16)
                 .with_min_version(*min)

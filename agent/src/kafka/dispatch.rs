@@ -25,26 +25,27 @@ pub const KAFKA_ERRORS: &str = "silt_kafka_errors_total";
 /// Time from a request's frame read to its answer ready, by API (`silt_kafka_request_seconds`).
 pub const KAFKA_REQUEST_SECONDS: &str = "silt_kafka_request_seconds";
 
-/// The APIs and versions served: what ApiVersions advertises and what is accepted.
-pub(crate) const SUPPORTED: &[(ApiKey, i16, i16)] = &[
-    (ApiKey::Produce, 3, 10),
-    (ApiKey::Fetch, 4, 12),
-    (ApiKey::ListOffsets, 1, 7),
-    (ApiKey::Metadata, 0, 12),
-    (ApiKey::ApiVersions, 0, 3),
-    (ApiKey::CreateTopics, 2, 7),
-    (ApiKey::DeleteTopics, 1, 5),
-    (ApiKey::InitProducerId, 0, 4),
-    (ApiKey::DescribeConfigs, 1, 4),
-    (ApiKey::FindCoordinator, 0, 4),
-    (ApiKey::JoinGroup, 0, 9),
-    (ApiKey::SyncGroup, 0, 5),
-    (ApiKey::Heartbeat, 0, 4),
-    (ApiKey::LeaveGroup, 0, 5),
-    (ApiKey::OffsetCommit, 2, 9),
-    (ApiKey::OffsetFetch, 1, 9),
-    (ApiKey::ListGroups, 0, 5),
-    (ApiKey::DescribeGroups, 0, 5),
+/// The APIs served, by name, and their versions: what ApiVersions advertises and what is
+/// accepted.
+pub(crate) const SUPPORTED: &[(ApiKey, &str, i16, i16)] = &[
+    (ApiKey::Produce, "Produce", 3, 10),
+    (ApiKey::Fetch, "Fetch", 4, 12),
+    (ApiKey::ListOffsets, "ListOffsets", 1, 7),
+    (ApiKey::Metadata, "Metadata", 0, 12),
+    (ApiKey::ApiVersions, "ApiVersions", 0, 3),
+    (ApiKey::CreateTopics, "CreateTopics", 2, 7),
+    (ApiKey::DeleteTopics, "DeleteTopics", 1, 5),
+    (ApiKey::InitProducerId, "InitProducerId", 0, 4),
+    (ApiKey::DescribeConfigs, "DescribeConfigs", 1, 4),
+    (ApiKey::FindCoordinator, "FindCoordinator", 0, 4),
+    (ApiKey::JoinGroup, "JoinGroup", 0, 9),
+    (ApiKey::SyncGroup, "SyncGroup", 0, 5),
+    (ApiKey::Heartbeat, "Heartbeat", 0, 4),
+    (ApiKey::LeaveGroup, "LeaveGroup", 0, 5),
+    (ApiKey::OffsetCommit, "OffsetCommit", 2, 9),
+    (ApiKey::OffsetFetch, "OffsetFetch", 1, 9),
+    (ApiKey::ListGroups, "ListGroups", 0, 5),
+    (ApiKey::DescribeGroups, "DescribeGroups", 0, 5),
 ];
 
 /// The range of `api` served, if any.
@@ -52,7 +53,7 @@ pub(crate) fn supported(api: ApiKey) -> Option<(i16, i16)> {
     SUPPORTED
         .iter()
         .find(|(key, ..)| *key == api)
-        .map(|(_, min, max)| (*min, *max))
+        .map(|(_, _, min, max)| (*min, *max))
 }
 
 /// Counts an error code answered for `api` (0 is not an error).
@@ -63,34 +64,13 @@ pub(crate) fn count_error(api: ApiKey, code: i16) {
     }
 }
 
+/// The metrics label of `api`.
 fn api_name(api: ApiKey) -> &'static str {
-    // ApiKey's Debug is its name (e.g. `Produce`); the set is fixed, so leak-free as a static.
-    SUPPORTED_NAMES
+    SUPPORTED
         .iter()
-        .find(|(key, _)| *key == api)
-        .map_or("Other", |(_, name)| name)
+        .find(|(key, ..)| *key == api)
+        .map_or("Other", |(_, name, ..)| name)
 }
-
-const SUPPORTED_NAMES: &[(ApiKey, &str)] = &[
-    (ApiKey::Produce, "Produce"),
-    (ApiKey::Fetch, "Fetch"),
-    (ApiKey::ListOffsets, "ListOffsets"),
-    (ApiKey::Metadata, "Metadata"),
-    (ApiKey::ApiVersions, "ApiVersions"),
-    (ApiKey::CreateTopics, "CreateTopics"),
-    (ApiKey::DeleteTopics, "DeleteTopics"),
-    (ApiKey::InitProducerId, "InitProducerId"),
-    (ApiKey::DescribeConfigs, "DescribeConfigs"),
-    (ApiKey::FindCoordinator, "FindCoordinator"),
-    (ApiKey::JoinGroup, "JoinGroup"),
-    (ApiKey::SyncGroup, "SyncGroup"),
-    (ApiKey::Heartbeat, "Heartbeat"),
-    (ApiKey::LeaveGroup, "LeaveGroup"),
-    (ApiKey::OffsetCommit, "OffsetCommit"),
-    (ApiKey::OffsetFetch, "OffsetFetch"),
-    (ApiKey::ListGroups, "ListGroups"),
-    (ApiKey::DescribeGroups, "DescribeGroups"),
-];
 
 /// Handles one request; `Ok(None)` sends nothing back (`acks=0`), `Err` closes the connection.
 pub(super) async fn dispatch(
