@@ -46,10 +46,7 @@ impl LogService {
         records: Vec<Record>,
         match_offset: Option<Offset>,
     ) -> Result<AppendAck, ServiceError> {
-        let writer = self
-            .writer(topic)
-            .await
-            .inspect_err(|e| self.forget_if_stale(topic, e))?;
+        let writer = self.writer(topic).await?;
         let sent = writer.send_batch(partition, records, match_offset).await;
         self.acknowledged(topic, sent).await
     }
@@ -66,10 +63,7 @@ impl LogService {
         records: Vec<Record>,
         producer: Option<ProducerBatch>,
     ) -> Result<Sent, ServiceError> {
-        let writer = self
-            .writer(topic)
-            .await
-            .inspect_err(|e| self.forget_if_stale(topic, e))?;
+        let writer = self.writer(topic).await?;
         let ack = match producer {
             Some(producer) => writer.send_idempotent(partition, records, producer).await,
             None => writer.send_batch(partition, records, None).await,
@@ -113,10 +107,7 @@ impl LogService {
         topic: &TopicName,
         records: Vec<(Placement, Record)>,
     ) -> Result<Placed, ServiceError> {
-        let writer = self
-            .writer(topic)
-            .await
-            .inspect_err(|e| self.forget_if_stale(topic, e))?;
+        let writer = self.writer(topic).await?;
         let partitions = writer.topic().partitions;
         let kind = writer.topic().settings.partitioner;
         let mut order = Vec::with_capacity(records.len());

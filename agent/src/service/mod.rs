@@ -111,24 +111,28 @@ impl LogService {
         }
     }
 
-    /// The topic's writer, opened on first use.
+    /// The topic's writer, opened on first use; an open that finds the topic gone or replaced
+    /// drops what was cached of it.
     async fn writer(&self, topic: &TopicName) -> Result<Arc<Writer>, Error> {
         if let Some(w) = self.writers.lock().ok().and_then(|w| w.get(topic).cloned()) {
             return Ok(w);
         }
-        let opened = Arc::new(
-            Writer::open(self.storage.clone(), topic, self.writer_settings.clone()).await?,
-        );
+        let opened = Writer::open(self.storage.clone(), topic, self.writer_settings.clone())
+            .await
+            .inspect_err(|e| self.forget_if_stale(topic, e))?;
+        let opened = Arc::new(opened);
         let mut writers = self.writers.lock().map_err(|_| poisoned())?;
         Ok(writers.entry(topic.clone()).or_insert(opened).clone())
     }
 
-    /// The topic's reader, opened on first use.
+    /// The topic's reader, opened on first use (likewise).
     async fn reader(&self, topic: &TopicName) -> Result<Reader, Error> {
         if let Some(r) = self.readers.lock().ok().and_then(|r| r.get(topic).cloned()) {
             return Ok(r);
         }
-        let reader = Reader::open(self.storage.clone(), topic).await?;
+        let reader = Reader::open(self.storage.clone(), topic)
+            .await
+            .inspect_err(|e| self.forget_if_stale(topic, e))?;
         let mut readers = self.readers.lock().map_err(|_| poisoned())?;
         Ok(readers.entry(topic.clone()).or_insert(reader).clone())
     }

@@ -107,10 +107,7 @@ impl LogService {
         topic: &TopicName,
         partition: PartitionId,
     ) -> Result<Tail, ServiceError> {
-        let reader = self
-            .reader(topic)
-            .await
-            .inspect_err(|e| self.forget_if_stale(topic, e))?;
+        let reader = self.reader(topic).await?;
         let partition = reader.topic().check_partition(partition)?;
         let snapshot = self.storage.manifests.read(topic, partition).await?;
         Ok(snapshot.map_or(
@@ -168,10 +165,7 @@ impl LogService {
         {
             return Ok(cursor);
         }
-        let reader = self
-            .reader(topic)
-            .await
-            .inspect_err(|e| self.forget_if_stale(topic, e))?;
+        let reader = self.reader(topic).await?;
         let start = match from {
             ReadFrom::Earliest => StartFrom::Earliest,
             ReadFrom::Offset(o) => StartFrom::Offset(o),

@@ -52,10 +52,7 @@ impl LogService {
     /// first used): what a protocol needs to place records or name partitions without a
     /// request to the store each time.
     pub async fn cached_topic(&self, name: &TopicName) -> Result<TopicConfig, Error> {
-        let reader = self
-            .reader(name)
-            .await
-            .inspect_err(|e| self.forget_if_stale(name, e))?;
+        let reader = self.reader(name).await?;
         Ok(reader.topic().clone())
     }
 
