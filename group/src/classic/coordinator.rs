@@ -53,6 +53,15 @@ pub(super) struct Slot {
     pub(super) group: Option<Group>,
 }
 
+impl Slot {
+    /// Drops the group from memory; its waiting requests get `error`.
+    pub(super) fn drop_group(&mut self, error: &ClassicError) {
+        if let Some(mut dropped) = self.group.take() {
+            dropped.fail_waiting(error);
+        }
+    }
+}
+
 /// The classic groups coordinated by this agent.
 #[derive(Debug)]
 pub struct ClassicCoordinator {
@@ -182,10 +191,9 @@ impl ClassicCoordinator {
     pub async fn forget(&self, group: &GroupName) {
         let slot = self.slot_of(group);
         let mut held = slot.lock().await;
-        if let Some(mut dropped) = held.group.take() {
-            let name = group.to_string();
-            dropped.fail_waiting(&ClassicError::NotCoordinator { group: name });
-        }
+        held.drop_group(&ClassicError::NotCoordinator {
+            group: group.to_string(),
+        });
     }
 
     /// Ends the sessions that are over in every group held, and drops from memory the groups

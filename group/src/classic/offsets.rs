@@ -63,9 +63,7 @@ impl ClassicCoordinator {
             true => self.verify(group, &req.group, now).await,
         };
         if let Err(e) = checked {
-            if let Some(mut dropped) = held.group.take() {
-                dropped.fail_waiting(&e);
-            }
+            held.drop_group(&e);
             return Err(e);
         }
         let Some(group) = held.group.as_mut() else {
@@ -102,9 +100,7 @@ impl ClassicCoordinator {
                 && failed.is_none()
             {
                 failed = Some(e.clone());
-                if let Some(mut dropped) = held.group.take() {
-                    dropped.fail_waiting(e);
-                }
+                held.drop_group(e);
             }
             answers.push((to.partition.clone(), answer));
         }

@@ -24,9 +24,7 @@ impl ClassicCoordinator {
         create: bool,
     ) -> Result<&'a mut Group, ClassicError> {
         if let Err(e) = self.prepare(held, name, now, create).await {
-            if let Some(mut dropped) = held.group.take() {
-                dropped.fail_waiting(&e);
-            }
+            held.drop_group(&e);
             return Err(e);
         }
         let group = held.group.as_mut().ok_or_else(|| not_coordinator(name))?;
@@ -132,9 +130,7 @@ impl ClassicCoordinator {
                 for reply in effects.replies {
                     reply.fail(e.clone());
                 }
-                if let Some(mut dropped) = held.group.take() {
-                    dropped.fail_waiting(&e);
-                }
+                held.drop_group(&e);
                 return;
             }
         }

@@ -20,7 +20,7 @@ use silt_core::ids::{PartitionId, TopicId, TopicName};
 use silt_group::TopicPartition;
 use silt_group::classic::{CommitRequest, MemberRef, OffsetToCommit};
 
-use super::{check_coordinator, code_of, group_name, text};
+use super::{check_coordinator, code_of, group_name, opt_string, text};
 use crate::kafka::KafkaContext;
 use crate::kafka::dispatch::count_error;
 use crate::kafka::errors::store_code;
@@ -135,7 +135,7 @@ async fn commit_offsets(
         generation: request.generation_id_or_member_epoch,
         member: MemberRef {
             member_id: request.member_id.to_string(),
-            instance_id: request.group_instance_id.as_ref().map(|s| s.to_string()),
+            instance_id: opt_string(&request.group_instance_id),
         },
         offsets,
     };
