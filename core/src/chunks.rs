@@ -22,8 +22,13 @@ impl Storage {
         let Some(chunk) = ChunkRef::covering(id, entries) else {
             return Ok(None);
         };
+        // A chunk listing ranges of mixed objects is refused by a silt from before them.
+        let format_version = match entries.iter().any(SegmentEntry::is_mixed) {
+            true => codec::MIXED_FORMAT_VERSION,
+            false => codec::FORMAT_VERSION,
+        };
         let body = IndexChunk {
-            format_version: codec::FORMAT_VERSION,
+            format_version,
             topic_id: manifest.topic_id,
             partition: manifest.partition,
             entries: entries.to_vec(),

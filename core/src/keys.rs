@@ -4,6 +4,7 @@
 //! ```text
 //! <root>/topics/<topic>/topic.json                      topic config (conditional create)
 //! <root>/topics/<topic>/<partition:05>/manifest         partition manifest (object-store manifests)
+//! <root>/topics/<topic>/mixed/<id>.mix                 mixed objects: segments of several partitions
 //! <root>/topics/<topic>/<partition:05>/seg/<id>.seg     hot segments, immutable
 //! <root>/topics/<topic>/<partition:05>/idx/<id>.idx     sealed manifest chunks, immutable
 //! <root>/topics/<topic>/<partition:05>/orphans-swept    GC's hint: where the orphan sweep resumes
@@ -124,7 +125,18 @@ impl Keys {
             .join(format!("{:020}-{:020}-{id}.parquet", first.0, last.0))
     }
 
-    /// The object of a committed segment, hot or cold.
+    /// A mixed object: one segment of each of several partitions of `topic`, one flush of
+    /// one writer (docs/design.md §19).
+    pub fn mixed(&self, topic: &TopicName, id: ObjectId) -> Path {
+        self.topic(topic).join("mixed").join(format!("{id}.mix"))
+    }
+
+    /// The folder of a topic's mixed objects.
+    pub fn mixed_folder(&self, topic: &TopicName) -> Path {
+        self.topic(topic).join("mixed")
+    }
+
+    /// The object of a committed segment: hot, a mixed object holding it, or cold.
     pub fn segment_object(
         &self,
         topic: &TopicName,
@@ -132,6 +144,7 @@ impl Keys {
         entry: &SegmentEntry,
     ) -> Path {
         match entry.cold_day {
+            None if entry.is_mixed() => self.mixed(topic, entry.id),
             None => self.segment(topic, partition, entry.id),
             Some(day) => self.cold_segment(
                 topic,
@@ -144,12 +157,12 @@ impl Keys {
         }
     }
 
-    /// The object id in a file name silt wrote (`<id>.seg`, `<id>.idx`,
+    /// The object id in a file name silt wrote (`<id>.seg`, `<id>.idx`, `<id>.mix`,
     /// `<first>-<last>-<id>.parquet`); `None` for any other name.
     pub fn object_id_of(file_name: &str) -> Option<ObjectId> {
         let (stem, ext) = file_name.rsplit_once('.')?;
         let id = match ext {
-            "seg" | "idx" => stem,
+            "seg" | "idx" | "mix" => stem,
             "parquet" => stem.rsplit_once('-')?.1,
             _ => return None,
         };
@@ -275,8 +288,13 @@ mod tests {
             keys.segment(&t, PartitionId(7), id).as_ref(),
             format!("prefix/topics/orders/00007/seg/{id}.seg")
         );
+        assert_eq!(
+            keys.mixed(&t, id).as_ref(),
+            format!("prefix/topics/orders/mixed/{id}.mix")
+        );
         assert_eq!(Keys::new(Path::default()).topics().as_ref(), "topics");
         for key in [
+            keys.mixed(&t, id),
             keys.segment(&t, PartitionId(7), id),
             keys.index_chunk(&t, PartitionId(7), id),
             keys.cold_segment(&t, PartitionId(7), Day(0), Offset(5), Offset(9), id),

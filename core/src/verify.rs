@@ -123,6 +123,7 @@ mod tests {
             min_ts: 100,
             max_ts: 200,
             cold_day: None,
+            mixed_at: None,
         }
     }
 

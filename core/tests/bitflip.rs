@@ -286,6 +286,7 @@ fn entries(from: u64, n: u64) -> Vec<SegmentEntry> {
             min_ts: T0 + i as i64,
             max_ts: T0 + 100 + i as i64,
             cold_day: (i < 2).then(|| Day::of_ms(T0)),
+            mixed_at: None,
         })
         .collect()
 }

@@ -35,6 +35,7 @@ fn segment(n: u64, records: u32) -> NewSegment {
         min_ts: 0,
         max_ts: 0,
         producer: None,
+        mixed_at: None,
     }
 }
 
@@ -170,6 +171,7 @@ fn merge(m: &Manifest, at: usize, len: usize, id: ObjectId) -> Option<Replace> {
         min_ts: 0,
         max_ts: 0,
         cold_day: None,
+        mixed_at: None,
     };
     Some(Replace {
         old,
@@ -426,6 +428,39 @@ fn markers_expire_by_age_not_count() {
         edit: append(vec![segment(999, 1)], None, None),
     };
     assert_eq!(apply(&m, &later).unwrap().writers.len(), 1);
+}
+
+/// A segment inside a mixed object keeps its position through apply and the codec, makes
+/// the manifest format 4 (an older silt refuses it), and is buried as a `mixed` tombstone.
+#[test]
+fn mixed_segments_keep_their_position_and_raise_the_format() {
+    let m = Manifest::new(TopicId(Ulid::from_parts(9, 9)), PartitionId(0));
+    let plain = apply(&m, &commit_of(append(vec![segment(1, 2)], None, None))).unwrap();
+    assert_eq!(plain.format_version, codec::FORMAT_VERSION);
+    let mixed = NewSegment {
+        mixed_at: Some(4_096),
+        ..segment(2, 3)
+    };
+    let m = apply(&plain, &commit_of(append(vec![mixed], None, None))).unwrap();
+    assert_eq!(m.format_version, codec::MIXED_FORMAT_VERSION);
+    let entry = m.segments[1];
+    assert_eq!(
+        (entry.mixed_at, entry.base_offset),
+        (Some(4_096), Offset(2))
+    );
+    let decoded = codec::decode(&codec::encode(&m).unwrap(), "m").unwrap();
+    assert_eq!(decoded, m);
+    let tomb = entry.tombstone(5);
+    assert_eq!(tomb.kind, silt_core::manifest::TombstoneKind::Mixed);
+}
+
+fn commit_of(edit: Edit) -> Commit {
+    Commit {
+        writer: writer(0),
+        seq: CommitSeq(1),
+        now_ms: 1_000,
+        edit,
+    }
 }
 
 /// Offsets near the top of u64 in a stored manifest are corruption, not a panic.

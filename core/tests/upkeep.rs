@@ -19,6 +19,7 @@ fn segment(n: u64, records: u32) -> NewSegment {
         min_ts: 0,
         max_ts: 0,
         producer: None,
+        mixed_at: None,
     }
 }
 
@@ -75,6 +76,7 @@ fn compacting_a_sealed_chunk_swaps_it_and_buries_only_what_merged() {
             min_ts: 0,
             max_ts: 0,
             cold_day: None,
+            mixed_at: None,
         })
         .collect();
     let merged = SegmentEntry {

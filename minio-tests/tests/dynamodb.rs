@@ -35,6 +35,7 @@ fn append(writer: WriterId, seq: u64, segments: Range<u64>, now_ms: i64) -> Comm
         min_ts: i as i64,
         max_ts: i as i64,
         producer: None,
+        mixed_at: None,
     };
     Commit {
         writer,

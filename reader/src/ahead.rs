@@ -156,6 +156,7 @@ mod tests {
             min_ts: 0,
             max_ts: 0,
             cold_day: None,
+            mixed_at: None,
         }
     }
 

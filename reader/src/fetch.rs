@@ -4,7 +4,7 @@
 //! is read a page run at a time: its footer and page index, then the pages holding the offset.
 
 use bytes::Bytes;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use object_store::ObjectStore;
 use silt_core::cold;
 use silt_core::error::{Corruption, Error, ObjectKind, ObjectRef, Result};
 use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
@@ -12,7 +12,7 @@ use silt_core::limits::SEGMENT_BYTES_MAX;
 use silt_core::manifest::SegmentEntry;
 use silt_core::record::Record;
 use silt_core::segment::{self, Footer, Positioned};
-use silt_core::store::Storage;
+use silt_core::store::{SegmentLocation, Storage};
 use silt_core::verify;
 
 /// Segments up to this size are always fetched whole.
@@ -46,9 +46,9 @@ pub(crate) async fn fetch(
         let owner = (topic_id, partition);
         return fetch_cold(storage, topic, owner, entry, offset, &mut None).await;
     }
-    let path = storage.keys.segment(topic, partition, entry.id);
-    let object = ObjectRef::new(ObjectKind::Segment, entry.id, &path);
-    let location = path.to_string();
+    let at = storage.segment_location(topic, partition, entry);
+    let object = ObjectRef::new(ObjectKind::Segment, entry.id, &at.path);
+    let location = at.path.to_string();
     if entry.bytes > SEGMENT_BYTES_MAX {
         let claim = format!("its entry claims {} bytes, over the limit", entry.bytes);
         return Err(mismatch(
@@ -59,7 +59,7 @@ pub(crate) async fn fetch(
     let position = (offset.0 - entry.base_offset.0) as u32;
     let objects = storage.objects.as_ref();
     if position == 0 || entry.bytes <= WHOLE_FETCH_BYTES_MAX {
-        let bytes = get_whole(objects, &path).await;
+        let bytes = at.get(objects).await;
         let bytes = bytes.map_err(|e| object.missing_or(e))?;
         let owner = (topic_id, partition);
         let records = match bytes.len() as u64 > WHOLE_FETCH_BYTES_MAX {
@@ -72,14 +72,14 @@ pub(crate) async fn fetch(
             records,
         });
     }
-    let read = read_footer(objects, &path, entry, &location).await;
+    let read = read_footer(objects, &at, entry, &location).await;
     let (footer, size) = read.map_err(|e| object.missing_or(e))?;
     verify::footer(&footer, size, entry, &location)?;
     let block = *footer
         .block_for(position)
         .ok_or_else(|| mismatch(&location, "no block holds the offset"))?;
     let range = block.range();
-    let compressed = objects.get_range(&path, range).await;
+    let compressed = at.get_range(objects, range).await;
     let compressed = compressed.map_err(|e| object.missing_or(e))?;
     let records = segment::decode_block(&block, compressed, &location)?;
     let block_end = u64::from(block.first_position) + u64::from(block.records);
@@ -128,13 +128,6 @@ fn from(entry: &SegmentEntry, offset: Offset, records: Vec<Positioned>) -> Vec<(
     records.filter(|(o, _)| *o >= offset).collect()
 }
 
-async fn get_whole(
-    objects: &dyn ObjectStore,
-    path: &object_store::path::Path,
-) -> object_store::Result<Bytes> {
-    objects.get(path).await?.bytes().await
-}
-
 /// Fetches the records of cold `entry` from `offset` on (a page run), through `opened`: the
 /// file read last, kept open (its footer and page index read once) while reads stay in it.
 pub(crate) async fn fetch_cold(
@@ -176,17 +169,17 @@ pub(crate) async fn fetch_cold(
     })
 }
 
-/// The footer of the segment at `path`, which `entry` describes, and the object's size.
+/// The footer of the segment at `at`, which `entry` describes, and the segment's size.
 async fn read_footer(
     objects: &dyn ObjectStore,
-    path: &object_store::path::Path,
+    at: &SegmentLocation,
     entry: &SegmentEntry,
     location: &str,
 ) -> Result<(Footer, u64)> {
     let len = entry.bytes;
     let mut want = FOOTER_GUESS_BYTES.min(len);
     loop {
-        let (tail, size) = suffix(objects, path, want).await?;
+        let (tail, size) = at.suffix(objects, want).await?;
         // Another object than the entry describes: its size tells, before any parsing.
         verify::size(size, entry, location)?;
         match Footer::parse(tail, len, location)? {
@@ -195,21 +188,6 @@ async fn read_footer(
             Err(_) => return Err(mismatch(location, "footer does not fit")),
         }
     }
-}
-
-/// The last `n` bytes of the object at `path`, and its whole size.
-async fn suffix(
-    objects: &dyn ObjectStore,
-    path: &object_store::path::Path,
-    n: u64,
-) -> Result<(Bytes, u64)> {
-    let options = GetOptions {
-        range: Some(GetRange::Suffix(n)),
-        ..GetOptions::default()
-    };
-    let got = objects.get_opts(path, options).await?;
-    let size = got.meta.size;
-    Ok((got.bytes().await?, size))
 }
 
 fn mismatch(location: &str, reason: &str) -> Error {

@@ -5,7 +5,7 @@
 //! record; key compaction keeps the newest per key (the new segment then has gaps).
 
 use bytes::Bytes;
-use object_store::{ObjectStoreExt, PutMode, PutOptions};
+use object_store::{PutMode, PutOptions};
 use silt_core::error::{Error, ObjectKind, ObjectRef, Rejection, Result};
 use silt_core::ids::{Offset, TopicName, WriterId};
 use silt_core::manifest::{Manifest, SegmentEntry};
@@ -96,6 +96,7 @@ async fn upload(
         min_ts: header.min_ts,
         max_ts: header.max_ts,
         cold_day: None,
+        mixed_at: None,
     })
 }
 
@@ -108,10 +109,11 @@ pub(super) async fn read(
     m: &Manifest,
     entry: &SegmentEntry,
 ) -> Result<Vec<Positioned>> {
-    let path = storage.keys.segment(topic, m.partition, entry.id);
-    let object = ObjectRef::new(ObjectKind::Segment, entry.id, &path);
-    let got = async { storage.objects.get(&path).await?.bytes().await };
-    let bytes = got.await.map_err(|e| object.missing_or(e))?;
+    let at = storage.segment_location(topic, m.partition, entry);
+    let path = &at.path;
+    let object = ObjectRef::new(ObjectKind::Segment, entry.id, path);
+    let got = at.get(storage.objects.as_ref()).await;
+    let bytes = got.map_err(|e| object.missing_or(e))?;
     let size = bytes.len() as u64;
     let (header, records) = segment::decode(bytes, path.as_ref())?;
     let owner = (m.topic_id, m.partition);

@@ -270,6 +270,7 @@ fn start(
         min_ts: i64::MAX,
         max_ts: i64::MIN,
         cold_day: Some(file.day),
+        mixed_at: None,
     };
     let writer = ColdWriter::new(storage.objects.clone(), &storage.keys, file, options)?;
     Ok((writer, entry))
@@ -315,6 +316,7 @@ mod tests {
                 min_ts,
                 max_ts,
                 cold_day: cold.then(|| Day::of_ms(min_ts)),
+                mixed_at: None,
             };
             base += 10;
             e

@@ -83,10 +83,15 @@ async fn objects(
             // The chunk goes last: while it exists, a crashed run can still find its segments.
             let chunk = keys.index_chunk(topic, p, t.id);
             for entry in chunk_segments(storage, &chunk).await? {
-                paths.push(keys.segment_object(topic, p, &entry));
+                // A mixed object may hold other partitions' live segments (§19).
+                if !entry.is_mixed() {
+                    paths.push(keys.segment_object(topic, p, &entry));
+                }
             }
             paths.push(chunk);
         }
+        // Never deleted by one partition alone (§19): issue 19's mixed release decides.
+        TombstoneKind::Mixed => {}
         TombstoneKind::Cold { day, first, last } => {
             paths.push(keys.cold_segment(topic, p, day, first, last, t.id));
         }

@@ -21,8 +21,13 @@ pub const DELETED_FORMAT_VERSION: u32 = 2;
 /// version, so a silt from before refuses the partition (`FutureFormat`) instead of committing
 /// to it and dropping the state, which would let retried batches in twice.
 pub const PRODUCERS_FORMAT_VERSION: u32 = 3;
+/// The format of a manifest or index chunk that references a segment inside a mixed object
+/// (an entry with `at`, or a `mixed` tombstone, docs/design.md §19): a newer version, so a
+/// silt from before refuses it (`FutureFormat`) instead of reading the whole mixed object as
+/// one segment, or deleting it while other partitions still reference it.
+pub const MIXED_FORMAT_VERSION: u32 = 4;
 /// The newest format this code reads.
-pub const NEWEST_FORMAT_VERSION: u32 = PRODUCERS_FORMAT_VERSION;
+pub const NEWEST_FORMAT_VERSION: u32 = MIXED_FORMAT_VERSION;
 
 /// Encodes a manifest, refusing one beyond the size budget.
 pub fn encode(m: &Manifest) -> Result<Bytes, Error> {

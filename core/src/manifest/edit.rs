@@ -123,7 +123,7 @@ pub struct NewSegment {
     pub id: ObjectId,
     /// Records in it.
     pub records: u32,
-    /// Object size.
+    /// Segment size (the object, or its range of a mixed object).
     pub bytes: u64,
     /// Smallest record timestamp.
     pub min_ts: i64,
@@ -133,6 +133,9 @@ pub struct NewSegment {
     /// sequence follows the producer's state, which the same commit advances; otherwise left
     /// out of the commit (docs/design.md §6.6).
     pub producer: Option<ProducerBatch>,
+    /// For a segment inside a mixed object (`mixed/<id>.mix`, docs/design.md §19), the byte
+    /// position where it starts there.
+    pub mixed_at: Option<u64>,
 }
 
 impl Commit {
@@ -277,7 +280,11 @@ fn append(next: &mut Manifest, commit: &Commit, a: &Append) -> Result<(), Reject
             min_ts: s.min_ts,
             max_ts: s.max_ts,
             cold_day: None,
+            mixed_at: s.mixed_at,
         });
+        if s.mixed_at.is_some() {
+            next.format_version = next.format_version.max(super::codec::MIXED_FORMAT_VERSION);
+        }
         next.next_offset = next.next_offset.plus(u64::from(s.records));
         if let SegmentIndex::External { segments, bytes } = &mut next.index {
             *segments = segments.saturating_add(1);

@@ -83,8 +83,9 @@ pub struct Leader {
     pub lease_until_ms: i64,
 }
 
-/// One committed segment: hot (`seg/<id>.seg`, silt's own format) or cold (a Parquet file
-/// under `tables/`, see `cold`).
+/// One committed segment: hot (`seg/<id>.seg`, silt's own format, or a byte range of a mixed
+/// object `mixed/<id>.mix` holding segments of several partitions, docs/design.md §19) or cold
+/// (a Parquet file under `tables/`, see `cold`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SegmentEntry {
     /// Object id of the segment.
@@ -93,7 +94,7 @@ pub struct SegmentEntry {
     pub base_offset: Offset,
     /// Offsets it covers: its records, plus any key compaction removed from it.
     pub records: u32,
-    /// Size of the object in bytes.
+    /// Size of the segment in bytes (the object, or its range of a mixed object).
     pub bytes: u64,
     /// Smallest record timestamp.
     pub min_ts: i64,
@@ -103,6 +104,10 @@ pub struct SegmentEntry {
     /// a hot segment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cold_day: Option<Day>,
+    /// For a segment inside a mixed object (`mixed/<id>.mix`), the byte position where it
+    /// starts there; it runs for `bytes`. `None` for an object of its own.
+    #[serde(default, rename = "at", skip_serializing_if = "Option::is_none")]
+    pub mixed_at: Option<u64>,
 }
 
 impl SegmentEntry {
@@ -126,9 +131,15 @@ impl SegmentEntry {
         self.cold_day.is_some()
     }
 
+    /// Whether it is a byte range of a mixed object (docs/design.md §19).
+    pub fn is_mixed(&self) -> bool {
+        self.mixed_at.is_some()
+    }
+
     /// The tombstone that stands for it once removed at `now_ms`.
     pub fn tombstone(&self, now_ms: i64) -> Tombstone {
         let kind = match self.cold_day {
+            None if self.is_mixed() => TombstoneKind::Mixed,
             None => TombstoneKind::Segment,
             Some(day) => TombstoneKind::Cold {
                 day,
@@ -232,6 +243,9 @@ pub enum TombstoneKind {
     /// An index chunk and every segment it lists (retention buried the whole chunk): one
     /// tombstone instead of hundreds keeps the manifest small.
     ChunkWithSegments,
+    /// This partition's range of a mixed object (`mixed/<id>.mix`): the object is deleted
+    /// only once no partition it holds may reference it any more (docs/design.md §19).
+    Mixed,
     /// A cold segment: its Parquet file's key follows from the day and offset range too.
     Cold {
         /// Its day folder.

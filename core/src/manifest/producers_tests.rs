@@ -225,6 +225,7 @@ mod in_a_commit {
             min_ts: 0,
             max_ts: 0,
             producer,
+            mixed_at: None,
         }
     }
 

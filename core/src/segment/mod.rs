@@ -30,10 +30,12 @@
 
 mod decode;
 mod encode;
+mod mixed;
 mod wire;
 
 pub use decode::{Footer, decode, decode_block, decode_header};
 pub use encode::{encode, encode_sparse};
+pub use mixed::{MixedPart, MixedToc, encode_mixed};
 
 use crate::ids::{Epoch, PartitionId, TopicId, WriterId};
 use crate::record::Record;

@@ -114,6 +114,7 @@ mod tests {
             min_ts: 0,
             max_ts: 0,
             cold_day: None,
+            mixed_at: None,
         };
         let id = ObjectId(Ulid(n));
         (id, Arc::new((0..entries).map(entry).collect()))

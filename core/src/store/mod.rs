@@ -31,6 +31,7 @@ mod read_back;
 mod resolve;
 mod s3_setup;
 mod secret;
+mod segment_location;
 
 pub use chunk_cache::CHUNK_CACHE_BYTES;
 pub use counting::{CountingStore, RequestCounts};
@@ -47,6 +48,7 @@ pub use open::{DEFAULT_STORE_URL, Storage};
 pub use probe::probe_conditional_writes;
 pub use resolve::{COMMIT_RACES_MAX, COMMIT_RESOLVE_TIMEOUT, WriteFailed};
 pub use secret::SECRET_BYTES;
+pub use segment_location::SegmentLocation;
 
 use std::fmt::Debug;
 use std::sync::Arc;

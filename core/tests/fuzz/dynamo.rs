@@ -106,6 +106,7 @@ impl Seeds {
                 min_ts: rng.random(),
                 max_ts: rng.random(),
                 cold_day: (i % 2 == 1).then(|| Day(rng.random())),
+                mixed_at: None,
             };
             items::segment_to_item(PK, &e)
         });

@@ -38,6 +38,7 @@ fn edits(m: &Manifest, leader: Option<WriterId>) -> Vec<(WriterId, Edit)> {
         min_ts: i64::MIN,
         max_ts: i64::MAX,
         producer: None,
+        mixed_at: None,
     };
     let append = |records, epoch: Option<Epoch>| {
         Edit::Append(Append {

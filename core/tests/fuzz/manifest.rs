@@ -160,6 +160,7 @@ fn entries_from(rng: &mut StdRng, base: Offset, count: usize) -> Vec<SegmentEntr
                 cold_day: rng
                     .random_bool(0.1)
                     .then(|| Day(rng.random_range(0..30_000))),
+                mixed_at: None,
             };
             next = e.end_offset();
             e

@@ -238,6 +238,7 @@ async fn commit_orphan(
         min_ts: 0,
         max_ts: 0,
         producer: None,
+        mixed_at: None,
     };
     let commit = Commit {
         writer: WriterId(SystemClock.new_ulid()),

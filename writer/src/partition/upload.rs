@@ -67,5 +67,6 @@ pub(crate) async fn upload(
         min_ts,
         max_ts,
         producer: None,
+        mixed_at: None,
     })
 }

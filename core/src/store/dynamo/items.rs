@@ -235,6 +235,9 @@ pub(super) fn segment_item(pk: &str, e: &SegmentEntry) -> Item {
     if let Some(day) = e.cold_day {
         item.insert("day".to_string(), n(day.0));
     }
+    if let Some(at) = e.mixed_at {
+        item.insert("at".to_string(), n(at));
+    }
     item
 }
 
@@ -250,6 +253,10 @@ pub(super) fn segment_of(item: &Item, location: &str) -> Result<SegmentEntry> {
         max_ts: f.num("max_ts")?,
         cold_day: match item.get("day") {
             Some(_) => Some(Day(f.num("day")?)),
+            None => None,
+        },
+        mixed_at: match item.get("at") {
+            Some(_) => Some(f.num("at")?),
             None => None,
         },
     };

@@ -127,6 +127,7 @@ pub(super) fn tombstone_item(pk: &str, t: &Tombstone) -> Item {
         TombstoneKind::Segment => "segment",
         TombstoneKind::Chunk => "chunk",
         TombstoneKind::ChunkWithSegments => "chunk_with_segments",
+        TombstoneKind::Mixed => "mixed",
         TombstoneKind::Cold { .. } => "cold",
     };
     let mut item = Item::from([
@@ -150,6 +151,7 @@ pub(super) fn tombstone_of(item: &Item, location: &str) -> Result<Tombstone> {
         "segment" => TombstoneKind::Segment,
         "chunk" => TombstoneKind::Chunk,
         "chunk_with_segments" => TombstoneKind::ChunkWithSegments,
+        "mixed" => TombstoneKind::Mixed,
         "cold" => TombstoneKind::Cold {
             day: Day(f.num("day")?),
             first: Offset(f.num("first")?),
