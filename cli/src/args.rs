@@ -206,6 +206,9 @@ pub(crate) struct BenchArgs {
     /// zstd level of segments.
     #[arg(long, default_value_t = 1)]
     pub(crate) zstd_level: i32,
+    /// Mixed objects: one object per flush for all partitions ready (docs/design.md §19).
+    #[arg(long)]
+    pub(crate) mixed: bool,
     /// How long each raw store measurement runs.
     #[arg(long, default_value_t = 3.0)]
     pub(crate) raw_seconds: f64,

@@ -38,7 +38,9 @@ macro_rules! suite {
                 group_members_split_fence_and_rejoin, group_admin_lists_describes_resets_and_deletes,
                 group_consumers_read_every_record_at_least_once,
                 idempotent_retries_land_exactly_once,
-                idempotent_state_survives_fencing_and_refuses_old_epochs);
+                idempotent_state_survives_fencing_and_refuses_old_epochs,
+                mixed_objects_under_faults_lose_nothing,
+                writer_killed_between_its_partitions_commits);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

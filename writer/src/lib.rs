@@ -17,11 +17,15 @@
 //! `send` to that partition fails at once. The lease is advisory: while it is live, shared
 //! writers' appends are refused; an open leader renews it every `lease_ms / 3`, idle or not.
 //!
+//! With [`WriterSettings::mixed`] the plain batches of all partitions that are ready share one
+//! mixed object per flush (`mixer`), each partition committing its own byte range of it.
+//!
 //! Acknowledgements are sent only after the commit is known to have succeeded; an ambiguous
 //! outcome that cannot be resolved is reported as [`AppendError::Indeterminate`], never as
 //! success. [`Writer::close`] flushes and answers everything.
 
 mod error;
+mod mixer;
 mod partition;
 mod partitioner;
 mod settings;

@@ -22,7 +22,8 @@ pub struct WriterSettings {
     /// Record bytes accepted but not yet acknowledged, across partitions; producers wait beyond
     /// it. Default 64 MiB.
     pub inflight_bytes_max: usize,
-    /// Segment uploads in flight per partition. Default 4.
+    /// Segment uploads in flight per partition (with `mixed`: mixed objects being collected
+    /// or uploaded per writer). Default 4.
     pub uploads_in_flight_max: usize,
     /// zstd level of segment blocks. Default 1: on a 2-core machine level 3 cut produce
     /// throughput by a fifth (docs/benchmarks.md) for a few percent smaller text segments.
@@ -33,6 +34,12 @@ pub struct WriterSettings {
     /// Advisory lease an exclusive leader takes, and renews on each commit and every third of
     /// it while the writer is open. Default 10 s.
     pub lease_ms: i64,
+    /// Mixed objects (docs/design.md §19): the plain batches of all partitions that are ready
+    /// go into one object per flush, each partition committing its own range of it; linger
+    /// and `segment_bytes_max` then apply to the object. Conditional appends and idempotent
+    /// producers' batches stay segments of their own. Default false (one object per partition
+    /// per flush).
+    pub mixed: bool,
 }
 
 impl Default for WriterSettings {
@@ -47,6 +54,7 @@ impl Default for WriterSettings {
             zstd_level: 1,
             exclusive: false,
             lease_ms: 10_000,
+            mixed: false,
         }
     }
 }

@@ -27,6 +27,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::mixer::Mixer;
 use crate::partition::{self, Committer, FirstFence, PartitionState, Request, Waiter};
 use crate::{AppendError, Partitioner, WriterSettings};
 
@@ -73,6 +74,8 @@ pub struct Writer {
     partitioner: Partitioner,
     partitions: Mutex<HashMap<PartitionId, PartitionTask>>,
     first_fence: FirstFence,
+    /// With `WriterSettings::mixed`: the mixer its partitions share, and its task.
+    mixer: Option<(Mixer, JoinHandle<()>)>,
 }
 
 /// The running task of one partition, the way to reach it, and what outlives it.
@@ -99,6 +102,7 @@ impl Writer {
     ) -> Result<Writer, Error> {
         settings.validate()?;
         let topic = storage.topic(topic).await?;
+        let mixer = settings.mixed.then(|| Mixer::spawn(settings.clone()));
         Ok(Writer {
             writer_id: WriterId(storage.clock.new_ulid()),
             storage,
@@ -109,6 +113,7 @@ impl Writer {
             partitioner: Partitioner::default(),
             partitions: Mutex::new(HashMap::new()),
             first_fence: Arc::new(watch::Sender::new(None)),
+            mixer,
         })
     }
 
@@ -291,7 +296,9 @@ impl Writer {
             lease_ms: self.settings.lease_ms,
             manifest_checked: Arc::default(),
         };
-        let task = partition::spawn(committer, self.settings.clone(), state.clone(), receiver);
+        let mixer = self.mixer.as_ref().map(|(mixer, _)| mixer.clone());
+        let settings = self.settings.clone();
+        let task = partition::spawn(committer, settings, state.clone(), receiver, mixer);
         partitions.insert(
             partition,
             PartitionTask {
@@ -310,10 +317,18 @@ impl Writer {
             .partitions
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (_, PartitionTask { sender, task, .. }) in partitions {
-            drop(sender);
+        // Every task closes at once: with a mixer, one partition's last batch may share an
+        // object with another's, which must be flushed too.
+        let tasks: Vec<_> = partitions.into_values().map(|t| t.task).collect();
+        for task in tasks {
             if let Err(e) = task.await {
                 tracing::error!(error = %e, "partition task failed");
+            }
+        }
+        if let Some((mixer, task)) = self.mixer {
+            drop(mixer);
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "mixer task failed");
             }
         }
     }

@@ -122,6 +122,7 @@ async fn measure(
         linger_budget_ms: args.linger_budget_ms,
         segment_bytes_max: args.segment_mib * 1024 * 1024,
         zstd_level: args.zstd_level,
+        mixed: args.mixed,
         ..WriterSettings::default()
     };
     writer.validate()?;

@@ -336,6 +336,7 @@ fn settings(a: &BenchArgs, url: &str) -> serde_json::Value {
         "linger_budget_ms": a.linger_budget_ms,
         "segment_bytes": a.segment_mib * 1024 * 1024,
         "zstd_level": a.zstd_level,
+        "mixed": a.mixed,
         "agent": a.agent,
         "agent_clients": a.agent.as_ref().map(|_| a.agent_clients),
         "agent_batch_records": a.agent.as_ref().map(|_| a.agent_batch),

@@ -28,6 +28,7 @@ pub struct SlowCommits {
     waiting: watch::Sender<usize>,
     passed: watch::Sender<usize>,
     limit: Option<usize>,
+    only: Option<PartitionId>,
     largest_append: AtomicUsize,
     appends: AtomicUsize,
     panic_on_limit: AtomicBool,
@@ -51,6 +52,7 @@ impl SlowCommits {
             waiting: watch::Sender::new(0),
             passed: watch::Sender::new(0),
             limit: None,
+            only: None,
             largest_append: AtomicUsize::new(0),
             appends: AtomicUsize::new(0),
             panic_on_limit: AtomicBool::new(false),
@@ -71,6 +73,13 @@ impl SlowCommits {
     /// with the invariant error DynamoDB's store gives (a store with a smaller limit).
     pub fn with_segments_per_commit_max(mut self, max: usize) -> SlowCommits {
         self.limit = Some(max);
+        self
+    }
+
+    /// Holds only the commits of `partition`: the others pass even while the gate is held
+    /// (a writer whose commits to one partition stall while its others go through).
+    pub fn only_partition(mut self, partition: PartitionId) -> SlowCommits {
+        self.only = Some(partition);
         self
     }
 
@@ -146,9 +155,9 @@ impl SlowCommits {
         self.inner.commit(t, p, base, commit).await
     }
 
-    async fn pass_the_gate(&self) {
+    async fn pass_the_gate(&self, p: PartitionId) {
         let mut open = self.open.subscribe();
-        if *open.borrow_and_update() {
+        if *open.borrow_and_update() || self.only.is_some_and(|only| only != p) {
             return;
         }
         self.waiting.send_modify(|n| *n += 1);
@@ -196,7 +205,7 @@ impl ManifestStore for SlowCommits {
         base: &Snapshot,
         commit: &Commit,
     ) -> Result<Committed> {
-        self.pass_the_gate().await;
+        self.pass_the_gate(p).await;
         let result = self.counted_commit(t, p, base, commit).await;
         self.passed.send_modify(|n| *n += 1);
         result

@@ -59,14 +59,14 @@ async fn settle(storage: &Storage, name: &TopicName) {
 /// store's HTTP client, whose pool may keep connections the dead runtime served. A request on
 /// one fails once ("runtime dropped the dispatch task") and discards it: spend throwaway
 /// requests on them before the checks.
-async fn drop_dead_connections(storage: &Storage) {
+pub(super) async fn drop_dead_connections(storage: &Storage) {
     let nothing = storage.keys.root().clone().join("no-such-object");
     for _ in 0..32 {
         let _ = storage.objects.head(&nothing).await;
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(super) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

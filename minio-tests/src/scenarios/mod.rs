@@ -13,6 +13,7 @@ mod idempotence;
 mod jobs;
 mod key_compaction;
 mod metrics;
+mod mixed;
 mod partitioner;
 mod produce;
 mod reading;
@@ -50,6 +51,9 @@ pub use key_compaction::{
     key_compaction_continues_past_its_budget, key_compaction_keeps_the_newest_per_key,
 };
 pub use metrics::metrics_count_a_known_workload;
+pub use mixed::{
+    mixed_objects_under_faults_lose_nothing, writer_killed_between_its_partitions_commits,
+};
 pub use partitioner::kinesis_md5_topics_place_keys_as_kinesis_does;
 pub use produce::{many_partitions_many_producers, many_writers_one_partition};
 pub use reading::{

@@ -4,7 +4,8 @@
 //!
 //! - [`task`]: the event loop: batch → upload → group commit → ack;
 //! - [`linger`]: adaptive linger, whether a batch is held past its linger;
-//! - [`upload`]: encode a segment and PUT it under a fresh id;
+//! - [`upload`]: encode a segment and PUT it under a fresh id (or hand the batch to the
+//!   writer's mixer, `crate::mixer`, to share one object with other partitions);
 //! - [`committer`]: claim leadership, seal old entries, commit appends;
 //! - [`state`]: what outlives one task (the fence, a commit a dead task left running).
 
@@ -15,8 +16,10 @@ mod task;
 mod upload;
 
 pub(crate) use committer::Committer;
+pub(crate) use linger::hold_until;
 pub(crate) use state::{FirstFence, PartitionState};
 pub(crate) use task::spawn;
+pub(crate) use upload::{encode, upload};
 
 use silt_core::ids::{Offset, PartitionId};
 use silt_core::manifest::producers::ProducerBatch;

@@ -1,14 +1,16 @@
 //! Encode a batch as a segment (on a blocking thread: zstd is CPU work) and upload it under a
 //! fresh object id, once the partition is known to have a manifest. The id is unique, so the
 //! PUT is a plain idempotent overwrite that the object store client may retry on its own. An
-//! upload is invisible until committed.
+//! upload is invisible until committed. The mixer (`crate::mixer`) encodes the same way and
+//! puts several partitions' segments in one object.
 //!
 //! An encoder cancelled because the runtime is shutting down is [`AppendError::Closed`]:
 //! nothing was uploaded, and the writer is going away.
 
+use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutPayload};
 use silt_core::error::Error;
-use silt_core::ids::Epoch;
+use silt_core::ids::{Epoch, ObjectId};
 use silt_core::manifest::NewSegment;
 use silt_core::metrics;
 use silt_core::record::Record;
@@ -17,15 +19,37 @@ use silt_core::segment::{self, SegmentHeader};
 use super::Committer;
 use crate::AppendError;
 
-/// Encodes `records` and PUTs them as `seg/<new id>.seg`.
-pub(crate) async fn upload(
-    committer: Committer,
+/// A batch encoded as one segment, not yet stored.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    pub(crate) bytes: Bytes,
+    records: u32,
+    min_ts: i64,
+    max_ts: i64,
+}
+
+impl Encoded {
+    /// The segment to commit once stored as object `id` (at `mixed_at` in a mixed object).
+    pub(crate) fn segment(&self, id: ObjectId, mixed_at: Option<u64>) -> NewSegment {
+        NewSegment {
+            id,
+            records: self.records,
+            bytes: self.bytes.len() as u64,
+            min_ts: self.min_ts,
+            max_ts: self.max_ts,
+            producer: None,
+            mixed_at,
+        }
+    }
+}
+
+/// Encodes `records` as a segment of the committer's partition, written at `epoch`.
+pub(crate) async fn encode(
+    committer: &Committer,
     records: Vec<Record>,
     epoch: Epoch,
     zstd_level: i32,
-) -> Result<NewSegment, AppendError> {
-    committer.ensure_manifest().await?;
-    let id = committer.storage.new_object_id();
+) -> Result<Encoded, AppendError> {
     let identity = SegmentHeader {
         topic_id: committer.topic_id,
         partition: committer.partition,
@@ -36,37 +60,44 @@ pub(crate) async fn upload(
         max_ts: 0,
     };
     let encoded = tokio::task::spawn_blocking(move || {
-        let bytes = segment::encode(&identity, &records, zstd_level);
-        let min_ts = records.iter().map(|r| r.timestamp_ms).min().unwrap_or(0);
-        let max_ts = records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0);
-        bytes.map(|b| (b, records.len() as u32, min_ts, max_ts))
+        let bytes = segment::encode(&identity, &records, zstd_level)?;
+        Ok::<_, std::io::Error>(Encoded {
+            bytes,
+            records: records.len() as u32,
+            min_ts: records.iter().map(|r| r.timestamp_ms).min().unwrap_or(0),
+            max_ts: records.iter().map(|r| r.timestamp_ms).max().unwrap_or(0),
+        })
     })
     .await;
-    let (bytes, records, min_ts, max_ts) = match encoded {
-        Ok(Ok(done)) => done,
-        Ok(Err(e)) => return Err(Error::internal("encoding a segment", e).into()),
-        Err(e) if e.is_cancelled() => return Err(AppendError::Closed),
-        Err(e) => return Err(Error::internal("running the segment encoder task", e).into()),
-    };
+    match encoded {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(e)) => Err(Error::internal("encoding a segment", e).into()),
+        Err(e) if e.is_cancelled() => Err(AppendError::Closed),
+        Err(e) => Err(Error::internal("running the segment encoder task", e).into()),
+    }
+}
+
+/// Encodes `records` and PUTs them as `seg/<new id>.seg`.
+pub(crate) async fn upload(
+    committer: Committer,
+    records: Vec<Record>,
+    epoch: Epoch,
+    zstd_level: i32,
+) -> Result<NewSegment, AppendError> {
+    committer.ensure_manifest().await?;
+    let id = committer.storage.new_object_id();
+    let encoded = encode(&committer, records, epoch, zstd_level).await?;
     let path = committer
         .storage
         .keys
         .segment(&committer.topic, committer.partition, id);
-    let len = bytes.len() as u64;
+    let payload = PutPayload::from_bytes(encoded.bytes.clone());
     committer
         .storage
         .objects
-        .put(&path, PutPayload::from_bytes(bytes))
+        .put(&path, payload)
         .await
         .map_err(|e| AppendError::from(Error::from(e)))?;
-    metrics::segment_written(&committer.topic, len);
-    Ok(NewSegment {
-        id,
-        records,
-        bytes: len,
-        min_ts,
-        max_ts,
-        producer: None,
-        mixed_at: None,
-    })
+    metrics::segment_written(&committer.topic, encoded.bytes.len() as u64);
+    Ok(encoded.segment(id, None))
 }

@@ -41,6 +41,18 @@ pub(crate) async fn segment_objects(storage: &Storage, topic: &TopicName, p: Par
     listed.len()
 }
 
+/// Mixed objects of a topic (docs/design.md §19), committed or not.
+pub(crate) async fn mixed_objects(storage: &Storage, topic: &TopicName) -> usize {
+    let prefix = storage.keys.mixed_folder(topic);
+    let listed: Vec<_> = storage
+        .objects
+        .list(Some(&prefix))
+        .try_collect()
+        .await
+        .unwrap();
+    listed.len()
+}
+
 /// Waits (at most 10 s) until `done`: for work on other threads, such as segment encoding.
 pub(crate) async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     for _ in 0..2_000 {

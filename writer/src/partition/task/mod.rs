@@ -32,9 +32,11 @@ use super::committer::{CommitReport, Leadership};
 use super::linger;
 use super::upload::upload;
 use super::{Committer, PartitionState, Request, Waiter};
+use crate::mixer::{Mixer, Ticket};
 
 mod idempotent;
 mod lifecycle;
+mod mixed;
 use crate::{AppendError, WriterSettings};
 
 type UploadDone = (Result<NewSegment, AppendError>, Vec<Waiter>, Option<Offset>);
@@ -59,6 +61,9 @@ struct Batch {
     deadline: Option<Instant>,
     /// Whether adaptive linger has judged it (once, when its linger ended).
     judged: bool,
+    /// With a mixer: its place in the next mixed object, which decides when it leaves
+    /// (instead of `deadline`).
+    ticket: Option<Ticket>,
 }
 
 struct Task {
@@ -66,6 +71,7 @@ struct Task {
     settings: WriterSettings,
     state: Arc<PartitionState>,
     requests: mpsc::Receiver<Request>,
+    mixer: Option<Mixer>,
     snapshot: Option<Snapshot>,
     leadership: Leadership,
     batch: Batch,
@@ -78,12 +84,14 @@ struct Task {
 }
 
 /// Starts the task of one partition; it runs until `requests` closes and everything accepted
-/// has been answered. A partition fenced before (`state`) stays fenced.
+/// has been answered. A partition fenced before (`state`) stays fenced. With a `mixer`, its
+/// plain batches go into the writer's mixed objects.
 pub(crate) fn spawn(
     committer: Committer,
     settings: WriterSettings,
     state: Arc<PartitionState>,
     requests: mpsc::Receiver<Request>,
+    mixer: Option<Mixer>,
 ) -> JoinHandle<()> {
     let leadership = match state.fenced() {
         Some(why) => Leadership::Fenced(why.clone()),
@@ -95,6 +103,7 @@ pub(crate) fn spawn(
         settings,
         state,
         requests,
+        mixer,
         snapshot: None,
         leadership,
         batch: Batch::default(),
@@ -115,8 +124,9 @@ impl Task {
             let accepting = !closing && !self.batch_full();
             // A lingering batch waits for an upload slot, growing meanwhile: under load,
             // segments fill up instead of leaving at every linger tick.
-            let room = self.uploads.len() < self.settings.uploads_in_flight_max;
+            let room = self.room();
             let linger = self.batch.deadline.filter(|_| room);
+            let mixing = self.batch.ticket.as_ref().is_some_and(|t| !t.closed());
             let renew = self.renew_at.filter(|_| !closing && self.commit.is_none());
             tokio::select! {
                 request = self.requests.recv(), if accepting => match request {
@@ -124,6 +134,7 @@ impl Task {
                     None => closing = true,
                 },
                 _ = sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => {}
+                _ = mixed::closing(&mut self.batch.ticket), if mixing => {}
                 Some(done) = self.uploads.next(), if !self.uploads.is_empty() => self.uploaded(done),
                 report = join(&mut self.commit), if self.commit.is_some() => {
                     self.commit = None;
@@ -133,10 +144,14 @@ impl Task {
                     self.renew_lease();
                 }
             }
-            let room = self.uploads.len() < self.settings.uploads_in_flight_max;
             let lingered = self.lingered(Instant::now());
-            let due = self.batch_full() || lingered || (closing && !self.batch.records.is_empty());
-            if room && due {
+            let due = match &self.batch.ticket {
+                Some(ticket) => ticket.closed() || closing,
+                None => {
+                    self.batch_full() || lingered || (closing && !self.batch.records.is_empty())
+                }
+            };
+            if self.room() && due {
                 self.flush(None, None);
             }
             self.start_commit();
@@ -178,6 +193,11 @@ impl Task {
         true
     }
 
+    /// Whether the batch may leave now: an upload slot is free (the mixer keeps its own).
+    fn room(&self) -> bool {
+        self.batch.ticket.is_some() || self.uploads.len() < self.settings.uploads_in_flight_max
+    }
+
     fn batch_full(&self) -> bool {
         self.batch.bytes >= self.settings.segment_bytes_max
             || self.batch.records.len() >= self.settings.segment_records_max as usize
@@ -204,9 +224,18 @@ impl Task {
         if self.batch.records.is_empty() {
             let now = Instant::now();
             self.batch.started = Some(now);
-            self.batch.deadline = Some(now + Duration::from_millis(self.settings.linger_ms));
+            match &self.mixer {
+                Some(mixer) => self.batch.ticket = Some(mixer.join(self.committer.partition)),
+                None => {
+                    self.batch.deadline = Some(now + Duration::from_millis(self.settings.linger_ms))
+                }
+            }
         }
-        self.add(request.records, request.bytes, request.waiter);
+        let bytes = request.bytes;
+        self.add(request.records, bytes, request.waiter);
+        if let Some(ticket) = &self.batch.ticket {
+            ticket.grow(bytes, self.batch_full());
+        }
     }
 
     fn add(&mut self, records: Vec<Record>, bytes: usize, waiter: Waiter) {
@@ -225,6 +254,10 @@ impl Task {
             Leadership::Leader(e) => e,
             _ => Epoch(0),
         };
+        if let Some(ticket) = batch.ticket {
+            self.mixed_part(ticket, batch.records, batch.waiters, epoch);
+            return;
+        }
         let committer = self.committer.clone();
         let level = self.settings.zstd_level;
         let waiters = batch.waiters;

@@ -1,0 +1,171 @@
+//! Mixed objects (docs/design.md §19) under what the per-partition mode is proven against:
+//! injected faults on every call of the write path (the checker must find nothing), and a
+//! writer killed after one partition committed its range of an object and before another did.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use silt_core::ids::{PartitionId, TopicName};
+use silt_core::record::Record;
+use silt_core::store::Storage;
+use silt_core::testing::{Call, Fault, FlakyStore, Rule, SlowCommits};
+use silt_writer::{Writer, WriterSettings};
+
+use super::crashes::{drop_dead_connections, runtime, until};
+use super::faults::{dynamo_write_path_faults, write_path_faults};
+use super::{manifest, produce, produce_in_waves, segments, topic, with_dynamo_faults};
+use crate::checker::{History, check};
+
+/// A writer that mixes, with a short linger.
+fn mixed(linger_ms: u64) -> WriterSettings {
+    WriterSettings {
+        linger_ms,
+        mixed: true,
+        ..WriterSettings::default()
+    }
+}
+
+/// Mixed objects of a topic, committed or not.
+async fn mixed_objects(storage: &Storage, name: &TopicName) -> Vec<String> {
+    let listed: Vec<_> = storage
+        .objects
+        .list(Some(&storage.keys.mixed_folder(name)))
+        .try_collect()
+        .await
+        .unwrap();
+    listed.into_iter().map(|m| m.location.to_string()).collect()
+}
+
+/// Three mixing writers on four partitions through a faulty store (and faulty DynamoDB calls
+/// when the manifests live there), mixed-object PUTs failing too; the checker must find
+/// nothing, and the writers must have mixed.
+pub async fn mixed_objects_under_faults_lose_nothing(storage: Storage) {
+    let flaky = FlakyStore::new(storage.objects.clone(), 19);
+    let name = topic(&storage, "mixed-faults", 4).await;
+    let (faulty, dynamo) = with_dynamo_faults(
+        &storage.with_objects(flaky.clone()),
+        dynamo_write_path_faults(),
+        19,
+    );
+    let mut rules = write_path_faults();
+    rules.extend([
+        Rule::new(Call::PutOverwrite, Fault::ErrorBefore, 0.05).on_keys("/mixed/"),
+        Rule::new(Call::PutOverwrite, Fault::ErrorAfter, 0.05).on_keys("/mixed/"),
+        Rule::new(
+            Call::PutOverwrite,
+            Fault::Delay(Duration::from_millis(15)),
+            0.05,
+        )
+        .on_keys("/mixed/"),
+    ]);
+    flaky.set_rules(rules);
+    let mut tasks = Vec::new();
+    for w in 0..3 {
+        let writer = Writer::open(faulty.clone(), &name, mixed(5)).await.unwrap();
+        let writer = Arc::new(writer);
+        tasks.push(tokio::spawn(async move {
+            produce_in_waves(writer, &format!("w{w}"), 300, None, 20).await
+        }));
+    }
+    let mut history = History::default();
+    for t in tasks {
+        history.extend(t.await.unwrap());
+    }
+    flaky.set_rules(Vec::new());
+    let dynamo_injected = dynamo.as_ref().map_or(0, |d| d.injected());
+    assert!(
+        flaky.injected() + dynamo_injected > 20,
+        "only {} + {dynamo_injected} faults injected",
+        flaky.injected()
+    );
+    assert!(
+        history.acked() > 300,
+        "only {} of 900 acknowledged",
+        history.acked()
+    );
+    let objects = mixed_objects(&storage, &name).await.len();
+    assert!(objects > 0, "the writers never mixed");
+    let report = check(&storage, &name, &history).await;
+    eprintln!(
+        "mixed faults: {} + {dynamo_injected} (DynamoDB) injected; {objects} mixed objects; {} of 900 acknowledged; {} read back; {}",
+        flaky.injected(),
+        history.acked(),
+        report.read,
+        history.summary()
+    );
+    report.assert_clean();
+}
+
+/// A mixing writer puts one record of each of two partitions in one object; partition 0's
+/// commit lands, partition 1's stalls until the writer is killed. Partition 0 keeps its
+/// acknowledged record (a range of the object), partition 1 has nothing of it, the object
+/// stays for partition 0, and the next writer continues both partitions cleanly.
+pub async fn writer_killed_between_its_partitions_commits(storage: Storage) {
+    let name = topic(&storage, "killed-mixed", 2).await;
+    let (p0, p1) = (PartitionId(0), PartitionId(1));
+    let first = Arc::new(
+        Writer::open(storage.clone(), &name, mixed(5))
+            .await
+            .unwrap(),
+    );
+    let mut history = produce(first.clone(), "before-0", 10, Some(p0)).await;
+    history.extend(produce(first, "before-1", 10, Some(p1)).await);
+
+    let slow = Arc::new(SlowCommits::new(storage.manifests.clone()).only_partition(p1));
+    slow.hold();
+    let stalled = Storage {
+        manifests: slow.clone(),
+        ..storage.clone()
+    };
+    let seen = Arc::new(Mutex::new(History::default()));
+    let (doomed, shared, topic_name) = (runtime(), seen.clone(), name.clone());
+    doomed.spawn(async move {
+        let writer = Writer::open(stalled, &topic_name, mixed(200))
+            .await
+            .unwrap();
+        let value = |p: u32| Bytes::from(format!("doomed-{p}"));
+        let record = |p: u32| vec![Record::from_value(value(p), 0)];
+        let to_p1 = writer.send_batch(p1, record(1), None).await.unwrap();
+        let to_p0 = writer.send_batch(p0, record(0), None).await.unwrap();
+        let result = to_p0.await;
+        shared
+            .lock()
+            .unwrap()
+            .answer("doomed", 0, value(0), &result);
+        let _ = to_p1.await;
+    });
+    until("partition 0's commit", async || {
+        seen.lock().unwrap().acked() == 1
+    })
+    .await;
+    tokio::time::timeout(Duration::from_secs(60), slow.until_waiting(1))
+        .await
+        .expect("partition 1's commit waits at the gate");
+    doomed.shutdown_background();
+    drop_dead_connections(&storage).await;
+    history.extend(std::mem::take(&mut *seen.lock().unwrap()));
+
+    let committed = segments(&storage, &name, p0).await;
+    let last = committed.last().unwrap();
+    assert!(last.mixed_at.is_some(), "both records shared one object");
+    assert_eq!(manifest(&storage, &name, p1).await.next_offset.0, 10);
+    let objects = mixed_objects(&storage, &name).await;
+    assert!(
+        objects
+            .iter()
+            .any(|key| key.ends_with(&format!("{}.mix", last.id)))
+    );
+
+    let next = Arc::new(
+        Writer::open(storage.clone(), &name, mixed(5))
+            .await
+            .unwrap(),
+    );
+    history.extend(produce(next.clone(), "after-0", 10, Some(p0)).await);
+    history.extend(produce(next, "after-1", 10, Some(p1)).await);
+    let report = check(&storage, &name, &history).await;
+    report.assert_clean();
+    assert_eq!(report.read, 41);
+}
