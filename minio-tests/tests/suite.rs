@@ -40,7 +40,8 @@ macro_rules! suite {
                 idempotent_retries_land_exactly_once,
                 idempotent_state_survives_fencing_and_refuses_old_epochs,
                 mixed_objects_under_faults_lose_nothing,
-                writer_killed_between_its_partitions_commits);
+                writer_killed_between_its_partitions_commits,
+                compaction_rewrites_mixed_parts_per_partition);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

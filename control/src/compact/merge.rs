@@ -18,7 +18,8 @@ const ZSTD_LEVEL: i32 = 3;
 
 /// Rewrites `run` (consecutive entries of `m`) into one uploaded, uncommitted segment holding
 /// its records except those at the offsets in `removed` (ascending). `None` when `run` is one
-/// segment none of whose records is removed: rewriting it would change nothing.
+/// segment of its own none of whose records is removed: rewriting it would change nothing (a
+/// range of a mixed object is rewritten, to be per partition again).
 pub(super) async fn rewrite(
     storage: &Storage,
     topic: &TopicName,
@@ -47,7 +48,7 @@ pub(super) async fn rewrite(
             }
         }
     }
-    if run.len() == 1 && records.len() == read {
+    if run.len() == 1 && !run[0].is_mixed() && records.len() == read {
         return Ok(None);
     }
     let identity = SegmentHeader {

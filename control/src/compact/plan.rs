@@ -2,6 +2,10 @@
 //! target size. A segment counts as small below half the target, so a merged segment that
 //! reached it is never rewritten again: each record is rewritten a few times at most (bounded
 //! write amplification), and a run reads only what it rewrites.
+//!
+//! A range of a mixed object (docs/design.md §19) counts as small whatever its size, and is
+//! rewritten even alone: long-lived data becomes per partition again, and the mixed object
+//! can be released once no partition references it.
 
 use std::ops::Range;
 
@@ -9,10 +13,10 @@ use silt_core::limits::SEGMENT_RECORDS_MAX;
 use silt_core::manifest::SegmentEntry;
 
 /// The groups of `entries` (by index) worth merging: two or more consecutive small entries
-/// whose total stays within `target_bytes` and the segment record limit. Cold segments are
-/// final and never merged.
+/// whose total stays within `target_bytes` and the segment record limit, or any run holding a
+/// range of a mixed object. Cold segments are final and never merged.
 pub(super) fn groups(entries: &[SegmentEntry], target_bytes: u64) -> Vec<Range<usize>> {
-    let small = |e: &SegmentEntry| e.bytes < target_bytes / 2 && !e.is_cold();
+    let small = |e: &SegmentEntry| (e.bytes < target_bytes / 2 || e.is_mixed()) && !e.is_cold();
     let mut out = Vec::new();
     let mut i = 0;
     while i < entries.len() {
@@ -33,7 +37,7 @@ pub(super) fn groups(entries: &[SegmentEntry], target_bytes: u64) -> Vec<Range<u
             end += 1;
         }
         let end = end.max(i + 1);
-        if end - i >= 2 {
+        if end - i >= 2 || entries[i..end].iter().any(SegmentEntry::is_mixed) {
             out.push(i..end);
         }
         i = end;
@@ -81,6 +85,19 @@ mod tests {
         assert!(groups(&entries(&[60, 70, 80]), 100).is_empty());
         assert!(groups(&entries(&[10, 60, 10]), 100).is_empty());
         assert!(groups(&[], 100).is_empty());
+    }
+
+    #[test]
+    fn ranges_of_mixed_objects_are_rewritten_even_alone() {
+        let mut e = entries(&[10, 60, 500, 60, 10]);
+        for i in [1, 2] {
+            e[i].mixed_at = Some(0);
+        }
+        // 60 is small when mixed; 500 (above the target) is a run of its own.
+        assert_eq!(groups(&e, 100), vec![0..2, 2..3]);
+        let mut lone = entries(&[80]);
+        lone[0].mixed_at = Some(7);
+        assert_eq!(groups(&lone, 100), vec![0..1]);
     }
 
     #[test]

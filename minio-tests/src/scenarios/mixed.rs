@@ -1,6 +1,7 @@
 //! Mixed objects (docs/design.md §19) under what the per-partition mode is proven against:
 //! injected faults on every call of the write path (the checker must find nothing), and a
-//! writer killed after one partition committed its range of an object and before another did.
+//! writer killed after one partition committed its range of an object and before another did;
+//! and compaction, which makes every range a per-partition segment again.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,9 +14,10 @@ use silt_core::store::Storage;
 use silt_core::testing::{Call, Fault, FlakyStore, Rule, SlowCommits};
 use silt_writer::{Writer, WriterSettings};
 
+use super::compaction::compact;
 use super::crashes::{drop_dead_connections, runtime, until};
 use super::faults::{dynamo_write_path_faults, write_path_faults};
-use super::{manifest, produce, produce_in_waves, segments, topic, with_dynamo_faults};
+use super::{manifest, produce, produce_in_waves, read_all, segments, topic, with_dynamo_faults};
 use crate::checker::{History, check};
 
 /// A writer that mixes, with a short linger.
@@ -168,4 +170,42 @@ pub async fn writer_killed_between_its_partitions_commits(storage: Storage) {
     let report = check(&storage, &name, &history).await;
     report.assert_clean();
     assert_eq!(report.read, 41);
+}
+
+/// Thirty rounds of one record per partition make ranges of mixed objects in all four
+/// partitions; compaction rewrites every one into per-partition segments with offsets and
+/// records unchanged, and a second run finds nothing left to do for them.
+pub async fn compaction_rewrites_mixed_parts_per_partition(storage: Storage) {
+    let name = topic(&storage, "compact-mixed", 4).await;
+    let writer = Writer::open(storage.clone(), &name, mixed(5))
+        .await
+        .unwrap();
+    for wave in 0..30u64 {
+        let mut acks = Vec::new();
+        for p in (0..4).map(PartitionId) {
+            let record = Record::from_value(format!("{p}-{wave}"), wave as i64);
+            acks.push(writer.send_batch(p, vec![record], None).await.unwrap());
+        }
+        for ack in acks {
+            ack.await.unwrap();
+        }
+    }
+    writer.close().await;
+    let mut written = Vec::new();
+    for p in (0..4).map(PartitionId) {
+        let mixed = segments(&storage, &name, p).await;
+        assert!(mixed.iter().any(|e| e.is_mixed()), "{p} has mixed ranges");
+        written.push(read_all(&storage, &name, p).await);
+    }
+    assert!(!mixed_objects(&storage, &name).await.is_empty());
+
+    let report = compact(&storage, &name, false).await;
+    assert!(report.segments_merged >= 4 * 2, "{report:?}");
+    while compact(&storage, &name, false).await.segments_merged > 0 {}
+    for (p, written) in (0..4).map(PartitionId).zip(written) {
+        let entries = segments(&storage, &name, p).await;
+        assert!(entries.iter().all(|e| !e.is_mixed()), "{p}: {entries:?}");
+        assert_eq!(read_all(&storage, &name, p).await, written, "{p}");
+        assert_eq!(written.len(), 30);
+    }
 }

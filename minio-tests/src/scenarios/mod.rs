@@ -52,7 +52,8 @@ pub use key_compaction::{
 };
 pub use metrics::metrics_count_a_known_workload;
 pub use mixed::{
-    mixed_objects_under_faults_lose_nothing, writer_killed_between_its_partitions_commits,
+    compaction_rewrites_mixed_parts_per_partition, mixed_objects_under_faults_lose_nothing,
+    writer_killed_between_its_partitions_commits,
 };
 pub use partitioner::kinesis_md5_topics_place_keys_as_kinesis_does;
 pub use produce::{many_partitions_many_producers, many_writers_one_partition};
