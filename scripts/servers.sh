@@ -5,8 +5,8 @@
 # (PyPI awscli, which vendors its own botocore; the Kinesis suite's shell test), and the Kafka
 # suite's clients (confluent-kafka, whose wheel bundles librdkafka, and kafka-python) into
 # a virtual environment under .test-servers/ (git-ignored; reused on the next run), starts them
-# on free 127.0.0.1 ports (moto twice: S3, and DynamoDB serving one request at a time, see
-# scripts/moto_dynamodb.py), creates the test bucket, and exports the variables the suite reads.
+# on free 127.0.0.1 ports (moto twice, each serving one request at a time: S3 and Kinesis, see
+# scripts/moto_s3.py, and DynamoDB, see scripts/moto_dynamodb.py), creates the test bucket, and exports the variables the suite reads.
 # Every server started here is stopped by its PID when the calling script exits, whatever the
 # outcome.
 
@@ -131,7 +131,7 @@ servers_start() {
     -master.volumeSizeLimitMB=128 -volume.max=200 -volume.minFreeSpace=512MiB \
     >"$run/weed.log" 2>&1 &
   SERVER_PIDS+=($!)
-  "$VENV/bin/python" -m moto.server -H 127.0.0.1 -p "$moto" >"$run/moto.log" 2>&1 &
+  "$VENV/bin/python" scripts/moto_s3.py "$moto" >"$run/moto.log" 2>&1 &
   SERVER_PIDS+=($!)
   "$VENV/bin/python" scripts/moto_dynamodb.py "$dynamodb" >"$run/dynamodb.log" 2>&1 &
   SERVER_PIDS+=($!)

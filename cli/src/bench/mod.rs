@@ -26,6 +26,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::ObjectStoreExt;
+use silt_agent::MetricsRenderer;
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::manifest::Manifest;
 use silt_core::store::{CountingStore, Storage};
@@ -47,7 +48,9 @@ pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
         .join("bench-runs")
         .join(storage.clock.new_ulid().to_string());
     let bench = storage.rooted(counting.clone(), root.clone());
-    let measured = measure(&args, &counting, &bench).await;
+    // DynamoDB commits are counted from the metrics DynamoDB calls record (none elsewhere).
+    let metrics = silt_agent::metrics::install().ok();
+    let measured = measure(&args, &counting, &bench, metrics.as_ref()).await;
     cleanup(storage, &root).await;
     let report = measured?;
     out!("{}", report.table())?;
@@ -116,6 +119,7 @@ async fn measure(
     args: &BenchArgs,
     counting: &Arc<CountingStore>,
     bench: &Storage,
+    metrics: Option<&MetricsRenderer>,
 ) -> CliResult<Report> {
     let writer = WriterSettings {
         linger_ms: args.linger_ms,
@@ -162,9 +166,11 @@ async fn measure(
         args.producers, args.partitions
     );
     let before = counting.counts();
+    let transactions_before = dynamodb_transactions(metrics);
     counting.take_slowest_ms();
     let (produce, e2e) = load::produce(bench, &load, pool.clone()).await?;
     let produce_requests = counting.counts().since(&before);
+    let produce_transactions = dynamodb_transactions(metrics) - transactions_before;
     let (slowest_put_ms, slowest_get_ms) = counting.take_slowest_ms();
     eprintln!("reading back from offset 0...");
     let before = counting.counts();
@@ -183,13 +189,31 @@ async fn measure(
         e2e,
         read,
         produce_requests,
+        produce_transactions,
         read_requests,
         slowest: Slowest {
             put_ms: slowest_put_ms,
             get_ms: slowest_get_ms,
         },
     };
-    Ok(Report::new(args, &bench.url, measured, &manifests))
+    let manifest = match &bench.manifest_table {
+        Some(table) => format!("dynamodb://{}", table.table()),
+        None => "store (object-store manifest)".into(),
+    };
+    Ok(Report::new(
+        args, &bench.url, &manifest, measured, &manifests,
+    ))
+}
+
+/// `TransactWriteItems` calls so far (manifest commits in DynamoDB), from the metrics.
+fn dynamodb_transactions(metrics: Option<&MetricsRenderer>) -> u64 {
+    let Some(metrics) = metrics else { return 0 };
+    let text = (metrics.0)();
+    let counts = text.lines().filter(|line| {
+        line.starts_with("silt_store_requests_total{") && line.contains("\"dynamodb_transact\"")
+    });
+    let values = counts.filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok());
+    values.sum::<f64>() as u64
 }
 
 /// Step 6: the same load through the agent, with the store requests it caused (when the bench

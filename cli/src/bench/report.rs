@@ -22,6 +22,8 @@ pub(crate) struct Measured {
     pub(crate) e2e: Percentiles,
     pub(crate) read: Read,
     pub(crate) produce_requests: RequestCounts,
+    /// DynamoDB transactions while producing (manifests in DynamoDB), else 0.
+    pub(crate) produce_transactions: u64,
     pub(crate) read_requests: RequestCounts,
     pub(crate) slowest: Slowest,
     pub(crate) agent: Option<AgentMeasured>,
@@ -165,6 +167,10 @@ struct ReadReport {
 #[derive(Debug, Serialize)]
 struct Requests {
     put_per_gib: f64,
+    /// DynamoDB transactions per GiB (manifest commits there), 0 with manifests in the store.
+    dynamodb_transactions_per_gib: f64,
+    /// Every write request per GiB: object PUTs and DynamoDB transactions.
+    writes_per_gib: f64,
     get_per_gib: f64,
     list_per_gib: f64,
     commits_per_segment: f64,
@@ -187,6 +193,7 @@ impl Report {
     pub(crate) fn new(
         args: &BenchArgs,
         url: &str,
+        manifest: &str,
         m: Measured,
         manifests: &[Arc<Manifest>],
     ) -> Report {
@@ -200,7 +207,7 @@ impl Report {
             segment_mean_bytes: ratio(stored_bytes as f64, segments as f64),
             stored_bytes,
             stored_mib_per_s: mib_per_s(stored_bytes, m.produce.seconds),
-            manifest_commits: m.produce_requests.put_update,
+            manifest_commits: m.produce_requests.put_update + m.produce_transactions,
             slowest_request_ms: m.slowest,
             load: m.produce,
         };
@@ -212,9 +219,17 @@ impl Report {
         let unavoidable_per_gib = 1024.0 / args.segment_mib as f64;
         let requests = Requests {
             put_per_gib: per_gib(m.produce_requests.puts(), payload_gib),
+            dynamodb_transactions_per_gib: per_gib(m.produce_transactions, payload_gib),
+            writes_per_gib: per_gib(
+                m.produce_requests.puts() + m.produce_transactions,
+                payload_gib,
+            ),
             get_per_gib: per_gib(m.read_requests.get, payload_gib),
             list_per_gib: per_gib(m.produce_requests.list + m.read_requests.list, payload_gib),
-            commits_per_segment: ratio(m.produce_requests.put_update as f64, segments as f64),
+            commits_per_segment: ratio(
+                (m.produce_requests.put_update + m.produce_transactions) as f64,
+                segments as f64,
+            ),
             produce: m.produce_requests,
             read: m.read_requests,
         };
@@ -228,7 +243,7 @@ impl Report {
             ),
         };
         Report {
-            settings: settings(args, url),
+            settings: settings(args, url, manifest),
             machine: machine(),
             git_revision: git_revision(),
             raw: m.raw,
@@ -308,6 +323,13 @@ impl Report {
             "requests    PUT/GiB {:.1}  GET/GiB {:.1}  LIST/GiB {:.1}  commits/segment {:.2}",
             q.put_per_gib, q.get_per_gib, q.list_per_gib, q.commits_per_segment
         );
+        if q.dynamodb_transactions_per_gib > 0.0 {
+            let _ = writeln!(
+                t,
+                "            DynamoDB transactions/GiB {:.1}  writes (PUTs + transactions)/GiB {:.1}",
+                q.dynamodb_transactions_per_gib, q.writes_per_gib
+            );
+        }
         let x = &self.ratios;
         let _ = writeln!(
             t,
@@ -321,10 +343,10 @@ impl Report {
     }
 }
 
-fn settings(a: &BenchArgs, url: &str) -> serde_json::Value {
+fn settings(a: &BenchArgs, url: &str, manifest: &str) -> serde_json::Value {
     serde_json::json!({
         "store": url,
-        "manifest": "store (object-store manifest)",
+        "manifest": manifest,
         "partitions": a.partitions,
         "producers": a.producers,
         "record_bytes": a.record_bytes,
