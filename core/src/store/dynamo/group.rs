@@ -92,11 +92,11 @@ struct Waiting {
 
 impl fmt::Debug for Grouper {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.state();
+        // Never waits for the lock: a store may be printed while its grouper is busy.
+        let counts = self.state.try_lock().map(|s| (s.in_flight, s.queue.len()));
         f.debug_struct("Grouper")
             .field("grouped", &self.grouped)
-            .field("in_flight", &state.in_flight)
-            .field("queued", &state.queue.len())
+            .field("in_flight_and_queued", &counts.ok())
             .finish()
     }
 }
