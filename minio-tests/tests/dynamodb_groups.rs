@@ -1,7 +1,7 @@
 //! Grouped commits on DynamoDB (docs/design.md §19, Commits): appends to different partitions
 //! through one store share `TransactWriteItems`, each lands exactly once at the right offsets,
-//! and a member whose condition fails is told so alone while the others are sent again
-//! without reading. Runs against the DynamoDB API at `SILT_TEST_DYNAMODB` (moto, started by
+//! a member whose condition fails is told so alone while the others are sent again without
+//! reading, and after an ambiguous failure each member reads its head and decides. Runs against the DynamoDB API at `SILT_TEST_DYNAMODB` (moto, started by
 //! the test script; it serves one request at a time, so transactions do overlap); segments
 //! are in memory. Skipped without it.
 //!
@@ -20,6 +20,7 @@ use silt_core::ids::{CommitSeq, ObjectId, Offset, PartitionId, TopicName, Writer
 use silt_core::manifest::{Append, Commit, Edit, NewSegment};
 use silt_core::metrics::{STORE_ERRORS, STORE_REQUESTS};
 use silt_core::store::{DynamoManifestStore, Snapshot, Storage};
+use silt_core::testing::{DynamoError, DynamoFault, DynamoFaults, DynamoRule};
 use silt_minio_tests::backends;
 use silt_minio_tests::scenarios::{segments, topic};
 
@@ -285,4 +286,43 @@ async fn a_lost_race_sends_the_others_again_without_reading() {
         assert_eq!(m.next_offset, Offset(RECORDS), "partition {p}");
         assert_eq!(m.segment_count(), 1, "partition {p}");
     }
+}
+
+/// Grouped transactions that fail before or after taking effect (throttled, a server error,
+/// cancelled without reasons) leave each member to read its head and decide: every commit
+/// still lands exactly once, at the offset it was told.
+#[tokio::test]
+async fn ambiguous_grouped_transactions_land_once() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let Some(storage) = storage().await else {
+        return;
+    };
+    let name = topic(&storage, "ambiguous", PARTITIONS).await;
+    let rule = |fault, probability| DynamoRule {
+        operation: "TransactWriteItems",
+        fault,
+        probability,
+    };
+    let faults = DynamoFaults::new(
+        vec![
+            rule(DynamoFault::After(DynamoError::ServerError), 0.2),
+            rule(DynamoFault::After(DynamoError::Cancelled), 0.15),
+            rule(DynamoFault::Before(DynamoError::Throttling), 0.15),
+            rule(DynamoFault::Before(DynamoError::Cancelled), 0.1),
+        ],
+        19,
+    );
+    let table = storage.manifest_table.clone().unwrap();
+    let faulty = table.clone().with_client(faults.client(table.client_ref()));
+    let faulty = storage.clone().with_manifest_table(faulty);
+    let sent = rounds(&faulty, &name, &snapshotter).await;
+    let commits = ROUNDS * u64::from(PARTITIONS);
+    println!(
+        "{sent} transactions for {commits} commits, {} faults injected",
+        faults.injected()
+    );
+    assert!(faults.injected() > 5, "only {} faults", faults.injected());
+    assert_each_lands_once(&storage, &name, ROUNDS).await;
 }
