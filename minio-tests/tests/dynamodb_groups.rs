@@ -1,9 +1,10 @@
 //! Grouped commits on DynamoDB (docs/design.md §19, Commits): appends to different partitions
 //! through one store share `TransactWriteItems`, each lands exactly once at the right offsets,
 //! a member whose condition fails is told so alone while the others are sent again without
-//! reading, and after an ambiguous failure each member reads its head and decides. Runs against the DynamoDB API at `SILT_TEST_DYNAMODB` (moto, started by
-//! the test script; it serves one request at a time, so transactions do overlap); segments
-//! are in memory. Skipped without it.
+//! reading, and after an ambiguous failure each member reads its head and decides. Runs
+//! against the DynamoDB API at `SILT_TEST_DYNAMODB` (moto, started by the test script; it
+//! serves one request at a time, so transactions do overlap); segments are in memory.
+//! Skipped without it.
 //!
 //! Each test runs on the default single-threaded runtime and records into a
 //! `DebuggingRecorder` local to its thread: every transaction sent is one count of
