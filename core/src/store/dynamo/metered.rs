@@ -17,7 +17,8 @@ pub(super) const PUT: &str = "dynamodb_put";
 pub(super) const DELETE: &str = "dynamodb_delete";
 /// `Query`, one page.
 pub(super) const QUERY: &str = "dynamodb_query";
-/// `TransactWriteItems` (manifest commits).
+/// `TransactWriteItems` (manifest commits): one per transaction sent, however many
+/// partitions' commits it groups (see `group`), so commits over this count is the grouping.
 pub(super) const TRANSACT: &str = "dynamodb_transact";
 /// `CreateTable`.
 pub(super) const CREATE_TABLE: &str = "dynamodb_create_table";

@@ -8,15 +8,18 @@
 //! and key prefix. The table's schema is [`TABLE_KEY_SCHEMA`]; `silt manifest init` creates it.
 
 mod cas;
+mod group;
 #[cfg(feature = "test-util")]
 pub(crate) mod item_codecs;
 mod items;
 mod lookup;
 mod metered;
+mod pack;
 mod remove;
 mod table;
 mod topics;
 mod upkeep;
+mod verdict;
 mod write;
 
 pub use cas::DynamoCas;
@@ -29,16 +32,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 
 use super::missing::manifest_missing;
 use super::resolve::{COMMIT_RESOLVE_TIMEOUT, ConditionalWrite, WriteFailed, commit_with};
 use super::{Committed, ManifestStore, Snapshot};
-use crate::error::{Corruption, Error, Rejection, Result};
+use crate::error::{Error, Result};
 use crate::ids::{Offset, PartitionId, TopicId, TopicName};
 use crate::keys::{HEAD_SK, Keys};
 use crate::manifest::{Commit, Edit, Manifest, SegmentEntry, SegmentIndex, Tombstone};
 use crate::topic::TopicConfig;
+use group::{Grouper, Member, Outcome};
 use items::{Item, s, snapshot};
 use metered::Metered;
 
@@ -51,6 +54,9 @@ pub struct DynamoManifestStore {
     keys: Keys,
     resolve_timeout: Duration,
     lookup: LookupLimits,
+    /// Packs writers' appends into shared transactions; shared by clones, replaced with the
+    /// client.
+    grouper: Arc<Grouper>,
 }
 
 impl DynamoManifestStore {
@@ -58,6 +64,7 @@ impl DynamoManifestStore {
     /// `table`, reached through `client`.
     pub fn new(client: Client, table: &str, namespace: &str, keys: Keys) -> DynamoManifestStore {
         DynamoManifestStore {
+            grouper: Grouper::new(client.clone(), true),
             client,
             table: table.to_string(),
             namespace: namespace.to_string(),
@@ -91,7 +98,15 @@ impl DynamoManifestStore {
 
     /// The same store with its client replaced (tests add fault-injecting interceptors).
     pub fn with_client(mut self, client: Client) -> DynamoManifestStore {
+        self.grouper = Grouper::new(client.clone(), self.grouper.grouped());
         self.client = client;
+        self
+    }
+
+    /// The same store with writers' appends to different partitions sharing transactions
+    /// (`true`, the default; docs/design.md §19) or each sent alone (`false`).
+    pub fn with_grouped_commits(mut self, grouped: bool) -> DynamoManifestStore {
+        self.grouper = Grouper::new(self.client.clone(), grouped);
         self
     }
 
@@ -222,67 +237,26 @@ impl ConditionalWrite for DynamoManifestStore {
     ) -> Result<Result<Snapshot, WriteFailed>> {
         let pk = self.pk(topic, p);
         let tx = write::transaction(&self.table, &pk, &current.manifest, &next, commit)?;
-        let sent = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(tx.items))
-            .client_request_token(tx.token)
-            .send()
-            .metered(metered::TRANSACT)
-            .await;
-        let e = match sent {
-            Ok(_) => {
+        let member = Member {
+            pk,
+            items: tx.items,
+            token: tx.token,
+        };
+        let outcome = match commit.edit {
+            Edit::Append(_) => self.grouper.join(member).await,
+            _ => self.grouper.alone(member).await,
+        };
+        match outcome {
+            Outcome::Applied => {
                 next.segments.clear();
                 next.graveyard.clear();
-                return Ok(Ok(snapshot(next)));
+                Ok(Ok(snapshot(next)))
             }
-            Err(e) => e,
-        };
-        let codes: Vec<Option<&str>> = match e.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                c.cancellation_reasons().iter().map(|r| r.code()).collect()
+            Outcome::Failed { failure, reasons } => {
+                let reasons: Vec<Option<&str>> = reasons.iter().map(Option::as_deref).collect();
+                let verdict = verdict::verdict(failure.code.as_deref(), &reasons, &commit.edit);
+                self.judged(topic, p, current, &failure, verdict)
             }
-            _ => Vec::new(),
-        };
-        // Refused before anything could apply: definite, and sending again will not help.
-        match (e.code(), write::cancelled(&codes)) {
-            (Some("ResourceNotFoundException" | "ValidationException"), _) => {
-                Err(self.failed("TransactWriteItems", e))
-            }
-            (Some("TransactionCanceledException"), write::Cancelled::Invalid(reasons)) => {
-                Err(Error::Dynamo {
-                    operation: "TransactWriteItems",
-                    table: self.table.clone(),
-                    message: format!("an item was refused (reasons per item: {reasons})"),
-                    source: None,
-                })
-            }
-            (Some("TransactionCanceledException"), write::Cancelled::SegmentExists)
-                if matches!(commit.edit, Edit::Bury { .. } | Edit::Replace(_)) =>
-            {
-                Err(Rejection::Stale {
-                    partition: p,
-                    what: "the segment items the job read".into(),
-                }
-                .into())
-            }
-            (Some("TransactionCanceledException"), write::Cancelled::SegmentExists) => {
-                Err(Corruption {
-                    what: "DynamoDB manifest item",
-                    location: self.location(&pk),
-                    reason: format!(
-                        "a segment item exists at the head's next offset {}",
-                        current.manifest.next_offset
-                    ),
-                }
-                .into())
-            }
-            (code, cancelled) => Ok(Err(WriteFailed {
-                lost_race: code == Some("TransactionCanceledException")
-                    && cancelled == write::Cancelled::LostRace,
-                cause: describe(&e),
-                refused: None,
-            })),
         }
     }
 
