@@ -3,7 +3,7 @@
 //! graveyard releasing its tombstone (`mixed_release`), and the topic-level sweep of objects
 //! no partition committed (`mixed_sweep`).
 //!
-//! Object M (id time `t`) names its partitions in its toc (one suffix GET). Partition q
+//! Object M (id time `t`) names its partitions in its toc (`mixed_toc`). Partition q
 //! **holds** M if q's manifest
 //!
 //! - lists M: its tail, its index chunks whose own id time is at or after `t - 1 h` (a chunk
@@ -21,21 +21,17 @@
 use std::collections::{HashMap, HashSet};
 
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange};
 use silt_core::error::Error;
 use silt_core::ids::{ObjectId, Offset, PartitionId, TopicId, TopicName};
 use silt_core::manifest::{ChunkRef, SegmentEntry, SegmentIndex, TombstoneKind};
-use silt_core::segment::MixedToc;
 use silt_core::store::{Snapshot, Storage};
 
 use super::graveyard::chunk_segments;
+use super::mixed_toc::read_toc;
 
 /// How long before a mixed object's id time an index chunk listing it may have been minted
 /// (clocks of the writer that named the object and of the committer that sealed the chunk).
 const CHUNK_SKEW_MS: i64 = 60 * 60 * 1000;
-
-/// Bytes read from a mixed object's end at first: its toc for up to about 200 parts.
-const TOC_SUFFIX_BYTES: u64 = 4096;
 
 /// Why the check cannot say whether a partition holds an object; the object is kept.
 #[derive(Debug, thiserror::Error)]
@@ -313,33 +309,6 @@ fn mixed_ids(entries: &[SegmentEntry]) -> impl Iterator<Item = ObjectId> + '_ {
     entries.iter().filter(|e| e.is_mixed()).map(|e| e.id)
 }
 
-/// The toc of the mixed object at `path`: one suffix GET, a second when the toc is longer;
-/// `None` when the object is not there.
-pub(super) async fn read_toc(storage: &Storage, path: &Path) -> Result<Option<MixedToc>, Error> {
-    let mut n = TOC_SUFFIX_BYTES;
-    for _ in 0..2 {
-        let options = GetOptions {
-            range: Some(GetRange::Suffix(n)),
-            ..GetOptions::default()
-        };
-        let got = match storage.objects.get_opts(path, options).await {
-            Ok(got) => got,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(Error::from(e)),
-        };
-        let size = got.meta.size;
-        match MixedToc::parse(got.bytes().await?, size, path.as_ref())? {
-            Ok(toc) => return Ok(Some(toc)),
-            Err(needed) => n = needed,
-        }
-    }
-    Err(Error::Corrupt(silt_core::error::Corruption {
-        what: "mixed object",
-        location: path.to_string(),
-        reason: "its toc length changed between two reads".into(),
-    }))
-}
-
 /// The time part of an object id, in ms.
 pub(super) fn id_ms(id: ObjectId) -> i64 {
     i64::try_from(id.timestamp_ms()).unwrap_or(i64::MAX)
@@ -351,40 +320,13 @@ mod tests {
 
     use std::sync::Arc;
 
-    use bytes::Bytes;
     use object_store::memory::InMemory;
     use object_store::{ObjectStoreExt, PutPayload};
-    use silt_core::segment::encode_mixed;
-    use ulid::Ulid;
 
     use super::*;
 
     fn storage() -> Storage {
         Storage::over(Arc::new(InMemory::new()), Path::default(), "memory://")
-    }
-
-    /// A mixed object of `parts` one-byte parts, stored at `path`.
-    async fn put_mixed(storage: &Storage, path: &Path, parts: u32) -> MixedToc {
-        let topic_id = TopicId(Ulid::from_parts(1, 1));
-        let segments = (0..parts)
-            .map(|p| (PartitionId(p), Bytes::from_static(b"s")))
-            .collect();
-        let (chunks, toc) = encode_mixed(topic_id, segments);
-        let payload: PutPayload = chunks.into_iter().collect();
-        storage.objects.put(path, payload).await.unwrap();
-        toc
-    }
-
-    #[tokio::test]
-    async fn the_toc_reads_back_in_one_get_or_two_and_a_missing_object_is_none() {
-        let storage = storage();
-        for parts in [1, 3, 1_000] {
-            let path = Path::from(format!("mixed/{parts}.mix"));
-            let toc = put_mixed(&storage, &path, parts).await;
-            assert_eq!(read_toc(&storage, &path).await.unwrap(), Some(toc));
-        }
-        let missing = Path::from("mixed/none.mix");
-        assert_eq!(read_toc(&storage, &missing).await.unwrap(), None);
     }
 
     #[tokio::test]

@@ -37,12 +37,13 @@ mod idle_groups;
 mod mixed_holder;
 mod mixed_release;
 mod mixed_sweep;
+mod mixed_toc;
 mod orphans;
 mod purge;
 mod references;
 mod sweep_hint;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use silt_core::error::Result;
@@ -143,6 +144,7 @@ pub async fn run_gc_observed(
     };
     let mut run = JobRun::new();
     let mut floors: HashMap<TopicName, HashMap<PartitionId, i64>> = HashMap::new();
+    let mut failed_topics: HashSet<TopicName> = HashSet::new();
     for (n, (topic, p)) in due.iter().enumerate() {
         progress(n, due.len());
         if options.scope.out_of_time() {
@@ -155,10 +157,15 @@ pub async fn run_gc_observed(
                 let topic_floors = floors.entry(topic.clone()).or_default();
                 topic_floors.extend(floor.map(|f| (*p, f)));
             }
-            Err(e) => report.failed.push(format!("{topic}/{p}: {e}")),
+            Err(e) => {
+                report.failed.push(format!("{topic}/{p}: {e}"));
+                failed_topics.insert(topic.clone());
+            }
         }
     }
     progress(due.len(), due.len());
+    // A topic with a partition failed this run waits: that failure is reported already.
+    floors.retain(|topic, _| !failed_topics.contains(topic));
     mixed_sweeps(storage, &live, &floors, options, &mut report).await;
     let purged =
         purge::purge_deleted(storage, &deleted, options, budget_left(options, &report)).await;
