@@ -10,7 +10,8 @@
 //!   sealed before M existed cannot list it), or, on DynamoDB, its segment items;
 //! - has a tombstone of M not yet past the reader grace, or one of a buried index chunk
 //!   listing M (read the same way);
-//! - has its orphan floor at or below `t`: a commit adding M may still land there (§6 rule 8).
+//! - has its orphan floor at or below `t`: a commit adding M may still land there (§6 rule 8);
+//!   so does a partition without a manifest yet (it would start at floor 0).
 //!
 //! Why a "no" stays true: after a manifest showed none of these, q's floor refuses any commit
 //! of M, and compaction only ever adds new objects; a tombstone past the grace is q's own
@@ -57,9 +58,6 @@ pub(super) enum Unsure {
         #[source]
         source: Error,
     },
-    /// A partition named by the toc has no manifest.
-    #[error("partition {0} has no manifest")]
-    NoManifest(PartitionId),
 }
 
 impl Unsure {
@@ -69,7 +67,7 @@ impl Unsure {
         match self {
             Unsure::Toc { source, .. } => !matches!(source, Error::Store(_)),
             Unsure::Incarnation { .. } => true,
-            Unsure::Manifest { .. } | Unsure::NoManifest(_) => false,
+            Unsure::Manifest { .. } => false,
         }
     }
 }
@@ -185,7 +183,11 @@ impl<'a> Holders<'a> {
     async fn holds(&mut self, q: PartitionId, id: ObjectId) -> Result<bool, Unsure> {
         let t = id_ms(id);
         if !self.views.contains_key(&q) {
-            let view = self.load(q).await?;
+            let Some(view) = self.load(q).await? else {
+                // Never written: a writer creating its manifest now starts it with floor 0,
+                // so a commit of the object may still land there.
+                return Ok(true);
+            };
             self.views.insert(q, view);
         }
         let (storage, topic) = (self.storage, self.topic);
@@ -205,8 +207,9 @@ impl<'a> Holders<'a> {
     }
 
     /// Partition `q`'s view: its manifest (the seed, or read now), its tail or segment items,
-    /// its graveyard; index chunks are read later, as far back as an object needs.
-    async fn load(&mut self, q: PartitionId) -> Result<View, Unsure> {
+    /// its graveyard; index chunks are read later, as far back as an object needs. `None`
+    /// when it has no manifest.
+    async fn load(&mut self, q: PartitionId) -> Result<Option<View>, Unsure> {
         let (storage, topic) = (self.storage, self.topic);
         let unsure = |source| Unsure::Manifest {
             partition: q,
@@ -214,12 +217,10 @@ impl<'a> Holders<'a> {
         };
         let snapshot = match self.seeds.remove(&q) {
             Some(s) => s,
-            None => storage
-                .manifests
-                .read(topic, q)
-                .await
-                .map_err(unsure)?
-                .ok_or(Unsure::NoManifest(q))?,
+            None => match storage.manifests.read(topic, q).await.map_err(unsure)? {
+                Some(s) => s,
+                None => return Ok(None),
+            },
         };
         let m = &snapshot.manifest;
         if m.topic_id != self.topic_id {
@@ -261,12 +262,12 @@ impl<'a> Holders<'a> {
             }
         }
         let floor_ms = m.orphan_floor_ms;
-        Ok(View {
+        Ok(Some(View {
             floor_ms,
             held,
             unread,
             snapshot,
-        })
+        }))
     }
 }
 
@@ -348,6 +349,5 @@ mod tests {
             source: Error::from(io),
         };
         assert!(!transient.lasting(), "{transient}");
-        assert!(!Unsure::NoManifest(PartitionId(2)).lasting());
     }
 }

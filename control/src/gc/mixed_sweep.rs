@@ -9,8 +9,9 @@
 //! 3. list `mixed/` from there (ids are ULIDs: id-time order) up to the floor; each object last
 //!    modified before the orphan grace gets the holder check over every partition in its toc
 //!    (`mixed_holder`) and is deleted if no one holds it;
-//! 4. store the hint: the floor (at most `now - LATE_UPLOAD_MS`), or the id time of the first
-//!    object left for later (uploaded too recently, a check unsure for now, a budget spent).
+//! 4. store the hint, if it listed anything: the floor (at most `now - LATE_UPLOAD_MS`), or
+//!    the id time of the first object left for later (uploaded too recently, a check unsure
+//!    for now, a budget spent).
 //!
 //! An object some partition holds is passed for good: that partition committed it, and
 //! releases it through its graveyard (`mixed_release`). The hint never passes an object a
@@ -116,11 +117,14 @@ pub(super) async fn sweep(
         budget,
         dry_run: options.dry_run,
         swept: 0,
+        looked_at: 0,
         resume_ms: floor_ms.min(now_ms.saturating_sub(LATE_UPLOAD_MS)),
     };
     pass.list(hint.resume_ms, &mut holders).await?;
     let next = MixedSweepHint::at(topic_id, pass.resume_ms);
-    if !options.dry_run && next != hint {
+    // A topic without mixed objects below the floor writes no hint: listing nothing again
+    // next time costs as little as reading a hint.
+    if !options.dry_run && pass.looked_at > 0 && next != hint {
         let path = storage.keys.mixed_sweep_hint(topic);
         hint::write(storage, &path, &next).await?;
     }
@@ -137,6 +141,8 @@ struct Pass<'a> {
     dry_run: bool,
     /// Objects deleted (found, in a dry run).
     swept: u64,
+    /// Objects looked at (below the floor), against [`LISTED_PER_SWEEP`].
+    looked_at: u64,
     /// Where the next sweep resumes.
     resume_ms: i64,
 }
@@ -149,7 +155,6 @@ impl Pass<'_> {
         let offset = folder.clone().join(from.to_string());
         let objects = &self.storage.objects;
         let mut listing = objects.list_with_offset(Some(&folder), &offset);
-        let mut looked_at = 0u64;
         while let Some(meta) = listing.try_next().await? {
             let Some(id) = meta.location.filename().and_then(Keys::object_id_of) else {
                 continue; // not an object silt wrote: leave it alone
@@ -158,8 +163,8 @@ impl Pass<'_> {
             if t >= self.floor_ms {
                 break; // the rest are newer still
             }
-            looked_at += 1;
-            if looked_at > LISTED_PER_SWEEP {
+            self.looked_at += 1;
+            if self.looked_at > LISTED_PER_SWEEP {
                 self.leave(t);
                 break;
             }
