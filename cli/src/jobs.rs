@@ -124,6 +124,13 @@ pub(crate) async fn gc(storage: &Storage, cmd: GcCommand) -> CliResult {
             r.deleted_topic_objects, r.topics_purged, r.topics_waiting
         ),
     };
+    let summary = match r.mixed_deleted + r.mixed_kept + r.mixed_orphans {
+        0 => summary,
+        _ => format!(
+            "{summary}; mixed objects: {verb} {} released by every partition and {} no partition committed, {} kept for partitions still holding them",
+            r.mixed_deleted, r.mixed_orphans, r.mixed_kept
+        ),
+    };
     let summary = match r.groups_deleted {
         0 => summary,
         n => format!("{summary}; {verb} {n} consumer groups idle for 7 days"),

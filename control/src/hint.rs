@@ -1,9 +1,10 @@
-//! Small hint objects a job keeps per partition next to its manifest, saying where its next
-//! run picks up: GC's `orphans-swept` (see `gc::sweep_hint`) and key compaction's `cleaned-to`
-//! (see `compact::checkpoint`). A hint is only an optimisation and never what makes a delete
-//! or a removal safe: a missing, damaged, oversized or foreign one is ignored (the job then
-//! starts from the beginning, as without hints), and two runs at once may overwrite each
-//! other's (plain PUTs; each hint is consistent on its own).
+//! Small hint objects a job keeps next to what it works on, saying where its next run picks
+//! up: GC's `orphans-swept` per partition (see `gc::sweep_hint`) and `mixed-swept` per topic
+//! (see `gc::mixed_sweep`), and key compaction's `cleaned-to` (see `compact::checkpoint`). A
+//! hint is only an optimisation and never what makes a delete or a removal safe: a missing,
+//! damaged, oversized or foreign one is ignored (the job then starts from the beginning, as
+//! without hints), and two runs at once may overwrite each other's (plain PUTs; each hint is
+//! consistent on its own).
 
 use object_store::ObjectStoreExt;
 use object_store::path::Path;

@@ -5,6 +5,7 @@
 //! <root>/topics/<topic>/topic.json                      topic config (conditional create)
 //! <root>/topics/<topic>/<partition:05>/manifest         partition manifest (object-store manifests)
 //! <root>/topics/<topic>/mixed/<id>.mix                 mixed objects: segments of several partitions
+//! <root>/topics/<topic>/mixed-swept                     GC's hint: where the sweep of mixed/ resumes
 //! <root>/topics/<topic>/<partition:05>/seg/<id>.seg     hot segments, immutable
 //! <root>/topics/<topic>/<partition:05>/idx/<id>.idx     sealed manifest chunks, immutable
 //! <root>/topics/<topic>/<partition:05>/orphans-swept    GC's hint: where the orphan sweep resumes
@@ -134,6 +135,12 @@ impl Keys {
     /// The folder of a topic's mixed objects.
     pub fn mixed_folder(&self, topic: &TopicName) -> Path {
         self.topic(topic).join("mixed")
+    }
+
+    /// GC's hint for the sweep of a topic's mixed objects: up to which object id time the last
+    /// sweep went. Only an optimisation: without it the sweep lists everything.
+    pub fn mixed_sweep_hint(&self, topic: &TopicName) -> Path {
+        self.topic(topic).join("mixed-swept")
     }
 
     /// The object of a committed segment: hot, a mixed object holding it, or cold.
@@ -291,6 +298,10 @@ mod tests {
         assert_eq!(
             keys.mixed(&t, id).as_ref(),
             format!("prefix/topics/orders/mixed/{id}.mix")
+        );
+        assert_eq!(
+            keys.mixed_sweep_hint(&t).as_ref(),
+            "prefix/topics/orders/mixed-swept"
         );
         assert_eq!(Keys::new(Path::default()).topics().as_ref(), "topics");
         for key in [

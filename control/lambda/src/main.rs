@@ -96,6 +96,9 @@ async fn run_job(storage: &Storage, config: &JobConfig, request: &str) -> Result
                 deleted = r.deleted,
                 waiting = r.waiting,
                 orphans = r.orphans,
+                mixed_deleted = r.mixed_deleted,
+                mixed_kept = r.mixed_kept,
+                mixed_orphans = r.mixed_orphans,
                 "gc: {:?}",
                 r.coverage
             );

@@ -12,6 +12,12 @@
 //!    (`sweep_hint`) says where the last sweep stopped, so a sweep lists only what is new and
 //!    reads only the index chunks that could reference it (`references`).
 //!
+//! Mixed objects (docs/design.md §19) hold segments of several partitions, so no partition
+//! deletes one on its own word: step two releases them (`mixed_release`), deleting one only
+//! when the holder check (`mixed_holder`) finds no other partition holding it; and once per
+//! topic, after its partitions, a sweep of `mixed/` (`mixed_sweep`) deletes those no
+//! partition committed and none can commit any more.
+//!
 //! Then deleted topics (`purge`): once the reader grace has passed since the delete, every
 //! object, manifest and DynamoDB item of the deleted incarnation, and the tombstone is marked
 //! purged, which frees the name.
@@ -28,15 +34,22 @@
 mod bury;
 pub(crate) mod graveyard;
 mod idle_groups;
+mod mixed_holder;
+mod mixed_release;
+mod mixed_sweep;
+mod mixed_toc;
 mod orphans;
 mod purge;
 mod references;
 mod sweep_hint;
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 use silt_core::error::Result;
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::store::Storage;
+use silt_core::topic::TopicConfig;
 
 use crate::job::JobRun;
 use crate::scope::{Coverage, Scope};
@@ -92,6 +105,13 @@ pub struct GcReport {
     pub waiting: u64,
     /// Orphans deleted.
     pub orphans: u64,
+    /// Mixed objects (§19) deleted when a partition released them and no other held them.
+    pub mixed_deleted: u64,
+    /// Mixed objects a partition released but kept, another partition holding them still
+    /// (it deletes them at its own release).
+    pub mixed_kept: u64,
+    /// Mixed objects no partition committed, deleted by the sweep of `mixed/`.
+    pub mixed_orphans: u64,
     /// Objects, manifests and DynamoDB items of deleted topics deleted.
     pub deleted_topic_objects: u64,
     /// Deleted topics whose data is all gone now (their names are free again).
@@ -123,21 +143,32 @@ pub async fn run_gc_observed(
         ..GcReport::default()
     };
     let mut run = JobRun::new();
+    let mut floors: HashMap<TopicName, HashMap<PartitionId, i64>> = HashMap::new();
+    let mut failed_topics: HashSet<TopicName> = HashSet::new();
     for (n, (topic, p)) in due.iter().enumerate() {
         progress(n, due.len());
         if options.scope.out_of_time() {
             report.coverage.stopped_early(due.len() - n);
             break;
         }
-        if let Err(e) = partition(storage, topic, *p, options, &mut run, &mut report).await {
-            report.failed.push(format!("{topic}/{p}: {e}"));
+        let floor = partition(storage, topic, *p, options, &mut run, &mut report).await;
+        match floor {
+            Ok(floor) => {
+                let topic_floors = floors.entry(topic.clone()).or_default();
+                topic_floors.extend(floor.map(|f| (*p, f)));
+            }
+            Err(e) => {
+                report.failed.push(format!("{topic}/{p}: {e}"));
+                failed_topics.insert(topic.clone());
+            }
         }
     }
     progress(due.len(), due.len());
-    let budget = options
-        .max_deletes
-        .saturating_sub(report.deleted + report.orphans);
-    let purged = purge::purge_deleted(storage, &deleted, options, budget).await;
+    // A topic with a partition failed this run waits: that failure is reported already.
+    floors.retain(|topic, _| !failed_topics.contains(topic));
+    mixed_sweeps(storage, &live, &floors, options, &mut report).await;
+    let purged =
+        purge::purge_deleted(storage, &deleted, options, budget_left(options, &report)).await;
     report.deleted_topic_objects = purged.deleted;
     report.topics_purged = purged.topics;
     report.topics_waiting = purged.waiting;
@@ -148,7 +179,41 @@ pub async fn run_gc_observed(
     Ok(report)
 }
 
-/// The three steps on one partition.
+/// Deletes left in the run's budget.
+fn budget_left(options: &GcOptions, report: &GcReport) -> u64 {
+    let spent = report.deleted + report.orphans + report.mixed_deleted + report.mixed_orphans;
+    options.max_deletes.saturating_sub(spent)
+}
+
+/// The sweep of `mixed/` of each topic whose partition 0 this run visited (so every topic
+/// once per full round of bounded runs), after its partitions raised their floors.
+async fn mixed_sweeps(
+    storage: &Storage,
+    live: &[TopicConfig],
+    floors: &HashMap<TopicName, HashMap<PartitionId, i64>>,
+    options: &GcOptions,
+    report: &mut GcReport,
+) {
+    for config in live {
+        let Some(topic_floors) = floors.get(&config.name) else {
+            continue;
+        };
+        if !topic_floors.contains_key(&PartitionId(0)) || options.scope.out_of_time() {
+            continue;
+        }
+        let now_ms = storage.clock.now_ms();
+        let budget = budget_left(options, report);
+        match mixed_sweep::sweep(storage, config, topic_floors, now_ms, budget, options).await {
+            Ok(swept) => report.mixed_orphans += swept,
+            Err(e) => report
+                .failed
+                .push(format!("{} (mixed objects): {e}", config.name)),
+        }
+    }
+}
+
+/// The three steps on one partition; returns its orphan floor after them (none without a
+/// manifest).
 async fn partition(
     storage: &Storage,
     topic: &TopicName,
@@ -156,23 +221,21 @@ async fn partition(
     options: &GcOptions,
     run: &mut JobRun,
     report: &mut GcReport,
-) -> Result<()> {
+) -> Result<Option<i64>> {
     let Some(base) = storage.manifests.read(topic, p).await? else {
-        return Ok(());
+        return Ok(None);
     };
     let (base, buried) = bury::bury(storage, topic, p, base, options.dry_run, run).await?;
     report.buried += buried;
     let now_ms = storage.clock.now_ms();
-    let budget = options
-        .max_deletes
-        .saturating_sub(report.deleted + report.orphans);
+    let budget = budget_left(options, report);
     let swept = graveyard::sweep(storage, topic, p, &base, now_ms, budget, options, run).await?;
     report.deleted += swept.deleted;
     report.waiting += swept.waiting;
-    let budget = options
-        .max_deletes
-        .saturating_sub(report.deleted + report.orphans);
-    let orphans = orphans::sweep(storage, topic, p, base, now_ms, budget, options, run);
-    report.orphans += orphans.await?;
-    Ok(())
+    report.mixed_deleted += swept.mixed_deleted;
+    report.mixed_kept += swept.mixed_kept;
+    let budget = budget_left(options, report);
+    let orphans = orphans::sweep(storage, topic, p, base, now_ms, budget, options, run).await?;
+    report.orphans += orphans.swept;
+    Ok(orphans.floor_ms)
 }

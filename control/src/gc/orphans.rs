@@ -37,14 +37,21 @@ use crate::job::{JobRun, delete};
 /// multipart upload). A sweep resumes at least this far back, so an object that landed after
 /// a sweep listed its place is listed by the next one. The default orphan grace (1 h) is
 /// longer, so this matters only with a shorter one: an upload so late could not commit anyway.
-const LATE_UPLOAD_MS: i64 = 15 * 60 * 1000;
+pub(super) const LATE_UPLOAD_MS: i64 = 15 * 60 * 1000;
 
 /// Objects one sweep of a partition looks at, at most (below the floor, from the hint on); the
 /// rest waits for the next run.
-const LISTED_PER_SWEEP: u64 = 100_000;
+pub(super) const LISTED_PER_SWEEP: u64 = 100_000;
 
-/// Sweeps the orphans of one partition, at most `budget`; returns how many it deleted (in a
-/// dry run: found).
+/// What the orphan sweep of one partition did.
+pub(super) struct Orphans {
+    /// Orphans deleted (in a dry run: found).
+    pub(super) swept: u64,
+    /// The orphan floor of the manifest read after raising it (none without a manifest).
+    pub(super) floor_ms: Option<i64>,
+}
+
+/// Sweeps the orphans of one partition, at most `budget`.
 #[allow(clippy::too_many_arguments)] // one step of `partition`, with its context spelled out
 pub(super) async fn sweep(
     storage: &Storage,
@@ -55,13 +62,16 @@ pub(super) async fn sweep(
     budget: u64,
     options: &GcOptions,
     run: &mut JobRun,
-) -> Result<u64> {
+) -> Result<Orphans> {
     let floor_ms = raise_floor(storage, topic, p, &base, now_ms, options, run).await?;
     // Read after the floor is in place: anything committed later has ids at or above it. Not
     // the raising commit's own result: on DynamoDB that is exact only in what the edit read,
     // and its stale next offset would hide segments committed meanwhile (below the floor).
     let Some(fresh) = storage.manifests.read(topic, p).await? else {
-        return Ok(0);
+        return Ok(Orphans {
+            swept: 0,
+            floor_ms: None,
+        });
     };
     let topic_id = fresh.manifest.topic_id;
     let hint = SweepHint::read(storage, topic, p, topic_id, floor_ms).await?;
@@ -92,7 +102,10 @@ pub(super) async fn sweep(
     if !options.dry_run && next != hint {
         next.write(storage, topic, p).await?;
     }
-    Ok(pass.swept)
+    Ok(Orphans {
+        swept: pass.swept,
+        floor_ms: Some(fresh.manifest.orphan_floor_ms),
+    })
 }
 
 /// Commits a raised orphan floor when it is due; returns the floor to sweep below.

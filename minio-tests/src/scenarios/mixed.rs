@@ -1,13 +1,15 @@
 //! Mixed objects (docs/design.md §19) under what the per-partition mode is proven against:
 //! injected faults on every call of the write path (the checker must find nothing), and a
 //! writer killed after one partition committed its range of an object and before another did;
-//! and compaction, which makes every range a per-partition segment again.
+//! and compaction, which makes every range a per-partition segment again, after which GC
+//! deletes every mixed object.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
+use silt_control::{GcOptions, run_gc};
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::record::Record;
 use silt_core::store::Storage;
@@ -17,7 +19,9 @@ use silt_writer::{Writer, WriterSettings};
 use super::compaction::compact;
 use super::crashes::{drop_dead_connections, runtime, until};
 use super::faults::{dynamo_write_path_faults, write_path_faults};
-use super::{manifest, produce, produce_in_waves, read_all, segments, topic, with_dynamo_faults};
+use super::{
+    manifest, produce, produce_in_waves, read_all, scope, segments, topic, with_dynamo_faults,
+};
 use crate::checker::{History, check};
 
 /// A writer that mixes, with a short linger.
@@ -207,5 +211,22 @@ pub async fn compaction_rewrites_mixed_parts_per_partition(storage: Storage) {
         assert!(entries.iter().all(|e| !e.is_mixed()), "{p}: {entries:?}");
         assert_eq!(read_all(&storage, &name, p).await, written, "{p}");
         assert_eq!(written.len(), 30);
+    }
+
+    // Every range was rewritten, so GC releases every mixed object: the first run moves the
+    // orphan floors past them, the second finds no partition that may still hold one.
+    let gc = GcOptions {
+        scope: scope(&name),
+        reader_grace_ms: 0,
+        orphan_grace_ms: 0,
+        ..GcOptions::default()
+    };
+    for _ in 0..2 {
+        let report = run_gc(&storage, &gc).await.unwrap();
+        assert!(report.failed.is_empty(), "{report:?}");
+    }
+    assert_eq!(mixed_objects(&storage, &name).await, Vec::<String>::new());
+    for p in (0..4).map(PartitionId) {
+        assert_eq!(read_all(&storage, &name, p).await.len(), 30, "{p} after GC");
     }
 }

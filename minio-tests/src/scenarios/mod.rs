@@ -7,6 +7,7 @@ mod damage;
 mod faults;
 mod fencing;
 mod gc;
+mod gc_mixed;
 mod group_admin;
 mod groups;
 mod idempotence;
@@ -36,6 +37,10 @@ pub use fencing::{
     conditional_append, exclusive_takeover_fences_old_writer, idle_leader_keeps_its_lease,
 };
 pub use gc::{gc_deletes_only_what_nothing_references, gc_orphan_sweep_lists_only_what_is_new};
+pub use gc_mixed::{
+    gc_keeps_a_mixed_object_another_partition_holds, gc_releases_mixed_objects_of_buried_chunks,
+    gc_sweeps_mixed_objects_no_partition_can_commit,
+};
 pub use group_admin::group_admin_lists_describes_resets_and_deletes;
 pub use groups::{
     group_consumers_read_every_record_at_least_once, group_members_split_fence_and_rejoin,
