@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use silt_core::error::ErrorKind;
+use silt_core::ids::TopicName;
 use silt_core::store::Storage;
 use silt_core::testing::{Call, DynamoError, DynamoFault, DynamoRule, Fault, FlakyStore, Rule};
 use silt_reader::ReadError;
-use silt_writer::Writer;
+use silt_writer::{Writer, WriterSettings};
 
 use super::{produce_in_waves, quick, topic, with_dynamo_faults};
 use crate::checker::{History, check};
@@ -67,19 +68,61 @@ pub(crate) fn dynamo_write_path_faults() -> Vec<DynamoRule> {
 /// Three writers on two partitions through a faulty store (and faulty DynamoDB calls when the
 /// manifests live there); the checker must find nothing.
 pub async fn ambiguous_commits_lose_nothing(storage: Storage) {
-    let flaky = FlakyStore::new(storage.objects.clone(), 7);
     let name = topic(&storage, "faults", 2).await;
+    let run = three_writers_under_faults(&storage, &name, quick(), write_path_faults(), 5).await;
+    if let Some(dynamo) = run.dynamo_injected {
+        assert!(dynamo > 20, "only {dynamo} DynamoDB faults");
+    }
+    let report = check(&storage, &name, &run.history).await;
+    eprintln!("faults: {}; {} read back", run.summary(), report.read);
+    report.assert_clean();
+}
+
+/// What [`three_writers_under_faults`] saw.
+pub(crate) struct FaultyRun {
+    /// What the producers were told.
+    pub(crate) history: History,
+    /// Store faults injected.
+    pub(crate) injected: u64,
+    /// DynamoDB faults injected, when the manifests live there.
+    pub(crate) dynamo_injected: Option<u64>,
+}
+
+impl FaultyRun {
+    /// Faults and answers, for the log.
+    pub(crate) fn summary(&self) -> String {
+        let dynamo = self.dynamo_injected.unwrap_or(0);
+        let acked = self.history.acked();
+        let answers = self.history.summary();
+        let injected = self.injected;
+        format!("{injected} + {dynamo} (DynamoDB) injected; {acked} of 900 acknowledged; {answers}")
+    }
+}
+
+/// Three writers with `settings` send 300 keyed records each to `name`, in waves of `wave`,
+/// through a store failing by `rules` (and DynamoDB calls failing by
+/// [`dynamo_write_path_faults`] when the manifests live there); the faults stop before the
+/// caller checks. Enough faults must be injected, and enough records acknowledged.
+pub(crate) async fn three_writers_under_faults(
+    storage: &Storage,
+    name: &TopicName,
+    settings: WriterSettings,
+    rules: Vec<Rule>,
+    wave: u64,
+) -> FaultyRun {
+    let flaky = FlakyStore::new(storage.objects.clone(), 7);
     let (faulty, dynamo) = with_dynamo_faults(
         &storage.with_objects(flaky.clone()),
         dynamo_write_path_faults(),
         7,
     );
-    flaky.set_rules(write_path_faults());
+    flaky.set_rules(rules);
     let mut tasks = Vec::new();
     for w in 0..3 {
-        let writer = Arc::new(Writer::open(faulty.clone(), &name, quick()).await.unwrap());
+        let writer = Writer::open(faulty.clone(), name, settings.clone()).await;
+        let writer = Arc::new(writer.unwrap());
         tasks.push(tokio::spawn(async move {
-            produce_in_waves(writer, &format!("w{w}"), 300, None, 5).await
+            produce_in_waves(writer, &format!("w{w}"), 300, None, wave).await
         }));
     }
     let mut history = History::default();
@@ -87,32 +130,16 @@ pub async fn ambiguous_commits_lose_nothing(storage: Storage) {
         history.extend(t.await.unwrap());
     }
     flaky.set_rules(Vec::new());
-    let dynamo_injected = dynamo.as_ref().map_or(0, |d| d.injected());
-    assert!(
-        flaky.injected() + dynamo_injected > 20,
-        "only {} + {dynamo_injected} faults injected",
-        flaky.injected()
-    );
-    if dynamo.is_some() {
-        assert!(
-            dynamo_injected > 20,
-            "only {dynamo_injected} DynamoDB faults"
-        );
-    }
-    assert!(
-        history.acked() > 300,
-        "only {} of 900 acknowledged",
-        history.acked()
-    );
-    let report = check(&storage, &name, &history).await;
-    eprintln!(
-        "faults: {} + {dynamo_injected} (DynamoDB) injected; {} of 900 acknowledged; {} read back; {}",
-        flaky.injected(),
-        history.acked(),
-        report.read,
-        history.summary()
-    );
-    report.assert_clean();
+    let run = FaultyRun {
+        history,
+        injected: flaky.injected(),
+        dynamo_injected: dynamo.as_ref().map(|d| d.injected()),
+    };
+    let all = run.injected + run.dynamo_injected.unwrap_or(0);
+    assert!(all > 20, "only {all} faults injected");
+    let acked = run.history.acked();
+    assert!(acked > 300, "only {acked} of 900 acknowledged");
+    run
 }
 
 /// Reads through a store whose GETs fail or stall: each call returns correct records or an

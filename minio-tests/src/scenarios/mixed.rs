@@ -13,15 +13,13 @@ use silt_control::{GcOptions, run_gc};
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::record::Record;
 use silt_core::store::Storage;
-use silt_core::testing::{Call, Fault, FlakyStore, Rule, SlowCommits};
+use silt_core::testing::{Call, Fault, Rule, SlowCommits};
 use silt_writer::{Writer, WriterSettings};
 
 use super::compaction::compact;
 use super::crashes::{drop_dead_connections, runtime, until};
-use super::faults::{dynamo_write_path_faults, write_path_faults};
-use super::{
-    manifest, produce, produce_in_waves, read_all, scope, segments, topic, with_dynamo_faults,
-};
+use super::faults::{three_writers_under_faults, write_path_faults};
+use super::{manifest, produce, read_all, scope, segments, topic};
 use crate::checker::{History, check};
 
 /// A writer that mixes, with a short linger.
@@ -48,13 +46,7 @@ async fn mixed_objects(storage: &Storage, name: &TopicName) -> Vec<String> {
 /// when the manifests live there), mixed-object PUTs failing too; the checker must find
 /// nothing, and the writers must have mixed.
 pub async fn mixed_objects_under_faults_lose_nothing(storage: Storage) {
-    let flaky = FlakyStore::new(storage.objects.clone(), 19);
     let name = topic(&storage, "mixed-faults", 4).await;
-    let (faulty, dynamo) = with_dynamo_faults(
-        &storage.with_objects(flaky.clone()),
-        dynamo_write_path_faults(),
-        19,
-    );
     let mut rules = write_path_faults();
     rules.extend([
         Rule::new(Call::PutOverwrite, Fault::ErrorBefore, 0.05).on_keys("/mixed/"),
@@ -66,40 +58,14 @@ pub async fn mixed_objects_under_faults_lose_nothing(storage: Storage) {
         )
         .on_keys("/mixed/"),
     ]);
-    flaky.set_rules(rules);
-    let mut tasks = Vec::new();
-    for w in 0..3 {
-        let writer = Writer::open(faulty.clone(), &name, mixed(5)).await.unwrap();
-        let writer = Arc::new(writer);
-        tasks.push(tokio::spawn(async move {
-            produce_in_waves(writer, &format!("w{w}"), 300, None, 20).await
-        }));
-    }
-    let mut history = History::default();
-    for t in tasks {
-        history.extend(t.await.unwrap());
-    }
-    flaky.set_rules(Vec::new());
-    let dynamo_injected = dynamo.as_ref().map_or(0, |d| d.injected());
-    assert!(
-        flaky.injected() + dynamo_injected > 20,
-        "only {} + {dynamo_injected} faults injected",
-        flaky.injected()
-    );
-    assert!(
-        history.acked() > 300,
-        "only {} of 900 acknowledged",
-        history.acked()
-    );
+    let run = three_writers_under_faults(&storage, &name, mixed(5), rules, 20).await;
     let objects = mixed_objects(&storage, &name).await.len();
     assert!(objects > 0, "the writers never mixed");
-    let report = check(&storage, &name, &history).await;
+    let report = check(&storage, &name, &run.history).await;
     eprintln!(
-        "mixed faults: {} + {dynamo_injected} (DynamoDB) injected; {objects} mixed objects; {} of 900 acknowledged; {} read back; {}",
-        flaky.injected(),
-        history.acked(),
-        report.read,
-        history.summary()
+        "mixed faults: {}; {objects} mixed objects; {} read back",
+        run.summary(),
+        report.read
     );
     report.assert_clean();
 }

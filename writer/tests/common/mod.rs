@@ -31,22 +31,18 @@ pub(crate) async fn store_with_topic(
 
 /// Segment objects uploaded to a partition, committed or not.
 pub(crate) async fn segment_objects(storage: &Storage, topic: &TopicName, p: PartitionId) -> usize {
-    let prefix = storage.keys.partition(topic, p).join("seg");
-    let listed: Vec<_> = storage
-        .objects
-        .list(Some(&prefix))
-        .try_collect()
-        .await
-        .unwrap();
-    listed.len()
+    objects_under(storage, &storage.keys.partition(topic, p).join("seg")).await
 }
 
 /// Mixed objects of a topic (docs/design.md §19), committed or not.
 pub(crate) async fn mixed_objects(storage: &Storage, topic: &TopicName) -> usize {
-    let prefix = storage.keys.mixed_folder(topic);
+    objects_under(storage, &storage.keys.mixed_folder(topic)).await
+}
+
+async fn objects_under(storage: &Storage, prefix: &Path) -> usize {
     let listed: Vec<_> = storage
         .objects
-        .list(Some(&prefix))
+        .list(Some(prefix))
         .try_collect()
         .await
         .unwrap();
