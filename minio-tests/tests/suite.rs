@@ -44,7 +44,8 @@ macro_rules! suite {
                 idempotent_state_survives_fencing_and_refuses_old_epochs,
                 mixed_objects_under_faults_lose_nothing,
                 writer_killed_between_its_partitions_commits,
-                compaction_rewrites_mixed_parts_per_partition);
+                compaction_rewrites_mixed_parts_per_partition,
+                gc_and_compaction_racing_mixed_writers_lose_nothing);
         }
     };
     (@each $open:expr; $($scenario:ident),*) => {

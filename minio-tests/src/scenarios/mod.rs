@@ -57,7 +57,8 @@ pub use key_compaction::{
 };
 pub use metrics::metrics_count_a_known_workload;
 pub use mixed::{
-    compaction_rewrites_mixed_parts_per_partition, mixed_objects_under_faults_lose_nothing,
+    compaction_rewrites_mixed_parts_per_partition,
+    gc_and_compaction_racing_mixed_writers_lose_nothing, mixed_objects_under_faults_lose_nothing,
     writer_killed_between_its_partitions_commits,
 };
 pub use partitioner::kinesis_md5_topics_place_keys_as_kinesis_does;
