@@ -12,10 +12,9 @@
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
-use std::collections::BTreeMap;
 use tokio::time::Instant;
 
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::debugging::{DebuggingRecorder, Snapshotter};
 use silt_core::clock::{Clock, SystemClock};
 use silt_core::ids::{CommitSeq, ObjectId, Offset, PartitionId, TopicName, WriterId};
 use silt_core::manifest::{Append, Commit, Edit, NewSegment};
@@ -23,7 +22,7 @@ use silt_core::metrics::{STORE_ERRORS, STORE_REQUESTS};
 use silt_core::store::{DynamoManifestStore, Snapshot, Storage};
 use silt_core::testing::{DynamoError, DynamoFault, DynamoFaults, DynamoRule};
 use silt_minio_tests::backends;
-use silt_minio_tests::scenarios::{segments, topic};
+use silt_minio_tests::scenarios::{Counters, counters, segments, topic};
 
 const PARTITIONS: u32 = 16;
 const ROUNDS: u64 = 3;
@@ -73,27 +72,8 @@ fn append(writer: WriterId, seq: u64) -> Commit {
     }
 }
 
-/// The counters recorded since the last call, as `name{label=value,...}` (a snapshot of a
-/// `DebuggingRecorder` takes them: counters restart from 0).
-fn drain(snapshotter: &Snapshotter) -> BTreeMap<String, u64> {
-    let mut counters = BTreeMap::new();
-    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
-        let key = key.key();
-        let labels: Vec<String> = key
-            .labels()
-            .map(|l| format!("{}={}", l.key(), l.value()))
-            .collect();
-        if let DebugValue::Counter(n) = value {
-            *counters
-                .entry(format!("{}{{{}}}", key.name(), labels.join(",")))
-                .or_default() += n;
-        }
-    }
-    counters
-}
-
 /// Counter `name{labels}` in `counters`.
-fn count(counters: &BTreeMap<String, u64>, name: &str, labels: &str) -> u64 {
+fn count(counters: &Counters, name: &str, labels: &str) -> u64 {
     let key = format!("{name}{{{labels}}}");
     counters.get(&key).copied().unwrap_or(0)
 }
@@ -124,7 +104,7 @@ async fn commit_all(
 
 /// Rounds of one concurrent append per partition; returns the transactions sent.
 async fn rounds(storage: &Storage, name: &TopicName, snapshotter: &Snapshotter) -> u64 {
-    drain(snapshotter);
+    counters(snapshotter);
     let writer = WriterId(SystemClock.new_ulid());
     for round in 0..ROUNDS {
         let mut heads = Vec::new();
@@ -143,7 +123,11 @@ async fn rounds(storage: &Storage, name: &TopicName, snapshotter: &Snapshotter) 
         let expected = heads[0].manifest.next_offset;
         assert!(offsets.iter().all(|o| *o == expected), "{offsets:?}");
     }
-    count(&drain(snapshotter), STORE_REQUESTS, "op=dynamodb_transact")
+    count(
+        &counters(snapshotter),
+        STORE_REQUESTS,
+        "op=dynamodb_transact",
+    )
 }
 
 /// Every partition holds exactly `count` segments of [`RECORDS`], back to back from 0.
@@ -232,14 +216,14 @@ async fn a_lost_race_sends_the_others_again_without_reading() {
         .commit(&name, stale, &heads[stale.0 as usize], &first);
     moved.await.unwrap();
 
-    drain(&snapshotter);
+    counters(&snapshotter);
     let commits: Vec<Commit> = (0..PARTITIONS).map(|_| append(writer, 1)).collect();
     let offsets = commit_all(&storage, &name, &heads, &commits).await;
-    let counters = drain(&snapshotter);
-    let sent = count(&counters, STORE_REQUESTS, "op=dynamodb_transact");
-    let gets = count(&counters, STORE_REQUESTS, "op=dynamodb_get");
+    let recorded = counters(&snapshotter);
+    let sent = count(&recorded, STORE_REQUESTS, "op=dynamodb_transact");
+    let gets = count(&recorded, STORE_REQUESTS, "op=dynamodb_get");
     let cancelled = count(
-        &counters,
+        &recorded,
         STORE_ERRORS,
         "op=dynamodb_transact,kind=conflict",
     );

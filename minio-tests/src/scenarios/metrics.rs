@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::metrics::*;
 use silt_core::record::Record;
@@ -17,7 +17,7 @@ use silt_writer::{Writer, WriterSettings};
 use super::topic;
 
 /// Counters recorded by the workload, as `name{label=value,...}`.
-type Counters = BTreeMap<String, u64>;
+pub type Counters = BTreeMap<String, u64>;
 
 pub async fn metrics_count_a_known_workload(storage: Storage) {
     let name = topic(&storage, "metered", 1).await;
@@ -92,6 +92,12 @@ fn recorded_workload(storage: Storage, name: TopicName) -> Counters {
         }
         assert_eq!(read, 100);
     });
+    counters(&snapshotter)
+}
+
+/// The counters recorded since the last snapshot, as `name{label=value,...}` (taking a
+/// snapshot of a `DebuggingRecorder` restarts its counters from 0).
+pub fn counters(snapshotter: &Snapshotter) -> Counters {
     let mut counters = Counters::new();
     for (key, _, _, value) in snapshotter.snapshot().into_vec() {
         if let DebugValue::Counter(n) = value {
@@ -100,7 +106,9 @@ fn recorded_workload(storage: Storage, name: TopicName) -> Counters {
                 .labels()
                 .map(|l| format!("{}={}", l.key(), l.value()))
                 .collect();
-            counters.insert(format!("{}{{{}}}", key.name(), labels.join(",")), n);
+            *counters
+                .entry(format!("{}{{{}}}", key.name(), labels.join(",")))
+                .or_default() += n;
         }
     }
     counters

@@ -35,6 +35,23 @@ fn mixed(linger_ms: u64) -> WriterSettings {
     }
 }
 
+/// Two GC runs with no graces, once every range was rewritten: the first moves the orphan
+/// floors past the mixed objects, the second finds no partition that may still hold one, so
+/// none is left.
+async fn gc_leaves_no_mixed_object(storage: &Storage, name: &TopicName) {
+    let gc = GcOptions {
+        scope: scope(name),
+        reader_grace_ms: 0,
+        orphan_grace_ms: 0,
+        ..GcOptions::default()
+    };
+    for _ in 0..2 {
+        let report = run_gc(storage, &gc).await.unwrap();
+        assert!(report.failed.is_empty(), "{report:?}");
+    }
+    assert_eq!(mixed_objects(storage, name).await, Vec::<String>::new());
+}
+
 /// Mixed objects of a topic, committed or not.
 async fn mixed_objects(storage: &Storage, name: &TopicName) -> Vec<String> {
     let listed: Vec<_> = storage
@@ -183,19 +200,8 @@ pub async fn compaction_rewrites_mixed_parts_per_partition(storage: Storage) {
         assert_eq!(written.len(), 30);
     }
 
-    // Every range was rewritten, so GC releases every mixed object: the first run moves the
-    // orphan floors past them, the second finds no partition that may still hold one.
-    let gc = GcOptions {
-        scope: scope(&name),
-        reader_grace_ms: 0,
-        orphan_grace_ms: 0,
-        ..GcOptions::default()
-    };
-    for _ in 0..2 {
-        let report = run_gc(&storage, &gc).await.unwrap();
-        assert!(report.failed.is_empty(), "{report:?}");
-    }
-    assert_eq!(mixed_objects(&storage, &name).await, Vec::<String>::new());
+    // Every range was rewritten, so GC releases every mixed object.
+    gc_leaves_no_mixed_object(&storage, &name).await;
     for p in (0..4).map(PartitionId) {
         assert_eq!(read_all(&storage, &name, p).await.len(), 30, "{p} after GC");
     }
@@ -239,17 +245,7 @@ pub async fn gc_and_compaction_racing_mixed_writers_lose_nothing(storage: Storag
     check(&storage, &name, &history).await.assert_clean();
 
     while compact(&storage, &name, false).await.segments_merged > 0 {}
-    let gc = GcOptions {
-        scope: scope(&name),
-        reader_grace_ms: 0,
-        orphan_grace_ms: 0,
-        ..GcOptions::default()
-    };
-    for _ in 0..2 {
-        let report = run_gc(&storage, &gc).await.unwrap();
-        assert!(report.failed.is_empty(), "{report:?}");
-    }
-    assert_eq!(mixed_objects(&storage, &name).await, Vec::<String>::new());
+    gc_leaves_no_mixed_object(&storage, &name).await;
     let report = check(&storage, &name, &history).await;
     println!(
         "mixed race: {runs} job rounds deleted {deleted} mixed objects ({left} left for the last pass); {} acknowledged, {} read back",

@@ -55,7 +55,7 @@ pub use jobs::{
 pub use key_compaction::{
     key_compaction_continues_past_its_budget, key_compaction_keeps_the_newest_per_key,
 };
-pub use metrics::metrics_count_a_known_workload;
+pub use metrics::{Counters, counters, metrics_count_a_known_workload};
 pub use mixed::{
     compaction_rewrites_mixed_parts_per_partition,
     gc_and_compaction_racing_mixed_writers_lose_nothing, mixed_objects_under_faults_lose_nothing,
