@@ -3,7 +3,8 @@
 moto runs a transaction by copying the whole table, applying the writes and, if any condition
 fails, putting the copy back. Under its usual threaded server a transaction that fails can so
 undo another one that succeeded meanwhile: acknowledged commits would vanish, which real
-DynamoDB never does. Serving one request at a time keeps moto's transactions atomic.
+DynamoDB never does. Serving one request at a time (moto_s3.serve) keeps moto's transactions
+atomic.
 
 moto also copies the table once per item of a transaction, not once per transaction: a commit
 of 90 segments to a partition of thousands costs seconds. Within one transaction the table is
@@ -14,12 +15,11 @@ The requests themselves are moto's, unchanged. Usage: python moto_dynamodb.py PO
 
 import copy
 import sys
-import threading
 
 import moto.dynamodb.models as dynamodb
 from moto.dynamodb.models.table import Table
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
+
+from moto_s3 import serve
 
 
 class TableCopiedOncePerTransaction:
@@ -50,13 +50,4 @@ def transact_copying_once(self, *args, **kwargs):
 
 dynamodb.DynamoDBBackend.transact_write_items = transact_copying_once
 
-moto = DomainDispatcherApplication(create_backend_app)
-one_at_a_time = threading.Lock()
-
-
-def serialized(environ, start_response):
-    with one_at_a_time:
-        return list(moto(environ, start_response))
-
-
-run_simple("127.0.0.1", int(sys.argv[1]), serialized, threaded=True)
+serve(int(sys.argv[1]))
