@@ -101,11 +101,12 @@ impl Ticket {
     /// The batch grew by `bytes`; `full` once it may take no more.
     pub(crate) fn grow(&self, bytes: usize, full: bool) {
         let partition = self.partition;
-        let _ = (self.messages).send(Message::Grow {
+        let grow = Message::Grow {
             partition,
             bytes,
             full,
-        });
+        };
+        let _ = self.messages.send(grow);
     }
 
     /// Whether the object closed: the batch must be delivered now.
