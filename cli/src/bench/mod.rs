@@ -14,6 +14,7 @@
 //!    `PutRecords` (`protocol`).
 
 mod agent;
+mod cpu;
 mod http;
 mod load;
 mod protocol;
@@ -168,13 +169,15 @@ async fn measure(
     let before = counting.counts();
     let transactions_before = dynamodb_transactions(metrics);
     counting.take_slowest_ms();
-    let (produce, e2e) = load::produce(bench, &load, pool.clone()).await?;
+    let (produced, produce_cpu_s) = cpu::timed(load::produce(bench, &load, pool.clone())).await;
+    let (produce, e2e) = produced?;
     let produce_requests = counting.counts().since(&before);
     let produce_transactions = dynamodb_transactions(metrics) - transactions_before;
     let (slowest_put_ms, slowest_get_ms) = counting.take_slowest_ms();
     eprintln!("reading back from offset 0...");
     let before = counting.counts();
-    let read = load::catch_up(bench, &topic, args.partitions).await?;
+    let (read, read_cpu_s) = cpu::timed(load::catch_up(bench, &topic, args.partitions)).await;
+    let read = read?;
     let read_requests = counting.counts().since(&before);
 
     let manifests = manifests(bench, &topic, args.partitions).await?;
@@ -191,6 +194,8 @@ async fn measure(
         produce_requests,
         produce_transactions,
         read_requests,
+        produce_cpu_s,
+        read_cpu_s,
         slowest: Slowest {
             put_ms: slowest_put_ms,
             get_ms: slowest_get_ms,

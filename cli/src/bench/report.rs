@@ -25,6 +25,10 @@ pub(crate) struct Measured {
     /// DynamoDB transactions while producing (manifests in DynamoDB), else 0.
     pub(crate) produce_transactions: u64,
     pub(crate) read_requests: RequestCounts,
+    /// CPU seconds of this process while producing (tailing readers included).
+    pub(crate) produce_cpu_s: Option<f64>,
+    /// CPU seconds of this process while catching up.
+    pub(crate) read_cpu_s: Option<f64>,
     pub(crate) slowest: Slowest,
     pub(crate) agent: Option<AgentMeasured>,
 }
@@ -155,6 +159,8 @@ struct ProduceReport {
     stored_mib_per_s: f64,
     manifest_commits: u64,
     slowest_request_ms: Slowest,
+    /// CPU seconds of the bench process per GiB of payload (Linux only).
+    cpu_s_per_gib: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -162,6 +168,8 @@ struct ReadReport {
     #[serde(flatten)]
     load: Read,
     stored_mib_per_s: f64,
+    /// CPU seconds of the bench process per GiB of payload (Linux only).
+    cpu_s_per_gib: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -209,10 +217,14 @@ impl Report {
             stored_mib_per_s: mib_per_s(stored_bytes, m.produce.seconds),
             manifest_commits: m.produce_requests.put_update + m.produce_transactions,
             slowest_request_ms: m.slowest,
+            cpu_s_per_gib: m.produce_cpu_s.map(|s| ratio(s, payload_gib)),
             load: m.produce,
         };
         let read = ReadReport {
             stored_mib_per_s: mib_per_s(stored_bytes, m.read.seconds),
+            cpu_s_per_gib: m
+                .read_cpu_s
+                .map(|s| ratio(s, m.read.payload_bytes as f64 / (MIB * 1024.0))),
             load: m.read,
         };
         // With segments of S MiB, writing G GiB needs at least G*1024/S data PUTs.
@@ -317,6 +329,12 @@ impl Report {
             "catch-up    {:8.1} MiB/s payload  {:9.0} records/s  stored {:.1} MiB/s",
             rd.load.mib_per_s, rd.load.records_per_s, rd.stored_mib_per_s
         );
+        if let (Some(produce), Some(read)) = (p.cpu_s_per_gib, rd.cpu_s_per_gib) {
+            let _ = writeln!(
+                t,
+                "cpu         produce {produce:.2} s/GiB (tailing readers included)  catch-up {read:.2} s/GiB"
+            );
+        }
         let q = &self.requests;
         let _ = writeln!(
             t,
