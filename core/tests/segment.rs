@@ -288,3 +288,15 @@ fn incompressible_blocks_are_stored_raw() {
         assert_eq!(plain(segment::decode(bytes, "t").unwrap().1), records);
     }
 }
+
+/// Today's encoder still writes the golden bytes of the versions it writes, byte for byte.
+#[test]
+fn the_encoder_writes_the_golden_bytes() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden");
+    let v3 = std::fs::read(format!("{dir}/segment-v3.bin")).unwrap();
+    let sparse = segment::encode_sparse(&identity(), &golden_sparse(), 7, 3).unwrap();
+    assert_eq!(sparse, v3);
+    let v2 = std::fs::read(format!("{dir}/segment-v2.bin")).unwrap();
+    let dense = segment::encode(&identity(), &golden_records(), 3).unwrap();
+    assert_eq!(dense, v2);
+}

@@ -73,65 +73,142 @@ fn encode_at(
             .unwrap_or(0),
         ..identity.clone()
     };
-    let mut out = BytesMut::with_capacity(HEADER_BYTES + records.len() * 64);
-    put_header(
-        &mut out,
-        &header,
-        if gaps {
-            FORMAT_VERSION
-        } else {
-            DENSE_FORMAT_VERSION
-        },
+    // Records are encoded straight into the object, sized for all of them stored as is, so
+    // a block that does not compress is never copied and the buffer never grows.
+    let records_bytes: usize = records.iter().map(|(_, r)| encoded_len(r)).sum();
+    let gap_bytes = if gaps { GAP_BYTES * records.len() } else { 0 };
+    let index_bytes = 4 + INDEX_ENTRY_BYTES * (records_bytes / BLOCK_RAW_BYTES_TARGET + 1);
+    let mut out = BytesMut::with_capacity(
+        HEADER_BYTES + records_bytes + gap_bytes + index_bytes + TRAILER_BYTES,
     );
-
-    let mut blocks = Vec::new();
-    let mut raw = Vec::with_capacity(BLOCK_RAW_BYTES_TARGET + 1024);
+    let version = if gaps {
+        FORMAT_VERSION
+    } else {
+        DENSE_FORMAT_VERSION
+    };
+    put_header(&mut out, &header, version);
+    let mut blocks = Blocks::new(&out, zstd_level)?;
     let (mut first_position, mut next_position) = (0u32, 0u32);
     for (position, record) in records {
-        put_record(&mut raw, record, position - next_position);
+        put_record(&mut out, record, position - next_position);
         next_position = position + 1;
-        if raw.len() >= BLOCK_RAW_BYTES_TARGET {
-            let block = compress_block(&mut out, &raw, first_position, next_position, zstd_level)?;
-            blocks.push(block);
-            raw.clear();
+        if blocks.unsealed(&out) >= BLOCK_RAW_BYTES_TARGET {
+            blocks.seal(&mut out, first_position, next_position)?;
             first_position = next_position;
         }
     }
     // The last block also covers the positions removed after the last record kept.
     if first_position < span {
-        blocks.push(compress_block(
-            &mut out,
-            &raw,
-            first_position,
-            span,
-            zstd_level,
-        )?);
+        blocks.seal(&mut out, first_position, span)?;
     }
-
-    put_footer(&mut out, &blocks, gaps);
-    Ok(out.freeze())
+    blocks.put_footer(&mut out, gaps);
+    Ok(shrunk(out))
 }
 
-/// The block index, then the trailer with its checksum over everything before it.
-fn put_footer(out: &mut BytesMut, blocks: &[BlockInfo], gaps: bool) {
-    let index_offset = out.len() as u64;
-    out.put_u32_le(blocks.len() as u32);
-    for b in blocks {
-        out.put_u32_le(b.first_position);
-        out.put_u32_le(b.records);
-        out.put_u64_le(b.byte_offset);
-        out.put_u32_le(b.byte_len);
-        out.put_u32_le(b.raw_len);
-        out.put_u32_le(b.crc32c);
+/// The object's bytes; copied into a buffer of their size when compression left most of
+/// the one they were encoded in empty (an upload in flight should not hold it).
+fn shrunk(out: BytesMut) -> Bytes {
+    if out.capacity() > 2 * out.len() {
+        Bytes::copy_from_slice(&out)
+    } else {
+        out.freeze()
     }
-    let index_len = 4 + blocks.len() * INDEX_ENTRY_BYTES;
-    out.reserve(TRAILER_BYTES);
-    out.put_u64_le(index_offset);
-    out.put_u32_le(index_len as u32);
-    out.put_u32_le(FLAG_STORED_BLOCKS | if gaps { FLAG_GAPS } else { 0 });
-    let crc = crc32c::crc32c(out);
-    out.put_u32_le(crc);
-    out.put_slice(&MAGIC);
+}
+
+/// The blocks of a segment being encoded: where the unsealed one starts, and one zstd
+/// context for all of them.
+struct Blocks {
+    infos: Vec<BlockInfo>,
+    start: usize,
+    zstd: zstd::bulk::Compressor<'static>,
+    compressed: Vec<u8>,
+}
+
+impl Blocks {
+    /// Blocks that follow the bytes already in `out` (the header).
+    fn new(out: &[u8], zstd_level: i32) -> std::io::Result<Blocks> {
+        Ok(Blocks {
+            infos: Vec::new(),
+            start: out.len(),
+            zstd: zstd::bulk::Compressor::new(zstd_level)?,
+            compressed: Vec::new(),
+        })
+    }
+
+    /// Raw bytes encoded since the last block was sealed.
+    fn unsealed(&self, out: &[u8]) -> usize {
+        out.len() - self.start
+    }
+
+    /// Seals the raw bytes at the end of `out` as a block covering positions
+    /// `first_position..end_position`: replaced by their zstd frame when it is shorter,
+    /// left in place otherwise.
+    fn seal(
+        &mut self,
+        out: &mut BytesMut,
+        first_position: u32,
+        end_position: u32,
+    ) -> std::io::Result<()> {
+        let raw_len = out.len() - self.start;
+        if !self.looks_incompressible(&out[self.start..])? {
+            self.compressed.clear();
+            self.compressed
+                .reserve(zstd::zstd_safe::compress_bound(raw_len));
+            self.zstd
+                .compress_to_buffer(&out[self.start..], &mut self.compressed)?;
+            if self.compressed.len() < raw_len {
+                out.truncate(self.start);
+                out.extend_from_slice(&self.compressed);
+            }
+        }
+        let stored = &out[self.start..];
+        let crc = crc32c::crc32c(stored);
+        self.infos.push(BlockInfo {
+            first_position,
+            records: end_position - first_position,
+            byte_offset: self.start as u64,
+            byte_len: stored.len() as u32,
+            raw_len: raw_len as u32,
+            crc32c: crc,
+            stored: stored.len() == raw_len,
+            gaps: false,
+        });
+        self.start = out.len();
+        Ok(())
+    }
+
+    /// True when a sample of `raw` barely compresses (random or already compressed
+    /// payloads): compressing the whole block would cost CPU for nothing, so it is stored as
+    /// is. A stored block is recognised by `byte_len == raw_len`, which a zstd frame (always
+    /// longer than its input when the input does not shrink) can never have.
+    fn looks_incompressible(&mut self, raw: &[u8]) -> std::io::Result<bool> {
+        if raw.len() < 4 * SAMPLE_BYTES {
+            return Ok(false);
+        }
+        let sample = self.zstd.compress(&raw[..SAMPLE_BYTES])?;
+        Ok(sample.len() * 100 > SAMPLE_BYTES * 95)
+    }
+
+    /// The block index, then the trailer with its checksum over everything before it.
+    fn put_footer(self, out: &mut BytesMut, gaps: bool) {
+        let index_offset = out.len();
+        out.put_u32_le(self.infos.len() as u32);
+        for b in &self.infos {
+            out.put_u32_le(b.first_position);
+            out.put_u32_le(b.records);
+            out.put_u64_le(b.byte_offset);
+            out.put_u32_le(b.byte_len);
+            out.put_u32_le(b.raw_len);
+            out.put_u32_le(b.crc32c);
+        }
+        let index_len = 4 + self.infos.len() * INDEX_ENTRY_BYTES;
+        out.put_u64_le(index_offset as u64);
+        out.put_u32_le(index_len as u32);
+        out.put_u32_le(FLAG_STORED_BLOCKS | if gaps { FLAG_GAPS } else { 0 });
+        let crc = crc32c::crc32c(out);
+        out.put_u32_le(crc);
+        out.put_slice(&MAGIC);
+    }
 }
 
 fn put_header(out: &mut BytesMut, h: &SegmentHeader, version: u16) {
@@ -148,47 +225,8 @@ fn put_header(out: &mut BytesMut, h: &SegmentHeader, version: u16) {
     debug_assert_eq!(out.len(), HEADER_BYTES);
 }
 
-fn compress_block(
-    out: &mut BytesMut,
-    raw: &[u8],
-    first_position: u32,
-    end_position: u32,
-    zstd_level: i32,
-) -> std::io::Result<BlockInfo> {
-    let compressed = if looks_incompressible(raw, zstd_level)? {
-        None
-    } else {
-        Some(zstd::bulk::compress(raw, zstd_level)?).filter(|c| c.len() < raw.len())
-    };
-    let stored = compressed.as_deref().unwrap_or(raw);
-    let block = BlockInfo {
-        first_position,
-        records: end_position - first_position,
-        byte_offset: out.len() as u64,
-        byte_len: stored.len() as u32,
-        raw_len: raw.len() as u32,
-        crc32c: crc32c::crc32c(stored),
-        stored: compressed.is_none(),
-        gaps: false,
-    };
-    out.put_slice(stored);
-    Ok(block)
-}
-
 /// Bytes of a block's start compressed to guess whether the whole block would shrink.
 const SAMPLE_BYTES: usize = 4096;
-
-/// True when a sample of `raw` barely compresses (random or already compressed payloads):
-/// compressing the whole block would cost CPU for nothing, so it is stored as is. A stored
-/// block is recognised by `byte_len == raw_len`, which a zstd frame (always longer than its
-/// input when the input does not shrink) can never have.
-fn looks_incompressible(raw: &[u8], zstd_level: i32) -> std::io::Result<bool> {
-    if raw.len() < 4 * SAMPLE_BYTES {
-        return Ok(false);
-    }
-    let sample = zstd::bulk::compress(&raw[..SAMPLE_BYTES], zstd_level)?;
-    Ok(sample.len() * 100 > SAMPLE_BYTES * 95)
-}
 
 /// Flag bits of an encoded record.
 pub(super) const HAS_KEY: u8 = 1;
@@ -196,7 +234,10 @@ pub(super) const HAS_VALUE: u8 = 2;
 /// The record follows `gap` removed positions (format 3).
 pub(super) const HAS_GAP: u8 = 4;
 
-fn put_record(raw: &mut Vec<u8>, r: &Record, gap: u32) {
+/// Bytes a record's gap takes.
+const GAP_BYTES: usize = 4;
+
+fn put_record(raw: &mut BytesMut, r: &Record, gap: u32) {
     let flags = if r.key.is_some() { HAS_KEY } else { 0 }
         | if r.value.is_some() { HAS_VALUE } else { 0 }
         | if gap > 0 { HAS_GAP } else { 0 };
@@ -216,4 +257,19 @@ fn put_record(raw: &mut Vec<u8>, r: &Record, gap: u32) {
         raw.put_u32_le(h.value.len() as u32);
         raw.put_slice(&h.value);
     }
+}
+
+/// Bytes [`put_record`] writes for `r`, without its gap ([`GAP_BYTES`] more when it has one).
+fn encoded_len(r: &Record) -> usize {
+    let parts: usize = [&r.key, &r.value]
+        .into_iter()
+        .flatten()
+        .map(|p| 4 + p.len())
+        .sum();
+    let headers: usize = r
+        .headers
+        .iter()
+        .map(|h| 8 + h.key.len() + h.value.len())
+        .sum();
+    1 + 8 + parts + 2 + headers
 }
