@@ -176,9 +176,10 @@ pub fn segment_written(topic: &TopicName, bytes: u64) {
     histogram!(SEGMENT_BYTES).record(bytes as f64);
 }
 
-/// A send acknowledged `elapsed` after it started.
-pub fn acknowledged(elapsed: Duration) {
-    histogram!(ACK_SECONDS).record(elapsed.as_secs_f64());
+/// The latency of acknowledgements (seconds from send to ack): looked up once per commit,
+/// recorded once per send it answers.
+pub fn ack_latency() -> ::metrics::Histogram {
+    histogram!(ACK_SECONDS)
 }
 
 /// A commit that took `elapsed` and ended with `failure` (`None`: committed).
@@ -235,21 +236,23 @@ pub fn error_kind_label(kind: ErrorKind) -> &'static str {
 /// so a cancelled wait or a dropped request gives it back too.
 #[derive(Debug)]
 pub struct GaugeHold {
-    name: &'static str,
+    gauge: ::metrics::Gauge,
     amount: f64,
 }
 
 impl GaugeHold {
-    /// Adds `amount` to the gauge `name` until the hold is dropped.
+    /// Adds `amount` to the gauge `name` until the hold is dropped (the gauge is looked up
+    /// once: holds are taken for every append).
     pub fn new(name: &'static str, amount: f64) -> GaugeHold {
-        gauge!(name).increment(amount);
-        GaugeHold { name, amount }
+        let gauge = gauge!(name);
+        gauge.increment(amount);
+        GaugeHold { gauge, amount }
     }
 }
 
 impl Drop for GaugeHold {
     fn drop(&mut self) {
-        gauge!(self.name).decrement(self.amount);
+        self.gauge.decrement(self.amount);
     }
 }
 

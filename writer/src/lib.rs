@@ -24,6 +24,7 @@
 //! outcome that cannot be resolved is reported as [`AppendError::Indeterminate`], never as
 //! success. [`Writer::close`] flushes and answers everything.
 
+mod alarm;
 mod error;
 mod mixer;
 mod partition;

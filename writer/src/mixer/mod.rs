@@ -24,8 +24,9 @@ use silt_core::manifest::NewSegment;
 use silt_core::record::Record;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 
+use crate::alarm::Alarm;
 use crate::partition::Committer;
 use crate::{AppendError, WriterSettings};
 use rounds::Rounds;
@@ -158,7 +159,7 @@ async fn run(settings: WriterSettings, mut inbox: mpsc::UnboundedReceiver<Messag
     let zstd_level = settings.zstd_level;
     let mut rounds = Rounds::new(settings);
     let mut uploads = JoinSet::new();
-    let mut open = true;
+    let (mut open, mut alarm) = (true, Alarm::new());
     while open || !rounds.idle() {
         let wake = rounds.next_wake();
         tokio::select! {
@@ -166,7 +167,7 @@ async fn run(settings: WriterSettings, mut inbox: mpsc::UnboundedReceiver<Messag
                 Some(message) => handle(&mut rounds, message),
                 None => open = false,
             },
-            _ = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {}
+            _ = alarm.at(wake), if wake.is_some() => {}
             Some(done) = uploads.join_next(), if !uploads.is_empty() => {
                 if let Err(e) = done {
                     tracing::error!(error = %e, "mixed object upload task failed");

@@ -21,9 +21,10 @@ pub(crate) use state::{FirstFence, PartitionState};
 pub(crate) use task::spawn;
 pub(crate) use upload::{encode, upload};
 
+use metrics::Histogram;
 use silt_core::ids::{Offset, PartitionId};
 use silt_core::manifest::producers::ProducerBatch;
-use silt_core::metrics::{self, GaugeHold};
+use silt_core::metrics::GaugeHold;
 use silt_core::record::Record;
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::time::Instant;
@@ -57,19 +58,21 @@ pub(crate) struct Waiter {
 }
 
 impl Waiter {
-    fn succeed(self, partition: PartitionId, base_offset: Offset) {
+    fn succeed(self, partition: PartitionId, base_offset: Offset, latency: &Histogram) {
         let last_offset = base_offset.plus(u64::from(self.records) - 1);
-        self.answer(AppendAck {
+        let ack = AppendAck {
             partition,
             base_offset,
             last_offset,
             duplicate: false,
-        });
+        };
+        self.answer(ack, latency);
     }
 
-    fn answer(self, ack: AppendAck) {
+    /// Answers with `ack`, recording the wait in `latency` (`metrics::ack_latency`).
+    fn answer(self, ack: AppendAck, latency: &Histogram) {
         let _ = self.ack.send(Ok(ack));
-        metrics::acknowledged(self.sent_at.elapsed());
+        latency.record(self.sent_at.elapsed().as_secs_f64());
         drop(self.permit);
     }
 

@@ -28,6 +28,7 @@ pub(super) fn answer(
     // The same batch twice in one commit (a retry sent before the first was answered): the
     // commit appended the first, so the others are duplicates.
     let mut seen = HashSet::new();
+    let latency = metrics::ack_latency();
     for uploaded in committing {
         let found = match (uploaded.segment.producer, manifest) {
             (Some(b), Some(m)) => {
@@ -49,7 +50,7 @@ pub(super) fn answer(
                         records += u64::from(waiter.records);
                         bytes += waiter.bytes as u64;
                     }
-                    waiter.answer(ack(partition, o));
+                    waiter.answer(ack(partition, o), &latency);
                 }
                 Some(Err(why)) => waiter.fail(&AppendError::Producer(why.clone())),
                 None => waiter.fail(&untold(partition)),

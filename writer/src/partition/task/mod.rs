@@ -11,7 +11,6 @@
 //! to its successor (see `state`).
 
 use std::collections::VecDeque;
-use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
@@ -22,18 +21,20 @@ use silt_core::ids::{Epoch, Offset};
 use silt_core::manifest::NewSegment;
 use silt_core::manifest::producers::ProducerBatch;
 use silt_core::metrics;
-use silt_core::record::Record;
 use silt_core::store::Snapshot;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 
 use super::committer::{CommitReport, Leadership};
 use super::linger;
 use super::upload::upload;
 use super::{Committer, PartitionState, Request, Waiter};
-use crate::mixer::{Mixer, Ticket};
+use crate::alarm::Alarm;
+use crate::mixer::Mixer;
+use batch::Batch;
 
+mod batch;
 mod idempotent;
 mod lifecycle;
 mod mixed;
@@ -49,23 +50,6 @@ struct Uploaded {
     expect: Option<Offset>,
 }
 
-/// Records accepted and not yet flushed.
-#[derive(Debug, Default)]
-struct Batch {
-    records: Vec<Record>,
-    waiters: Vec<Waiter>,
-    bytes: usize,
-    /// When its first record arrived.
-    started: Option<Instant>,
-    /// When it leaves: its linger's end, later if adaptive linger holds it.
-    deadline: Option<Instant>,
-    /// Whether adaptive linger has judged it (once, when its linger ended).
-    judged: bool,
-    /// With a mixer: its place in the next mixed object, which decides when it leaves
-    /// (instead of `deadline`).
-    ticket: Option<Ticket>,
-}
-
 struct Task {
     committer: Committer,
     settings: WriterSettings,
@@ -75,12 +59,23 @@ struct Task {
     snapshot: Option<Snapshot>,
     leadership: Leadership,
     batch: Batch,
+    /// Records and waiters of the last batch flushed: a new batch reserves room for as many,
+    /// so a fast partition's batch does not grow (and move) its vectors many times.
+    last_batch: (usize, usize),
     uploads: FuturesOrdered<JoinHandle<UploadDone>>,
     ready: VecDeque<Uploaded>,
     committing: Vec<Uploaded>,
     commit: Option<JoinHandle<CommitReport>>,
     /// When a leader renews its lease next, if it is one.
     renew_at: Option<Instant>,
+    alarms: Alarms,
+}
+
+/// The timers of the task's loop: the batch's linger and the lease's renewal.
+#[derive(Debug)]
+struct Alarms {
+    linger: Alarm,
+    renew: Alarm,
 }
 
 /// Starts the task of one partition; it runs until `requests` closes and everything accepted
@@ -107,11 +102,16 @@ pub(crate) fn spawn(
         snapshot: None,
         leadership,
         batch: Batch::default(),
+        last_batch: (0, 0),
         uploads: FuturesOrdered::new(),
         ready: VecDeque::new(),
         committing: Vec::new(),
         commit: None,
         renew_at: None,
+        alarms: Alarms {
+            linger: Alarm::new(),
+            renew: Alarm::new(),
+        },
     };
     tokio::spawn(task.run())
 }
@@ -130,17 +130,20 @@ impl Task {
             let renew = self.renew_at.filter(|_| !closing && self.commit.is_none());
             tokio::select! {
                 request = self.requests.recv(), if accepting => match request {
-                    Some(r) => self.accept(r),
+                    Some(r) => {
+                        self.accept(r);
+                        self.accept_queued();
+                    }
                     None => closing = true,
                 },
-                _ = sleep_until(linger.unwrap_or_else(Instant::now)), if linger.is_some() => {}
+                _ = self.alarms.linger.at(linger), if linger.is_some() => {}
                 _ = mixed::closing(&mut self.batch.ticket), if mixing => {}
                 Some(done) = self.uploads.next(), if !self.uploads.is_empty() => self.uploaded(done),
                 report = join(&mut self.commit), if self.commit.is_some() => {
                     self.commit = None;
                     self.committed(report);
                 }
-                _ = sleep_until(renew.unwrap_or_else(Instant::now)), if renew.is_some() => {
+                _ = self.alarms.renew.at(renew), if renew.is_some() => {
                     self.renew_lease();
                 }
             }
@@ -173,75 +176,9 @@ impl Task {
             && self.commit.is_none()
     }
 
-    /// Whether the batch's time is up at `now`. When its linger ends, adaptive linger may
-    /// hold it longer (once: the hold is bounded by `linger_budget_ms`).
-    fn lingered(&mut self, now: Instant) -> bool {
-        let (Some(deadline), Some(started)) = (self.batch.deadline, self.batch.started) else {
-            return false;
-        };
-        if deadline > now {
-            return false;
-        }
-        if !self.batch.judged {
-            self.batch.judged = true;
-            let bytes = self.batch.bytes;
-            if let Some(later) = linger::hold_until(&self.settings, started, bytes, now) {
-                self.batch.deadline = Some(later);
-                return false;
-            }
-        }
-        true
-    }
-
     /// Whether the batch may leave now: an upload slot is free (the mixer keeps its own).
     fn room(&self) -> bool {
         self.batch.ticket.is_some() || self.uploads.len() < self.settings.uploads_in_flight_max
-    }
-
-    fn batch_full(&self) -> bool {
-        self.batch.bytes >= self.settings.segment_bytes_max
-            || self.batch.records.len() >= self.settings.segment_records_max as usize
-    }
-
-    fn accept(&mut self, request: Request) {
-        if let Leadership::Fenced(r) = &self.leadership {
-            request.waiter.fail(&AppendError::Rejected(r.clone()));
-            return;
-        }
-        if request.expect_offset.is_some() || request.producer.is_some() {
-            // A conditional append is its own segment and its own commit; a producer's
-            // batch is its own segment, committed with other producers' batches only.
-            self.flush(None, None);
-            self.add(request.records, request.bytes, request.waiter);
-            self.flush(request.expect_offset, request.producer);
-            return;
-        }
-        // A segment never holds more than `segment_records_max` records: readers refuse more.
-        let records_max = self.settings.segment_records_max as usize;
-        if self.batch.records.len() + request.records.len() > records_max {
-            self.flush(None, None);
-        }
-        if self.batch.records.is_empty() {
-            let now = Instant::now();
-            self.batch.started = Some(now);
-            match &self.mixer {
-                Some(mixer) => self.batch.ticket = Some(mixer.join(self.committer.partition)),
-                None => {
-                    self.batch.deadline = Some(now + Duration::from_millis(self.settings.linger_ms))
-                }
-            }
-        }
-        let bytes = request.bytes;
-        self.add(request.records, bytes, request.waiter);
-        if let Some(ticket) = &self.batch.ticket {
-            ticket.grow(bytes, self.batch_full());
-        }
-    }
-
-    fn add(&mut self, records: Vec<Record>, bytes: usize, waiter: Waiter) {
-        self.batch.records.extend(records);
-        self.batch.bytes += bytes;
-        self.batch.waiters.push(waiter);
     }
 
     /// Starts uploading the batch as one segment.
@@ -250,6 +187,7 @@ impl Task {
         if batch.records.is_empty() {
             return;
         }
+        self.last_batch = (batch.records.len(), batch.waiters.len());
         let epoch = match self.leadership {
             Leadership::Leader(e) => e,
             _ => Epoch(0),
@@ -360,11 +298,12 @@ impl Task {
             }
             Ok(mut offset) => {
                 let (mut all_records, mut all_bytes) = (0, 0);
+                let latency = metrics::ack_latency();
                 for uploaded in committing {
                     for waiter in uploaded.waiters {
                         let records = u64::from(waiter.records);
                         all_bytes += waiter.bytes as u64;
-                        waiter.succeed(self.committer.partition, offset);
+                        waiter.succeed(self.committer.partition, offset, &latency);
                         offset = offset.plus(records);
                         all_records += records;
                     }
