@@ -156,10 +156,15 @@ impl Cursor {
     }
 
     /// Waits until records past the position are committed, or `timeout` passes; returns
-    /// whether there are.
+    /// whether there are. The manifest is revalidated every `POLL_INTERVAL`, and at once when
+    /// a writer of this process commits to the partition (`Storage::commit_news`).
     pub async fn wait_for_more(&mut self, timeout: Duration) -> Result<bool, ReadError> {
         let deadline = Instant::now() + timeout;
         let _open = GaugeHold::new(metrics::LONG_POLLS_OPEN, 1.0);
+        let mut news = self
+            .storage
+            .commit_news
+            .subscribe(&self.topic, self.partition);
         loop {
             self.refresh().await?;
             if self.end_offset() > self.position {
@@ -169,7 +174,10 @@ impl Cursor {
             if now >= deadline {
                 return Ok(false);
             }
-            silt_core::clock::sleep(self.poll_interval.min(deadline - now)).await;
+            tokio::select! {
+                () = silt_core::clock::sleep(self.poll_interval.min(deadline - now)) => {}
+                Ok(()) = news.changed() => {}
+            }
         }
     }
 

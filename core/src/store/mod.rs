@@ -16,6 +16,7 @@
 mod bounded;
 pub mod cas;
 mod chunk_cache;
+mod commit_news;
 mod counting;
 #[cfg(feature = "dynamodb")]
 mod dynamo;
@@ -34,6 +35,7 @@ mod secret;
 mod segment_location;
 
 pub use chunk_cache::CHUNK_CACHE_BYTES;
+pub use commit_news::CommitNews;
 pub use counting::{CountingStore, RequestCounts};
 #[cfg(all(feature = "dynamodb", feature = "test-util"))]
 pub(crate) use dynamo::item_codecs;

@@ -20,7 +20,8 @@ use super::cas::{CasStore, ObjectCas};
 use super::metered::MeteredStore;
 use super::missing::Guarded;
 use super::{
-    LocalCasStore, ManifestStore, ObjectManifestStore, probe_conditional_writes, s3_setup,
+    CommitNews, LocalCasStore, ManifestStore, ObjectManifestStore, probe_conditional_writes,
+    s3_setup,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, InvalidInput, Result};
@@ -45,6 +46,8 @@ pub struct Storage {
     pub clock: Arc<dyn Clock>,
     /// The URL it was opened from (for messages).
     pub url: String,
+    /// Commits made through this storage (and its clones), for cursors waiting at a tail.
+    pub commit_news: CommitNews,
     /// The DynamoDB manifest store, when manifests live there rather than in `objects`.
     #[cfg(feature = "dynamodb")]
     pub manifest_table: Option<DynamoManifestStore>,
@@ -257,6 +260,7 @@ impl Storage {
             manifests,
             clock: Arc::new(SystemClock),
             url: url.to_string(),
+            commit_news: CommitNews::default(),
             #[cfg(feature = "dynamodb")]
             manifest_table: None,
         }

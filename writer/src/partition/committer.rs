@@ -199,6 +199,9 @@ impl Committer {
             last_error: "committed, but the marker that gives its offsets was not found".into(),
         })?;
         report.snapshot = Some(done.snapshot);
+        self.storage
+            .commit_news
+            .committed(&self.topic, self.partition);
         Ok(base_offset)
     }
 

@@ -1,0 +1,69 @@
+//! A cursor waiting at the tail hears of a commit made by a writer of the same process at
+//! once, not at its next poll (`Storage::commit_news`); a commit made through another storage
+//! (another process) is still found by polling.
+
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use object_store::ObjectStore;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use silt_core::ids::{PartitionId, TopicName};
+use silt_core::record::Record;
+use silt_core::store::Storage;
+use silt_reader::{POLL_INTERVAL, Reader, StartFrom};
+use silt_writer::{Writer, WriterSettings};
+use tokio::time::Instant;
+
+const P: PartitionId = PartitionId(0);
+
+/// How long (in paused time) a cursor of `reader_side` waits at the tail for one record
+/// appended through `writer_side`.
+async fn waited(reader_side: Storage, writer_side: Storage) -> Duration {
+    let topic = TopicName::new("news").unwrap();
+    let reader = Reader::open(reader_side, &topic).await.unwrap();
+    let mut cursor = reader.cursor(P, StartFrom::Latest).await.unwrap();
+    let waiting = tokio::spawn(async move {
+        let start = Instant::now();
+        let more = cursor.wait_for_more(Duration::from_secs(3600)).await;
+        (more.unwrap(), start.elapsed())
+    });
+    for _ in 0..10 {
+        tokio::task::yield_now().await; // the cursor looks, finds nothing and waits
+    }
+    let settings = WriterSettings {
+        linger_ms: 0,
+        ..WriterSettings::default()
+    };
+    let writer = Writer::open(writer_side, &topic, settings).await.unwrap();
+    let record = Record::from_value(b"hello".to_vec(), 0);
+    writer.append(P, vec![record]).await.unwrap();
+    let (more, waited) = waiting.await.unwrap();
+    assert!(more);
+    writer.close().await;
+    waited
+}
+
+async fn storage(objects: Arc<dyn ObjectStore>) -> Storage {
+    let storage = Storage::over(objects, Path::default(), "memory://");
+    let topic = TopicName::new("news").unwrap();
+    let _ = storage.create_topic(&topic, 1, Default::default()).await;
+    storage
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiting_cursor_wakes_at_a_commit_of_its_own_process() {
+    let storage = storage(Arc::new(InMemory::new())).await;
+    let waited = waited(storage.clone(), storage).await;
+    assert!(waited < POLL_INTERVAL, "woke after {waited:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_commit_of_another_process_is_found_at_the_next_poll() {
+    let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let (here, elsewhere) = (storage(objects.clone()).await, storage(objects).await);
+    let waited = waited(here, elsewhere).await;
+    assert!(waited >= POLL_INTERVAL, "woke after {waited:?}");
+}
