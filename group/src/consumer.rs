@@ -10,10 +10,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use silt_core::ids::{GroupName, Offset, TopicName};
 use silt_core::store::Storage;
 use silt_reader::{Consumed, Cursor, ReadError, Reader, StartFrom};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -129,8 +131,36 @@ impl GroupConsumer {
                 return Ok(Polled { events, batches });
             }
             let pause = silt_reader::POLL_INTERVAL.min(deadline - Instant::now());
-            silt_core::clock::sleep(pause).await;
+            tokio::select! {
+                () = silt_core::clock::sleep(pause) => {}
+                () = self.commit_news() => {}
+            }
         }
+    }
+
+    /// Completes at the next commit made in this process (`Storage::commit_news`) to any
+    /// partition held now; the next poll then reads that partition's manifest again at once,
+    /// whatever its idle pause. Owns what it waits on, so it can be awaited with the consumer
+    /// lent elsewhere (the agent waits on it with the member's lock free).
+    pub fn commit_news(&self) -> BoxFuture<'static, ()> {
+        let mut news: Vec<_> = self.cursors.values().map(|o| o.news.clone()).collect();
+        async move {
+            let heard: Vec<_> = news
+                .iter_mut()
+                .map(|n| {
+                    Box::pin(async move {
+                        if n.changed().await.is_err() {
+                            std::future::pending::<()>().await;
+                        }
+                    })
+                })
+                .collect();
+            if heard.is_empty() {
+                std::future::pending::<()>().await;
+            }
+            futures::future::select_all(heard).await;
+        }
+        .boxed()
     }
 
     /// Commits `offset` (the next offset to read) and `metadata` for `partition`, conditioned
@@ -327,6 +357,8 @@ struct Open {
     /// poll interval, doubled on every empty revalidation up to [`IDLE_REVALIDATE_MAX`].
     idle_pause: Duration,
     next_revalidation: Instant,
+    /// Commits to the partition made in this process: one heard means "revalidate now".
+    news: watch::Receiver<()>,
 }
 
 impl Open {
@@ -334,6 +366,7 @@ impl Open {
         let (idle_pause, next_revalidation) = (silt_reader::POLL_INTERVAL, Instant::now());
         Open {
             epoch,
+            news: cursor.commit_news(),
             cursor,
             idle_pause,
             next_revalidation,
@@ -349,9 +382,11 @@ impl Open {
         max_bytes: usize,
     ) -> Result<Vec<Consumed>, ReadError> {
         let records = self.cursor.next_batch_within(max, max_bytes).await?;
-        if !records.is_empty() || Instant::now() < self.next_revalidation {
+        let heard = self.news.has_changed().unwrap_or(false);
+        if !records.is_empty() || (!heard && Instant::now() < self.next_revalidation) {
             return Ok(records);
         }
+        self.news.mark_unchanged();
         if self.cursor.wait_for_more(Duration::ZERO).await? {
             self.idle_pause = silt_reader::POLL_INTERVAL;
             self.next_revalidation = Instant::now();

@@ -1,6 +1,7 @@
 //! `GroupConsumer` when reading one partition fails: the records another partition returned in
 //! the same poll still reach the application. They moved their cursor and count as returned,
-//! so losing them there would let auto-commit commit records nobody processed.
+//! so losing them there would let auto-commit commit records nobody processed. And a poll
+//! waiting at the tail wakes at a commit made in its own process, not at its next look.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
@@ -16,7 +17,9 @@ use silt_core::store::Storage;
 use silt_core::testing::{Call, Fault, FlakyStore, Rule};
 use silt_core::topic::TopicSettings;
 use silt_group::{GroupConsumer, GroupSettings, OffsetReset};
+use silt_reader::POLL_INTERVAL;
 use silt_writer::{Writer, WriterSettings};
+use tokio::time::Instant;
 
 const RECORDS: u64 = 10;
 
@@ -99,4 +102,44 @@ async fn records_read_before_another_partition_failed_are_returned() {
         .collect();
     assert_eq!(seen, all);
     consumer.close().await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_waiting_poll_wakes_at_a_commit_of_its_own_process() {
+    let storage = Storage::over(Arc::new(InMemory::new()), Path::default(), "memory://");
+    let topic = TopicName::new("news").unwrap();
+    storage
+        .create_topic(&topic, 1, TopicSettings::default())
+        .await
+        .unwrap();
+    let settings = GroupSettings {
+        auto_offset_reset: OffsetReset::Earliest,
+        ..GroupSettings::default()
+    };
+    let group = GroupName::new("readers").unwrap();
+    let topics = [topic.clone()];
+    let mut consumer = GroupConsumer::join(storage.clone(), &group, &topics, settings)
+        .await
+        .unwrap();
+    while consumer.assignment().await.is_empty() {
+        consumer.poll(10, Duration::from_millis(100)).await.unwrap();
+    }
+    let settings = WriterSettings {
+        linger_ms: 0,
+        ..WriterSettings::default()
+    };
+    let writer = Writer::open(storage.clone(), &topic, settings)
+        .await
+        .unwrap();
+    let append = tokio::spawn(async move {
+        silt_core::clock::sleep(Duration::from_millis(5)).await;
+        let record = Record::from_value("hello", 0);
+        writer.append(PartitionId(0), vec![record]).await.unwrap();
+    });
+    let start = Instant::now();
+    let polled = consumer.poll(10, Duration::from_secs(60)).await.unwrap();
+    let waited = start.elapsed();
+    append.await.unwrap();
+    assert_eq!(polled.batches.len(), 1, "{polled:?}");
+    assert!(waited < POLL_INTERVAL, "woke after {waited:?}");
 }

@@ -11,6 +11,7 @@ use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
 use silt_core::metrics::{self, GaugeHold};
 use silt_core::record::Record;
 use silt_core::store::Storage;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::ahead::{Owner, ReadAhead};
@@ -161,10 +162,7 @@ impl Cursor {
     pub async fn wait_for_more(&mut self, timeout: Duration) -> Result<bool, ReadError> {
         let deadline = Instant::now() + timeout;
         let _open = GaugeHold::new(metrics::LONG_POLLS_OPEN, 1.0);
-        let mut news = self
-            .storage
-            .commit_news
-            .subscribe(&self.topic, self.partition);
+        let mut news = self.commit_news();
         loop {
             self.refresh().await?;
             if self.end_offset() > self.position {
@@ -179,6 +177,15 @@ impl Cursor {
                 Ok(()) = news.changed() => {}
             }
         }
+    }
+
+    /// News of the commits made to this cursor's partition in this process
+    /// (`Storage::commit_news`): `changed()` completes at the next one. A hint to look at the
+    /// manifest again, as [`Cursor::wait_for_more`] does.
+    pub fn commit_news(&self) -> watch::Receiver<()> {
+        self.storage
+            .commit_news
+            .subscribe(&self.topic, self.partition)
     }
 
     pub(crate) async fn refresh(&mut self) -> Result<bool, Error> {

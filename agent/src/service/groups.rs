@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use silt_core::ids::{GroupName, TopicName};
 use silt_core::metrics::error_kind_label;
 use silt_group::{
@@ -256,7 +257,7 @@ impl LogService {
         let deadline = Instant::now() + request.wait;
         let mut events = Vec::new();
         loop {
-            let polled = self.poll_once(group, id, &member, request).await?;
+            let (polled, commit_news) = self.poll_once(group, id, &member, request).await?;
             events.extend(polled.events);
             let now = Instant::now();
             if !polled.batches.is_empty() || !events.is_empty() || now >= deadline {
@@ -265,9 +266,11 @@ impl LogService {
                     batches: polled.batches,
                 });
             }
-            // The member's lock is free meanwhile: commits go through while a poll waits.
+            // The member's lock is free meanwhile: commits go through while a poll waits. A
+            // commit to a held partition by this agent's writers ends the wait at once.
             tokio::select! {
                 () = silt_core::clock::sleep(silt_reader::POLL_INTERVAL.min(deadline - now)) => {}
+                () = commit_news => {}
                 () = self.stopped() => return Ok(Polled { events, batches: Vec::new() }),
             }
         }
@@ -279,7 +282,7 @@ impl LogService {
         id: &MemberId,
         member: &Member,
         request: PollRequest,
-    ) -> Result<Polled, MemberError> {
+    ) -> Result<(Polled, BoxFuture<'static, ()>), MemberError> {
         let mut slot = member.consumer.lock().await;
         self.live(group, id, member, slot.as_ref())?;
         let Some(consumer) = slot.as_mut() else {
@@ -290,7 +293,7 @@ impl LogService {
             .await;
         count(GROUP_POLLS, polled.as_ref().err());
         match polled {
-            Ok(polled) => Ok(polled),
+            Ok(polled) => Ok((polled, consumer.commit_news())),
             Err(e) => {
                 self.live(group, id, member, slot.as_ref())?;
                 Err(e.into())
