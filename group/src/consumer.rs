@@ -15,11 +15,12 @@ use futures::future::BoxFuture;
 use silt_core::ids::{GroupName, Offset, TopicName};
 use silt_core::store::Storage;
 use silt_reader::{Consumed, Cursor, ReadError, Reader, StartFrom};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::error::GroupError;
+use crate::held::Open;
 use crate::ids::{MemberId, TopicPartition};
 use crate::member::{Assignment, Event, GroupMember};
 use crate::settings::{GroupSettings, OffsetReset};
@@ -339,62 +340,6 @@ impl GroupConsumer {
             });
         }
         Ok(batches)
-    }
-}
-
-/// The longest an idle partition goes without its manifest being revalidated: a consumer of
-/// many quiet partitions costs at most one conditional GET per partition per second, and sees a
-/// new record on a quiet partition at most this late.
-const IDLE_REVALIDATE_MAX: Duration = Duration::from_secs(1);
-
-/// An open cursor on a held partition, and when its manifest is next revalidated.
-#[derive(Debug)]
-struct Open {
-    /// The lease epoch it was opened at.
-    epoch: u64,
-    cursor: Cursor,
-    /// The pause between revalidations while the partition has nothing new: from the reader's
-    /// poll interval, doubled on every empty revalidation up to [`IDLE_REVALIDATE_MAX`].
-    idle_pause: Duration,
-    next_revalidation: Instant,
-    /// Commits to the partition made in this process: one heard means "revalidate now".
-    news: watch::Receiver<()>,
-}
-
-impl Open {
-    fn new(epoch: u64, cursor: Cursor) -> Open {
-        let (idle_pause, next_revalidation) = (silt_reader::POLL_INTERVAL, Instant::now());
-        Open {
-            epoch,
-            news: cursor.commit_news(),
-            cursor,
-            idle_pause,
-            next_revalidation,
-        }
-    }
-
-    /// The next records, up to `max` and `max_bytes` of payload (plus one record). At the end
-    /// of what the cursor knew, its manifest is revalidated (a 304 when nothing was committed
-    /// since), less often the longer the partition stays quiet.
-    async fn next_records(
-        &mut self,
-        max: usize,
-        max_bytes: usize,
-    ) -> Result<Vec<Consumed>, ReadError> {
-        let records = self.cursor.next_batch_within(max, max_bytes).await?;
-        let heard = self.news.has_changed().unwrap_or(false);
-        if !records.is_empty() || (!heard && Instant::now() < self.next_revalidation) {
-            return Ok(records);
-        }
-        self.news.mark_unchanged();
-        if self.cursor.wait_for_more(Duration::ZERO).await? {
-            self.idle_pause = silt_reader::POLL_INTERVAL;
-            self.next_revalidation = Instant::now();
-            return self.cursor.next_batch_within(max, max_bytes).await;
-        }
-        self.idle_pause = (self.idle_pause * 2).min(IDLE_REVALIDATE_MAX);
-        self.next_revalidation = Instant::now() + self.idle_pause;
-        Ok(records)
     }
 }
 

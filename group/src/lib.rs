@@ -28,6 +28,7 @@ pub mod assign;
 pub mod classic;
 mod consumer;
 mod error;
+mod held;
 mod ids;
 mod member;
 pub mod records;
