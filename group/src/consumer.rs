@@ -132,9 +132,12 @@ impl GroupConsumer {
                 return Ok(Polled { events, batches });
             }
             let pause = silt_reader::POLL_INTERVAL.min(deadline - Instant::now());
+            // A poll that may take nothing (a zero budget) must not wake for news it cannot
+            // read: the news would stay unread and wake it again at once.
+            let reading = max_records > 0 && max_bytes > 0;
             tokio::select! {
                 () = silt_core::clock::sleep(pause) => {}
-                () = self.commit_news() => {}
+                () = self.commit_news(), if reading => {}
             }
         }
     }

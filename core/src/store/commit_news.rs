@@ -12,20 +12,30 @@ use tokio::sync::watch;
 
 use crate::ids::{PartitionId, TopicName};
 
-/// One channel per partition that someone waited on in this process (few and small: they
-/// are kept for the life of the storage).
+/// One channel per partition someone is waiting on in this process. Channels nobody listens
+/// to any more are dropped whenever the map has doubled since the last sweep, so topics
+/// created and deleted over the life of an agent do not pile up (amortised: a sweep per as
+/// many new channels as there were kept).
 #[derive(Debug, Clone, Default)]
 pub struct CommitNews {
     partitions: Arc<Mutex<Senders>>,
 }
 
-type Senders = HashMap<(TopicName, PartitionId), watch::Sender<()>>;
+#[derive(Debug, Default)]
+struct Senders {
+    by_partition: HashMap<(TopicName, PartitionId), watch::Sender<()>>,
+    /// The map's size after the last sweep.
+    kept: usize,
+}
+
+/// No sweep below this many channels.
+const SWEEP_FROM: usize = 64;
 
 impl CommitNews {
     /// Tells the waiters of `partition` that a commit to it just succeeded.
     pub fn committed(&self, topic: &TopicName, partition: PartitionId) {
-        let partitions = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(sender) = partitions.get(&(topic.clone(), partition)) {
+        let senders = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sender) = senders.by_partition.get(&(topic.clone(), partition)) {
             sender.send_replace(());
         }
     }
@@ -33,11 +43,25 @@ impl CommitNews {
     /// A receiver whose `changed()` completes at the next commit to `partition` in this
     /// process (subscribe before looking at the manifest, so none is missed in between).
     pub fn subscribe(&self, topic: &TopicName, partition: PartitionId) -> watch::Receiver<()> {
-        let mut partitions = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
-        partitions
-            .entry((topic.clone(), partition))
-            .or_insert_with(|| watch::channel(()).0)
-            .subscribe()
+        let mut senders = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (topic.clone(), partition);
+        if let Some(sender) = senders.by_partition.get(&key) {
+            return sender.subscribe();
+        }
+        if senders.by_partition.len() >= (2 * senders.kept).max(SWEEP_FROM) {
+            senders.by_partition.retain(|_, s| s.receiver_count() > 0);
+            senders.kept = senders.by_partition.len();
+        }
+        let (sender, receiver) = watch::channel(());
+        senders.by_partition.insert(key, sender);
+        receiver
+    }
+
+    /// Channels kept (for tests).
+    #[cfg(test)]
+    fn channels(&self) -> usize {
+        let senders = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
+        senders.by_partition.len()
     }
 }
 
@@ -63,5 +87,22 @@ mod tests {
         assert!(!p1.has_changed().unwrap());
         let quiet = tokio::time::timeout(Duration::from_millis(20), p1.changed()).await;
         assert!(quiet.is_err(), "no commit to partition 1");
+    }
+
+    #[test]
+    fn channels_nobody_listens_to_are_swept() {
+        let news = CommitNews::default();
+        let topic = TopicName::new("churn").unwrap();
+        let held = news.subscribe(&topic, PartitionId(0));
+        for p in 1..10_000 {
+            drop(news.subscribe(&topic, PartitionId(p)));
+        }
+        assert!(
+            news.channels() <= 2 * SWEEP_FROM,
+            "{} kept",
+            news.channels()
+        );
+        news.committed(&topic, PartitionId(0));
+        assert!(held.has_changed().unwrap(), "a channel listened to is kept");
     }
 }
