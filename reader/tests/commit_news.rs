@@ -46,24 +46,33 @@ async fn waited(reader_side: Storage, writer_side: Storage) -> Duration {
     waited
 }
 
-async fn storage(objects: Arc<dyn ObjectStore>) -> Storage {
-    let storage = Storage::over(objects, Path::default(), "memory://");
+/// A storage over `objects`, as one process opens it.
+fn storage(objects: &Arc<dyn ObjectStore>) -> Storage {
+    Storage::over(objects.clone(), Path::default(), "memory://")
+}
+
+/// Objects holding topic `news` of one partition.
+async fn with_topic() -> Arc<dyn ObjectStore> {
+    let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let topic = TopicName::new("news").unwrap();
-    let _ = storage.create_topic(&topic, 1, Default::default()).await;
-    storage
+    storage(&objects)
+        .create_topic(&topic, 1, Default::default())
+        .await
+        .unwrap();
+    objects
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_waiting_cursor_wakes_at_a_commit_of_its_own_process() {
-    let storage = storage(Arc::new(InMemory::new())).await;
+    let storage = storage(&with_topic().await);
     let waited = waited(storage.clone(), storage).await;
     assert!(waited < POLL_INTERVAL, "woke after {waited:?}");
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_commit_of_another_process_is_found_at_the_next_poll() {
-    let objects: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
-    let (here, elsewhere) = (storage(objects.clone()).await, storage(objects).await);
+    let objects = with_topic().await;
+    let (here, elsewhere) = (storage(&objects), storage(&objects));
     let waited = waited(here, elsewhere).await;
     assert!(waited >= POLL_INTERVAL, "woke after {waited:?}");
 }

@@ -1,9 +1,10 @@
 //! GC of mixed objects (docs/design.md §19) with an injected clock. These build mixed objects
 //! with core's encoders and commit their parts through the manifest API (not through a
-//! writer), so each object's id time and which partitions commit it are chosen: a partition releasing a mixed object keeps it while another partition lists
-//! it, holds a tombstone of it inside the grace, or may still commit it (its orphan floor at
-//! or below the object's id time), and deletes it once none does; the sweep of `mixed/`
-//! deletes objects no partition committed once every floor passed them.
+//! writer), so each object's id time and which partitions commit it are chosen: a partition
+//! releasing a mixed object keeps it while another partition lists it, holds a tombstone of
+//! it inside the grace, or may still commit it (its orphan floor at or below the object's id
+//! time), and deletes it once none does; the sweep of `mixed/` deletes objects no partition
+//! committed once every floor passed them.
 
 use bytes::Bytes;
 use object_store::{ObjectStoreExt, PutPayload};

@@ -35,16 +35,21 @@ fn mixed(linger_ms: u64) -> WriterSettings {
     }
 }
 
-/// Two GC runs with no graces, once every range was rewritten: the first moves the orphan
-/// floors past the mixed objects, the second finds no partition that may still hold one, so
-/// none is left.
-async fn gc_leaves_no_mixed_object(storage: &Storage, name: &TopicName) {
-    let gc = GcOptions {
+/// GC of `name` with no reader grace and no orphan grace: the harshest setting.
+fn gc_without_graces(name: &TopicName) -> GcOptions {
+    GcOptions {
         scope: scope(name),
         reader_grace_ms: 0,
         orphan_grace_ms: 0,
         ..GcOptions::default()
-    };
+    }
+}
+
+/// Two GC runs with no graces, once every range was rewritten: the first moves the orphan
+/// floors past the mixed objects, the second finds no partition that may still hold one, so
+/// none is left.
+async fn gc_leaves_no_mixed_object(storage: &Storage, name: &TopicName) {
+    let gc = gc_without_graces(name);
     for _ in 0..2 {
         let report = run_gc(storage, &gc).await.unwrap();
         assert!(report.failed.is_empty(), "{report:?}");
@@ -268,12 +273,7 @@ async fn jobs_until(
         target_bytes: 4 * 1024,
         ..CompactOptions::default()
     };
-    let gc = GcOptions {
-        scope: scope(&name),
-        reader_grace_ms: 0,
-        orphan_grace_ms: 0,
-        ..GcOptions::default()
-    };
+    let gc = gc_without_graces(&name);
     let mut deleted = 0;
     while !done.load(Ordering::SeqCst) {
         let (c, g1, g2) = tokio::join!(
