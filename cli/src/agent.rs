@@ -60,6 +60,10 @@ pub(crate) struct AgentArgs {
     /// Record bytes accepted but not yet committed, across partitions; appends wait beyond it.
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     pub(crate) inflight_bytes: usize,
+    /// Bytes of the segments this agent just uploaded kept in memory, so its consumers at the
+    /// tail read them without a GET (0: none).
+    #[arg(long, default_value_t = silt_core::store::TAIL_CACHE_BYTES)]
+    pub(crate) tail_cache_bytes: u64,
     /// Requests served at once; past it, 429.
     #[arg(long, default_value_t = 1024)]
     pub(crate) max_requests: usize,
@@ -124,6 +128,7 @@ pub(crate) async fn run(storage: Storage, args: AgentArgs, signals: Option<Signa
         mixed: args.mixed,
         ..WriterSettings::default()
     };
+    let storage = storage.with_tail_cache(args.tail_cache_bytes);
     let service =
         Arc::new(LogService::new(storage, writer)?.with_group_members_max(args.max_group_members));
     let settings = HttpSettings {

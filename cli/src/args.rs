@@ -209,6 +209,10 @@ pub(crate) struct BenchArgs {
     /// Mixed objects: one object per flush for all partitions ready (docs/design.md §19).
     #[arg(long)]
     pub(crate) mixed: bool,
+    /// MiB of just-uploaded segments kept for the tailing readers, as the agent keeps them
+    /// (0: they GET every segment from the store). The catch-up read never uses it.
+    #[arg(long, default_value_t = silt_core::store::TAIL_CACHE_BYTES / (1024 * 1024))]
+    pub(crate) tail_cache_mib: u64,
     /// How long each raw store measurement runs.
     #[arg(long, default_value_t = 3.0)]
     pub(crate) raw_seconds: f64,

@@ -44,6 +44,8 @@ pub const LONG_POLLS_OPEN: &str = "silt_long_polls_open";
 pub const STORE_REQUESTS: &str = "silt_store_requests_total";
 /// Requests that failed, by `op` and `kind` (see [`store_error_kind`]).
 pub const STORE_ERRORS: &str = "silt_store_errors_total";
+/// Segment reads looked up in the tail cache, by `result`: `hit` (no GET) or `miss`.
+pub const TAIL_CACHE_READS: &str = "silt_tail_cache_reads_total";
 
 /// Label: the topic name.
 pub const TOPIC: &str = "topic";
@@ -126,6 +128,11 @@ pub fn describe() {
             Unit::Count,
             "Failed store requests, by op and kind",
         ),
+        (
+            TAIL_CACHE_READS,
+            Unit::Count,
+            "Segment reads looked up in the tail cache, by result",
+        ),
     ];
     for (name, unit, help) in counters {
         describe_counter!(name, unit, help);
@@ -187,6 +194,12 @@ pub fn commit_done(elapsed: Duration, failure: Option<ErrorKind>) {
     histogram!(COMMIT_SECONDS).record(elapsed.as_secs_f64());
     let result = failure.map_or("ok", error_kind_label);
     counter!(COMMITS, RESULT => result).increment(1);
+}
+
+/// A segment read looked up in the tail cache: found (`hit`, no GET) or not.
+pub fn tail_cache_read(hit: bool) {
+    let result = if hit { "hit" } else { "miss" };
+    counter!(TAIL_CACHE_READS, RESULT => result).increment(1);
 }
 
 /// `n` requests of `op` sent to a store.

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use silt_core::store::Snapshot;
 use silt_reader::{Consumed, Cursor, ReadError};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -23,8 +24,8 @@ pub(crate) struct Open {
     /// poll interval, doubled on every empty revalidation up to [`IDLE_REVALIDATE_MAX`].
     idle_pause: Duration,
     next_revalidation: Instant,
-    /// Commits to the partition made in this process: one heard means "revalidate now".
-    pub(crate) news: watch::Receiver<()>,
+    /// Commits to the partition made in this process, each with the manifest it wrote.
+    pub(crate) news: watch::Receiver<Option<Snapshot>>,
 }
 
 impl Open {
@@ -40,8 +41,9 @@ impl Open {
     }
 
     /// The next records, up to `max` and `max_bytes` of payload (plus one record). At the end
-    /// of what the cursor knew, its manifest is revalidated (a 304 when nothing was committed
-    /// since), less often the longer the partition stays quiet.
+    /// of what the cursor knew, it takes the manifest of a commit heard of in this process, or
+    /// revalidates its manifest (a 304 when nothing was committed since), less often the
+    /// longer the partition stays quiet.
     pub(crate) async fn next_records(
         &mut self,
         max: usize,
@@ -52,8 +54,8 @@ impl Open {
         if !records.is_empty() || (!heard && Instant::now() < self.next_revalidation) {
             return Ok(records);
         }
-        self.news.mark_unchanged();
-        if self.cursor.wait_for_more(Duration::ZERO).await? {
+        let taken = heard && self.cursor.take_commit(&mut self.news);
+        if taken || self.cursor.wait_for_more(Duration::ZERO).await? {
             self.idle_pause = silt_reader::POLL_INTERVAL;
             self.next_revalidation = Instant::now();
             return self.cursor.next_batch_within(max, max_bytes).await;

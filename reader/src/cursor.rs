@@ -10,7 +10,7 @@ use silt_core::error::Error;
 use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
 use silt_core::metrics::{self, GaugeHold};
 use silt_core::record::Record;
-use silt_core::store::Storage;
+use silt_core::store::{Snapshot, Storage};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -157,14 +157,19 @@ impl Cursor {
     }
 
     /// Waits until records past the position are committed, or `timeout` passes; returns
-    /// whether there are. The manifest is revalidated every `POLL_INTERVAL`, and at once when
-    /// a writer of this process commits to the partition (`Storage::commit_news`).
+    /// whether there are. The manifest is revalidated on entry and every `POLL_INTERVAL`; when
+    /// a writer of this process commits to the partition (`Storage::commit_news`), the
+    /// manifest it committed is taken at once, with no read, and counts as the look on entry
+    /// for a `POLL_INTERVAL` (it is no staler than a poll would leave it).
     pub async fn wait_for_more(&mut self, timeout: Duration) -> Result<bool, ReadError> {
         let deadline = Instant::now() + timeout;
         let _open = GaugeHold::new(metrics::LONG_POLLS_OPEN, 1.0);
         let mut news = self.commit_news();
+        let mut look = !self.view.committed_within(self.poll_interval);
         loop {
-            self.refresh().await?;
+            if look {
+                self.refresh().await?;
+            }
             if self.end_offset() > self.position {
                 return Ok(true);
             }
@@ -173,19 +178,26 @@ impl Cursor {
                 return Ok(false);
             }
             tokio::select! {
-                () = silt_core::clock::sleep(self.poll_interval.min(deadline - now)) => {}
-                Ok(()) = news.changed() => {}
+                () = silt_core::clock::sleep(self.poll_interval.min(deadline - now)) => look = true,
+                Ok(()) = news.changed() => look = !self.take_commit(&mut news),
             }
         }
     }
 
     /// News of the commits made to this cursor's partition in this process
-    /// (`Storage::commit_news`): `changed()` completes at the next one. A hint to look at the
-    /// manifest again, as [`Cursor::wait_for_more`] does.
-    pub fn commit_news(&self) -> watch::Receiver<()> {
+    /// (`Storage::commit_news`): `changed()` completes at the next one, and the receiver then
+    /// holds the manifest committed. [`Cursor::wait_for_more`] takes it instead of reading.
+    pub fn commit_news(&self) -> watch::Receiver<Option<Snapshot>> {
         self.storage
             .commit_news
             .subscribe(&self.topic, self.partition)
+    }
+
+    /// Takes the manifest the last commit heard of on `news` (from [`Cursor::commit_news`])
+    /// wrote, if it is newer than the one this cursor has seen; returns whether it was.
+    pub fn take_commit(&mut self, news: &mut watch::Receiver<Option<Snapshot>>) -> bool {
+        let committed = news.borrow_and_update().clone();
+        committed.is_some_and(|s| self.view.adopt(s))
     }
 
     pub(crate) async fn refresh(&mut self) -> Result<bool, Error> {

@@ -1,7 +1,9 @@
 //! Segment entry → records. A read from a segment's start, or of a small segment, GETs the whole
 //! object and verifies all of it; a read from the middle of a large segment GETs the footer
-//! (one suffix range) and then only the block that holds the offset. A cold (Parquet) segment
-//! is read a page run at a time: its footer and page index, then the pages holding the offset.
+//! (one suffix range) and then only the block that holds the offset. A segment this process
+//! just uploaded may be in the storage's tail cache: then nothing is fetched, and the whole
+//! segment is decoded and checked as if it had been. A cold (Parquet) segment is read a page
+//! run at a time: its footer and page index, then the pages holding the offset.
 
 use bytes::Bytes;
 use object_store::ObjectStore;
@@ -58,9 +60,12 @@ pub(crate) async fn fetch(
     }
     let position = (offset.0 - entry.base_offset.0) as u32;
     let objects = storage.objects.as_ref();
-    if position == 0 || entry.bytes <= WHOLE_FETCH_BYTES_MAX {
-        let bytes = at.get(objects).await;
-        let bytes = bytes.map_err(|e| object.missing_or(e))?;
+    let cached = storage.tail_cache.get(&at);
+    if cached.is_some() || position == 0 || entry.bytes <= WHOLE_FETCH_BYTES_MAX {
+        let bytes = match cached {
+            Some(bytes) => bytes,
+            None => at.get(objects).await.map_err(|e| object.missing_or(e))?,
+        };
         let owner = (topic_id, partition);
         let records = match bytes.len() as u64 > WHOLE_FETCH_BYTES_MAX {
             true => decode_on_pool(bytes, owner, entry, offset, location).await?,

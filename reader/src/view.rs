@@ -1,19 +1,24 @@
 //! The reader's view of one partition's manifest: read once, then revalidated cheaply
-//! (`If-None-Match` on the ETag, so an unchanged manifest costs a 304), and the segment
+//! (`If-None-Match` on the ETag, so an unchanged manifest costs a 304) or handed over by a
+//! commit of this process (`Storage::commit_news`), and the segment
 //! lookups the manifest store answers against it (offset or timestamp → segment entry).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use silt_core::error::{Error, Result};
 use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
 use silt_core::manifest::{Manifest, SegmentEntry};
 use silt_core::store::{Snapshot, Storage};
+use tokio::time::Instant;
 
 /// The last manifest seen for a partition.
 #[derive(Debug, Clone)]
 pub(crate) struct View {
     snapshot: Option<Snapshot>,
     empty: Arc<Manifest>,
+    /// When the manifest in hand came from a commit of this process, if it did.
+    adopted_at: Option<Instant>,
 }
 
 impl View {
@@ -21,6 +26,7 @@ impl View {
         View {
             snapshot: None,
             empty: Arc::new(Manifest::new(topic_id, partition)),
+            adopted_at: None,
         }
     }
 
@@ -62,6 +68,28 @@ impl View {
             }
             None => Ok(false),
         }
+    }
+
+    /// Takes `snapshot`, a manifest a writer of this process just committed, if it is newer
+    /// than the one last seen; returns whether it was.
+    pub(crate) fn adopt(&mut self, snapshot: Snapshot) -> bool {
+        let m = &snapshot.manifest;
+        let newer = self
+            .snapshot
+            .as_ref()
+            .is_none_or(|old| old.manifest.version < m.version);
+        let adopted = newer && m.topic_id == self.empty.topic_id;
+        if adopted {
+            self.snapshot = Some(snapshot);
+            self.adopted_at = Some(Instant::now());
+        }
+        adopted
+    }
+
+    /// Whether the manifest in hand was committed by this process less than `age` ago. Every
+    /// commit builds on all before it, so it is then at most that stale, as a poll would be.
+    pub(crate) fn committed_within(&self, age: Duration) -> bool {
+        self.adopted_at.is_some_and(|at| at.elapsed() < age)
     }
 
     /// The segment holding `offset`, if the manifest as last seen covers it.

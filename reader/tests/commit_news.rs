@@ -1,6 +1,7 @@
 //! A cursor waiting at the tail hears of a commit made by a writer of the same process at
-//! once, not at its next poll (`Storage::commit_news`); a commit made through another storage
-//! (another process) is still found by polling.
+//! once, not at its next poll (`Storage::commit_news`), and takes the manifest committed and
+//! the segment uploaded (`Storage::tail_cache`) without a request; a commit made through
+//! another storage (another process) is still found by polling.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
@@ -12,7 +13,7 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::record::Record;
-use silt_core::store::Storage;
+use silt_core::store::{CountingStore, Storage};
 use silt_reader::{POLL_INTERVAL, Reader, StartFrom};
 use silt_writer::{Writer, WriterSettings};
 use tokio::time::Instant;
@@ -75,4 +76,44 @@ async fn a_commit_of_another_process_is_found_at_the_next_poll() {
     let (here, elsewhere) = (storage(&objects), storage(&objects));
     let waited = waited(here, elsewhere).await;
     assert!(waited >= POLL_INTERVAL, "woke after {waited:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_woken_cursor_reads_the_commit_and_its_segment_without_a_request() {
+    let objects = with_topic().await;
+    let writer_side = storage(&objects).with_tail_cache(1024 * 1024);
+    // The reader's requests are counted; it shares the process's news and tail cache.
+    let counting = Arc::new(CountingStore::new(objects.clone()));
+    let mut reader_side = storage(&(counting.clone() as Arc<dyn ObjectStore>));
+    reader_side.commit_news = writer_side.commit_news.clone();
+    reader_side.tail_cache = writer_side.tail_cache.clone();
+
+    let topic = TopicName::new("news").unwrap();
+    let reader = Reader::open(reader_side, &topic).await.unwrap();
+    let mut cursor = reader.cursor(P, StartFrom::Latest).await.unwrap();
+    let waiting = tokio::spawn(async move {
+        let more = cursor
+            .wait_for_more(Duration::from_secs(3600))
+            .await
+            .unwrap();
+        (more, cursor.next_batch(10).await.unwrap())
+    });
+    for _ in 0..10 {
+        tokio::task::yield_now().await; // the cursor looks, finds nothing and waits
+    }
+    let before = counting.counts();
+    let settings = WriterSettings {
+        linger_ms: 0,
+        ..WriterSettings::default()
+    };
+    let writer = Writer::open(writer_side, &topic, settings).await.unwrap();
+    let record = Record::from_value(b"hello".to_vec(), 0);
+    writer.append(P, vec![record.clone()]).await.unwrap();
+    let (more, read) = waiting.await.unwrap();
+    assert!(more);
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].record.value, record.value);
+    let requests = counting.counts().since(&before);
+    assert_eq!(requests.get, 0, "no manifest or segment GET: {requests:?}");
+    writer.close().await;
 }

@@ -6,8 +6,10 @@
 //! 1. raw: PUT/GET of segment-sized objects at the writer's concurrency; sequential
 //!    conditional writes on one key;
 //! 2. produce: records/s, MiB/s of payload, ack latency, segments, commits, requests per GiB;
-//! 3. end-to-end latency: send → visible to a tailing reader;
-//! 4. catch-up read from offset 0;
+//! 3. end-to-end latency: send → visible to a tailing reader of the same process, which reads
+//!    the segments still in the tail cache (`--tail-cache-mib`) without a GET, as the agent's
+//!    consumers do;
+//! 4. catch-up read from offset 0, from the store (no tail cache);
 //! 5. ratios against the raw limits;
 //! 6. with `--agent`, the produce load again through the agent's HTTP API (`agent`), side by
 //!    side with the library path: silt's own API or, with `--agent-protocol kinesis`, Kinesis'
@@ -49,6 +51,7 @@ pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
         .join("bench-runs")
         .join(storage.clock.new_ulid().to_string());
     let bench = storage.rooted(counting.clone(), root.clone());
+    let bench = bench.with_tail_cache(args.tail_cache_mib * 1024 * 1024);
     // DynamoDB commits are counted from the metrics DynamoDB calls record (none elsewhere).
     let metrics = silt_agent::metrics::install().ok();
     let measured = measure(&args, &counting, &bench, metrics.as_ref()).await;
@@ -176,7 +179,9 @@ async fn measure(
     let (slowest_put_ms, slowest_get_ms) = counting.take_slowest_ms();
     eprintln!("reading back from offset 0...");
     let before = counting.counts();
-    let (read, read_cpu_s) = cpu::timed(load::catch_up(bench, &topic, args.partitions)).await;
+    // A catch-up reader is another process: it reads the store, not the writer's tail cache.
+    let cold = bench.clone().with_tail_cache(0);
+    let (read, read_cpu_s) = cpu::timed(load::catch_up(&cold, &topic, args.partitions)).await;
     let read = read?;
     let read_requests = counting.counts().since(&before);
 

@@ -2,14 +2,16 @@
 //! of the same process waiting at that partition's tail, so they look at the manifest at once
 //! instead of at their next poll (`silt_reader::POLL_INTERVAL`): an agent that serves both a
 //! producer and a consumer of a partition hands records over in milliseconds, as a broker
-//! wakes its waiting fetches. Only a hint: what a cursor reads still comes from the manifest
-//! it revalidates, and commits of other processes are still found by polling.
+//! wakes its waiting fetches. The news carries the manifest the commit wrote (as its store
+//! answered it), so a cursor that hears it need not read the manifest again; commits of other
+//! processes are still found by polling.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
+use super::Snapshot;
 use crate::ids::{PartitionId, TopicName};
 
 /// One channel per partition someone is waiting on in this process. Channels nobody listens
@@ -23,7 +25,7 @@ pub struct CommitNews {
 
 #[derive(Debug, Default)]
 struct Senders {
-    by_partition: HashMap<(TopicName, PartitionId), watch::Sender<()>>,
+    by_partition: HashMap<(TopicName, PartitionId), watch::Sender<Option<Snapshot>>>,
     /// The map's size after the last sweep.
     kept: usize,
 }
@@ -32,17 +34,23 @@ struct Senders {
 const SWEEP_FROM: usize = 64;
 
 impl CommitNews {
-    /// Tells the waiters of `partition` that a commit to it just succeeded.
-    pub fn committed(&self, topic: &TopicName, partition: PartitionId) {
+    /// Tells the waiters of `partition` that a commit to it just succeeded, giving `snapshot`,
+    /// the manifest it wrote (or a later one).
+    pub fn committed(&self, topic: &TopicName, partition: PartitionId, snapshot: &Snapshot) {
         let senders = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(sender) = senders.by_partition.get(&(topic.clone(), partition)) {
-            sender.send_replace(());
+            sender.send_replace(Some(snapshot.clone()));
         }
     }
 
     /// A receiver whose `changed()` completes at the next commit to `partition` in this
-    /// process (subscribe before looking at the manifest, so none is missed in between).
-    pub fn subscribe(&self, topic: &TopicName, partition: PartitionId) -> watch::Receiver<()> {
+    /// process, holding its manifest (subscribe before looking at the manifest, so none is
+    /// missed in between).
+    pub fn subscribe(
+        &self,
+        topic: &TopicName,
+        partition: PartitionId,
+    ) -> watch::Receiver<Option<Snapshot>> {
         let mut senders = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
         let key = (topic.clone(), partition);
         if let Some(sender) = senders.by_partition.get(&key) {
@@ -52,7 +60,7 @@ impl CommitNews {
             senders.by_partition.retain(|_, s| s.receiver_count() > 0);
             senders.kept = senders.by_partition.len();
         }
-        let (sender, receiver) = watch::channel(());
+        let (sender, receiver) = watch::channel(None);
         senders.by_partition.insert(key, sender);
         receiver
     }
@@ -70,20 +78,32 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::ids::TopicId;
+    use crate::manifest::Manifest;
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            manifest: Arc::new(Manifest::new(TopicId(ulid::Ulid::nil()), PartitionId(0))),
+            e_tag: Some("e".into()),
+            object_version: None,
+        }
+    }
 
     #[tokio::test]
     async fn a_waiter_hears_of_the_next_commit_to_its_partition_only() {
         let news = CommitNews::default();
         let topic = TopicName::new("t").unwrap();
-        news.committed(&topic, PartitionId(0)); // before anyone listens: nothing kept
+        news.committed(&topic, PartitionId(0), &snapshot()); // before anyone listens: nothing kept
         let mut p0 = news.subscribe(&topic, PartitionId(0));
         let mut p1 = news.subscribe(&topic, PartitionId(1));
         assert!(!p0.has_changed().unwrap());
-        news.committed(&topic, PartitionId(0));
+        news.committed(&topic, PartitionId(0), &snapshot());
         tokio::time::timeout(Duration::from_secs(5), p0.changed())
             .await
             .unwrap()
             .unwrap();
+        let heard = p0.borrow_and_update().clone().unwrap();
+        assert_eq!(heard.e_tag.as_deref(), Some("e"), "the commit's manifest");
         assert!(!p1.has_changed().unwrap());
         let quiet = tokio::time::timeout(Duration::from_millis(20), p1.changed()).await;
         assert!(quiet.is_err(), "no commit to partition 1");
@@ -102,7 +122,7 @@ mod tests {
             "{} kept",
             news.channels()
         );
-        news.committed(&topic, PartitionId(0));
+        news.committed(&topic, PartitionId(0), &snapshot());
         assert!(held.has_changed().unwrap(), "a channel listened to is kept");
     }
 }

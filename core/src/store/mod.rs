@@ -33,6 +33,7 @@ mod resolve;
 mod s3_setup;
 mod secret;
 mod segment_location;
+mod tail_cache;
 
 pub use chunk_cache::CHUNK_CACHE_BYTES;
 pub use commit_news::CommitNews;
@@ -51,6 +52,7 @@ pub use probe::probe_conditional_writes;
 pub use resolve::{COMMIT_RACES_MAX, COMMIT_RESOLVE_TIMEOUT, WriteFailed};
 pub use secret::SECRET_BYTES;
 pub use segment_location::SegmentLocation;
+pub use tail_cache::{TAIL_CACHE_BYTES, TailCache};
 
 use std::fmt::Debug;
 use std::sync::Arc;

@@ -20,8 +20,8 @@ use super::cas::{CasStore, ObjectCas};
 use super::metered::MeteredStore;
 use super::missing::Guarded;
 use super::{
-    CommitNews, LocalCasStore, ManifestStore, ObjectManifestStore, probe_conditional_writes,
-    s3_setup,
+    CommitNews, LocalCasStore, ManifestStore, ObjectManifestStore, TailCache,
+    probe_conditional_writes, s3_setup,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, InvalidInput, Result};
@@ -48,6 +48,9 @@ pub struct Storage {
     pub url: String,
     /// Commits made through this storage (and its clones), for cursors waiting at a tail.
     pub commit_news: CommitNews,
+    /// Segments this process just uploaded, for its cursors at the tail (empty unless given a
+    /// budget with [`Storage::with_tail_cache`]).
+    pub tail_cache: TailCache,
     /// The DynamoDB manifest store, when manifests live there rather than in `objects`.
     #[cfg(feature = "dynamodb")]
     pub manifest_table: Option<DynamoManifestStore>,
@@ -261,9 +264,17 @@ impl Storage {
             clock: Arc::new(SystemClock),
             url: url.to_string(),
             commit_news: CommitNews::default(),
+            tail_cache: TailCache::default(),
             #[cfg(feature = "dynamodb")]
             manifest_table: None,
         }
+    }
+
+    /// The same storage keeping up to `budget_bytes` of the segments its writers upload for
+    /// its cursors (`TAIL_CACHE_BYTES` is the agent's default; 0 keeps none).
+    pub fn with_tail_cache(mut self, budget_bytes: u64) -> Storage {
+        self.tail_cache = TailCache::new(budget_bytes);
+        self
     }
 
     /// The same storage with another clock.

@@ -1,7 +1,8 @@
 //! Storing one closed round: every part's segment encoded (concurrently, on the blocking
 //! pool), laid out as one mixed object (`core::segment::mixed`) and PUT once; each part is
-//! answered with its `NewSegment` (the object id, and its range through `mixed_at`). A round
-//! of one part is a plain segment object, exactly what that partition writes unmixed.
+//! answered with its `NewSegment` (the object id, and its range through `mixed_at`), and each
+//! part's segment goes into the storage's tail cache. A round of one part is a plain segment
+//! object, exactly what that partition writes unmixed.
 //!
 //! Each partition is known to have a manifest before the object is uploaded, as for a plain
 //! segment (docs/design.md §6 rule 8); a part whose check fails is answered with that error
@@ -12,6 +13,7 @@ use object_store::{ObjectStoreExt, PutPayload};
 use silt_core::error::Error;
 use silt_core::metrics;
 use silt_core::segment::encode_mixed;
+use silt_core::store::SegmentLocation;
 
 use super::Part;
 use crate::AppendError;
@@ -73,6 +75,13 @@ async fn upload_mixed(mut parts: Vec<Part>, zstd_level: i32) {
         Ok(_) => {
             metrics::segment_written(&topic, len);
             for ((part, encoded), place) in done.into_iter().zip(toc.parts) {
+                let at = SegmentLocation {
+                    path: path.clone(),
+                    start: place.at,
+                    len: encoded.bytes.len() as u64,
+                    whole: false,
+                };
+                storage.tail_cache.insert(&at, encoded.bytes.clone());
                 let _ = part.reply.send(Ok(encoded.segment(id, Some(place.at))));
             }
         }

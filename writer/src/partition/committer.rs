@@ -198,10 +198,10 @@ impl Committer {
             waited_ms: 0,
             last_error: "committed, but the marker that gives its offsets was not found".into(),
         })?;
-        report.snapshot = Some(done.snapshot);
         self.storage
             .commit_news
-            .committed(&self.topic, self.partition);
+            .committed(&self.topic, self.partition, &done.snapshot);
+        report.snapshot = Some(done.snapshot);
         Ok(base_offset)
     }
 

@@ -1,7 +1,8 @@
 //! Encode a batch as a segment (on a blocking thread: zstd is CPU work) and upload it under a
 //! fresh object id, once the partition is known to have a manifest. The id is unique, so the
 //! PUT is a plain idempotent overwrite that the object store client may retry on its own. An
-//! upload is invisible until committed. The mixer (`crate::mixer`) encodes the same way and
+//! upload is invisible until committed. A stored segment goes into the storage's tail cache,
+//! for the cursors of this process that will read it once it is committed. The mixer (`crate::mixer`) encodes the same way and
 //! puts several partitions' segments in one object.
 //!
 //! An encoder cancelled because the runtime is shutting down is [`AppendError::Closed`]:
@@ -15,6 +16,7 @@ use silt_core::manifest::NewSegment;
 use silt_core::metrics;
 use silt_core::record::Record;
 use silt_core::segment::{self, SegmentHeader};
+use silt_core::store::SegmentLocation;
 
 use super::Committer;
 use crate::AppendError;
@@ -92,12 +94,17 @@ pub(crate) async fn upload(
         .keys
         .segment(&committer.topic, committer.partition, id);
     let payload = PutPayload::from_bytes(encoded.bytes.clone());
-    committer
-        .storage
-        .objects
-        .put(&path, payload)
-        .await
-        .map_err(|e| AppendError::from(Error::from(e)))?;
-    metrics::segment_written(&committer.topic, encoded.bytes.len() as u64);
+    let storage = &committer.storage;
+    let stored = storage.objects.put(&path, payload).await;
+    stored.map_err(|e| AppendError::from(Error::from(e)))?;
+    let len = encoded.bytes.len() as u64;
+    metrics::segment_written(&committer.topic, len);
+    let at = SegmentLocation {
+        path,
+        start: 0,
+        len,
+        whole: true,
+    };
+    storage.tail_cache.insert(&at, encoded.bytes.clone());
     Ok(encoded.segment(id, None))
 }
