@@ -96,7 +96,8 @@ async fn a_woken_cursor_reads_the_commit_and_its_segment_without_a_request() {
             .wait_for_more(Duration::from_secs(3600))
             .await
             .unwrap();
-        (more, cursor.next_batch(10).await.unwrap())
+        let read = cursor.next_batch(10).await.unwrap();
+        (more, read, cursor)
     });
     for _ in 0..10 {
         tokio::task::yield_now().await; // the cursor looks, finds nothing and waits
@@ -109,11 +110,18 @@ async fn a_woken_cursor_reads_the_commit_and_its_segment_without_a_request() {
     let writer = Writer::open(writer_side, &topic, settings).await.unwrap();
     let record = Record::from_value(b"hello".to_vec(), 0);
     writer.append(P, vec![record.clone()]).await.unwrap();
-    let (more, read) = waiting.await.unwrap();
+    let (more, read, mut cursor) = waiting.await.unwrap();
     assert!(more);
     assert_eq!(read.len(), 1);
     assert_eq!(read[0].record.value, record.value);
     let requests = counting.counts().since(&before);
     assert_eq!(requests.get, 0, "no manifest or segment GET: {requests:?}");
+
+    // The manifest taken counts as a look for a poll interval, then the store is read again.
+    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    assert_eq!(counting.counts().since(&before).get, 0);
+    tokio::time::advance(POLL_INTERVAL).await;
+    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    assert_eq!(counting.counts().since(&before).get, 1, "a revalidation");
     writer.close().await;
 }
