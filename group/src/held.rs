@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use silt_core::store::Snapshot;
+use silt_core::store::NewsReceiver;
 use silt_reader::{Consumed, Cursor, ReadError};
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// The longest an idle partition goes without its manifest being revalidated: a consumer of
@@ -25,7 +24,7 @@ pub(crate) struct Open {
     idle_pause: Duration,
     next_revalidation: Instant,
     /// Commits to the partition made in this process, each with the manifest it wrote.
-    pub(crate) news: watch::Receiver<Option<Snapshot>>,
+    pub(crate) news: NewsReceiver,
 }
 
 impl Open {

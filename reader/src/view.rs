@@ -9,7 +9,7 @@ use std::time::Duration;
 use silt_core::error::{Error, Result};
 use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
 use silt_core::manifest::{Manifest, SegmentEntry};
-use silt_core::store::{Snapshot, Storage};
+use silt_core::store::{Heard, Snapshot, Storage};
 use tokio::time::Instant;
 
 /// The last manifest seen for a partition.
@@ -17,8 +17,8 @@ use tokio::time::Instant;
 pub(crate) struct View {
     snapshot: Option<Snapshot>,
     empty: Arc<Manifest>,
-    /// When the manifest in hand came from a commit of this process, if it did.
-    adopted_at: Option<Instant>,
+    /// When the manifest in hand was committed, if it came from a commit of this process.
+    committed_at: Option<Instant>,
 }
 
 impl View {
@@ -26,7 +26,7 @@ impl View {
         View {
             snapshot: None,
             empty: Arc::new(Manifest::new(topic_id, partition)),
-            adopted_at: None,
+            committed_at: None,
         }
     }
 
@@ -70,26 +70,27 @@ impl View {
         }
     }
 
-    /// Takes `snapshot`, a manifest a writer of this process just committed, if it is newer
-    /// than the one last seen; returns whether it was.
-    pub(crate) fn adopt(&mut self, snapshot: Snapshot) -> bool {
-        let m = &snapshot.manifest;
+    /// Takes the manifest of `heard`, a commit of this process, if it is newer than the one
+    /// last seen; returns whether it was.
+    pub(crate) fn adopt(&mut self, heard: Heard) -> bool {
+        let m = &heard.snapshot.manifest;
         let newer = self
             .snapshot
             .as_ref()
             .is_none_or(|old| old.manifest.version < m.version);
         let adopted = newer && m.topic_id == self.empty.topic_id;
         if adopted {
-            self.snapshot = Some(snapshot);
-            self.adopted_at = Some(Instant::now());
+            self.snapshot = Some(heard.snapshot);
+            self.committed_at = Some(heard.at);
         }
         adopted
     }
 
-    /// Whether the manifest in hand was committed by this process less than `age` ago. Every
-    /// commit builds on all before it, so it is then at most that stale, as a poll would be.
+    /// Whether the manifest in hand is that of a commit of this process made less than `age`
+    /// ago. Every commit builds on all before it, so it is then at most that stale, as a poll
+    /// would leave it.
     pub(crate) fn committed_within(&self, age: Duration) -> bool {
-        self.adopted_at.is_some_and(|at| at.elapsed() < age)
+        self.committed_at.is_some_and(|at| at.elapsed() < age)
     }
 
     /// The segment holding `offset`, if the manifest as last seen covers it.

@@ -123,5 +123,13 @@ async fn a_woken_cursor_reads_the_commit_and_its_segment_without_a_request() {
     tokio::time::advance(POLL_INTERVAL).await;
     assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
     assert_eq!(counting.counts().since(&before).get, 1, "a revalidation");
+
+    // A commit made while the cursor was not waiting is taken on its next look.
+    let second = Record::from_value(b"again".to_vec(), 0);
+    writer.append(P, vec![second.clone()]).await.unwrap();
+    assert!(cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    let read = cursor.next_batch(10).await.unwrap();
+    assert_eq!(read[0].record.value, second.value);
+    assert_eq!(counting.counts().since(&before).get, 1, "nothing more read");
     writer.close().await;
 }

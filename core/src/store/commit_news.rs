@@ -10,9 +10,23 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::Snapshot;
 use crate::ids::{PartitionId, TopicName};
+
+/// What a waiter hears of the last commit to its partition: the manifest it wrote (as the store
+/// answered the conditional write, or a later one after a read-back), and when.
+#[derive(Debug, Clone)]
+pub struct Heard {
+    /// The manifest committed.
+    pub snapshot: Snapshot,
+    /// When the commit was heard of.
+    pub at: Instant,
+}
+
+/// The receiving end of a partition's news: `changed()` completes at the next commit.
+pub type NewsReceiver = watch::Receiver<Option<Heard>>;
 
 /// One channel per partition someone is waiting on in this process. Channels nobody listens
 /// to any more are dropped whenever the map has doubled since the last sweep, so topics
@@ -25,7 +39,7 @@ pub struct CommitNews {
 
 #[derive(Debug, Default)]
 struct Senders {
-    by_partition: HashMap<(TopicName, PartitionId), watch::Sender<Option<Snapshot>>>,
+    by_partition: HashMap<(TopicName, PartitionId), watch::Sender<Option<Heard>>>,
     /// The map's size after the last sweep.
     kept: usize,
 }
@@ -39,18 +53,18 @@ impl CommitNews {
     pub fn committed(&self, topic: &TopicName, partition: PartitionId, snapshot: &Snapshot) {
         let senders = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(sender) = senders.by_partition.get(&(topic.clone(), partition)) {
-            sender.send_replace(Some(snapshot.clone()));
+            let heard = Heard {
+                snapshot: snapshot.clone(),
+                at: Instant::now(),
+            };
+            sender.send_replace(Some(heard));
         }
     }
 
     /// A receiver whose `changed()` completes at the next commit to `partition` in this
-    /// process, holding its manifest (subscribe before looking at the manifest, so none is
-    /// missed in between).
-    pub fn subscribe(
-        &self,
-        topic: &TopicName,
-        partition: PartitionId,
-    ) -> watch::Receiver<Option<Snapshot>> {
+    /// process; it holds the last commit heard of (subscribe before looking at the manifest,
+    /// so none is missed in between).
+    pub fn subscribe(&self, topic: &TopicName, partition: PartitionId) -> NewsReceiver {
         let mut senders = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
         let key = (topic.clone(), partition);
         if let Some(sender) = senders.by_partition.get(&key) {
@@ -103,7 +117,11 @@ mod tests {
             .unwrap()
             .unwrap();
         let heard = p0.borrow_and_update().clone().unwrap();
-        assert_eq!(heard.e_tag.as_deref(), Some("e"), "the commit's manifest");
+        assert_eq!(
+            heard.snapshot.e_tag.as_deref(),
+            Some("e"),
+            "the commit's manifest"
+        );
         assert!(!p1.has_changed().unwrap());
         let quiet = tokio::time::timeout(Duration::from_millis(20), p1.changed()).await;
         assert!(quiet.is_err(), "no commit to partition 1");

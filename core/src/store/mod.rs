@@ -36,7 +36,7 @@ mod segment_location;
 mod tail_cache;
 
 pub use chunk_cache::CHUNK_CACHE_BYTES;
-pub use commit_news::CommitNews;
+pub use commit_news::{CommitNews, Heard, NewsReceiver};
 pub use counting::{CountingStore, RequestCounts};
 #[cfg(all(feature = "dynamodb", feature = "test-util"))]
 pub(crate) use dynamo::item_codecs;
