@@ -23,7 +23,7 @@ pub(crate) struct Open {
     /// poll interval, doubled on every empty revalidation up to [`IDLE_REVALIDATE_MAX`].
     idle_pause: Duration,
     next_revalidation: Instant,
-    /// Commits to the partition made in this process, each with the manifest it wrote.
+    /// Commits to the partition made in this process: one heard means "look now".
     pub(crate) news: NewsReceiver,
 }
 
@@ -40,9 +40,9 @@ impl Open {
     }
 
     /// The next records, up to `max` and `max_bytes` of payload (plus one record). At the end
-    /// of what the cursor knew, it takes the manifest of a commit heard of in this process, or
-    /// revalidates its manifest (a 304 when nothing was committed since), less often the
-    /// longer the partition stays quiet.
+    /// of what the cursor knew, its manifest is revalidated (a 304 when nothing was committed
+    /// since; nothing at all when a commit of this process handed it over, see
+    /// `Cursor::wait_for_more`), less often the longer the partition stays quiet.
     pub(crate) async fn next_records(
         &mut self,
         max: usize,
@@ -53,8 +53,8 @@ impl Open {
         if !records.is_empty() || (!heard && Instant::now() < self.next_revalidation) {
             return Ok(records);
         }
-        let taken = heard && self.cursor.take_commit(&mut self.news);
-        if taken || self.cursor.wait_for_more(Duration::ZERO).await? {
+        self.news.mark_unchanged();
+        if self.cursor.wait_for_more(Duration::ZERO).await? {
             self.idle_pause = silt_reader::POLL_INTERVAL;
             self.next_revalidation = Instant::now();
             return self.cursor.next_batch_within(max, max_bytes).await;

@@ -8,10 +8,9 @@ use std::time::Duration;
 use silt_core::cold::ColdReader;
 use silt_core::error::Error;
 use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
-use silt_core::metrics::{self, GaugeHold};
+use silt_core::metrics;
 use silt_core::record::Record;
-use silt_core::store::{NewsReceiver, Storage};
-use tokio::time::Instant;
+use silt_core::store::Storage;
 
 use crate::ahead::{Owner, ReadAhead};
 use crate::error::ReadError;
@@ -153,52 +152,6 @@ impl Cursor {
                 return Ok(out);
             }
         }
-    }
-
-    /// Waits until records past the position are committed, or `timeout` passes; returns
-    /// whether there are. The manifest is revalidated on entry and every `POLL_INTERVAL`. A
-    /// commit to the partition by a writer of this process (`Storage::commit_news`) hands its
-    /// manifest over, with no read: at once while waiting, and on entry the last one made,
-    /// which stands for the look on entry while it is less than a `POLL_INTERVAL` old (no
-    /// staler than a poll would leave it).
-    pub async fn wait_for_more(&mut self, timeout: Duration) -> Result<bool, ReadError> {
-        let deadline = Instant::now() + timeout;
-        let _open = GaugeHold::new(metrics::LONG_POLLS_OPEN, 1.0);
-        let mut news = self.commit_news();
-        self.take_commit(&mut news);
-        let mut look = !self.view.committed_within(self.poll_interval);
-        loop {
-            if look {
-                self.refresh().await?;
-            }
-            if self.end_offset() > self.position {
-                return Ok(true);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(false);
-            }
-            tokio::select! {
-                () = silt_core::clock::sleep(self.poll_interval.min(deadline - now)) => look = true,
-                Ok(()) = news.changed() => look = !self.take_commit(&mut news),
-            }
-        }
-    }
-
-    /// News of the commits made to this cursor's partition in this process
-    /// (`Storage::commit_news`): `changed()` completes at the next one, and the receiver then
-    /// holds the manifest committed. [`Cursor::wait_for_more`] takes it instead of reading.
-    pub fn commit_news(&self) -> NewsReceiver {
-        self.storage
-            .commit_news
-            .subscribe(&self.topic, self.partition)
-    }
-
-    /// Takes the manifest the last commit heard of on `news` (from [`Cursor::commit_news`])
-    /// wrote, if it is newer than the one this cursor has seen; returns whether it was.
-    pub fn take_commit(&mut self, news: &mut NewsReceiver) -> bool {
-        let committed = news.borrow_and_update().clone();
-        committed.is_some_and(|s| self.view.adopt(s))
     }
 
     pub(crate) async fn refresh(&mut self) -> Result<bool, Error> {

@@ -19,6 +19,7 @@ mod ahead;
 mod cursor;
 mod error;
 mod fetch;
+mod tail;
 mod view;
 
 pub use ahead::{AHEAD_BYTES_MAX, AHEAD_BYTES_TOTAL_MAX, AHEAD_SEGMENTS_MAX};

@@ -70,20 +70,23 @@ impl View {
         }
     }
 
-    /// Takes the manifest of `heard`, a commit of this process, if it is newer than the one
-    /// last seen; returns whether it was.
+    /// Takes the manifest of `heard`, a commit of this process, if it carries one newer than
+    /// the one last seen (of this partition and topic incarnation); returns whether it did.
     pub(crate) fn adopt(&mut self, heard: Heard) -> bool {
-        let m = &heard.snapshot.manifest;
+        let Some(snapshot) = heard.snapshot else {
+            return false;
+        };
+        let (m, empty) = (&snapshot.manifest, &self.empty);
         let newer = self
             .snapshot
             .as_ref()
             .is_none_or(|old| old.manifest.version < m.version);
-        let adopted = newer && m.topic_id == self.empty.topic_id;
-        if adopted {
-            self.snapshot = Some(heard.snapshot);
+        let ours = m.topic_id == empty.topic_id && m.partition == empty.partition;
+        if newer && ours {
+            self.snapshot = Some(snapshot);
             self.committed_at = Some(heard.at);
         }
-        adopted
+        newer && ours
     }
 
     /// Whether the manifest in hand is that of a commit of this process made less than `age`

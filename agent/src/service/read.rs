@@ -77,7 +77,8 @@ impl LogService {
     ) -> Result<ReadBatch, ServiceError> {
         let mut cursor = self.cursor(topic, partition, request.from).await?;
         let mut records = fill(&mut cursor, &request).await?;
-        // A pooled cursor's view of the tail may be old: look again (and wait, if asked).
+        // A pooled cursor's view of the tail may be old: look again, or take this agent's last
+        // commit to it (`Cursor::wait_for_more`), and wait, if asked.
         if records.is_empty() && self.wait_for_more(&mut cursor, request.wait).await? {
             records = fill(&mut cursor, &request).await?;
         }

@@ -51,7 +51,7 @@ pub(crate) async fn run(storage: &Storage, args: BenchArgs) -> CliResult {
         .join("bench-runs")
         .join(storage.clock.new_ulid().to_string());
     let bench = storage.rooted(counting.clone(), root.clone());
-    let bench = bench.with_tail_cache(args.tail_cache_mib * 1024 * 1024);
+    let bench = bench.with_tail_cache(args.tail_cache_mib.saturating_mul(1024 * 1024));
     // DynamoDB commits are counted from the metrics DynamoDB calls record (none elsewhere).
     let metrics = silt_agent::metrics::install().ok();
     let measured = measure(&args, &counting, &bench, metrics.as_ref()).await;

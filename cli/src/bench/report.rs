@@ -377,7 +377,7 @@ fn settings(a: &BenchArgs, url: &str, manifest: &str) -> serde_json::Value {
         "segment_bytes": a.segment_mib * 1024 * 1024,
         "zstd_level": a.zstd_level,
         "mixed": a.mixed,
-        "tail_cache_bytes": a.tail_cache_mib * 1024 * 1024,
+        "tail_cache_bytes": a.tail_cache_mib.saturating_mul(1024 * 1024),
         "agent": a.agent,
         "agent_clients": a.agent.as_ref().map(|_| a.agent_clients),
         "agent_batch_records": a.agent.as_ref().map(|_| a.agent_batch),

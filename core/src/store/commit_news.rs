@@ -15,12 +15,14 @@ use tokio::time::Instant;
 use super::Snapshot;
 use crate::ids::{PartitionId, TopicName};
 
-/// What a waiter hears of the last commit to its partition: the manifest it wrote (as the store
-/// answered the conditional write, or a later one after a read-back), and when.
+/// What a waiter hears of the last commit to its partition: when, and the manifest it wrote
+/// when the manifest store answers it exactly (`ManifestStore::commits_are_exact`: as the
+/// store answered the conditional write, or a later one after a read-back). The channel
+/// holds the same manifest the writer keeps for its next commit.
 #[derive(Debug, Clone)]
 pub struct Heard {
-    /// The manifest committed.
-    pub snapshot: Snapshot,
+    /// The manifest committed; `None` when only a look at the store can tell it.
+    pub snapshot: Option<Snapshot>,
     /// When the commit was heard of.
     pub at: Instant,
 }
@@ -49,12 +51,17 @@ const SWEEP_FROM: usize = 64;
 
 impl CommitNews {
     /// Tells the waiters of `partition` that a commit to it just succeeded, giving `snapshot`,
-    /// the manifest it wrote (or a later one).
-    pub fn committed(&self, topic: &TopicName, partition: PartitionId, snapshot: &Snapshot) {
+    /// the manifest it wrote (or a later one), if it is exact.
+    pub fn committed(
+        &self,
+        topic: &TopicName,
+        partition: PartitionId,
+        snapshot: Option<&Snapshot>,
+    ) {
         let senders = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(sender) = senders.by_partition.get(&(topic.clone(), partition)) {
             let heard = Heard {
-                snapshot: snapshot.clone(),
+                snapshot: snapshot.cloned(),
                 at: Instant::now(),
             };
             sender.send_replace(Some(heard));
@@ -107,21 +114,18 @@ mod tests {
     async fn a_waiter_hears_of_the_next_commit_to_its_partition_only() {
         let news = CommitNews::default();
         let topic = TopicName::new("t").unwrap();
-        news.committed(&topic, PartitionId(0), &snapshot()); // before anyone listens: nothing kept
+        news.committed(&topic, PartitionId(0), Some(&snapshot())); // before anyone listens: nothing kept
         let mut p0 = news.subscribe(&topic, PartitionId(0));
         let mut p1 = news.subscribe(&topic, PartitionId(1));
         assert!(!p0.has_changed().unwrap());
-        news.committed(&topic, PartitionId(0), &snapshot());
+        news.committed(&topic, PartitionId(0), Some(&snapshot()));
         tokio::time::timeout(Duration::from_secs(5), p0.changed())
             .await
             .unwrap()
             .unwrap();
         let heard = p0.borrow_and_update().clone().unwrap();
-        assert_eq!(
-            heard.snapshot.e_tag.as_deref(),
-            Some("e"),
-            "the commit's manifest"
-        );
+        let e_tag = heard.snapshot.and_then(|s| s.e_tag);
+        assert_eq!(e_tag.as_deref(), Some("e"), "the commit's manifest");
         assert!(!p1.has_changed().unwrap());
         let quiet = tokio::time::timeout(Duration::from_millis(20), p1.changed()).await;
         assert!(quiet.is_err(), "no commit to partition 1");
@@ -140,7 +144,7 @@ mod tests {
             "{} kept",
             news.channels()
         );
-        news.committed(&topic, PartitionId(0), &snapshot());
+        news.committed(&topic, PartitionId(0), Some(&snapshot()));
         assert!(held.has_changed().unwrap(), "a channel listened to is kept");
     }
 }

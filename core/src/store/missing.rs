@@ -112,6 +112,10 @@ impl ManifestStore for Guarded {
         refuse_deleted(topic, created)
     }
 
+    fn commits_are_exact(&self) -> bool {
+        self.inner.commits_are_exact()
+    }
+
     fn segments_per_commit_max(&self) -> usize {
         self.inner.segments_per_commit_max()
     }

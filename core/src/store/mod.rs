@@ -99,6 +99,13 @@ pub trait ManifestStore: Send + Sync + Debug {
     /// A writer splits its group commits at this limit.
     fn segments_per_commit_max(&self) -> usize;
 
+    /// Whether a successful commit's [`Committed::snapshot`] is the manifest exactly as stored,
+    /// so a reader of this process may take it instead of reading (`Storage::commit_news`):
+    /// true for object manifests (the document just written, under its ETag); false for
+    /// DynamoDB, whose answer is the writer's copy with the edit applied (its version and
+    /// what other committers changed, such as the log start, may lag the table).
+    fn commits_are_exact(&self) -> bool;
+
     /// Where a partition's manifest lives, for error messages (an object key, or a DynamoDB
     /// table and partition key).
     fn manifest_location(&self, topic: &TopicName, partition: PartitionId) -> String;

@@ -179,6 +179,10 @@ impl ManifestStore for ObjectManifestStore {
         Ok(snapshot)
     }
 
+    fn commits_are_exact(&self) -> bool {
+        true
+    }
+
     fn segments_per_commit_max(&self) -> usize {
         crate::limits::OBJECT_SEGMENTS_PER_COMMIT_MAX
     }

@@ -270,13 +270,6 @@ impl Storage {
         }
     }
 
-    /// The same storage keeping up to `budget_bytes` of the segments its writers upload for
-    /// its cursors (`TAIL_CACHE_BYTES` is the agent's default; 0 keeps none).
-    pub fn with_tail_cache(mut self, budget_bytes: u64) -> Storage {
-        self.tail_cache = TailCache::new(budget_bytes);
-        self
-    }
-
     /// The same storage with another clock.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Storage {
         self.clock = clock;

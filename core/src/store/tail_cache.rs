@@ -7,34 +7,57 @@
 //! never stale; what a cursor reads still comes from the manifest it revalidates, and a miss
 //! reads the store as before. The cache is bounded by bytes, oldest segment out first (the
 //! tail is what readers ask for), and empty by default: a program that serves tails (the
-//! agent, `silt bench`) gives it a budget with [`Storage::with_tail_cache`](super::Storage).
+//! agent, `silt bench`) gives it a budget with [`Storage::with_tail_cache`].
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use object_store::path::Path;
 
-use super::SegmentLocation;
+use super::{SegmentLocation, Storage};
 use crate::metrics;
 
 /// The budget the agent and `silt bench` give their tail cache unless told otherwise: eight
 /// 8 MiB segments, or many more small ones of many partitions.
 pub const TAIL_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Recently uploaded segments by location; cheap to clone (clones share the segments).
-#[derive(Debug, Clone, Default)]
+/// Recently uploaded segments by location; cheap to clone (clones share the segments). The
+/// budget counts segment bytes; a segment's buffer may be up to twice its length (the encoder
+/// keeps a buffer it did not fill by more than half).
+#[derive(Clone, Default)]
 pub struct TailCache {
     inner: Arc<Mutex<Fifo>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Fifo {
     budget_bytes: u64,
     bytes: u64,
     segments: HashMap<(Path, u64), Bytes>,
     /// Keys in the order they came, oldest first.
     order: VecDeque<(Path, u64)>,
+}
+
+impl Storage {
+    /// The same storage keeping up to `budget_bytes` of the segments its writers upload for
+    /// its cursors (`TAIL_CACHE_BYTES` is the agent's default; 0 keeps none).
+    pub fn with_tail_cache(mut self, budget_bytes: u64) -> Storage {
+        self.tail_cache = TailCache::new(budget_bytes);
+        self
+    }
+}
+
+impl fmt::Debug for TailCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fifo = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        f.debug_struct("TailCache")
+            .field("budget_bytes", &fifo.budget_bytes)
+            .field("bytes", &fifo.bytes)
+            .field("segments", &fifo.segments.len())
+            .finish()
+    }
 }
 
 impl TailCache {

@@ -173,6 +173,10 @@ impl ManifestStore for SlowCommits {
         self.inner.create(t, p, id).await
     }
 
+    fn commits_are_exact(&self) -> bool {
+        self.inner.commits_are_exact()
+    }
+
     fn segments_per_commit_max(&self) -> usize {
         if self.panic_on_limit.swap(false, Ordering::SeqCst) {
             panic!("SlowCommits: injected panic in the writer's partition task");

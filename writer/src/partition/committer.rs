@@ -198,9 +198,9 @@ impl Committer {
             waited_ms: 0,
             last_error: "committed, but the marker that gives its offsets was not found".into(),
         })?;
-        self.storage
-            .commit_news
-            .committed(&self.topic, self.partition, &done.snapshot);
+        let exact = self.storage.manifests.commits_are_exact();
+        let news = &self.storage.commit_news;
+        news.committed(&self.topic, self.partition, exact.then_some(&done.snapshot));
         report.snapshot = Some(done.snapshot);
         Ok(base_offset)
     }

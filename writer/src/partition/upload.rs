@@ -2,8 +2,8 @@
 //! fresh object id, once the partition is known to have a manifest. The id is unique, so the
 //! PUT is a plain idempotent overwrite that the object store client may retry on its own. An
 //! upload is invisible until committed. A stored segment goes into the storage's tail cache,
-//! for the cursors of this process that will read it once it is committed. The mixer (`crate::mixer`) encodes the same way and
-//! puts several partitions' segments in one object.
+//! for the cursors of this process that will read it once it is committed. The mixer
+//! (`crate::mixer`) encodes the same way and puts several partitions' segments in one object.
 //!
 //! An encoder cancelled because the runtime is shutting down is [`AppendError::Closed`]:
 //! nothing was uploaded, and the writer is going away.

@@ -296,6 +296,10 @@ impl ManifestStore for DynamoManifestStore {
         Ok(existing)
     }
 
+    fn commits_are_exact(&self) -> bool {
+        false
+    }
+
     fn segments_per_commit_max(&self) -> usize {
         crate::limits::DYNAMO_SEGMENTS_PER_COMMIT_MAX
     }

@@ -1,0 +1,60 @@
+//! A cursor at the end of its partition: waiting for more records, woken at once by the
+//! commits of this process (`Storage::commit_news`), whose manifests it takes instead of
+//! reading them when the manifest store answers them exactly (docs/design.md §7).
+
+use std::time::Duration;
+
+use silt_core::metrics::{self, GaugeHold};
+use silt_core::store::NewsReceiver;
+use tokio::time::Instant;
+
+use crate::{Cursor, ReadError};
+
+impl Cursor {
+    /// Waits until records past the position are committed, or `timeout` passes; returns
+    /// whether there are. The manifest is revalidated on entry and every `POLL_INTERVAL`. A
+    /// commit to the partition by a writer of this process (`Storage::commit_news`) hands its
+    /// manifest over, with no read: at once while waiting, and on entry the last one made,
+    /// which stands for the look on entry while it is less than a `POLL_INTERVAL` old (no
+    /// staler than a poll would leave it).
+    pub async fn wait_for_more(&mut self, timeout: Duration) -> Result<bool, ReadError> {
+        let deadline = Instant::now() + timeout;
+        let _open = GaugeHold::new(metrics::LONG_POLLS_OPEN, 1.0);
+        let mut news = self.commit_news();
+        self.take_commit(&mut news);
+        let mut look = !self.view.committed_within(self.poll_interval);
+        loop {
+            if look {
+                self.refresh().await?;
+            }
+            if self.end_offset() > self.position {
+                return Ok(true);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(false);
+            }
+            tokio::select! {
+                () = silt_core::clock::sleep(self.poll_interval.min(deadline - now)) => look = true,
+                Ok(()) = news.changed() => look = !self.take_commit(&mut news),
+            }
+        }
+    }
+
+    /// News of the commits made to this cursor's partition in this process
+    /// (`Storage::commit_news`): `changed()` completes at the next one, a hint to look at the
+    /// manifest again, as [`Cursor::wait_for_more`] does (taking the manifest the commit
+    /// wrote, when the news holds it, instead of reading it).
+    pub fn commit_news(&self) -> NewsReceiver {
+        self.storage
+            .commit_news
+            .subscribe(&self.topic, self.partition)
+    }
+
+    /// Takes the manifest the last commit heard of on `news` wrote, if it came with one newer
+    /// than the one this cursor has seen; returns whether it did.
+    fn take_commit(&mut self, news: &mut NewsReceiver) -> bool {
+        let committed = news.borrow_and_update().clone();
+        committed.is_some_and(|s| self.view.adopt(s))
+    }
+}
