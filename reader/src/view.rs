@@ -1,7 +1,7 @@
 //! The reader's view of one partition's manifest: read once, then revalidated cheaply
 //! (`If-None-Match` on the ETag, so an unchanged manifest costs a 304) or handed over by a
-//! commit of this process (`Storage::commit_news`), and the segment
-//! lookups the manifest store answers against it (offset or timestamp → segment entry).
+//! commit of this process (`Storage::commit_news`), and the segment lookups the manifest
+//! store answers against it (offset or timestamp → segment entry).
 
 use std::sync::Arc;
 use std::time::Duration;

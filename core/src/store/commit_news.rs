@@ -2,9 +2,10 @@
 //! of the same process waiting at that partition's tail, so they look at the manifest at once
 //! instead of at their next poll (`silt_reader::POLL_INTERVAL`): an agent that serves both a
 //! producer and a consumer of a partition hands records over in milliseconds, as a broker
-//! wakes its waiting fetches. The news carries the manifest the commit wrote (as its store
-//! answered it), so a cursor that hears it need not read the manifest again; commits of other
-//! processes are still found by polling.
+//! wakes its waiting fetches. Where the manifest store answers a commit exactly (object
+//! manifests, not DynamoDB), the news carries the manifest the commit wrote, so a cursor that
+//! hears it need not read the manifest again; commits of other processes are still found by
+//! polling.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -114,7 +115,8 @@ mod tests {
     async fn a_waiter_hears_of_the_next_commit_to_its_partition_only() {
         let news = CommitNews::default();
         let topic = TopicName::new("t").unwrap();
-        news.committed(&topic, PartitionId(0), Some(&snapshot())); // before anyone listens: nothing kept
+        // Before anyone listens: nothing kept.
+        news.committed(&topic, PartitionId(0), Some(&snapshot()));
         let mut p0 = news.subscribe(&topic, PartitionId(0));
         let mut p1 = news.subscribe(&topic, PartitionId(1));
         assert!(!p0.has_changed().unwrap());
