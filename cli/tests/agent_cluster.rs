@@ -311,7 +311,11 @@ fn metrics_count_a_known_workload() {
             Moved::by("silt_long_polls_open", &[], 0.0).once_exported(),
             // Each read fetches the three segments of partition 0 (one per acknowledged
             // append) from the tail cache, not the store.
-            Moved::by("silt_tail_cache_reads_total", &[("result", "hit")], 6.0),
+            Moved::by(
+                "silt_tail_cache_reads_total",
+                &[("topic", "m"), ("result", "hit")],
+                6.0,
+            ),
         ],
     );
     assert!(checked.len() >= 5, "{checked:?}");

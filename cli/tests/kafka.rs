@@ -108,6 +108,10 @@ impl Pair {
             .envs(backend.env.iter().map(|(k, v)| (k, v)))
             .env("SILT_KAFKA_BOOTSTRAP", self.bootstrap())
             .env("SILT_KAFKA_HTTP", &self.a.url)
+            .env(
+                "SILT_KAFKA_HTTP_ALL",
+                format!("{} {}", self.a.url, self.b.url),
+            )
             .env("SILT_BIN", env!("CARGO_BIN_EXE_silt"))
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .env("PYTHONUNBUFFERED", "1");

@@ -44,7 +44,8 @@ pub const LONG_POLLS_OPEN: &str = "silt_long_polls_open";
 pub const STORE_REQUESTS: &str = "silt_store_requests_total";
 /// Requests that failed, by `op` and `kind` (see [`store_error_kind`]).
 pub const STORE_ERRORS: &str = "silt_store_errors_total";
-/// Segment reads looked up in the tail cache, by `result`: `hit` (no GET) or `miss`.
+/// Segment reads looked up in the tail cache, by `topic` and `result`: `hit` (no GET) or
+/// `miss`.
 pub const TAIL_CACHE_READS: &str = "silt_tail_cache_reads_total";
 
 /// Label: the topic name.
@@ -196,10 +197,11 @@ pub fn commit_done(elapsed: Duration, failure: Option<ErrorKind>) {
     counter!(COMMITS, RESULT => result).increment(1);
 }
 
-/// A segment read looked up in the tail cache: found (`hit`, no GET) or not.
-pub fn tail_cache_read(hit: bool) {
+/// A segment of `topic` looked up in the tail cache: found (`hit`, no GET) or not.
+pub fn tail_cache_read(topic: &TopicName, hit: bool) {
     let result = if hit { "hit" } else { "miss" };
-    counter!(TAIL_CACHE_READS, RESULT => result).increment(1);
+    let topic = topic.as_str().to_owned();
+    counter!(TAIL_CACHE_READS, TOPIC => topic, RESULT => result).increment(1);
 }
 
 /// `n` requests of `op` sent to a store.

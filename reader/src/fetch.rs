@@ -60,7 +60,7 @@ pub(crate) async fn fetch(
     }
     let position = (offset.0 - entry.base_offset.0) as u32;
     let objects = storage.objects.as_ref();
-    let cached = storage.tail_cache.get(&at);
+    let cached = storage.tail_cache.get(topic, &at);
     if cached.is_some() || position == 0 || entry.bytes <= WHOLE_FETCH_BYTES_MAX {
         let bytes = match cached {
             Some(bytes) => bytes,

@@ -5,6 +5,7 @@ API, the log as the HTTP API reads it (the ground truth a Kafka client is checke
 Configured by the environment (cli/tests/kafka.rs sets it):
   SILT_KAFKA_BOOTSTRAP  the agents' Kafka listeners, `127.0.0.1:P1,127.0.0.1:P2`
   SILT_KAFKA_HTTP       one agent's HTTP API, `http://127.0.0.1:P`
+  SILT_KAFKA_HTTP_ALL   every agent's HTTP API, separated by spaces (for their metrics)
   SILT_BIN              the `silt` binary; SILT_STORE and AWS_* reach the same store
 """
 
@@ -20,6 +21,7 @@ import uuid
 
 BOOTSTRAP = os.environ["SILT_KAFKA_BOOTSTRAP"]
 HTTP = os.environ["SILT_KAFKA_HTTP"]
+HTTP_ALL = os.environ["SILT_KAFKA_HTTP_ALL"].split()
 # Topics and groups of this run are named RUN-...
 RUN = "k" + uuid.uuid4().hex[:8]
 # How long a client may take to see what the test waits for, in seconds.
@@ -36,6 +38,22 @@ def http(method, path, body=None):
             return answer.status, json.loads(answer.read() or b"null")
     except urllib.error.HTTPError as answer:
         return answer.code, json.loads(answer.read() or b"null")
+
+
+def tail_cache_reads(topic):
+    """{"hit": n, "miss": m}: segment reads of `topic` looked up in the agents' tail caches,
+    summed over every agent's `/metrics`."""
+    reads = {"hit": 0.0, "miss": 0.0}
+    for agent in HTTP_ALL:
+        with urllib.request.urlopen(agent + "/metrics", timeout=60) as answer:
+            text = answer.read().decode()
+        for line in text.splitlines():
+            if line.startswith("silt_tail_cache_reads_total{") and f'topic="{topic}"' in line:
+                labels, value = line.rsplit(" ", 1)
+                for result in reads:
+                    if f'result="{result}"' in labels:
+                        reads[result] += float(value)
+    return reads
 
 
 def unb64(text):

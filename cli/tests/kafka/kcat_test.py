@@ -1,13 +1,14 @@
 """kcat (Debian's package; librdkafka built in): -L lists the agents and a topic's partitions,
--P produces keyed records with headers, -C -o beginning|end|N|-N -e reads, and -G consumes
-as a group member whose commits a second run resumes from."""
+-P produces keyed records with headers, -C -o beginning|end|N|-N -e reads (from the tail cache
+of the agent that took the records), and -G consumes as a group member whose commits a second
+run resumes from."""
 
 import json
 import shutil
 import subprocess
 import unittest
 
-from harness import BOOTSTRAP, PATIENCE, KafkaTest, read_log
+from harness import BOOTSTRAP, PATIENCE, KafkaTest, read_log, tail_cache_reads
 
 KCAT = shutil.which("kcat")
 FORMAT = "%p|%o|%k|%s|%h\\n"
@@ -66,6 +67,11 @@ class Kcat(KafkaTest):
         self.assertEqual(read("end"), [])
         self.assertEqual(read("4"), every[4:])
         self.assertEqual(read("-2"), every[4:], "relative to the end")
+        # The agent that took the records served kcat's fetches from its tail cache (only
+        # kcat reads this topic): no segment was fetched from the store.
+        reads = tail_cache_reads(topic)
+        self.assertGreater(reads["hit"], 0, reads)
+        self.assertEqual(reads["miss"], 0, reads)
 
     def test_balanced_consumer_resumes_from_its_commits(self):
         topic = self.topic(partitions=2)

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use object_store::path::Path;
 
 use super::{SegmentLocation, Storage};
+use crate::ids::TopicName;
 use crate::metrics;
 
 /// The budget the agent and `silt bench` give their tail cache unless told otherwise: eight
@@ -94,15 +95,15 @@ impl TailCache {
         fifo.bytes += size;
     }
 
-    /// The segment at `at`, whole, if it is held (and as long as its entry says).
-    pub fn get(&self, at: &SegmentLocation) -> Option<Bytes> {
+    /// The segment of `topic` at `at`, whole, if it is held (and as long as its entry says).
+    pub fn get(&self, topic: &TopicName, at: &SegmentLocation) -> Option<Bytes> {
         let fifo = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if fifo.budget_bytes == 0 {
             return None;
         }
         let key = (at.path.clone(), at.start);
         let held = fifo.segments.get(&key).filter(|b| b.len() as u64 == at.len);
-        metrics::tail_cache_read(held.is_some());
+        metrics::tail_cache_read(topic, held.is_some());
         held.cloned()
     }
 
@@ -126,6 +127,10 @@ mod tests {
         }
     }
 
+    fn topic() -> TopicName {
+        TopicName::new("t").unwrap()
+    }
+
     fn bytes(n: usize) -> Bytes {
         Bytes::from(vec![7u8; n])
     }
@@ -137,9 +142,12 @@ mod tests {
             cache.insert(&at(name, 0, 100), bytes(100));
             assert!(cache.bytes() <= 250, "after {i}: {}", cache.bytes());
         }
-        assert!(cache.get(&at("a", 0, 100)).is_none(), "the oldest went");
-        assert_eq!(cache.get(&at("b", 0, 100)), Some(bytes(100)));
-        assert_eq!(cache.get(&at("c", 0, 100)), Some(bytes(100)));
+        assert!(
+            cache.get(&topic(), &at("a", 0, 100)).is_none(),
+            "the oldest went"
+        );
+        assert_eq!(cache.get(&topic(), &at("b", 0, 100)), Some(bytes(100)));
+        assert_eq!(cache.get(&topic(), &at("c", 0, 100)), Some(bytes(100)));
         assert_eq!(cache.bytes(), 200);
     }
 
@@ -148,17 +156,20 @@ mod tests {
         let cache = TailCache::new(1000);
         cache.insert(&at("m", 0, 10), Bytes::from_static(b"0123456789"));
         cache.insert(&at("m", 10, 3), Bytes::from_static(b"abc"));
-        let second = cache.get(&at("m", 10, 3));
+        let second = cache.get(&topic(), &at("m", 10, 3));
         assert_eq!(second.as_deref(), Some(&b"abc"[..]));
-        assert!(cache.get(&at("m", 10, 4)).is_none(), "another length: no");
-        assert!(cache.get(&at("m", 5, 3)).is_none());
+        assert!(
+            cache.get(&topic(), &at("m", 10, 4)).is_none(),
+            "another length: no"
+        );
+        assert!(cache.get(&topic(), &at("m", 5, 3)).is_none());
     }
 
     #[test]
     fn an_empty_budget_or_a_segment_over_it_keeps_nothing() {
         let off = TailCache::default();
         off.insert(&at("a", 0, 1), bytes(1));
-        assert!(off.get(&at("a", 0, 1)).is_none());
+        assert!(off.get(&topic(), &at("a", 0, 1)).is_none());
         let small = TailCache::new(99);
         small.insert(&at("a", 0, 100), bytes(100));
         assert_eq!(small.bytes(), 0);
