@@ -53,10 +53,11 @@ pub(crate) struct AgentArgs {
     /// A segment is written once its records reach this many bytes.
     #[arg(long, default_value_t = 8 * 1024 * 1024)]
     pub(crate) segment_bytes: usize,
-    /// Mixed objects: the batches of all partitions ready go into one object per flush, each
-    /// partition committing its range (docs/design.md §19); fewer PUTs with many partitions.
+    /// One object per partition per flush, instead of mixed objects (the default: the batches
+    /// of all partitions ready go into one object per flush, each partition committing its
+    /// range, docs/design.md §19).
     #[arg(long)]
-    pub(crate) mixed: bool,
+    pub(crate) per_partition_objects: bool,
     /// Record bytes accepted but not yet committed, across partitions; appends wait beyond it.
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     pub(crate) inflight_bytes: usize,
@@ -125,7 +126,7 @@ pub(crate) async fn run(storage: Storage, args: AgentArgs, signals: Option<Signa
         linger_budget_ms: args.linger_budget_ms,
         segment_bytes_max: args.segment_bytes,
         inflight_bytes_max: args.inflight_bytes,
-        mixed: args.mixed,
+        mixed: !args.per_partition_objects,
         ..WriterSettings::default()
     };
     let storage = storage.with_tail_cache(args.tail_cache_bytes);

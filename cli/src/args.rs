@@ -206,9 +206,10 @@ pub(crate) struct BenchArgs {
     /// zstd level of segments.
     #[arg(long, default_value_t = 1)]
     pub(crate) zstd_level: i32,
-    /// Mixed objects: one object per flush for all partitions ready (docs/design.md §19).
+    /// One object per partition per flush, instead of mixed objects (one object per flush for
+    /// all partitions ready, the default; docs/design.md §19).
     #[arg(long)]
-    pub(crate) mixed: bool,
+    pub(crate) per_partition_objects: bool,
     /// MiB of just-uploaded segments kept for the tailing readers, as the agent keeps them
     /// (0: they GET every segment from the store). The catch-up read never uses it.
     #[arg(long, default_value_t = silt_core::store::TAIL_CACHE_BYTES / (1024 * 1024))]

@@ -55,9 +55,9 @@ pub(crate) struct Pair {
 
 impl Pair {
     /// Starts two agents on `backend` with a Kafka listener each, shared (`static`) or not.
-    /// The second writes mixed objects (`--mixed`, docs/design.md §19): the partitions it
-    /// leads are produced by the clients through a mixing writer, the others through a
-    /// per-partition one, so every client meets both modes.
+    /// The first writes one object per partition per flush (`--per-partition-objects`), the
+    /// second mixed objects (the default, docs/design.md §19): the partitions each leads are
+    /// produced by the clients through its writer, so every client meets both modes.
     pub(crate) fn start(backend: &Backend, shared: bool) -> Pair {
         let max = REQUEST_BYTES_MAX.to_string();
         let args = [
@@ -71,8 +71,8 @@ impl Pair {
             false => Agent::start(backend, args),
         };
         let pair = Pair {
-            a: start(&args),
-            b: start(&[&args[..], &["--mixed"]].concat()),
+            a: start(&[&args[..], &["--per-partition-objects"]].concat()),
+            b: start(&args),
         };
         pair.wait_for_each_other();
         pair

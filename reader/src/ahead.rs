@@ -4,7 +4,8 @@
 //!
 //! Bounded: at most [`AHEAD_SEGMENTS_MAX`] segments and [`AHEAD_BYTES_MAX`] bytes of objects
 //! ahead per cursor (one segment, whatever its size, when the process-wide
-//! [`AHEAD_BYTES_TOTAL_MAX`] allows it). Only segments the manifest as last seen
+//! [`AHEAD_BYTES_TOTAL_MAX`] allows it; a segment counts there as at least 64 KiB, which
+//! bounds the GETs in flight too). Only segments the manifest as last seen
 //! already lists are fetched, so a cursor at the tail prefetches nothing and makes no request
 //! more per poll; a cold (Parquet) segment stops the read-ahead (the cursor reads it itself,
 //! a page run at a time, and the hot segment after it; read-ahead resumes from there). A prefetched segment is used only for the entry it was fetched for;
@@ -23,14 +24,20 @@ use tokio::task::JoinHandle;
 
 use crate::fetch::{Fetched, fetch};
 
-/// Most segments fetched ahead of the one being read.
-pub const AHEAD_SEGMENTS_MAX: usize = 4;
+/// Most segments fetched ahead of the one being read. Large segments meet [`AHEAD_BYTES_MAX`]
+/// first (four of 8 MiB); small ones (young ranges of mixed objects, segments of a slow
+/// partition) need many GETs in flight to read at more than a few MiB/s.
+pub const AHEAD_SEGMENTS_MAX: usize = 32;
 /// Most bytes of segment objects fetched ahead (at least one segment is, whatever its size).
 pub const AHEAD_BYTES_MAX: u64 = 32 * 1024 * 1024;
 /// Most bytes of segment objects fetched ahead by all the cursors of the process together:
 /// cursors kept idle (the agent pools up to a thousand) cannot hold a segment each beyond it.
 /// Past it, cursors read as they go.
 pub const AHEAD_BYTES_TOTAL_MAX: u64 = 256 * 1024 * 1024;
+
+/// What a segment fetched ahead takes of the process-wide budget at least, so the budget also
+/// bounds the GETs in flight: at most 4 096 for the whole process, however small the segments.
+const AHEAD_CHARGE_MIN_KIB: u64 = 64;
 
 /// The process-wide budget, in KiB.
 static AHEAD_BUDGET_KIB: Semaphore = Semaphore::const_new((AHEAD_BYTES_TOTAL_MAX / 1024) as usize);
@@ -109,7 +116,8 @@ impl ReadAhead {
         let room = self.pending.is_empty()
             || (self.pending.len() < AHEAD_SEGMENTS_MAX
                 && ahead.saturating_add(entry.bytes) <= AHEAD_BYTES_MAX);
-        let kib = u32::try_from(entry.bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+        let kib = entry.bytes.div_ceil(1024).max(AHEAD_CHARGE_MIN_KIB);
+        let kib = u32::try_from(kib).unwrap_or(u32::MAX);
         let budget = room.then(|| AHEAD_BUDGET_KIB.try_acquire_many(kib).ok());
         let Some(Some(budget)) = budget else {
             self.waiting = Some(entry);

@@ -37,8 +37,10 @@ pub struct WriterSettings {
     /// Mixed objects (docs/design.md §19): the plain batches of all partitions that are ready
     /// go into one object per flush, each partition committing its own range of it; linger
     /// and `segment_bytes_max` then apply to the object. Conditional appends and idempotent
-    /// producers' batches stay segments of their own. Default false (one object per partition
-    /// per flush).
+    /// producers' batches stay segments of their own. Default true; it applies to a topic of
+    /// more than one partition (as the topic is when the writer opens): with one partition a
+    /// flush is one plain segment either way. False: one object per partition per flush
+    /// (docs/benchmarks.md compares the two).
     pub mixed: bool,
 }
 
@@ -54,7 +56,7 @@ impl Default for WriterSettings {
             zstd_level: 1,
             exclusive: false,
             lease_ms: 10_000,
-            mixed: false,
+            mixed: true,
         }
     }
 }

@@ -102,7 +102,8 @@ impl Writer {
     ) -> Result<Writer, Error> {
         settings.validate()?;
         let topic = storage.topic(topic).await?;
-        let mixer = settings.mixed.then(|| Mixer::spawn(settings.clone()));
+        let mixes = settings.mixed && topic.partitions > 1;
+        let mixer = mixes.then(|| Mixer::spawn(settings.clone()));
         Ok(Writer {
             writer_id: WriterId(storage.clock.new_ulid()),
             storage,

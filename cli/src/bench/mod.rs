@@ -130,7 +130,7 @@ async fn measure(
         linger_budget_ms: args.linger_budget_ms,
         segment_bytes_max: args.segment_mib * 1024 * 1024,
         zstd_level: args.zstd_level,
-        mixed: args.mixed,
+        mixed: !args.per_partition_objects,
         ..WriterSettings::default()
     };
     writer.validate()?;

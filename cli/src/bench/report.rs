@@ -376,7 +376,7 @@ fn settings(a: &BenchArgs, url: &str, manifest: &str) -> serde_json::Value {
         "linger_budget_ms": a.linger_budget_ms,
         "segment_bytes": a.segment_mib * 1024 * 1024,
         "zstd_level": a.zstd_level,
-        "mixed": a.mixed,
+        "mixed": !a.per_partition_objects && a.partitions > 1,
         "tail_cache_bytes": a.tail_cache_mib.saturating_mul(1024 * 1024),
         "agent": a.agent,
         "agent_clients": a.agent.as_ref().map(|_| a.agent_clients),

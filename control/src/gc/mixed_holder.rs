@@ -3,7 +3,7 @@
 //! graveyard releasing its tombstone (`mixed_release`), and the topic-level sweep of objects
 //! no partition committed (`mixed_sweep`).
 //!
-//! Object M (id time `t`) names its partitions in its toc (`mixed_toc`). Partition q
+//! Object M (id time `t`) names its partitions in its toc (`silt_core::store::read_mixed_toc`). Partition q
 //! **holds** M if q's manifest
 //!
 //! - lists M: its tail, its index chunks whose own id time is at or after `t - 1 h` (a chunk
@@ -25,10 +25,9 @@ use object_store::path::Path;
 use silt_core::error::Error;
 use silt_core::ids::{ObjectId, Offset, PartitionId, TopicId, TopicName};
 use silt_core::manifest::{ChunkRef, SegmentEntry, SegmentIndex, TombstoneKind};
-use silt_core::store::{Snapshot, Storage};
+use silt_core::store::{Snapshot, Storage, read_mixed_toc};
 
 use super::graveyard::chunk_segments;
-use super::mixed_toc::read_toc;
 
 /// How long before a mixed object's id time an index chunk listing it may have been minted
 /// (clocks of the writer that named the object and of the committer that sealed the chunk).
@@ -155,7 +154,7 @@ impl<'a> Holders<'a> {
         releasing: Option<PartitionId>,
     ) -> Verdict {
         let path = self.storage.keys.mixed(self.topic, id);
-        let toc = match read_toc(self.storage, &path).await {
+        let toc = match read_mixed_toc(self.storage.objects.as_ref(), &path).await {
             Ok(Some(toc)) => toc,
             Ok(None) => return Verdict::Gone,
             Err(source) => return Verdict::Unsure(Unsure::Toc { path, source }),
@@ -336,7 +335,8 @@ mod tests {
         let path = Path::from("mixed/damaged.mix");
         let payload = PutPayload::from_static(b"not a mixed object at all");
         storage.objects.put(&path, payload).await.unwrap();
-        let source = read_toc(&storage, &path).await.unwrap_err();
+        let read = read_mixed_toc(storage.objects.as_ref(), &path).await;
+        let source = read.unwrap_err();
         assert!(matches!(source, Error::Corrupt(_)), "{source:?}");
         let unsure = Unsure::Toc { path, source };
         assert!(unsure.lasting(), "{unsure}");

@@ -37,7 +37,6 @@ mod idle_groups;
 mod mixed_holder;
 mod mixed_release;
 mod mixed_sweep;
-mod mixed_toc;
 mod orphans;
 mod purge;
 mod references;

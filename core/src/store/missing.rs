@@ -2,10 +2,11 @@
 //!
 //! - **A missing manifest.** Creating a topic creates each partition's manifest, and a writer
 //!   makes sure its partition has one before its first upload. So a manifest that is absent
-//!   while the partition's folders (`seg/`, `idx/`, its `tables/` folder) hold objects was
-//!   deleted or lost: [`Error::ManifestMissing`], never an empty partition (which would give
-//!   its offsets out again and let GC delete the data as orphans). With those folders empty,
-//!   the topic's creation was cut short: the partition is empty, and a writer creates it.
+//!   while the partition's folders (`seg/`, `idx/`, its `tables/` folder) hold objects, or a
+//!   mixed object of its topic holds a range of it, was deleted or lost:
+//!   [`Error::ManifestMissing`], never an empty partition (which would give its offsets out
+//!   again and let GC delete the data as orphans). With none of those, the
+//!   topic's creation was cut short: the partition is empty, and a writer creates it.
 //!   Every manifest read through [`Storage::manifests`] passes through [`Guarded`], so no
 //!   reader, writer, job or command can mistake one for the other. A manifest that was read
 //!   once and is gone later is damage too (the stores' `read_if_changed` and the commit loop
@@ -17,10 +18,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
+use object_store::path::Path;
 
-use super::{Committed, ManifestStore, Snapshot, Storage};
+use super::{Committed, ManifestStore, Snapshot, Storage, read_mixed_toc};
 use crate::error::{Corruption, Error, ObjectKind, ObjectRef, Result};
 use crate::ids::{Offset, PartitionId, TopicId, TopicName};
 use crate::keys::Keys;
@@ -30,6 +32,8 @@ use crate::topic::TopicConfig;
 /// Times [`Storage::still_references`] reads the manifest again when its own lookup meets an
 /// object that a job removed meanwhile.
 const RECHECKS: usize = 3;
+/// Mixed objects' tocs read at once when looking for a partition's data among them.
+const TOCS_IN_FLIGHT: usize = 16;
 
 /// A manifest store whose reads refuse a missing manifest next to a partition's objects.
 #[derive(Debug)]
@@ -70,6 +74,44 @@ impl Guarded {
         for folder in folders {
             if let Some(found) = self.objects.list(Some(&folder)).next().await {
                 return Ok(Some(found?.location.to_string()));
+            }
+        }
+        self.mixed_object_holding(topic, p).await
+    }
+
+    /// A mixed object of the topic whose toc names `p` (docs/design.md §19): a partition
+    /// written through a mixing writer may have no folder of its own yet. Newest first, so the
+    /// partition of a manifest lost while it was written to is found in the first few; a
+    /// partition never written is checked against every one, which only happens on this rare
+    /// path (a manifest absent), and compaction and GC keep mixed objects to a topic's last
+    /// minutes. Objects of another incarnation of the topic do not count.
+    async fn mixed_object_holding(
+        &self,
+        topic: &TopicName,
+        p: PartitionId,
+    ) -> Result<Option<String>> {
+        let folder = self.keys.mixed_folder(topic);
+        let listed = self.objects.list(Some(&folder)).map_ok(|m| m.location);
+        let mut paths: Vec<Path> = listed.try_collect().await?;
+        if paths.is_empty() {
+            return Ok(None);
+        }
+        let live = self.inner.read_topic(topic).await?.map(|c| c.topic_id);
+        paths.reverse(); // ids, and so keys, are in time order
+        let objects = self.objects.as_ref();
+        let read = |path: Path| async move {
+            let toc = read_mixed_toc(objects, &path).await;
+            (path, toc)
+        };
+        let mut tocs = futures::stream::iter(paths)
+            .map(read)
+            .buffered(TOCS_IN_FLIGHT);
+        while let Some((path, toc)) = tocs.next().await {
+            let holds = toc?.is_some_and(|toc| {
+                live.is_none_or(|id| id == toc.topic_id) && toc.partitions().any(|q| q == p)
+            });
+            if holds {
+                return Ok(Some(path.to_string()));
             }
         }
         Ok(None)

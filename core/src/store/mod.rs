@@ -23,6 +23,7 @@ mod dynamo;
 mod local_cas;
 mod metered;
 mod missing;
+mod mixed_toc;
 mod object;
 mod object_index;
 mod object_topics;
@@ -46,6 +47,7 @@ pub use dynamo::{
 };
 pub use local_cas::LocalCasStore;
 pub use metered::MeteredStore;
+pub use mixed_toc::read_mixed_toc;
 pub use object::ObjectManifestStore;
 pub use open::{DEFAULT_STORE_URL, Storage};
 pub use probe::probe_conditional_writes;

@@ -12,7 +12,7 @@ use silt_core::record::Record;
 use silt_core::store::Storage;
 use silt_core::topic::TopicSettings;
 use silt_reader::{ReadError, Reader, StartFrom};
-use silt_writer::{AppendError, Writer};
+use silt_writer::{AppendError, Writer, WriterSettings};
 
 use super::super::{quick, scope, topic, topic_with};
 use super::{partition_objects, read_partition, remove_manifest, restore_manifest};
@@ -22,8 +22,9 @@ const P1: PartitionId = PartitionId(1);
 
 /// Deletes partition 0's manifest after writes: reads, writes, trims and every job fail with
 /// `ManifestMissing` naming it, GC deletes nothing, partition 1 is untouched; restored, all
-/// of it is back. A manifest gone under a cursor that read it is the same error. A partition
-/// whose manifest a cut-short topic creation never wrote (no objects) is empty, and writable.
+/// of it is back. A manifest gone under a cursor that read it is the same error, and so is one
+/// whose partition's data lies only in mixed objects. A partition whose manifest a cut-short
+/// topic creation never wrote (no objects) is empty, and writable.
 pub async fn missing_manifest_is_never_an_empty_partition(storage: Storage) {
     // A retention setting, so retention visits the partitions too (and keeps everything).
     let settings = TopicSettings {
@@ -63,6 +64,7 @@ pub async fn missing_manifest_is_never_an_empty_partition(storage: Storage) {
     assert_eq!(values, ["0-0", "0-1", "0-2", "0-3"]);
     vanished_under_a_cursor(&storage, &name).await;
     cut_short_creation_is_an_empty_partition(&storage).await;
+    lost_while_its_data_is_only_in_a_mixed_object(&storage).await;
 }
 
 /// Compaction, retention and GC (with no grace) report partition 0 failed, naming the
@@ -129,6 +131,53 @@ async fn cut_short_creation_is_an_empty_partition(storage: &Storage) {
     assert_eq!(ack.base_offset, Offset(0));
     writer.close().await;
     assert_eq!(read_partition(storage, &name, P1).await.unwrap(), ["first"]);
+}
+
+/// Partition 0 of a topic written only through mixed objects has no folder of its own: its
+/// manifest deleted, the mixed object holding its range is the evidence (never an empty
+/// partition), GC deletes nothing, and restored, its record is back.
+async fn lost_while_its_data_is_only_in_a_mixed_object(storage: &Storage) {
+    let name = topic(storage, "lost-mixed", 2).await;
+    let long_linger = WriterSettings {
+        linger_ms: 200,
+        ..WriterSettings::default()
+    };
+    let writer = Writer::open(storage.clone(), &name, long_linger)
+        .await
+        .unwrap();
+    let mut acks = Vec::new();
+    for p in [P0, P1] {
+        let record = vec![Record::from_value(format!("v{}", p.0), 1)];
+        acks.push(writer.send_batch(p, record, None).await.unwrap());
+    }
+    for ack in acks {
+        ack.await.unwrap();
+    }
+    writer.close().await;
+    assert!(partition_objects(storage, &name, P0).await.is_empty());
+    let location = storage.manifests.manifest_location(&name, P0);
+    let removed = remove_manifest(storage, &name, P0).await;
+
+    let read = read_partition(storage, &name, P0).await;
+    let error = read.map(|_| ()).map_err(read_error);
+    assert!(
+        matches!(&error, Err(e) if e.to_string().contains("/mixed/")),
+        "names the mixed object: {error:?}"
+    );
+    expect_missing(error, &location);
+    let writer = Writer::open(storage.clone(), &name, quick()).await.unwrap();
+    let refused = writer.append(P0, vec![Record::from_value("x", 9)]).await;
+    expect_missing(refused.map(|_| ()).map_err(append_error), &location);
+    writer.close().await;
+    let gc = GcOptions {
+        scope: scope(&name),
+        reader_grace_ms: 0,
+        orphan_grace_ms: 0,
+        ..GcOptions::default()
+    };
+    assert_eq!(run_gc(storage, &gc).await.unwrap().failed.len(), 1);
+    restore_manifest(storage, &name, P0, removed).await;
+    assert_eq!(read_partition(storage, &name, P0).await.unwrap(), ["v0"]);
 }
 
 fn read_error(e: ReadError) -> Error {

@@ -1,27 +1,31 @@
 //! Reading a mixed object's table of contents (docs/design.md §19): which partitions it holds
-//! a segment of, so the holder check (`mixed_holder`) knows whose manifests to ask. One
-//! suffix GET reads the trailer and, for up to about 200 parts, the whole toc; a longer toc
-//! takes a second GET of exactly its length.
+//! a segment of, so GC's holder check knows whose manifests to ask, and the missing-manifest
+//! guard (`missing`) whether a partition without folders of its own holds data. One suffix GET
+//! reads the trailer and, for up to about 200 parts, the whole toc; a longer toc takes a
+//! second GET of exactly its length.
 
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange};
-use silt_core::error::{Corruption, Error};
-use silt_core::segment::MixedToc;
-use silt_core::store::Storage;
+use object_store::{GetOptions, GetRange, ObjectStore};
+
+use crate::error::{Corruption, Error};
+use crate::segment::MixedToc;
 
 /// Bytes read from a mixed object's end at first: its toc for up to about 200 parts.
 const TOC_SUFFIX_BYTES: u64 = 4096;
 
 /// The toc of the mixed object at `path`: one suffix GET, a second when the toc is longer;
 /// `None` when the object is not there.
-pub(super) async fn read_toc(storage: &Storage, path: &Path) -> Result<Option<MixedToc>, Error> {
+pub async fn read_mixed_toc(
+    objects: &dyn ObjectStore,
+    path: &Path,
+) -> Result<Option<MixedToc>, Error> {
     let mut n = TOC_SUFFIX_BYTES;
     for _ in 0..2 {
         let options = GetOptions {
             range: Some(GetRange::Suffix(n)),
             ..GetOptions::default()
         };
-        let got = match storage.objects.get_opts(path, options).await {
+        let got = match objects.get_opts(path, options).await {
             Ok(got) => got,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(Error::from(e)),
@@ -48,11 +52,12 @@ mod tests {
     use bytes::Bytes;
     use object_store::memory::InMemory;
     use object_store::{ObjectStoreExt, PutPayload};
-    use silt_core::ids::{PartitionId, TopicId};
-    use silt_core::segment::encode_mixed;
     use ulid::Ulid;
 
     use super::*;
+    use crate::ids::{PartitionId, TopicId};
+    use crate::segment::encode_mixed;
+    use crate::store::Storage;
 
     fn storage() -> Storage {
         Storage::over(Arc::new(InMemory::new()), Path::default(), "memory://")
@@ -76,9 +81,11 @@ mod tests {
         for parts in [1, 3, 1_000] {
             let path = Path::from(format!("mixed/{parts}.mix"));
             let toc = put_mixed(&storage, &path, parts).await;
-            assert_eq!(read_toc(&storage, &path).await.unwrap(), Some(toc));
+            let read = read_mixed_toc(storage.objects.as_ref(), &path).await;
+            assert_eq!(read.unwrap(), Some(toc));
         }
         let missing = Path::from("mixed/none.mix");
-        assert_eq!(read_toc(&storage, &missing).await.unwrap(), None);
+        let read = read_mixed_toc(storage.objects.as_ref(), &missing).await;
+        assert_eq!(read.unwrap(), None);
     }
 }
