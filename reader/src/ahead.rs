@@ -4,7 +4,7 @@
 //!
 //! Bounded: at most [`AHEAD_SEGMENTS_MAX`] segments and [`AHEAD_BYTES_MAX`] bytes of objects
 //! ahead per cursor (one segment, whatever its size, when the process-wide
-//! [`AHEAD_BYTES_TOTAL_MAX`] allows it; a segment counts there as at least 64 KiB, which
+//! [`AHEAD_BYTES_TOTAL_MAX`] allows it; a segment counts there as at least 1 MiB, which
 //! bounds the GETs in flight too). Only segments the manifest as last seen
 //! already lists are fetched, so a cursor at the tail prefetches nothing and makes no request
 //! more per poll; a cold (Parquet) segment stops the read-ahead (the cursor reads it itself,
@@ -36,8 +36,8 @@ pub const AHEAD_BYTES_MAX: u64 = 32 * 1024 * 1024;
 pub const AHEAD_BYTES_TOTAL_MAX: u64 = 256 * 1024 * 1024;
 
 /// What a segment fetched ahead takes of the process-wide budget at least, so the budget also
-/// bounds the GETs in flight: at most 4 096 for the whole process, however small the segments.
-const AHEAD_CHARGE_MIN_KIB: u64 = 64;
+/// bounds the GETs in flight: at most 256 for the whole process, however small the segments.
+const AHEAD_CHARGE_MIN_KIB: u64 = 1024;
 
 /// The process-wide budget, in KiB.
 static AHEAD_BUDGET_KIB: Semaphore = Semaphore::const_new((AHEAD_BYTES_TOTAL_MAX / 1024) as usize);
