@@ -40,6 +40,17 @@ use crate::view::View;
 /// How often a waiting cursor revalidates the manifest.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
+/// How long a commit of this process to a partition stands for a look at its manifest, while
+/// no other committer was noticed there for [`OTHERS_QUIET`]: a cursor waiting at the tail of
+/// a partition this process writes takes each commit's manifest and makes no request while
+/// they come at most this far apart. Another process's commit then shows in the next commit
+/// of this one (which includes it), at most this late, and from then on the cursor polls.
+pub const OWN_COMMITS_WINDOW: Duration = Duration::from_secs(1);
+
+/// How long a cursor polls every [`POLL_INTERVAL`] again, whatever its process commits, after
+/// it noticed a commit of another committer (another process, or a job) to its partition.
+pub const OTHERS_QUIET: Duration = Duration::from_secs(10);
+
 /// Where a cursor starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartFrom {

@@ -1,6 +1,7 @@
 //! A cursor at the end of its partition: waiting for more records, woken at once by the
 //! commits of this process (`Storage::commit_news`), whose manifests it takes instead of
-//! reading them when the manifest store answers them exactly (docs/design.md §7).
+//! reading them when the manifest store answers them exactly, and polls the store only as
+//! often as commits of other processes may need (docs/design.md §7).
 
 use std::time::Duration;
 
@@ -14,15 +15,17 @@ impl Cursor {
     /// Waits until records past the position are committed, or `timeout` passes; returns
     /// whether there are. The manifest is revalidated on entry and every `POLL_INTERVAL`. A
     /// commit to the partition by a writer of this process (`Storage::commit_news`) hands its
-    /// manifest over, with no read: at once while waiting, and on entry the last one made,
-    /// which stands for the look on entry while it is less than a `POLL_INTERVAL` old (no
-    /// staler than a poll would leave it).
+    /// manifest over, with no read: at once while waiting, and on entry the last one made.
+    /// Such a manifest stands for the looks at the store for a `POLL_INTERVAL` (no staler
+    /// than a poll would leave it), or for [`OWN_COMMITS_WINDOW`](crate::OWN_COMMITS_WINDOW)
+    /// while this process is the partition's only committer as far as the cursor can tell
+    /// (`View::stands_for`): a busy agent's cursors then ride its commits instead of polling.
     pub async fn wait_for_more(&mut self, timeout: Duration) -> Result<bool, ReadError> {
         let deadline = Instant::now() + timeout;
         let _open = GaugeHold::new(metrics::LONG_POLLS_OPEN, 1.0);
         let mut news = self.commit_news();
         self.take_commit(&mut news);
-        let mut look = !self.view.committed_within(self.poll_interval);
+        let mut look = self.view.stands_for(self.poll_interval).is_zero();
         loop {
             if look {
                 self.refresh().await?;
@@ -34,8 +37,10 @@ impl Cursor {
             if now >= deadline {
                 return Ok(false);
             }
+            let pause = self.view.stands_for(self.poll_interval);
+            let pause = pause.max(self.poll_interval).min(deadline - now);
             tokio::select! {
-                () = silt_core::clock::sleep(self.poll_interval.min(deadline - now)) => look = true,
+                () = silt_core::clock::sleep(pause) => look = true,
                 Ok(()) = news.changed() => look = !self.take_commit(&mut news),
             }
         }

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use silt_core::error::{Error, Result};
-use silt_core::ids::{Offset, PartitionId, TopicId, TopicName};
+use silt_core::ids::{ManifestVersion, Offset, PartitionId, TopicId, TopicName};
 use silt_core::manifest::{Manifest, SegmentEntry};
 use silt_core::store::{Heard, Snapshot, Storage};
 use tokio::time::Instant;
+
+use crate::{OTHERS_QUIET, OWN_COMMITS_WINDOW};
 
 /// The last manifest seen for a partition.
 #[derive(Debug, Clone)]
@@ -19,6 +21,10 @@ pub(crate) struct View {
     empty: Arc<Manifest>,
     /// When the manifest in hand was committed, if it came from a commit of this process.
     committed_at: Option<Instant>,
+    /// The version of the last commit of this process heard of, and its `Heard::commits`.
+    last_heard: Option<(ManifestVersion, u64)>,
+    /// When a commit of another committer (another process, or a job) was last noticed.
+    others_at: Option<Instant>,
 }
 
 impl View {
@@ -27,6 +33,8 @@ impl View {
             snapshot: None,
             empty: Arc::new(Manifest::new(topic_id, partition)),
             committed_at: None,
+            last_heard: None,
+            others_at: None,
         }
     }
 
@@ -77,23 +85,50 @@ impl View {
             return false;
         };
         let (m, empty) = (&snapshot.manifest, &self.empty);
+        if m.topic_id != empty.topic_id || m.partition != empty.partition {
+            return false;
+        }
+        self.count_versions(m.version, heard.commits, heard.at);
         let newer = self
             .snapshot
             .as_ref()
             .is_none_or(|old| old.manifest.version < m.version);
-        let ours = m.topic_id == empty.topic_id && m.partition == empty.partition;
-        if newer && ours {
+        if newer {
             self.snapshot = Some(snapshot);
             self.committed_at = Some(heard.at);
         }
-        newer && ours
+        newer
     }
 
-    /// Whether the manifest in hand is that of a commit of this process made less than `age`
-    /// ago. Every commit builds on all before it, so it is then at most that stale, as a poll
-    /// would leave it.
-    pub(crate) fn committed_within(&self, age: Duration) -> bool {
-        self.committed_at.is_some_and(|at| at.elapsed() < age)
+    /// Each commit adds one to the version: when it moved by more than the commits this
+    /// process made since the last one heard of, someone else committed in between.
+    fn count_versions(&mut self, version: ManifestVersion, commits: u64, at: Instant) {
+        if let Some((last_version, last_commits)) = self.last_heard {
+            let ours = commits.checked_sub(last_commits);
+            let moved = version.0.saturating_sub(last_version.0);
+            if ours.is_some_and(|ours| moved > ours) {
+                self.others_at = Some(at);
+            }
+        }
+        self.last_heard = Some((version, commits));
+    }
+
+    /// How much longer the manifest in hand stands for a look at the store. One a commit of
+    /// this process handed over is complete up to its version (every commit builds on all
+    /// before it): it stands for `poll` (no staler than a poll would leave it), or, while
+    /// no other committer was noticed for [`OTHERS_QUIET`], for [`OWN_COMMITS_WINDOW`]: the
+    /// next commit of this process will bring whatever others add meanwhile.
+    pub(crate) fn stands_for(&self, poll: Duration) -> Duration {
+        let Some(committed_at) = self.committed_at else {
+            return Duration::ZERO;
+        };
+        let alone = self.others_at.is_none_or(|at| at.elapsed() >= OTHERS_QUIET);
+        let window = if alone {
+            OWN_COMMITS_WINDOW.max(poll)
+        } else {
+            poll
+        };
+        window.saturating_sub(committed_at.elapsed())
     }
 
     /// The segment holding `offset`, if the manifest as last seen covers it.

@@ -1,7 +1,9 @@
 //! A cursor waiting at the tail hears of a commit made by a writer of the same process at
 //! once, not at its next poll (`Storage::commit_news`), and takes the manifest committed and
 //! the segment uploaded (`Storage::tail_cache`) without a request; a commit made through
-//! another storage (another process) is still found by polling.
+//! another storage (another process) is still found by polling: every poll interval once the
+//! cursor noticed another committer, while its own process's commits stand for the polls as
+//! long as that process seems to commit alone.
 
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
@@ -14,7 +16,7 @@ use object_store::path::Path;
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::record::Record;
 use silt_core::store::{CountingStore, Storage};
-use silt_reader::{POLL_INTERVAL, Reader, StartFrom};
+use silt_reader::{OTHERS_QUIET, OWN_COMMITS_WINDOW, POLL_INTERVAL, Reader, StartFrom};
 use silt_writer::{Writer, WriterSettings};
 use tokio::time::Instant;
 
@@ -117,10 +119,13 @@ async fn a_woken_cursor_reads_the_commit_and_its_segment_without_a_request() {
     let requests = counting.counts().since(&before);
     assert_eq!(requests.get, 0, "no manifest or segment GET: {requests:?}");
 
-    // The manifest taken counts as a look for a poll interval, then the store is read again.
+    // This process is the only committer: the manifest taken counts as a look for the
+    // window of its own commits, then the store is read again.
+    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    tokio::time::advance(POLL_INTERVAL).await;
     assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
     assert_eq!(counting.counts().since(&before).get, 0);
-    tokio::time::advance(POLL_INTERVAL).await;
+    tokio::time::advance(OWN_COMMITS_WINDOW - POLL_INTERVAL).await;
     assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
     assert_eq!(counting.counts().since(&before).get, 1, "a revalidation");
 
@@ -132,4 +137,93 @@ async fn a_woken_cursor_reads_the_commit_and_its_segment_without_a_request() {
     assert_eq!(read[0].record.value, second.value);
     assert_eq!(counting.counts().since(&before).get, 1, "nothing more read");
     writer.close().await;
+}
+
+/// GETs made through `counting` since `from`.
+fn gets_since(counting: &CountingStore, from: &silt_core::store::RequestCounts) -> u64 {
+    counting.counts().since(from).get
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cursor_polls_every_interval_again_once_it_notices_another_committer() {
+    let objects = with_topic().await;
+    let here = storage(&objects).with_tail_cache(1024 * 1024);
+    let counting = Arc::new(CountingStore::new(objects.clone()));
+    let mut reader_side = storage(&(counting.clone() as Arc<dyn ObjectStore>));
+    reader_side.commit_news = here.commit_news.clone();
+    reader_side.tail_cache = here.tail_cache.clone();
+    let topic = TopicName::new("news").unwrap();
+    let settings = WriterSettings {
+        linger_ms: 0,
+        ..WriterSettings::default()
+    };
+    let ours = Writer::open(here, &topic, settings.clone()).await.unwrap();
+    let theirs = Writer::open(storage(&objects), &topic, settings)
+        .await
+        .unwrap();
+    let reader = Reader::open(reader_side, &topic).await.unwrap();
+    let mut cursor = reader.cursor(P, StartFrom::Latest).await.unwrap();
+    let record = |v: &[u8]| vec![Record::from_value(v.to_vec(), 0)];
+
+    // Two commits of this process, heard one after the other (the first wait opens the
+    // partition's news channel): it is alone, and rides them.
+    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    for value in [b"ours 1", b"ours 2"] {
+        ours.append(P, record(value)).await.unwrap();
+        assert!(cursor.wait_for_more(Duration::ZERO).await.unwrap());
+        assert_eq!(cursor.next_batch(10).await.unwrap().len(), 1);
+    }
+    let before = counting.counts();
+    tokio::time::advance(POLL_INTERVAL).await;
+    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    assert_eq!(gets_since(&counting, &before), 0, "riding its own commits");
+
+    // Another process commits, then this one: the version moved by two for one commit heard.
+    theirs.append(P, record(b"theirs")).await.unwrap();
+    ours.append(P, record(b"ours 3")).await.unwrap();
+    assert!(cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    let theirs_then_ours = [cursor.next_batch(10).await, cursor.next_batch(10).await];
+    let values: Vec<_> = theirs_then_ours
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .collect();
+    assert_eq!(values.len(), 2, "theirs inside ours");
+    let read = counting.counts(); // their segment was read from the store
+    tokio::time::advance(POLL_INTERVAL).await;
+    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    assert_eq!(
+        gets_since(&counting, &read),
+        1,
+        "polls again after an interval"
+    );
+
+    // Once the other committer was quiet long enough, the cursor rides its process again.
+    tokio::time::advance(OTHERS_QUIET).await;
+    ours.append(P, record(b"ours 4")).await.unwrap();
+    assert!(cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    assert_eq!(cursor.next_batch(10).await.unwrap().len(), 1);
+    let quiet = counting.counts();
+    tokio::time::advance(POLL_INTERVAL).await;
+    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    assert_eq!(gets_since(&counting, &quiet), 0, "riding again");
+
+    // Another process's commit found by a poll (this one paused over the window) counts
+    // as well, at this process's next commit.
+    theirs.append(P, record(b"theirs 2")).await.unwrap();
+    tokio::time::advance(OWN_COMMITS_WINDOW).await;
+    assert!(cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    assert_eq!(cursor.next_batch(10).await.unwrap().len(), 1);
+    ours.append(P, record(b"ours 5")).await.unwrap();
+    assert!(cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    assert_eq!(cursor.next_batch(10).await.unwrap().len(), 1);
+    let after = counting.counts();
+    tokio::time::advance(POLL_INTERVAL).await;
+    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    assert_eq!(
+        gets_since(&counting, &after),
+        1,
+        "polls again after an interval"
+    );
+    ours.close().await;
+    theirs.close().await;
 }

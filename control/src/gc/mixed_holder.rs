@@ -3,8 +3,8 @@
 //! graveyard releasing its tombstone (`mixed_release`), and the topic-level sweep of objects
 //! no partition committed (`mixed_sweep`).
 //!
-//! Object M (id time `t`) names its partitions in its toc (`silt_core::store::read_mixed_toc`). Partition q
-//! **holds** M if q's manifest
+//! Object M (id time `t`) names its partitions in its toc
+//! (`silt_core::store::read_mixed_toc`). Partition q **holds** M if q's manifest
 //!
 //! - lists M: its tail, its index chunks whose own id time is at or after `t - 1 h` (a chunk
 //!   sealed before M existed cannot list it), or, on DynamoDB, its segment items;

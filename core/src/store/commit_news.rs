@@ -26,6 +26,10 @@ pub struct Heard {
     pub snapshot: Option<Snapshot>,
     /// When the commit was heard of.
     pub at: Instant,
+    /// Commits told on this channel so far, this one included. Each commit adds one to the
+    /// manifest's version, so a cursor that sees the version move further than this count
+    /// between two commits it heard knows another committer wrote in between.
+    pub commits: u64,
 }
 
 /// The receiving end of a partition's news: `changed()` completes at the next commit.
@@ -61,9 +65,11 @@ impl CommitNews {
     ) {
         let senders = self.partitions.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(sender) = senders.by_partition.get(&(topic.clone(), partition)) {
+            let commits = sender.borrow().as_ref().map_or(0, |last| last.commits);
             let heard = Heard {
                 snapshot: snapshot.cloned(),
                 at: Instant::now(),
+                commits: commits.saturating_add(1),
             };
             sender.send_replace(Some(heard));
         }
@@ -128,6 +134,9 @@ mod tests {
         let heard = p0.borrow_and_update().clone().unwrap();
         let e_tag = heard.snapshot.and_then(|s| s.e_tag);
         assert_eq!(e_tag.as_deref(), Some("e"), "the commit's manifest");
+        assert_eq!(heard.commits, 1, "the first commit told on the channel");
+        news.committed(&topic, PartitionId(0), None);
+        assert_eq!(p0.borrow_and_update().as_ref().unwrap().commits, 2);
         assert!(!p1.has_changed().unwrap());
         let quiet = tokio::time::timeout(Duration::from_millis(20), p1.changed()).await;
         assert!(quiet.is_err(), "no commit to partition 1");

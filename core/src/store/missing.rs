@@ -5,8 +5,8 @@
 //!   while the partition's folders (`seg/`, `idx/`, its `tables/` folder) hold objects, or a
 //!   mixed object of its topic holds a range of it, was deleted or lost:
 //!   [`Error::ManifestMissing`], never an empty partition (which would give its offsets out
-//!   again and let GC delete the data as orphans). With none of those, the
-//!   topic's creation was cut short: the partition is empty, and a writer creates it.
+//!   again and let GC delete the data as orphans). With none of those, the topic's creation
+//!   was cut short: the partition is empty, and a writer creates it.
 //!   Every manifest read through [`Storage::manifests`] passes through [`Guarded`], so no
 //!   reader, writer, job or command can mistake one for the other. A manifest that was read
 //!   once and is gone later is damage too (the stores' `read_if_changed` and the commit loop
