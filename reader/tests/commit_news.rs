@@ -16,7 +16,7 @@ use object_store::path::Path;
 use silt_core::ids::{PartitionId, TopicName};
 use silt_core::record::Record;
 use silt_core::store::{CountingStore, Storage};
-use silt_reader::{OTHERS_QUIET, OWN_COMMITS_WINDOW, POLL_INTERVAL, Reader, StartFrom};
+use silt_reader::{Cursor, OTHERS_QUIET, OWN_COMMITS_WINDOW, POLL_INTERVAL, Reader, StartFrom};
 use silt_writer::{Writer, WriterSettings};
 use tokio::time::Instant;
 
@@ -139,9 +139,12 @@ async fn a_woken_cursor_reads_the_commit_and_its_segment_without_a_request() {
     writer.close().await;
 }
 
-/// GETs made through `counting` since `from`.
-fn gets_since(counting: &CountingStore, from: &silt_core::store::RequestCounts) -> u64 {
-    counting.counts().since(from).get
+/// GETs a cursor with nothing new makes when it looks (without waiting) `after` from now.
+async fn gets_of_a_look(cursor: &mut Cursor, counting: &CountingStore, after: Duration) -> u64 {
+    let before = counting.counts();
+    tokio::time::advance(after).await;
+    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    counting.counts().since(&before).get
 }
 
 #[tokio::test(start_paused = true)]
@@ -173,10 +176,8 @@ async fn a_cursor_polls_every_interval_again_once_it_notices_another_committer()
         assert!(cursor.wait_for_more(Duration::ZERO).await.unwrap());
         assert_eq!(cursor.next_batch(10).await.unwrap().len(), 1);
     }
-    let before = counting.counts();
-    tokio::time::advance(POLL_INTERVAL).await;
-    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
-    assert_eq!(gets_since(&counting, &before), 0, "riding its own commits");
+    let look = gets_of_a_look(&mut cursor, &counting, POLL_INTERVAL).await;
+    assert_eq!(look, 0, "riding its own commits");
 
     // Another process commits, then this one: the version moved by two for one commit heard.
     theirs.append(P, record(b"theirs")).await.unwrap();
@@ -188,24 +189,16 @@ async fn a_cursor_polls_every_interval_again_once_it_notices_another_committer()
         .flat_map(Result::unwrap)
         .collect();
     assert_eq!(values.len(), 2, "theirs inside ours");
-    let read = counting.counts(); // their segment was read from the store
-    tokio::time::advance(POLL_INTERVAL).await;
-    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
-    assert_eq!(
-        gets_since(&counting, &read),
-        1,
-        "polls again after an interval"
-    );
+    let look = gets_of_a_look(&mut cursor, &counting, POLL_INTERVAL).await;
+    assert_eq!(look, 1, "polls again after an interval");
 
     // Once the other committer was quiet long enough, the cursor rides its process again.
     tokio::time::advance(OTHERS_QUIET).await;
     ours.append(P, record(b"ours 4")).await.unwrap();
     assert!(cursor.wait_for_more(Duration::ZERO).await.unwrap());
     assert_eq!(cursor.next_batch(10).await.unwrap().len(), 1);
-    let quiet = counting.counts();
-    tokio::time::advance(POLL_INTERVAL).await;
-    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
-    assert_eq!(gets_since(&counting, &quiet), 0, "riding again");
+    let look = gets_of_a_look(&mut cursor, &counting, POLL_INTERVAL).await;
+    assert_eq!(look, 0, "riding again");
 
     // Another process's commit found by a poll (this one paused over the window) counts
     // as well, at this process's next commit.
@@ -216,14 +209,8 @@ async fn a_cursor_polls_every_interval_again_once_it_notices_another_committer()
     ours.append(P, record(b"ours 5")).await.unwrap();
     assert!(cursor.wait_for_more(Duration::ZERO).await.unwrap());
     assert_eq!(cursor.next_batch(10).await.unwrap().len(), 1);
-    let after = counting.counts();
-    tokio::time::advance(POLL_INTERVAL).await;
-    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
-    assert_eq!(
-        gets_since(&counting, &after),
-        1,
-        "polls again after an interval"
-    );
+    let look = gets_of_a_look(&mut cursor, &counting, POLL_INTERVAL).await;
+    assert_eq!(look, 1, "polls again after an interval");
     ours.close().await;
     theirs.close().await;
 }
