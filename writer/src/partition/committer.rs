@@ -107,6 +107,7 @@ impl Committer {
             .manifests
             .commit(&self.topic, self.partition, base, &commit)
             .await?;
+        self.tell(&done.snapshot);
         let m = &done.snapshot.manifest;
         let epoch = m.epoch;
         if m.leader.map(|l| l.writer_id) != Some(self.writer_id) {
@@ -198,11 +199,18 @@ impl Committer {
             waited_ms: 0,
             last_error: "committed, but the marker that gives its offsets was not found".into(),
         })?;
-        let exact = self.storage.manifests.commits_are_exact();
-        let news = &self.storage.commit_news;
-        news.committed(&self.topic, self.partition, exact.then_some(&done.snapshot));
+        self.tell(&done.snapshot);
         report.snapshot = Some(done.snapshot);
         Ok(base_offset)
+    }
+
+    /// Tells this process's cursors waiting on the partition of a commit just made
+    /// (`Storage::commit_news`): each commit, so a cursor counting them can tell another
+    /// committer's apart (docs/design.md §7).
+    fn tell(&self, committed: &Snapshot) {
+        let exact = self.storage.manifests.commits_are_exact();
+        let news = &self.storage.commit_news;
+        news.committed(&self.topic, self.partition, exact.then_some(committed));
     }
 
     /// Writes an index chunk of the oldest tail entries when the tail is long. Best effort:
@@ -229,10 +237,12 @@ impl Committer {
     pub(crate) async fn release(&self, cached: Option<Snapshot>, epoch: Epoch) -> Result<()> {
         let base = self.snapshot(cached).await?;
         let commit = self.commit_of(Edit::Release { epoch });
-        self.storage
+        let done = self
+            .storage
             .manifests
             .commit(&self.topic, self.partition, &base, &commit)
             .await?;
+        self.tell(&done.snapshot);
         Ok(())
     }
 }
