@@ -40,7 +40,9 @@ impl Cursor {
             let pause = self.view.stands_for(self.poll_interval);
             let pause = pause.max(self.poll_interval).min(deadline - now);
             tokio::select! {
-                () = silt_core::clock::sleep(pause) => look = true,
+                () = silt_core::clock::sleep(pause) => {
+                    look = self.view.stands_for(self.poll_interval).is_zero();
+                }
                 Ok(()) = news.changed() => look = !self.take_commit(&mut news),
             }
         }

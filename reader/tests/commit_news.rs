@@ -178,6 +178,10 @@ async fn a_cursor_polls_every_interval_again_once_it_notices_another_committer()
     }
     let look = gets_of_a_look(&mut cursor, &counting, POLL_INTERVAL).await;
     assert_eq!(look, 0, "riding its own commits");
+    let before = counting.counts();
+    assert!(!cursor.wait_for_more(2 * POLL_INTERVAL).await.unwrap());
+    let waited = counting.counts().since(&before).get;
+    assert_eq!(waited, 0, "nor at the end of a wait within the window");
 
     // Another process commits, then this one: the version moved by two for one commit heard.
     theirs.append(P, record(b"theirs")).await.unwrap();
