@@ -13,7 +13,8 @@ use crate::{Cursor, ReadError};
 
 impl Cursor {
     /// Waits until records past the position are committed, or `timeout` passes; returns
-    /// whether there are. The manifest is revalidated on entry and every `POLL_INTERVAL`. A
+    /// whether there are. The manifest is revalidated on entry, every `POLL_INTERVAL` and when
+    /// the time is up, unless a manifest handed over by a commit still stands for that look. A
     /// commit to the partition by a writer of this process (`Storage::commit_news`) hands its
     /// manifest over, with no read: at once while waiting, and on entry the last one made.
     /// Such a manifest stands for the looks at the store for a `POLL_INTERVAL` (no staler
