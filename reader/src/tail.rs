@@ -62,7 +62,12 @@ impl Cursor {
     /// Takes the manifest the last commit heard of on `news` wrote, if it came with one newer
     /// than the one this cursor has seen; returns whether it did.
     fn take_commit(&mut self, news: &mut NewsReceiver) -> bool {
-        let committed = news.borrow_and_update().clone();
-        committed.is_some_and(|s| self.view.adopt(s))
+        match news.borrow_and_update().clone() {
+            Some(heard) => self.view.adopt(heard),
+            None => {
+                self.view.no_commit_heard();
+                false
+            }
+        }
     }
 }

@@ -19,7 +19,8 @@ use crate::{OTHERS_QUIET, OWN_COMMITS_WINDOW};
 pub(crate) struct View {
     snapshot: Option<Snapshot>,
     empty: Arc<Manifest>,
-    /// When the manifest in hand was committed, if it came from a commit of this process.
+    /// When the last manifest taken from a commit of this process was committed (one read
+    /// from the store since is only fresher).
     committed_at: Option<Instant>,
     /// The version of the last commit of this process heard of, and its `Heard::commits`.
     last_heard: Option<(ManifestVersion, u64)>,
@@ -98,6 +99,13 @@ impl View {
             self.committed_at = Some(heard.at);
         }
         newer
+    }
+
+    /// The news told nothing yet: its channel was just opened, perhaps again after nobody
+    /// listened for a while (`CommitNews` drops such channels), so commits of this process
+    /// may have gone untold, and no commit taken earlier stands for a look any more.
+    pub(crate) fn no_commit_heard(&mut self) {
+        self.committed_at = None;
     }
 
     /// Each commit adds one to the version: when it moved by more than the commits this

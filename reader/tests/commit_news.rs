@@ -218,3 +218,37 @@ async fn a_cursor_polls_every_interval_again_once_it_notices_another_committer()
     ours.close().await;
     theirs.close().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_commit_told_to_nobody_is_found_by_the_next_look() {
+    let objects = with_topic().await;
+    let storage = storage(&objects);
+    let topic = TopicName::new("news").unwrap();
+    let settings = WriterSettings {
+        linger_ms: 0,
+        ..WriterSettings::default()
+    };
+    let writer = Writer::open(storage.clone(), &topic, settings)
+        .await
+        .unwrap();
+    let reader = Reader::open(storage.clone(), &topic).await.unwrap();
+    let mut cursor = reader.cursor(P, StartFrom::Latest).await.unwrap();
+    let record = |v: &[u8]| vec![Record::from_value(v.to_vec(), 0)];
+    assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    writer.append(P, record(b"heard")).await.unwrap();
+    assert!(cursor.wait_for_more(Duration::ZERO).await.unwrap());
+    assert_eq!(cursor.next_batch(10).await.unwrap().len(), 1);
+
+    // Nobody listens to the partition's news while channels come and go: it is dropped, and
+    // the next commit is told to nobody.
+    let other = TopicName::new("other").unwrap();
+    for p in 0..1000 {
+        drop(storage.commit_news.subscribe(&other, PartitionId(p)));
+    }
+    writer.append(P, record(b"untold")).await.unwrap();
+    assert!(
+        cursor.wait_for_more(Duration::ZERO).await.unwrap(),
+        "the commit heard before no longer stands for the look"
+    );
+    writer.close().await;
+}

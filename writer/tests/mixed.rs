@@ -8,10 +8,15 @@
 
 mod common;
 
+use std::sync::Arc;
+
+use object_store::ObjectStoreExt;
+use object_store::memory::InMemory;
+use object_store::path::Path;
 use silt_core::ids::{Offset, PartitionId, TopicName};
 use silt_core::manifest::SegmentEntry;
 use silt_core::record::Record;
-use silt_core::store::Storage;
+use silt_core::store::{CountingStore, Storage};
 use silt_core::testing::ManualClock;
 use silt_reader::{Reader, StartFrom};
 use silt_writer::{AppendError, Writer, WriterSettings};
@@ -217,4 +222,53 @@ async fn close_flushes_a_long_linger_at_once() {
         assert_eq!(ack.await.unwrap().base_offset, Offset(0));
     }
     assert_eq!(mixed_objects(&storage, &topic).await, 1);
+}
+
+/// A partition with no manifest and no data (its topic's creation was cut short) is told
+/// apart from one whose data is only in mixed objects by reading their tocs: each once, however
+/// often it is asked (a cursor polls such a partition ten times a second).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_without_a_manifest_reads_each_mixed_toc_once() {
+    let clock = ManualClock::new(1_700_000_000_000);
+    let counting = Arc::new(CountingStore::new(Arc::new(InMemory::new())));
+    let storage =
+        Storage::over(counting.clone(), Path::default(), "memory://").with_clock(clock.clone());
+    let topic = TopicName::new("cut-short").unwrap();
+    storage
+        .create_topic(&topic, 3, Default::default())
+        .await
+        .unwrap();
+    let writer = Writer::open(storage.clone(), &topic, mixed(500))
+        .await
+        .unwrap();
+    let mut acks = Vec::new();
+    for p in 0..2 {
+        acks.push(
+            writer
+                .send_batch(PartitionId(p), records(p, 1), None)
+                .await
+                .unwrap(),
+        );
+    }
+    for ack in acks {
+        within_10s("acks", ack).await.unwrap();
+    }
+    writer.close().await;
+    assert_eq!(mixed_objects(&storage, &topic).await, 1);
+    let unwritten = PartitionId(2);
+    let manifest = storage.keys.manifest(&topic, unwritten);
+    storage.objects.delete(&manifest).await.unwrap();
+
+    let mut gets = Vec::new();
+    for _ in 0..3 {
+        let before = counting.counts();
+        let read = storage.manifests.read(&topic, unwritten).await.unwrap();
+        assert!(
+            read.is_none(),
+            "no manifest and no data: an empty partition"
+        );
+        gets.push(counting.counts().since(&before).get);
+    }
+    // The manifest, the topic's configuration, and the first time the mixed object's toc.
+    assert_eq!(gets, [3, 2, 2], "GETs of each read");
 }

@@ -137,8 +137,10 @@ impl LogService {
     }
 
     /// `cursor` taken from the pool, once its manifest view is revalidated (a 304 when
-    /// unchanged): a parked cursor holds records of a segment it fetched, which must not be
-    /// served after the topic was deleted (or deleted and re-created) by another agent.
+    /// unchanged; nothing while a commit of this agent stands for the look, at most
+    /// `OWN_COMMITS_WINDOW` after it, see `Cursor::wait_for_more`): a parked cursor holds
+    /// records of a segment it fetched, which must not be served long after the topic was
+    /// deleted (or deleted and re-created) by another agent.
     /// `None` when the topic changed (its cached handles are then dropped) or the look
     /// failed: the caller opens a new cursor, which says why.
     async fn revalidated(&self, topic: &TopicName, mut cursor: Cursor) -> Option<Cursor> {

@@ -18,11 +18,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use object_store::ObjectStore;
-use object_store::path::Path;
 
-use super::{Committed, ManifestStore, Snapshot, Storage, read_mixed_toc};
+use super::mixed_evidence::MixedEvidence;
+use super::{Committed, ManifestStore, Snapshot, Storage};
 use crate::error::{Corruption, Error, ObjectKind, ObjectRef, Result};
 use crate::ids::{Offset, PartitionId, TopicId, TopicName};
 use crate::keys::Keys;
@@ -32,8 +32,6 @@ use crate::topic::TopicConfig;
 /// Times [`Storage::still_references`] reads the manifest again when its own lookup meets an
 /// object that a job removed meanwhile.
 const RECHECKS: usize = 3;
-/// Mixed objects' tocs read at once when looking for a partition's data among them.
-const TOCS_IN_FLIGHT: usize = 16;
 
 /// A manifest store whose reads refuse a missing manifest next to a partition's objects.
 #[derive(Debug)]
@@ -41,6 +39,7 @@ pub(super) struct Guarded {
     inner: Arc<dyn ManifestStore>,
     objects: Arc<dyn ObjectStore>,
     keys: Keys,
+    mixed: MixedEvidence,
 }
 
 impl Guarded {
@@ -54,6 +53,7 @@ impl Guarded {
             inner,
             objects,
             keys,
+            mixed: MixedEvidence::default(),
         })
     }
 
@@ -61,6 +61,21 @@ impl Guarded {
     async fn is_live(&self, topic: &TopicName, id: TopicId) -> Result<bool> {
         let config = self.inner.read_topic(topic).await?;
         Ok(config.is_some_and(|c| c.deleted.is_none() && c.topic_id == id))
+    }
+
+    /// `found`, read as `p`'s manifest, unless it is another partition's (copied over it:
+    /// corrupt) or its topic was deleted.
+    fn checked(&self, topic: &TopicName, p: PartitionId, found: Snapshot) -> Result<Snapshot> {
+        let other = found.manifest.partition;
+        if other != p {
+            let corrupt = Corruption {
+                what: "manifest",
+                location: self.manifest_location(topic, p),
+                reason: format!("it is the manifest of partition {other}"),
+            };
+            return Err(corrupt.into());
+        }
+        refuse_deleted(topic, found)
     }
 
     /// The first object found in the partition's folders, if any (one LIST page each).
@@ -80,41 +95,17 @@ impl Guarded {
     }
 
     /// A mixed object of the topic whose toc names `p` (docs/design.md §19): a partition
-    /// written through a mixing writer may have no folder of its own yet. Newest first, so the
-    /// partition of a manifest lost while it was written to is found in the first few; a
-    /// partition never written is checked against every one, which only happens on this rare
-    /// path (a manifest absent), and compaction and GC keep mixed objects to a topic's last
-    /// minutes. Objects of another incarnation of the topic do not count.
+    /// written through a mixing writer may have no folder of its own yet.
     async fn mixed_object_holding(
         &self,
         topic: &TopicName,
         p: PartitionId,
     ) -> Result<Option<String>> {
-        let folder = self.keys.mixed_folder(topic);
-        let listed = self.objects.list(Some(&folder)).map_ok(|m| m.location);
-        let mut paths: Vec<Path> = listed.try_collect().await?;
-        if paths.is_empty() {
-            return Ok(None);
-        }
         let live = self.inner.read_topic(topic).await?.map(|c| c.topic_id);
-        paths.reverse(); // ids, and so keys, are in time order
         let objects = self.objects.as_ref();
-        let read = |path: Path| async move {
-            let toc = read_mixed_toc(objects, &path).await;
-            (path, toc)
-        };
-        let mut tocs = futures::stream::iter(paths)
-            .map(read)
-            .buffered(TOCS_IN_FLIGHT);
-        while let Some((path, toc)) = tocs.next().await {
-            let holds = toc?.is_some_and(|toc| {
-                live.is_none_or(|id| id == toc.topic_id) && toc.partitions().any(|q| q == p)
-            });
-            if holds {
-                return Ok(Some(path.to_string()));
-            }
-        }
-        Ok(None)
+        self.mixed
+            .holding(objects, &self.keys, topic, p, live)
+            .await
     }
 }
 
@@ -168,27 +159,20 @@ impl ManifestStore for Guarded {
 
     /// `None` only for a partition with no manifest and no objects (a topic whose creation
     /// was cut short); a manifest missing next to objects is [`Error::ManifestMissing`], and
-    /// one of another partition (copied over it) is corrupt.
+    /// one of another partition (copied over it) is corrupt. Before saying it is missing, the
+    /// manifest is read once more: a writer may have created it, and written, meanwhile.
     async fn read(&self, topic: &TopicName, p: PartitionId) -> Result<Option<Snapshot>> {
         if let Some(found) = self.inner.read(topic, p).await? {
-            let other = found.manifest.partition;
-            if other != p {
-                let corrupt = Corruption {
-                    what: "manifest",
-                    location: self.manifest_location(topic, p),
-                    reason: format!("it is the manifest of partition {other}"),
-                };
-                return Err(corrupt.into());
-            }
-            return refuse_deleted(topic, found).map(Some);
+            return self.checked(topic, p, found).map(Some);
         }
-        match self.first_object(topic, p).await? {
-            None => Ok(None),
-            Some(key) => {
-                let evidence = format!("the partition holds objects, such as {key}");
-                Err(manifest_missing(self, topic, p, evidence))
-            }
+        let Some(key) = self.first_object(topic, p).await? else {
+            return Ok(None);
+        };
+        if let Some(found) = self.inner.read(topic, p).await? {
+            return self.checked(topic, p, found).map(Some);
         }
+        let evidence = format!("the partition holds objects, such as {key}");
+        Err(manifest_missing(self, topic, p, evidence))
     }
 
     async fn read_if_changed(

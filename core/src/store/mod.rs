@@ -23,6 +23,7 @@ mod dynamo;
 mod local_cas;
 mod metered;
 mod missing;
+mod mixed_evidence;
 mod mixed_toc;
 mod object;
 mod object_index;
