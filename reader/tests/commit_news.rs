@@ -36,13 +36,8 @@ async fn waited(reader_side: Storage, writer_side: Storage) -> Duration {
     for _ in 0..10 {
         tokio::task::yield_now().await; // the cursor looks, finds nothing and waits
     }
-    let settings = WriterSettings {
-        linger_ms: 0,
-        ..WriterSettings::default()
-    };
-    let writer = Writer::open(writer_side, &topic, settings).await.unwrap();
-    let record = Record::from_value(b"hello".to_vec(), 0);
-    writer.append(P, vec![record]).await.unwrap();
+    let writer = writer(writer_side).await;
+    writer.append(P, record(b"hello")).await.unwrap();
     let (more, waited) = waiting.await.unwrap();
     assert!(more);
     writer.close().await;
@@ -52,6 +47,31 @@ async fn waited(reader_side: Storage, writer_side: Storage) -> Duration {
 /// A storage over `objects`, as one process opens it.
 fn storage(objects: &Arc<dyn ObjectStore>) -> Storage {
     Storage::over(objects.clone(), Path::default(), "memory://")
+}
+
+/// A storage of the same process as `here` (its commit news and tail cache) whose requests
+/// to `objects` are counted.
+fn counted_beside(here: &Storage, objects: &Arc<dyn ObjectStore>) -> (Storage, Arc<CountingStore>) {
+    let counting = Arc::new(CountingStore::new(objects.clone()));
+    let mut beside = storage(&(counting.clone() as Arc<dyn ObjectStore>));
+    beside.commit_news = here.commit_news.clone();
+    beside.tail_cache = here.tail_cache.clone();
+    (beside, counting)
+}
+
+/// A writer of topic `news` through `storage` that commits each append at once.
+async fn writer(storage: Storage) -> Writer {
+    let settings = WriterSettings {
+        linger_ms: 0,
+        ..WriterSettings::default()
+    };
+    let topic = TopicName::new("news").unwrap();
+    Writer::open(storage, &topic, settings).await.unwrap()
+}
+
+/// One record holding `value`.
+fn record(value: &[u8]) -> Vec<Record> {
+    vec![Record::from_value(value.to_vec(), 0)]
 }
 
 /// Objects holding topic `news` of one partition.
@@ -85,10 +105,7 @@ async fn a_woken_cursor_reads_the_commit_and_its_segment_without_a_request() {
     let objects = with_topic().await;
     let writer_side = storage(&objects).with_tail_cache(1024 * 1024);
     // The reader's requests are counted; it shares the process's news and tail cache.
-    let counting = Arc::new(CountingStore::new(objects.clone()));
-    let mut reader_side = storage(&(counting.clone() as Arc<dyn ObjectStore>));
-    reader_side.commit_news = writer_side.commit_news.clone();
-    reader_side.tail_cache = writer_side.tail_cache.clone();
+    let (reader_side, counting) = counted_beside(&writer_side, &objects);
 
     let topic = TopicName::new("news").unwrap();
     let reader = Reader::open(reader_side, &topic).await.unwrap();
@@ -105,17 +122,12 @@ async fn a_woken_cursor_reads_the_commit_and_its_segment_without_a_request() {
         tokio::task::yield_now().await; // the cursor looks, finds nothing and waits
     }
     let before = counting.counts();
-    let settings = WriterSettings {
-        linger_ms: 0,
-        ..WriterSettings::default()
-    };
-    let writer = Writer::open(writer_side, &topic, settings).await.unwrap();
-    let record = Record::from_value(b"hello".to_vec(), 0);
-    writer.append(P, vec![record.clone()]).await.unwrap();
+    let writer = writer(writer_side).await;
+    writer.append(P, record(b"hello")).await.unwrap();
     let (more, read, mut cursor) = waiting.await.unwrap();
     assert!(more);
     assert_eq!(read.len(), 1);
-    assert_eq!(read[0].record.value, record.value);
+    assert_eq!(read[0].record.value.as_deref(), Some(&b"hello"[..]));
     let requests = counting.counts().since(&before);
     assert_eq!(requests.get, 0, "no manifest or segment GET: {requests:?}");
 
@@ -130,11 +142,10 @@ async fn a_woken_cursor_reads_the_commit_and_its_segment_without_a_request() {
     assert_eq!(counting.counts().since(&before).get, 1, "a revalidation");
 
     // A commit made while the cursor was not waiting is taken on its next look.
-    let second = Record::from_value(b"again".to_vec(), 0);
-    writer.append(P, vec![second.clone()]).await.unwrap();
+    writer.append(P, record(b"again")).await.unwrap();
     assert!(cursor.wait_for_more(Duration::ZERO).await.unwrap());
     let read = cursor.next_batch(10).await.unwrap();
-    assert_eq!(read[0].record.value, second.value);
+    assert_eq!(read[0].record.value.as_deref(), Some(&b"again"[..]));
     assert_eq!(counting.counts().since(&before).get, 1, "nothing more read");
     writer.close().await;
 }
@@ -151,22 +162,11 @@ async fn gets_of_a_look(cursor: &mut Cursor, counting: &CountingStore, after: Du
 async fn a_cursor_polls_every_interval_again_once_it_notices_another_committer() {
     let objects = with_topic().await;
     let here = storage(&objects).with_tail_cache(1024 * 1024);
-    let counting = Arc::new(CountingStore::new(objects.clone()));
-    let mut reader_side = storage(&(counting.clone() as Arc<dyn ObjectStore>));
-    reader_side.commit_news = here.commit_news.clone();
-    reader_side.tail_cache = here.tail_cache.clone();
+    let (reader_side, counting) = counted_beside(&here, &objects);
     let topic = TopicName::new("news").unwrap();
-    let settings = WriterSettings {
-        linger_ms: 0,
-        ..WriterSettings::default()
-    };
-    let ours = Writer::open(here, &topic, settings.clone()).await.unwrap();
-    let theirs = Writer::open(storage(&objects), &topic, settings)
-        .await
-        .unwrap();
+    let (ours, theirs) = (writer(here).await, writer(storage(&objects)).await);
     let reader = Reader::open(reader_side, &topic).await.unwrap();
     let mut cursor = reader.cursor(P, StartFrom::Latest).await.unwrap();
-    let record = |v: &[u8]| vec![Record::from_value(v.to_vec(), 0)];
 
     // Two commits of this process, heard one after the other (the first wait opens the
     // partition's news channel): it is alone, and rides them.
@@ -224,16 +224,9 @@ async fn a_commit_told_to_nobody_is_found_by_the_next_look() {
     let objects = with_topic().await;
     let storage = storage(&objects);
     let topic = TopicName::new("news").unwrap();
-    let settings = WriterSettings {
-        linger_ms: 0,
-        ..WriterSettings::default()
-    };
-    let writer = Writer::open(storage.clone(), &topic, settings)
-        .await
-        .unwrap();
+    let writer = writer(storage.clone()).await;
     let reader = Reader::open(storage.clone(), &topic).await.unwrap();
     let mut cursor = reader.cursor(P, StartFrom::Latest).await.unwrap();
-    let record = |v: &[u8]| vec![Record::from_value(v.to_vec(), 0)];
     assert!(!cursor.wait_for_more(Duration::ZERO).await.unwrap());
     writer.append(P, record(b"heard")).await.unwrap();
     assert!(cursor.wait_for_more(Duration::ZERO).await.unwrap());
