@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
 
 use super::mixed_evidence::MixedEvidence;
@@ -95,17 +95,22 @@ impl Guarded {
     }
 
     /// A mixed object of the topic whose toc names `p` (docs/design.md §19): a partition
-    /// written through a mixing writer may have no folder of its own yet.
+    /// written through a mixing writer may have no folder of its own yet. The topic's
+    /// configuration is read only when it has mixed objects.
     async fn mixed_object_holding(
         &self,
         topic: &TopicName,
         p: PartitionId,
     ) -> Result<Option<String>> {
+        let folder = self.keys.mixed_folder(topic);
+        let listed = self.objects.list(Some(&folder)).map_ok(|m| m.location);
+        let listed: Vec<_> = listed.try_collect().await?;
+        if listed.is_empty() {
+            return Ok(None);
+        }
         let live = self.inner.read_topic(topic).await?.map(|c| c.topic_id);
         let objects = self.objects.as_ref();
-        self.mixed
-            .holding(objects, &self.keys, topic, p, live)
-            .await
+        self.mixed.holding(objects, listed, topic, p, live).await
     }
 }
 

@@ -8,14 +8,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use object_store::ObjectStore;
 use object_store::path::Path;
 
 use super::read_mixed_toc;
 use crate::error::Result;
 use crate::ids::{PartitionId, TopicId, TopicName};
-use crate::keys::Keys;
 
 /// Mixed objects' tocs read at once when looking for a partition's data among them.
 const TOCS_IN_FLIGHT: usize = 16;
@@ -30,21 +29,19 @@ pub(super) struct MixedEvidence {
 }
 
 impl MixedEvidence {
-    /// The key of a mixed object of `topic` whose toc names `p`, if any. Objects of another
-    /// incarnation than `live` (the topic's id, if it has a configuration) do not count.
-    /// Newest first, so the partition of a manifest lost while it was written to is found in
-    /// the first few; compaction and GC keep mixed objects to a topic's last minutes.
+    /// The key of one of `listed` (the topic's mixed objects, in key order) whose toc names
+    /// `p`, if any. Objects of another incarnation than `live` (the topic's id, if it has a
+    /// configuration) do not count. Newest first, so the partition of a manifest lost while
+    /// it was written to is found in the first few; compaction and GC keep mixed objects to
+    /// a topic's last minutes.
     pub(super) async fn holding(
         &self,
         objects: &dyn ObjectStore,
-        keys: &Keys,
+        listed: Vec<Path>,
         topic: &TopicName,
         p: PartitionId,
         live: Option<TopicId>,
     ) -> Result<Option<String>> {
-        let folder = keys.mixed_folder(topic);
-        let listed = objects.list(Some(&folder)).map_ok(|m| m.location);
-        let listed: Vec<Path> = listed.try_collect().await?;
         let key = (topic.clone(), p, live);
         let unread: Vec<Path> = {
             let known = self.lock();
