@@ -74,6 +74,9 @@ pub fn settings_text(s: &TopicSettings) -> String {
     if let Some(ms) = s.seal_after_ms {
         text.push_str(&format!(", seal_after_ms={ms}"));
     }
+    if let Some(size) = s.manifest_group_size {
+        text.push_str(&format!(", manifest_group_size={size}"));
+    }
     text
 }
 

@@ -3,7 +3,7 @@
 use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
 use silt_core::limits::PARTITIONS_MAX;
 use silt_core::store::DEFAULT_STORE_URL;
-use silt_core::topic::PartitionerKind;
+use silt_core::topic::{MANIFEST_GROUP_SIZE_MAX, PartitionerKind};
 
 /// silt: a partitioned log on object storage.
 #[derive(Debug, Parser)]
@@ -17,6 +17,13 @@ pub(crate) struct Args {
     /// dynamodb://TABLE (AWS_REGION, credentials, AWS_ENDPOINT_URL_DYNAMODB).
     #[arg(long, env = "SILT_MANIFEST", global = true)]
     pub(crate) manifest: Option<String>,
+    /// Topics this command creates (`topic create`, the agent's create and auto-create,
+    /// `bench`) keep their manifests this many partitions to an object, so a writer commits
+    /// to all of them with one conditional write (manifest groups, docs/design.md §19).
+    /// Fixed once a topic exists; ignored with DynamoDB manifests. Default: one object per
+    /// partition.
+    #[arg(long, env = "SILT_MANIFEST_GROUP_SIZE", global = true, value_parser = clap::value_parser!(u32).range(1..=i64::from(MANIFEST_GROUP_SIZE_MAX)))]
+    pub(crate) manifest_group_size: Option<u32>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

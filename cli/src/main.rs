@@ -88,6 +88,11 @@ async fn run(args: Args) -> CliResult {
         true => Storage::open_with_manifests(&args.store, manifest).await?,
         false => Storage::open_existing(&args.store, manifest).await?,
     };
+    let storage = match args.manifest_group_size {
+        Some(size) => storage.with_manifest_groups(size),
+        None => storage,
+    };
+
     match args.command {
         Command::Topic(cmd) => topic::run(&storage, cmd).await,
         Command::Produce(cmd) => produce::run(&storage, cmd, signals).await,

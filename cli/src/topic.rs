@@ -76,6 +76,7 @@ pub(crate) async fn describe(storage: &Storage, name: &TopicName, as_json: bool)
             "retention_bytes": config.settings.retention_bytes,
             "cleanup_policy": config.settings.cleanup_policy,
             "partitioner": config.settings.partitioner,
+            "manifest_group_size": config.settings.manifest_group_size,
             "partitions": partitions,
         });
         outln!("{doc}")?;
@@ -150,6 +151,7 @@ async fn create(storage: &Storage, args: CreateArgs) -> CliResult {
         delete_retention_ms: args.delete_retention_ms,
         seal_after_ms: SEAL_AFTER_MS.given(args.seal_after_ms)?.flatten(),
         partitioner: args.partitioner.parse()?,
+        manifest_group_size: None,
     };
     let config = storage
         .create_topic(&name, args.partitions, settings)
@@ -182,6 +184,7 @@ async fn alter(storage: &Storage, args: AlterArgs) -> CliResult {
             delete_retention_ms: args.delete_retention_ms.or(s.delete_retention_ms),
             seal_after_ms: seal_after_ms.unwrap_or(s.seal_after_ms),
             partitioner: partitioner.unwrap_or(s.partitioner),
+            manifest_group_size: s.manifest_group_size,
         })
         .await?;
     outln!("{}: {}", config.name, settings_text(&config.settings))?;

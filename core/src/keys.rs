@@ -4,6 +4,7 @@
 //! ```text
 //! <root>/topics/<topic>/topic.json                      topic config (conditional create)
 //! <root>/topics/<topic>/<partition:05>/manifest         partition manifest (object-store manifests)
+//! <root>/topics/<topic>/manifests/<group:05>            manifests of a group of partitions (§19)
 //! <root>/topics/<topic>/mixed/<id>.mix                 mixed objects: segments of several partitions
 //! <root>/topics/<topic>/mixed-swept                     GC's hint: where the sweep of mixed/ resumes
 //! <root>/topics/<topic>/<partition:05>/seg/<id>.seg     hot segments, immutable
@@ -67,6 +68,34 @@ impl Keys {
     /// The partition manifest (object-store and local-directory manifest stores).
     pub fn manifest(&self, topic: &TopicName, partition: PartitionId) -> Path {
         self.partition(topic, partition).join("manifest")
+    }
+
+    /// A manifest group: the manifests of several partitions (`GroupedManifestStore`).
+    pub fn manifest_group(&self, topic: &TopicName, group: u32) -> Path {
+        self.manifest_groups(topic).join(format!("{group:05}"))
+    }
+
+    /// Folder of a topic's manifest groups.
+    pub fn manifest_groups(&self, topic: &TopicName) -> Path {
+        self.topic(topic).join("manifests")
+    }
+
+    /// Where the manifests of `topic`, with `partitions` partitions and manifest groups of
+    /// `group_size` (`None`: one object per partition), live on an object store.
+    pub fn manifest_objects(
+        &self,
+        topic: &TopicName,
+        partitions: u32,
+        group_size: Option<u32>,
+    ) -> Vec<Path> {
+        match group_size {
+            Some(size) => (0..partitions.div_ceil(size.max(1)))
+                .map(|g| self.manifest_group(topic, g))
+                .collect(),
+            None => (0..partitions)
+                .map(|p| self.manifest(topic, PartitionId(p)))
+                .collect(),
+        }
     }
 
     /// A hot segment.

@@ -19,8 +19,9 @@ use silt_core::manifest::{
     Append, Commit, Edit, Manifest, NewSegment, Replace, SegmentEntry, apply, check_invariants,
     codec,
 };
-use silt_core::store::{ManifestStore, ObjectManifestStore};
+use silt_core::store::{GroupedManifestStore, ManifestStore, ObjectManifestStore};
 use silt_core::testing::{Call, Fault, FlakyStore, Rule};
+use silt_core::topic::{TopicConfig, TopicSettings};
 use ulid::Ulid;
 
 fn writer(i: u8) -> WriterId {
@@ -231,32 +232,72 @@ fn decoding_rejects_broken_and_future_manifests() {
 /// What one committer saw for one append.
 #[derive(Debug)]
 enum Seen {
-    Committed(ObjectId, Offset, u32),
+    Committed(PartitionId, ObjectId, Offset, u32),
     Unknown,
-    NotCommitted(ObjectId),
+    NotCommitted(PartitionId, ObjectId),
 }
 
+/// The manifest store a race runs on: one object per partition, or manifest groups.
+#[derive(Debug, Clone, Copy)]
+enum Layout {
+    Single,
+    Grouped,
+}
+
+/// A store over `flaky` in `layout`, with a topic `t` of `partitions` partitions created.
+async fn store_for_race(
+    flaky: Arc<FlakyStore>,
+    layout: Layout,
+    partitions: u32,
+) -> (Arc<dyn ManifestStore>, TopicName) {
+    let keys = Keys::new(Path::from("root"));
+    let single = ObjectManifestStore::new(flaky.clone(), keys.clone())
+        .with_resolve_timeout(Duration::from_millis(200));
+    let topic = TopicName::new("t").unwrap();
+    let topic_id = TopicId(Ulid::from_parts(9, 9));
+    let store: Arc<dyn ManifestStore> = match layout {
+        Layout::Single => Arc::new(single),
+        Layout::Grouped => Arc::new(GroupedManifestStore::new(flaky, keys, single)),
+    };
+    let settings = TopicSettings {
+        manifest_group_size: matches!(layout, Layout::Grouped).then_some(4),
+        ..TopicSettings::default()
+    };
+    let config = TopicConfig {
+        format_version: settings.format_version(),
+        name: topic.clone(),
+        topic_id,
+        partitions,
+        created_ms: 0,
+        settings,
+        deleted: None,
+    };
+    store.create_topic(&config).await.unwrap();
+    for p in 0..partitions {
+        store
+            .create(&topic, PartitionId(p), topic_id)
+            .await
+            .unwrap();
+    }
+    (store, topic)
+}
+
+/// `writers` committers, writer `w` on partition `w % partitions`, `commits_each` commits
+/// each, with `faults` injected on manifest requests; then checks every partition.
 async fn race(
     seed: u64,
     faults: Vec<Rule>,
-    writers: u8,
+    layout: Layout,
+    (writers, partitions): (u8, u32),
     commits_each: u64,
 ) -> Result<(), TestCaseError> {
     let flaky = FlakyStore::new(Arc::new(InMemory::new()), seed);
-    let keys = Keys::new(Path::from("root"));
-    let store = Arc::new(
-        ObjectManifestStore::new(flaky.clone(), keys)
-            .with_resolve_timeout(Duration::from_millis(200)),
-    );
-    let topic = TopicName::new("t").unwrap();
-    store
-        .create(&topic, PartitionId(0), TopicId(Ulid::from_parts(9, 9)))
-        .await
-        .unwrap();
+    let (store, topic) = store_for_race(flaky.clone(), layout, partitions).await;
     flaky.set_rules(faults);
     let mut tasks = Vec::new();
     for w in 0..writers {
         let (store, topic) = (store.clone(), topic.clone());
+        let p = PartitionId(u32::from(w) % partitions);
         tasks.push(tokio::spawn(async move {
             let mut seen = Vec::new();
             for n in 0..commits_each {
@@ -267,20 +308,18 @@ async fn race(
                     now_ms: 0,
                     edit: append(vec![seg], None, None),
                 };
-                let base = match store.read(&topic, PartitionId(0)).await {
+                let base = match store.read(&topic, p).await {
                     Ok(Some(s)) => s,
                     _ => {
-                        seen.push(Seen::NotCommitted(seg.id));
+                        seen.push(Seen::NotCommitted(p, seg.id));
                         continue;
                     }
                 };
-                seen.push(
-                    match store.commit(&topic, PartitionId(0), &base, &commit).await {
-                        Ok(done) => Seen::Committed(seg.id, done.base_offset.unwrap(), seg.records),
-                        Err(Error::Indeterminate { .. }) => Seen::Unknown,
-                        Err(_) => Seen::NotCommitted(seg.id),
-                    },
-                );
+                seen.push(match store.commit(&topic, p, &base, &commit).await {
+                    Ok(done) => Seen::Committed(p, seg.id, done.base_offset.unwrap(), seg.records),
+                    Err(Error::Indeterminate { .. }) => Seen::Unknown,
+                    Err(_) => Seen::NotCommitted(p, seg.id),
+                });
             }
             seen
         }));
@@ -290,31 +329,28 @@ async fn race(
         seen.extend(t.await.unwrap());
     }
     flaky.set_rules(Vec::new());
-    let m = store
-        .read(&topic, PartitionId(0))
-        .await
-        .unwrap()
-        .unwrap()
-        .manifest;
-    check_invariants(&m).map_err(TestCaseError::fail)?;
-    let at: HashMap<ObjectId, (Offset, u32)> = m
-        .segments
-        .iter()
-        .map(|e| (e.id, (e.base_offset, e.records)))
-        .collect();
-    prop_assert_eq!(at.len(), m.segments.len(), "a segment was committed twice");
-    for s in &seen {
-        match s {
-            Seen::Committed(id, base, records) => prop_assert_eq!(
-                at.get(id),
-                Some(&(*base, *records)),
-                "acknowledged commit lost or moved"
-            ),
-            Seen::NotCommitted(id) => prop_assert!(
-                !at.contains_key(id),
-                "a commit reported as failed is in the log"
-            ),
-            Seen::Unknown => {}
+    for p in (0..partitions).map(PartitionId) {
+        let m = store.read(&topic, p).await.unwrap().unwrap().manifest;
+        check_invariants(&m).map_err(TestCaseError::fail)?;
+        let at: HashMap<ObjectId, (Offset, u32)> = m
+            .segments
+            .iter()
+            .map(|e| (e.id, (e.base_offset, e.records)))
+            .collect();
+        prop_assert_eq!(at.len(), m.segments.len(), "a segment was committed twice");
+        for s in &seen {
+            match s {
+                Seen::Committed(on, id, base, records) if *on == p => prop_assert_eq!(
+                    at.get(id),
+                    Some(&(*base, *records)),
+                    "acknowledged commit lost or moved"
+                ),
+                Seen::NotCommitted(on, id) if *on == p => prop_assert!(
+                    !at.contains_key(id),
+                    "a commit reported as failed is in the log"
+                ),
+                _ => {}
+            }
         }
     }
     Ok(())
@@ -346,7 +382,15 @@ proptest! {
     #[test]
     fn commits_survive_races_and_ambiguous_outcomes(seed in any::<u64>(), faults in fault_rules()) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(race(seed, faults, 4, 12))?;
+        rt.block_on(race(seed, faults, Layout::Single, (4, 1), 12))?;
+    }
+
+    /// The same with manifest groups: four committers on two partitions of one group (two
+    /// per partition), so commits to both share writes and race each other's.
+    #[test]
+    fn grouped_commits_survive_races_and_ambiguous_outcomes(seed in any::<u64>(), faults in fault_rules()) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(race(seed, faults, Layout::Grouped, (4, 2), 12))?;
     }
 }
 

@@ -44,6 +44,16 @@ pub fn memory() -> Backend {
     }
 }
 
+/// `backend`, creating topics that keep their manifests four partitions to an object
+/// (manifest groups, docs/design.md §19).
+pub fn grouped(backend: Option<Backend>) -> Option<Backend> {
+    let Backend { storage, _dir } = backend?;
+    Some(Backend {
+        storage: storage.with_manifest_groups(4),
+        _dir,
+    })
+}
+
 /// A fresh `file://` store in a temporary directory.
 pub async fn local() -> Backend {
     let dir = tempfile::tempdir().expect("temporary directory");

@@ -154,6 +154,7 @@ fn changed_settings(
             .or(current.delete_retention_ms),
         seal_after_ms: seal_after_ms.unwrap_or(current.seal_after_ms),
         partitioner: current.partitioner,
+        manifest_group_size: current.manifest_group_size,
     };
     settings.validate()?;
     Ok(settings)

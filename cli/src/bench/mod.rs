@@ -206,9 +206,10 @@ async fn measure(
             get_ms: slowest_get_ms,
         },
     };
-    let manifest = match &bench.manifest_table {
-        Some(table) => format!("dynamodb://{}", table.table()),
-        None => "store (object-store manifest)".into(),
+    let manifest = match (&bench.manifest_table, bench.manifest_group_size) {
+        (Some(table), _) => format!("dynamodb://{}", table.table()),
+        (None, Some(size)) => format!("store (object-store manifest groups of {size})"),
+        (None, None) => "store (object-store manifest)".into(),
     };
     Ok(Report::new(
         args, &bench.url, &manifest, measured, &manifests,

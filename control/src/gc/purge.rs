@@ -112,10 +112,9 @@ async fn purge_topic(
 /// Every object of the deleted topic but its manifests and `topic.json`.
 async fn leftovers(storage: &Storage, tombstone: &TopicConfig) -> Result<Vec<Path>> {
     let name = &tombstone.name;
-    let mut kept: HashSet<Path> = tombstone
-        .partition_ids()
-        .map(|p| storage.keys.manifest(name, p))
-        .collect();
+    let group_size = tombstone.settings.manifest_group_size;
+    let manifests = (storage.keys).manifest_objects(name, tombstone.partitions, group_size);
+    let mut kept: HashSet<Path> = manifests.into_iter().collect();
     kept.insert(storage.keys.topic_config(name));
     let mut left = Vec::new();
     for prefix in [storage.keys.topic(name), storage.keys.topic_table(name)] {

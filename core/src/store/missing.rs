@@ -154,6 +154,10 @@ impl ManifestStore for Guarded {
         self.inner.commits_are_exact()
     }
 
+    fn tail_seal_at(&self, topic: &TopicName) -> usize {
+        self.inner.tail_seal_at(topic)
+    }
+
     fn segments_per_commit_max(&self) -> usize {
         self.inner.segments_per_commit_max()
     }

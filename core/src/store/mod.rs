@@ -20,6 +20,7 @@ mod commit_news;
 mod counting;
 #[cfg(feature = "dynamodb")]
 mod dynamo;
+mod grouped;
 mod local_cas;
 mod metered;
 mod missing;
@@ -46,6 +47,7 @@ pub(crate) use dynamo::item_codecs;
 pub use dynamo::{
     DynamoCas, DynamoManifestStore, LookupLimits, TABLE_KEY_SCHEMA, TIMESTAMP_LOOKUP_PAGES_MAX,
 };
+pub use grouped::{GROUPED_TAIL_SEAL_AT, GroupedManifestStore};
 pub use local_cas::LocalCasStore;
 pub use metered::MeteredStore;
 pub use mixed_toc::read_mixed_toc;
@@ -108,6 +110,12 @@ pub trait ManifestStore: Send + Sync + Debug {
     /// DynamoDB, whose answer is the writer's copy with the edit applied (its version and
     /// what other committers changed, such as the log start, may lag the table).
     fn commits_are_exact(&self) -> bool;
+
+    /// Tail entries of `topic` at which a writer seals the oldest three quarters into an
+    /// index chunk.
+    fn tail_seal_at(&self, _topic: &TopicName) -> usize {
+        crate::manifest::TAIL_SEAL_AT
+    }
 
     /// Where a partition's manifest lives, for error messages (an object key, or a DynamoDB
     /// table and partition key).

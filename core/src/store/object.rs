@@ -30,7 +30,7 @@ use crate::topic::TopicConfig;
 pub struct ObjectManifestStore {
     pub(super) objects: Arc<dyn ObjectStore>,
     pub(super) keys: Keys,
-    resolve_timeout: Duration,
+    pub(super) resolve_timeout: Duration,
     pub(super) chunks: Arc<ChunkCache>,
 }
 

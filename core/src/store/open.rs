@@ -16,6 +16,7 @@ use object_store::path::Path;
 
 #[cfg(feature = "dynamodb")]
 use super::DynamoManifestStore;
+use super::GroupedManifestStore;
 use super::cas::{CasStore, ObjectCas};
 use super::metered::MeteredStore;
 use super::missing::Guarded;
@@ -51,6 +52,9 @@ pub struct Storage {
     /// Segments this process just uploaded, for its cursors at the tail (empty unless given a
     /// budget with [`Storage::with_tail_cache`]).
     pub tail_cache: TailCache,
+    /// The `manifest_group_size` of topics created through this storage whose settings leave
+    /// it unset ([`Storage::with_manifest_groups`]); `None`: one manifest object per partition.
+    pub manifest_group_size: Option<u32>,
     /// The DynamoDB manifest store, when manifests live there rather than in `objects`.
     #[cfg(feature = "dynamodb")]
     pub manifest_table: Option<DynamoManifestStore>,
@@ -190,7 +194,8 @@ impl Storage {
     /// The same storage over `objects` with every key under `root` instead (the bench runs
     /// in a scratch prefix), manifests included.
     pub fn rooted(&self, objects: Arc<dyn ObjectStore>, root: Path) -> Storage {
-        let moved = Storage::over(objects, root, &self.url).with_clock(self.clock.clone());
+        let mut moved = Storage::over(objects, root, &self.url).with_clock(self.clock.clone());
+        moved.manifest_group_size = self.manifest_group_size;
         #[cfg(feature = "dynamodb")]
         if let Some(table) = &self.manifest_table {
             let table = table.clone().with_keys(moved.keys.clone());
@@ -255,8 +260,9 @@ impl Storage {
     /// `objects` is a [`super::MeteredStore`]: the `open` functions wrap what they open in one.
     pub fn over(objects: Arc<dyn ObjectStore>, root: Path, url: &str) -> Storage {
         let keys = Keys::new(root);
-        let manifests = Arc::new(ObjectManifestStore::new(objects.clone(), keys.clone()));
-        let manifests = Guarded::wrap(manifests, objects.clone(), keys.clone());
+        let single = ObjectManifestStore::new(objects.clone(), keys.clone());
+        let manifests = GroupedManifestStore::new(objects.clone(), keys.clone(), single);
+        let manifests = Guarded::wrap(Arc::new(manifests), objects.clone(), keys.clone());
         Storage {
             objects,
             keys,
@@ -265,9 +271,27 @@ impl Storage {
             url: url.to_string(),
             commit_news: CommitNews::default(),
             tail_cache: TailCache::default(),
+            manifest_group_size: None,
             #[cfg(feature = "dynamodb")]
             manifest_table: None,
         }
+    }
+
+    /// The same storage, creating topics whose settings leave `manifest_group_size` unset
+    /// with manifests kept `size` partitions to an object (docs/design.md §19).
+    pub fn with_manifest_groups(mut self, size: u32) -> Storage {
+        self.manifest_group_size = Some(size);
+        self
+    }
+
+    /// The `manifest_group_size` a topic created through this storage gets when its settings
+    /// leave it unset: none with manifests in DynamoDB, whose commits share transactions.
+    pub fn default_manifest_group_size(&self) -> Option<u32> {
+        #[cfg(feature = "dynamodb")]
+        if self.manifest_table.is_some() {
+            return None;
+        }
+        self.manifest_group_size
     }
 
     /// The same storage with another clock.

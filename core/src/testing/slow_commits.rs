@@ -177,6 +177,10 @@ impl ManifestStore for SlowCommits {
         self.inner.commits_are_exact()
     }
 
+    fn tail_seal_at(&self, topic: &TopicName) -> usize {
+        self.inner.tail_seal_at(topic)
+    }
+
     fn segments_per_commit_max(&self) -> usize {
         if self.panic_on_limit.swap(false, Ordering::SeqCst) {
             panic!("SlowCommits: injected panic in the writer's partition task");

@@ -13,7 +13,10 @@
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::{ALTER_ATTEMPTS, MANIFEST_CREATES_IN_FLIGHT, TOPIC_TOMBSTONE_FORMAT_VERSION};
+use super::{
+    ALTER_ATTEMPTS, MANIFEST_CREATES_IN_FLIGHT, TOPIC_MANIFEST_GROUPS_FORMAT_VERSION,
+    TOPIC_TOMBSTONE_FORMAT_VERSION, TopicSettings,
+};
 use crate::error::{Error, Rejection, Result};
 use crate::ids::{CommitSeq, PartitionId, TopicName, WriterId};
 use crate::manifest::{Commit, Edit};
@@ -39,7 +42,7 @@ impl Storage {
         for _ in 0..ALTER_ATTEMPTS {
             let current = self.topic(name).await?;
             let tombstone = TopicConfig {
-                format_version: TOPIC_TOMBSTONE_FORMAT_VERSION,
+                format_version: tombstone_format(&current.settings),
                 deleted: Some(Deletion {
                     deleted_ms: self.clock.now_ms(),
                     purged: false,
@@ -122,5 +125,14 @@ impl Storage {
             ..deleted.clone()
         };
         self.manifests.replace_topic(deleted, &purged).await
+    }
+}
+
+/// The tombstone's format: 2, or the topic's own when it is newer because of manifest groups
+/// (a silt from before them must not purge a topic whose manifests it cannot find).
+fn tombstone_format(settings: &TopicSettings) -> u32 {
+    match settings.manifest_group_size {
+        Some(_) => TOPIC_MANIFEST_GROUPS_FORMAT_VERSION,
+        None => TOPIC_TOMBSTONE_FORMAT_VERSION,
     }
 }

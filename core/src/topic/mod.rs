@@ -34,8 +34,15 @@ pub const TOPIC_TOMBSTONE_FORMAT_VERSION: u32 = 2;
 /// a silt from before partitioners refuses it (`FutureFormat`) instead of placing its keys
 /// with murmur2. Topics with the default partitioner keep version 1.
 pub const TOPIC_PARTITIONER_FORMAT_VERSION: u32 = 3;
+/// Format version of a live topic whose manifests are kept in groups (`manifest_group_size`):
+/// newer again, so a silt from before manifest groups refuses it (`FutureFormat`) instead of
+/// looking for one manifest object per partition and finding none.
+pub const TOPIC_MANIFEST_GROUPS_FORMAT_VERSION: u32 = 4;
 /// The newest `topic.json` format this silt reads.
-pub const NEWEST_TOPIC_FORMAT_VERSION: u32 = TOPIC_PARTITIONER_FORMAT_VERSION;
+pub const NEWEST_TOPIC_FORMAT_VERSION: u32 = TOPIC_MANIFEST_GROUPS_FORMAT_VERSION;
+/// Largest `manifest_group_size`: a group object holds up to this many manifests, and every
+/// commit to any of them rewrites it.
+pub const MANIFEST_GROUP_SIZE_MAX: u32 = 64;
 
 /// Settings a topic is created with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +74,12 @@ pub struct TopicSettings {
     /// keys). Left out of `topic.json` when it is the default, `murmur2`.
     #[serde(default, skip_serializing_if = "PartitionerKind::is_default")]
     pub partitioner: PartitionerKind,
+    /// Partitions whose manifests share one object on an object store, so a writer commits
+    /// to all of them with one conditional write (docs/design.md §19, Manifest groups); fixed
+    /// at create. `None`: one manifest object per partition. Manifests in DynamoDB ignore it
+    /// (their commits to many partitions already share a transaction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_group_size: Option<u32>,
 }
 
 /// What compaction does to a topic's old records (Kafka's `cleanup.policy`).
@@ -107,6 +120,16 @@ impl TopicSettings {
             ("delete_retention_ms", self.delete_retention_ms),
             ("seal_after_ms", self.seal_after_ms),
         ];
+        if let Some(size) = self
+            .manifest_group_size
+            .filter(|s| !(1..=MANIFEST_GROUP_SIZE_MAX).contains(s))
+        {
+            return Err(InvalidInput::Setting {
+                field: "manifest_group_size",
+                value: size.to_string(),
+                rule: "from 1 to 64 (leave it unset for one manifest object per partition)",
+            });
+        }
         if let Some((field, Some(ms))) =
             lags.into_iter().find(|(_, ms)| ms.is_some_and(|ms| ms < 0))
         {
@@ -122,6 +145,9 @@ impl TopicSettings {
     /// The oldest `topic.json` format that holds these settings: a silt that only knows older
     /// formats must refuse the topic rather than misread it.
     pub fn format_version(&self) -> u32 {
+        if self.manifest_group_size.is_some() {
+            return TOPIC_MANIFEST_GROUPS_FORMAT_VERSION;
+        }
         match self.partitioner {
             PartitionerKind::Murmur2 => TOPIC_FORMAT_VERSION,
             PartitionerKind::KinesisMd5 => TOPIC_PARTITIONER_FORMAT_VERSION,
@@ -221,6 +247,11 @@ impl Storage {
             }
             Some(_) => {}
         }
+        let settings = TopicSettings {
+            manifest_group_size: (settings.manifest_group_size)
+                .or(self.default_manifest_group_size()),
+            ..settings
+        };
         settings.validate()?;
         let config = TopicConfig {
             format_version: settings.format_version(),
@@ -276,19 +307,26 @@ impl Storage {
     }
 
     /// For a topic without a configuration: fails with `TopicConfigMissing` when partition
-    /// 0's manifest (which every incarnation has) remains. Such a topic is damaged, neither
+    /// 0's manifest (which every incarnation has) or a manifest group remains. Such a topic is damaged, neither
     /// usable nor free to create again (a new configuration would not match its manifests).
     async fn refuse_damaged(&self, name: &TopicName) -> Result<()> {
         let p = PartitionId(0);
-        match self.manifests.read(name, p).await? {
-            None => Ok(()),
-            Some(_) => Err(Error::TopicConfigMissing {
-                topic: name.clone(),
-                location: self.keys.topic_config(name).to_string(),
-                manifest: self.manifests.manifest_location(name, p),
-                folder: format!("{}/", self.keys.topic(name)),
-            }),
-        }
+        // A topic with manifest groups keeps them in a folder of their own; without its
+        // configuration the store looks for one object per partition, so look there first.
+        let groups = self.keys.manifest_groups(name);
+        let manifest = match self.objects.list(Some(&groups)).next().await {
+            Some(listed) => listed?.location.to_string(),
+            None => match self.manifests.read(name, p).await? {
+                Some(_) => self.manifests.manifest_location(name, p),
+                None => return Ok(()),
+            },
+        };
+        Err(Error::TopicConfigMissing {
+            topic: name.clone(),
+            location: self.keys.topic_config(name).to_string(),
+            manifest,
+            folder: format!("{}/", self.keys.topic(name)),
+        })
     }
 
     /// Names of all topics, sorted; deleted ones are left out (a name whose configuration is
@@ -339,7 +377,7 @@ impl Storage {
                 ..current.clone()
             };
             next.settings.validate()?;
-            refuse_new_partitioner(&current.settings, &next.settings)?;
+            refuse_new_layout(&current.settings, &next.settings)?;
             if next == current || self.manifests.replace_topic(&current, &next).await? {
                 return Ok(next);
             }
@@ -351,16 +389,24 @@ impl Storage {
     }
 }
 
-/// Refuses a change of partitioner: records already written would sit on partitions their
-/// keys no longer map to.
-fn refuse_new_partitioner(current: &TopicSettings, next: &TopicSettings) -> Result<()> {
-    if next.partitioner == current.partitioner {
-        return Ok(());
+/// Refuses a change of partitioner (records already written would sit on partitions their
+/// keys no longer map to) or of manifest groups (the manifests would not be where they are).
+fn refuse_new_layout(current: &TopicSettings, next: &TopicSettings) -> Result<()> {
+    if next.partitioner != current.partitioner {
+        return Err(InvalidInput::Setting {
+            field: "partitioner",
+            value: next.partitioner.to_string(),
+            rule: "fixed when the topic is created (changing it would move keys to other partitions): create a new topic with it and copy the records",
+        }
+        .into());
     }
-    Err(InvalidInput::Setting {
-        field: "partitioner",
-        value: next.partitioner.to_string(),
-        rule: "fixed when the topic is created (changing it would move keys to other partitions): create a new topic with it and copy the records",
+    if next.manifest_group_size != current.manifest_group_size {
+        return Err(InvalidInput::Setting {
+            field: "manifest_group_size",
+            value: format!("{:?}", next.manifest_group_size),
+            rule: "fixed when the topic is created: create a new topic with it and copy the records",
+        }
+        .into());
     }
-    .into())
+    Ok(())
 }

@@ -15,7 +15,7 @@ use silt_core::store::Storage;
 use silt_reader::{ReadError, Reader, StartFrom};
 use silt_writer::{AppendError, Writer, WriterSettings};
 
-use super::{produce, quick, segments, topic};
+use super::{produce, quick, segments, stored_manifest, topic};
 use crate::checker::check;
 
 /// Invalid names, counts, partitions, sizes and offsets: typed errors, log intact.
@@ -230,10 +230,5 @@ async fn damage_manifest(storage: &Storage, name: &TopicName, p: PartitionId, da
         Damage::Garbage => "{\"garbage\": true}".to_string(),
         Damage::FutureFormat => serde_json::json!({ "format_version": 99 }).to_string(),
     };
-    let path = storage.keys.manifest(name, p);
-    storage
-        .objects
-        .put(&path, Bytes::from(body).into())
-        .await
-        .unwrap();
+    stored_manifest::overwrite(storage, name, p, Some(Bytes::from(body))).await;
 }

@@ -21,6 +21,7 @@ mod reading;
 mod retention;
 mod sealing;
 mod slow_commits;
+mod stored_manifest;
 mod topic_delete;
 mod trimming;
 

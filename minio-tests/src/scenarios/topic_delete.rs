@@ -11,7 +11,6 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bytes::Bytes;
 use futures::TryStreamExt;
-use object_store::ObjectStoreExt;
 use silt_control::{CompactOptions, GcOptions, GcReport, run_compaction, run_gc};
 use silt_core::clock::{Clock, SystemClock};
 use silt_core::error::{Error, ErrorKind, Rejection};
@@ -24,7 +23,7 @@ use silt_core::topic::TopicSettings;
 use silt_reader::{ReadError, Reader, StartFrom};
 use silt_writer::{AppendError, Writer};
 
-use super::{quick, read_all, scope, topic, topic_with};
+use super::{quick, read_all, scope, stored_manifest, topic, topic_with};
 
 const P: PartitionId = PartitionId(0);
 const MINUTE_MS: i64 = 60 * 1000;
@@ -268,16 +267,8 @@ async fn deleted_manifest(storage: &Storage, name: &TopicName) -> Manifest {
         let read = ManifestStore::read(table, name, P).await.unwrap();
         return (*read.unwrap().manifest).clone();
     }
-    let path = storage.keys.manifest(name, P);
-    let bytes = storage
-        .objects
-        .get(&path)
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    codec::decode(&bytes, path.as_ref()).unwrap()
+    let bytes = stored_manifest::read(storage, name, P).await.unwrap();
+    codec::decode(&bytes, "manifest").unwrap()
 }
 
 fn assert_unknown<T: std::fmt::Debug, E: std::fmt::Display>(got: Result<T, E>) {

@@ -217,10 +217,11 @@ impl Committer {
     /// a failure only postpones sealing.
     async fn seal_if_long(&self, base: &Snapshot) -> Option<Seal> {
         let m = &base.manifest;
-        if m.segments.len() < TAIL_SEAL_AT {
+        let seal_at = self.storage.manifests.tail_seal_at(&self.topic);
+        if m.segments.len() < seal_at {
             return None;
         }
-        let entries = &m.segments[..CHUNK_ENTRIES];
+        let entries = &m.segments[..seal_at * CHUNK_ENTRIES / TAIL_SEAL_AT];
         match self.storage.write_chunk(&self.topic, m, entries).await {
             Ok(chunk) => chunk.map(|chunk| Seal {
                 chunk,

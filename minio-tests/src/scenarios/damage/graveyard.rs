@@ -12,7 +12,7 @@ use silt_core::store::Storage;
 use silt_writer::Writer;
 
 use super::super::{manifest, quick, scope, topic};
-use super::edit_json;
+use super::edit_manifest_json;
 
 const P: PartitionId = PartitionId(0);
 
@@ -48,9 +48,8 @@ pub async fn full_graveyard_says_gc_first(storage: Storage) {
             removed_at_ms: 0,
         })
         .collect();
-    let path = storage.keys.manifest(&name, P);
     let graveyard = serde_json::to_value(&tombstones).unwrap();
-    edit_json(&storage, &path, |doc| doc["graveyard"] = graveyard).await;
+    edit_manifest_json(&storage, &name, P, |doc| doc["graveyard"] = graveyard).await;
 
     let waiting = run_compaction(&storage, &compact).await.unwrap();
     assert_eq!(

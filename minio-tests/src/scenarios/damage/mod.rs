@@ -26,6 +26,8 @@ use silt_core::keys::HEAD_SK;
 use silt_core::store::Storage;
 use silt_reader::{ReadError, Reader, StartFrom};
 
+use super::stored_manifest;
+
 /// A manifest taken away, to be put back.
 pub(super) enum Removed {
     /// The manifest object's bytes.
@@ -55,17 +57,9 @@ pub(super) async fn remove_manifest(
             .unwrap();
         return Removed::Item(old.attributes.expect("the head item existed"));
     }
-    let path = storage.keys.manifest(name, p);
-    let bytes = storage
-        .objects
-        .get(&path)
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    storage.objects.delete(&path).await.unwrap();
-    Removed::Object(bytes)
+    let bytes = stored_manifest::read(storage, name, p).await;
+    stored_manifest::overwrite(storage, name, p, None).await;
+    Removed::Object(bytes.expect("the manifest existed"))
 }
 
 /// Puts a removed manifest back, as a restore from a backup would.
@@ -81,10 +75,7 @@ pub(super) async fn restore_manifest(
             let put = table.client_ref().put_item().table_name(table.table());
             put.set_item(Some(item)).send().await.unwrap();
         }
-        Removed::Object(bytes) => {
-            let path = storage.keys.manifest(name, p);
-            storage.objects.put(&path, bytes.into()).await.unwrap();
-        }
+        Removed::Object(bytes) => stored_manifest::overwrite(storage, name, p, Some(bytes)).await,
     }
 }
 
@@ -96,19 +87,28 @@ pub(super) async fn edit_json(
     path: &Path,
     edit: impl FnOnce(&mut serde_json::Value),
 ) {
-    let bytes = storage
-        .objects
-        .get(path)
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let mut doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let bytes = storage.objects.get(path).await.unwrap().bytes().await;
+    let body = edited(&bytes.unwrap(), edit);
+    storage.objects.put(path, body.into()).await.unwrap();
+}
+
+/// [`edit_json`] on the manifest of `p`, wherever the topic's layout keeps it.
+pub(super) async fn edit_manifest_json(
+    storage: &Storage,
+    name: &TopicName,
+    p: PartitionId,
+    edit: impl FnOnce(&mut serde_json::Value),
+) {
+    let bytes = stored_manifest::read(storage, name, p).await.unwrap();
+    let body = edited(&bytes, edit);
+    stored_manifest::overwrite(storage, name, p, Some(body)).await;
+}
+
+fn edited(bytes: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Bytes {
+    let mut doc: serde_json::Value = serde_json::from_slice(bytes).unwrap();
     doc.as_object_mut().unwrap().remove("crc32c");
     edit(&mut doc);
-    let body = Bytes::from(serde_json::to_vec(&doc).unwrap());
-    storage.objects.put(path, body.into()).await.unwrap();
+    Bytes::from(serde_json::to_vec(&doc).unwrap())
 }
 
 /// Swaps the `id` fields of entries `a` and `b` of the JSON array `entries`.

@@ -14,7 +14,7 @@ use silt_core::store::Storage;
 use silt_writer::Writer;
 
 use super::super::{manifest, quick, scope, segments, topic};
-use super::{corrupt, edit_json, partition_objects, read_partition, swap_ids};
+use super::{corrupt, edit_json, edit_manifest_json, partition_objects, read_partition, swap_ids};
 
 const P: PartitionId = PartitionId(0);
 
@@ -123,8 +123,7 @@ async fn compaction_refuses(storage: &Storage, name: &TopicName, entries: &[Segm
 /// DynamoDB segment items.
 async fn swap_entry_ids(storage: &Storage, name: &TopicName, entries: &[SegmentEntry]) {
     let Some(table) = &storage.manifest_table else {
-        let path = storage.keys.manifest(name, P);
-        edit_json(storage, &path, |doc| swap_ids(&mut doc["segments"], 0, 1)).await;
+        edit_manifest_json(storage, name, P, |doc| swap_ids(&mut doc["segments"], 0, 1)).await;
         return;
     };
     for (entry, id) in [(entries[0], entries[1].id), (entries[1], entries[0].id)] {
