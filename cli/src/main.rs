@@ -92,7 +92,6 @@ async fn run(args: Args) -> CliResult {
         Some(size) => storage.with_manifest_groups(size),
         None => storage,
     };
-
     match args.command {
         Command::Topic(cmd) => topic::run(&storage, cmd).await,
         Command::Produce(cmd) => produce::run(&storage, cmd, signals).await,

@@ -57,7 +57,10 @@ impl Pair {
     /// Starts two agents on `backend` with a Kafka listener each, shared (`static`) or not.
     /// The first writes one object per partition per flush (`--per-partition-objects`), the
     /// second mixed objects (the default, docs/design.md §19): the partitions each leads are
-    /// produced by the clients through its writer, so every client meets both modes.
+    /// produced by the clients through its writer, so every client meets both modes. The
+    /// first also creates topics with manifest groups of 4 (`--manifest-group-size`), so the
+    /// topics created through it (the suite's HTTP calls, and clients' creates it answers)
+    /// keep grouped manifests, and those created through the second one object per partition.
     pub(crate) fn start(backend: &Backend, shared: bool) -> Pair {
         let max = REQUEST_BYTES_MAX.to_string();
         let args = [
@@ -71,7 +74,13 @@ impl Pair {
             false => Agent::start(backend, args),
         };
         let pair = Pair {
-            a: start(&[&args[..], &["--per-partition-objects"]].concat()),
+            a: start(
+                &[
+                    &args[..],
+                    &["--per-partition-objects", "--manifest-group-size", "4"],
+                ]
+                .concat(),
+            ),
             b: start(&args),
         };
         pair.wait_for_each_other();

@@ -263,15 +263,7 @@ async fn store_for_race(
         manifest_group_size: matches!(layout, Layout::Grouped).then_some(4),
         ..TopicSettings::default()
     };
-    let config = TopicConfig {
-        format_version: settings.format_version(),
-        name: topic.clone(),
-        topic_id,
-        partitions,
-        created_ms: 0,
-        settings,
-        deleted: None,
-    };
+    let config = TopicConfig::live(topic.clone(), topic_id, partitions, 0, settings);
     store.create_topic(&config).await.unwrap();
     for p in 0..partitions {
         store

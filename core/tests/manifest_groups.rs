@@ -41,15 +41,8 @@ async fn grouped(
         manifest_group_size: Some(PARTITIONS),
         ..TopicSettings::default()
     };
-    let config = TopicConfig {
-        format_version: settings.format_version(),
-        name: topic.clone(),
-        topic_id: TopicId(Ulid::from_parts(9, 9)),
-        partitions: PARTITIONS,
-        created_ms: 0,
-        settings,
-        deleted: None,
-    };
+    let topic_id = TopicId(Ulid::from_parts(9, 9));
+    let config = TopicConfig::live(topic.clone(), topic_id, PARTITIONS, 0, settings);
     store.create_topic(&config).await.unwrap();
     for p in 0..PARTITIONS {
         let p = PartitionId(p);

@@ -19,8 +19,11 @@ pub use model::{
 
 /// Entries in the tail after which a writer seals the oldest ones into an index chunk.
 pub const TAIL_SEAL_AT: usize = 256;
-/// Entries sealed into one index chunk.
-pub const CHUNK_ENTRIES: usize = 192;
+/// Entries a writer seals into one index chunk once the tail reaches `seal_at`: the oldest
+/// three quarters, so the next seal is a quarter of `seal_at` commits away.
+pub const fn chunk_entries(seal_at: usize) -> usize {
+    seal_at - seal_at / 4
+}
 /// Markers older than this (by the committer's clock) are dropped. It must exceed, with room
 /// for clock skew, the longest a commit can take to resolve (`COMMIT_RESOLVE_TIMEOUT` plus the
 /// object store client's own retries). Markers are never dropped by count: the manifest's size

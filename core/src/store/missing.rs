@@ -26,7 +26,7 @@ use super::{Committed, ManifestStore, Snapshot, Storage};
 use crate::error::{Corruption, Error, ObjectKind, ObjectRef, Result};
 use crate::ids::{Offset, PartitionId, TopicId, TopicName};
 use crate::keys::Keys;
-use crate::manifest::{Commit, SegmentEntry, Tombstone};
+use crate::manifest::{Commit, Manifest, SegmentEntry, Tombstone};
 use crate::topic::TopicConfig;
 
 /// Times [`Storage::still_references`] reads the manifest again when its own lookup meets an
@@ -124,6 +124,38 @@ fn refuse_deleted(topic: &TopicName, snapshot: Snapshot) -> Result<Snapshot> {
 }
 
 /// A manifest that is gone although `evidence` says it must exist.
+/// Refuses `found` as `p`'s manifest unless it belongs to incarnation `expected` (a topic
+/// deleted and created again under the same name has another id).
+pub(super) fn check_topic_id(
+    topic: &TopicName,
+    p: PartitionId,
+    expected: TopicId,
+    found: &Manifest,
+) -> Result<()> {
+    if found.topic_id != expected {
+        return Err(Error::TopicIdMismatch {
+            topic: topic.clone(),
+            partition: p,
+            expected,
+            found: found.topic_id,
+        });
+    }
+    Ok(())
+}
+
+/// A manifest read before, at `known`, and gone now: manifests are never deleted, so this is
+/// damage.
+pub(super) fn manifest_vanished(
+    store: &dyn ManifestStore,
+    topic: &TopicName,
+    p: PartitionId,
+    known: &Snapshot,
+) -> Error {
+    let version = known.manifest.version;
+    let evidence = format!("it was read before, at version {version}");
+    manifest_missing(store, topic, p, evidence)
+}
+
 pub(super) fn manifest_missing(
     store: &dyn ManifestStore,
     topic: &TopicName,

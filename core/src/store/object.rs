@@ -16,7 +16,7 @@ use object_store::{
 
 use super::bounded::document_body;
 use super::chunk_cache::ChunkCache;
-use super::missing::manifest_missing;
+use super::missing::{check_topic_id, manifest_vanished};
 use super::resolve::{COMMIT_RESOLVE_TIMEOUT, ConditionalWrite, WriteFailed, commit_with};
 use super::{Committed, ManifestStore, Snapshot};
 use crate::error::{Error, ErrorKind, Result};
@@ -168,14 +168,7 @@ impl ManifestStore for ObjectManifestStore {
                 None => return Err(e.into()),
             },
         };
-        if snapshot.manifest.topic_id != topic_id {
-            return Err(Error::TopicIdMismatch {
-                topic: topic.clone(),
-                partition: p,
-                expected: topic_id,
-                found: snapshot.manifest.topic_id,
-            });
-        }
+        check_topic_id(topic, p, topic_id, &snapshot.manifest)?;
         Ok(snapshot)
     }
 
@@ -211,11 +204,7 @@ impl ManifestStore for ObjectManifestStore {
             }
             Ok(Some(s)) if s.manifest.version == known.manifest.version => Ok(None),
             // Manifests are never deleted: one read before and gone now is damage.
-            Ok(None) => {
-                let version = known.manifest.version;
-                let evidence = format!("it was read before, at version {version}");
-                Err(manifest_missing(self, topic, p, evidence))
-            }
+            Ok(None) => Err(manifest_vanished(self, topic, p, known)),
             other => other,
         }
     }

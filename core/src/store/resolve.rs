@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::missing::manifest_missing;
+use super::missing::{check_topic_id, manifest_missing};
 use super::read_back::{self, ReadBackFailed};
 use super::{Committed, ManifestStore, Snapshot};
 use crate::clock;
@@ -98,7 +98,7 @@ async fn commit_loop(
     let mut fresh = false;
     let mut races = 0u32;
     loop {
-        check_identity(topic, p, base, &current)?;
+        check_topic_id(topic, p, base.manifest.topic_id, &current.manifest)?;
         if commit.is_in(&current.manifest) {
             let base_offset = commit.base_offset_in(&current.manifest);
             return Ok(Committed {
@@ -152,23 +152,6 @@ async fn commit_loop(
             return Err(reader.indeterminate(failed.cause));
         }
     }
-}
-
-fn check_identity(
-    topic: &TopicName,
-    p: PartitionId,
-    base: &Snapshot,
-    current: &Snapshot,
-) -> Result<()> {
-    if current.manifest.topic_id != base.manifest.topic_id {
-        return Err(Error::TopicIdMismatch {
-            topic: topic.clone(),
-            partition: p,
-            expected: base.manifest.topic_id,
-            found: current.manifest.topic_id,
-        });
-    }
-    Ok(())
 }
 
 /// Reads the manifest back after a failed write, retrying transient failures until a deadline.

@@ -178,6 +178,25 @@ pub struct TopicConfig {
 }
 
 impl TopicConfig {
+    /// A live topic's configuration, in the oldest format that holds its settings.
+    pub fn live(
+        name: TopicName,
+        topic_id: TopicId,
+        partitions: u32,
+        created_ms: i64,
+        settings: TopicSettings,
+    ) -> TopicConfig {
+        TopicConfig {
+            format_version: settings.format_version(),
+            name,
+            topic_id,
+            partitions,
+            created_ms,
+            settings,
+            deleted: None,
+        }
+    }
+
     /// Checks that `partition` exists in this topic.
     pub fn check_partition(&self, partition: PartitionId) -> Result<PartitionId, InvalidInput> {
         if partition.0 >= self.partitions {
@@ -253,15 +272,13 @@ impl Storage {
             ..settings
         };
         settings.validate()?;
-        let config = TopicConfig {
-            format_version: settings.format_version(),
-            name: name.clone(),
-            topic_id: TopicId(self.clock.new_ulid()),
-            partitions: validate_partition_count(partitions)?,
-            created_ms: self.clock.now_ms(),
+        let config = TopicConfig::live(
+            name.clone(),
+            TopicId(self.clock.new_ulid()),
+            validate_partition_count(partitions)?,
+            self.clock.now_ms(),
             settings,
-            deleted: None,
-        };
+        );
         let stored = match existing.filter(|c| c.deleted.is_some()) {
             Some(purged) => self.replace_purged(&purged, &config).await?,
             None => self.manifests.create_topic(&config).await?,
@@ -307,8 +324,9 @@ impl Storage {
     }
 
     /// For a topic without a configuration: fails with `TopicConfigMissing` when partition
-    /// 0's manifest (which every incarnation has) or a manifest group remains. Such a topic is damaged, neither
-    /// usable nor free to create again (a new configuration would not match its manifests).
+    /// 0's manifest (which every incarnation has) or a manifest group remains. Such a topic is
+    /// damaged, neither usable nor free to create again (a new configuration would not match
+    /// its manifests).
     async fn refuse_damaged(&self, name: &TopicName) -> Result<()> {
         let p = PartitionId(0);
         // A topic with manifest groups keeps them in a folder of their own; without its

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use silt_core::error::{Error, Rejection, Result};
 use silt_core::ids::{CommitSeq, Epoch, Offset, PartitionId, TopicId, TopicName, WriterId};
-use silt_core::manifest::{Append, CHUNK_ENTRIES, Commit, Edit, NewSegment, Seal, TAIL_SEAL_AT};
+use silt_core::manifest::{Append, Commit, Edit, NewSegment, Seal, chunk_entries};
 use silt_core::store::{Snapshot, Storage};
 use tokio::sync::OnceCell;
 
@@ -221,7 +221,7 @@ impl Committer {
         if m.segments.len() < seal_at {
             return None;
         }
-        let entries = &m.segments[..seal_at * CHUNK_ENTRIES / TAIL_SEAL_AT];
+        let entries = &m.segments[..chunk_entries(seal_at)];
         match self.storage.write_chunk(&self.topic, m, entries).await {
             Ok(chunk) => chunk.map(|chunk| Seal {
                 chunk,

@@ -33,7 +33,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-use super::missing::manifest_missing;
+use super::missing::{check_topic_id, manifest_vanished};
 use super::resolve::{COMMIT_RESOLVE_TIMEOUT, ConditionalWrite, WriteFailed, commit_with};
 use super::{Committed, ManifestStore, Snapshot};
 use crate::error::{Error, Result};
@@ -285,14 +285,7 @@ impl ManifestStore for DynamoManifestStore {
         let item = items::head_item(&self.pk(topic, p), &manifest);
         let read = async || self.read_current(topic, p).await;
         let existing = self.put_new(item, snapshot(manifest), read).await?;
-        if existing.manifest.topic_id != topic_id {
-            return Err(Error::TopicIdMismatch {
-                topic: topic.clone(),
-                partition: p,
-                expected: topic_id,
-                found: existing.manifest.topic_id,
-            });
-        }
+        check_topic_id(topic, p, topic_id, &existing.manifest)?;
         Ok(existing)
     }
 
@@ -322,10 +315,7 @@ impl ManifestStore for DynamoManifestStore {
         match self.read_current(topic, p).await? {
             Some(s) => Ok(Some(s).filter(|s| s.manifest.version != version)),
             // Heads are never deleted: one read before and gone now is damage.
-            None => {
-                let evidence = format!("it was read before, at version {version}");
-                Err(manifest_missing(self, topic, p, evidence))
-            }
+            None => Err(manifest_vanished(self, topic, p, known)),
         }
     }
 

@@ -27,6 +27,7 @@ use crate::store::WriteFailed;
 use crate::store::bounded::document_body;
 
 /// What a change asks of one partition of the group.
+#[derive(Debug)]
 pub(super) struct Change {
     pub(super) partition: PartitionId,
     /// The partition's manifest version the change was made on (`None`: it has none yet).
@@ -38,12 +39,13 @@ pub(super) struct Change {
 /// A change's outcome: the document it was written in, or why not.
 pub(super) type Outcome = std::result::Result<Arc<GroupDoc>, WriteFailed>;
 
+#[derive(Debug)]
 struct Waiting {
     change: Change,
     reply: oneshot::Sender<Outcome>,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Writes {
     waiting: Vec<Waiting>,
     writing: bool,
@@ -61,15 +63,6 @@ pub(super) struct Group {
     reads: tokio::sync::Mutex<LastRead>,
     reads_started: AtomicU64,
     writes: Mutex<Writes>,
-}
-
-impl std::fmt::Debug for Writes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Writes")
-            .field("waiting", &self.waiting.len())
-            .field("writing", &self.writing)
-            .finish()
-    }
 }
 
 impl Group {
@@ -162,7 +155,7 @@ impl Group {
                 group: self.clone(),
                 done: false,
             };
-            tokio::spawn(self.clone().write_all(writing));
+            tokio::spawn(writing.write_all());
         }
         match answer.await {
             Ok(outcome) => outcome,
@@ -171,24 +164,6 @@ impl Group {
                 "the manifest group's writer stopped".into(),
                 None,
             )),
-        }
-    }
-
-    /// Writes what is waiting, batch after batch, until nothing is.
-    async fn write_all(self: Arc<Self>, mut writing: Writing) {
-        loop {
-            let batch = {
-                let mut writes = lock(&self.writes);
-                // A change whose caller is gone (its task cancelled) is not written.
-                writes.waiting.retain(|w| !w.reply.is_closed());
-                if writes.waiting.is_empty() {
-                    writes.writing = false;
-                    writing.done = true;
-                    return;
-                }
-                mem::take(&mut writes.waiting)
-            };
-            self.write_batch(batch).await;
         }
     }
 
@@ -369,6 +344,26 @@ impl Group {
 struct Writing {
     group: Arc<Group>,
     done: bool,
+}
+
+impl Writing {
+    /// Writes what is waiting, batch after batch, until nothing is.
+    async fn write_all(mut self) {
+        loop {
+            let batch = {
+                let mut writes = lock(&self.group.writes);
+                // A change whose caller is gone (its task cancelled) is not written.
+                writes.waiting.retain(|w| !w.reply.is_closed());
+                if writes.waiting.is_empty() {
+                    writes.writing = false;
+                    self.done = true;
+                    return;
+                }
+                mem::take(&mut writes.waiting)
+            };
+            self.group.write_batch(batch).await;
+        }
+    }
 }
 
 impl Drop for Writing {

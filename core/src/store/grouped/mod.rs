@@ -21,7 +21,7 @@ use object_store::ObjectStore;
 
 use self::doc::GroupDoc;
 use self::group::{Change, Group};
-use super::missing::manifest_missing;
+use super::missing::{check_topic_id, manifest_vanished};
 use super::resolve::{ConditionalWrite, WriteFailed, commit_with};
 use super::{Committed, ManifestStore, ObjectManifestStore, Snapshot};
 use crate::clock;
@@ -34,14 +34,16 @@ use crate::topic::TopicConfig;
 /// Tries of a create or removal that keeps finding the group changed.
 const CHANGE_TRIES_MAX: u32 = 100;
 
-/// A topic's manifest layout, as its configuration says.
-#[derive(Debug, Clone, Copy)]
+/// A topic's manifest layout, as its configuration says, and the groups of it in use.
+#[derive(Debug)]
 struct Layout {
     /// When that incarnation was created: a configuration read late (an older incarnation's)
     /// does not replace a newer one's.
     created_ms: i64,
     /// `manifest_group_size` (`None`: one object per partition).
     group_size: Option<u32>,
+    /// The groups of this incarnation touched so far, by group number.
+    groups: HashMap<u32, Arc<Group>>,
 }
 
 /// Manifests on an object store, one object per partition or in groups, as each topic says.
@@ -52,7 +54,6 @@ pub struct GroupedManifestStore {
     single: ObjectManifestStore,
     /// Each topic's layout, from the newest incarnation's configuration seen.
     layouts: Mutex<HashMap<TopicName, Layout>>,
-    groups: Mutex<HashMap<(TopicName, u32), Arc<Group>>>,
 }
 
 impl GroupedManifestStore {
@@ -68,24 +69,23 @@ impl GroupedManifestStore {
             keys,
             single,
             layouts: Mutex::default(),
-            groups: Mutex::default(),
         }
     }
 
     /// The group holding `p`'s manifest, or `None` when `topic` has one object per partition.
     async fn group(&self, topic: &TopicName, p: PartitionId) -> Result<Option<Arc<Group>>> {
-        let known = lock(&self.layouts).get(topic).map(|l| l.group_size);
-        let size = match known {
-            Some(size) => size,
-            None => {
-                let config = self.single.read_topic(topic).await?;
-                self.learn(topic, config.as_ref())
-            }
+        if !lock(&self.layouts).contains_key(topic) {
+            let config = self.single.read_topic(topic).await?;
+            self.learn(topic, config.as_ref());
+        }
+        let mut layouts = lock(&self.layouts);
+        let Some(layout) = layouts.get_mut(topic) else {
+            return Ok(None); // no configuration: no topic, or one damaged (see `missing`)
         };
-        let Some(size) = size else { return Ok(None) };
-        let g = p.0 / size.max(1);
-        let mut groups = lock(&self.groups);
-        let group = groups.entry((topic.clone(), g)).or_insert_with(|| {
+        let Some(g) = layout.group_of(p) else {
+            return Ok(None);
+        };
+        let group = layout.groups.entry(g).or_insert_with(|| {
             let path = self.keys.manifest_group(topic, g);
             Arc::new(Group::new(self.objects.clone(), path))
         });
@@ -93,23 +93,25 @@ impl GroupedManifestStore {
     }
 
     /// Remembers the layout of a topic whose configuration was just read or written, unless
-    /// a newer incarnation's is known; returns the layout known now.
-    fn learn(&self, topic: &TopicName, config: Option<&TopicConfig>) -> Option<u32> {
+    /// a newer incarnation's is known (a new incarnation starts with no groups in use).
+    fn learn(&self, topic: &TopicName, config: Option<&TopicConfig>) {
+        let Some(config) = config else { return };
         let mut layouts = lock(&self.layouts);
-        let known = layouts.get(topic).copied();
-        let Some(config) = config else {
-            return known.and_then(|l| l.group_size);
-        };
-        let seen = Layout {
+        let known = layouts.get(topic).map(|l| l.created_ms);
+        if known.is_some_and(|created_ms| created_ms >= config.created_ms) {
+            return;
+        }
+        let layout = Layout {
             created_ms: config.created_ms,
             group_size: config.settings.manifest_group_size,
-        };
-        let layout = match known {
-            Some(known) if known.created_ms > seen.created_ms => known,
-            _ => seen,
+            groups: HashMap::new(),
         };
         layouts.insert(topic.clone(), layout);
-        layout.group_size
+    }
+
+    /// `topic`'s `manifest_group_size`, if its layout is known and has groups.
+    fn group_size(&self, topic: &TopicName) -> Option<u32> {
+        lock(&self.layouts).get(topic).and_then(|l| l.group_size)
     }
 
     async fn read_part(&self, group: &Group, p: PartitionId) -> Result<Option<Snapshot>> {
@@ -147,6 +149,13 @@ impl GroupedManifestStore {
             partition: p,
             attempts: CHANGE_TRIES_MAX,
         })
+    }
+}
+
+impl Layout {
+    /// The group holding `p`'s manifest (`None`: one object per partition).
+    fn group_of(&self, p: PartitionId) -> Option<u32> {
+        self.group_size.map(|size| p.0 / size.max(1))
     }
 }
 
@@ -233,14 +242,7 @@ impl ManifestStore for GroupedManifestStore {
             partition: p,
             attempts: CHANGE_TRIES_MAX,
         })?;
-        if snapshot.manifest.topic_id != topic_id {
-            return Err(Error::TopicIdMismatch {
-                topic: topic.clone(),
-                partition: p,
-                expected: topic_id,
-                found: snapshot.manifest.topic_id,
-            });
-        }
+        check_topic_id(topic, p, topic_id, &snapshot.manifest)?;
         Ok(snapshot)
     }
 
@@ -255,19 +257,16 @@ impl ManifestStore for GroupedManifestStore {
     /// A grouped manifest seals at [`GROUPED_TAIL_SEAL_AT`]: every commit rewrites the
     /// whole group, so tails are kept short (a chunk PUT every 48 commits of a partition).
     fn tail_seal_at(&self, topic: &TopicName) -> usize {
-        match lock(&self.layouts).get(topic).and_then(|l| l.group_size) {
+        match self.group_size(topic) {
             Some(_) => GROUPED_TAIL_SEAL_AT,
             None => self.single.tail_seal_at(topic),
         }
     }
 
     fn manifest_location(&self, topic: &TopicName, p: PartitionId) -> String {
-        let size = lock(&self.layouts).get(topic).and_then(|l| l.group_size);
-        match size {
-            Some(size) => {
-                let path = self.keys.manifest_group(topic, p.0 / size.max(1));
-                format!("{path} (partition {p})")
-            }
+        let group = lock(&self.layouts).get(topic).and_then(|l| l.group_of(p));
+        match group {
+            Some(g) => format!("{} (partition {p})", self.keys.manifest_group(topic, g)),
             None => self.single.manifest_location(topic, p),
         }
     }
@@ -292,11 +291,7 @@ impl ManifestStore for GroupedManifestStore {
             Some(s) if s.manifest.version == known.manifest.version => Ok(None),
             Some(s) => Ok(Some(s)),
             // Manifests are never deleted: one read before and gone now is damage.
-            None => {
-                let version = known.manifest.version;
-                let evidence = format!("it was read before, at version {version}");
-                Err(manifest_missing(self, topic, p, evidence))
-            }
+            None => Err(manifest_vanished(self, topic, p, known)),
         }
     }
 
